@@ -1,0 +1,80 @@
+// Package app is the composition root: it builds the platform services, every module and
+// the HTTP application from a configuration. cmd/crm runs it; tests build it the same way.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/alexedwards/argon2id"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/mini-crm/crm/modules/identity"
+	"github.com/mini-crm/crm/modules/orgs"
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/config"
+	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/kernel"
+	"github.com/mini-crm/crm/platform/migrate"
+	"github.com/mini-crm/crm/platform/web"
+)
+
+// Sources lists the migrations of every module, in dependency order.
+func Sources() []migrate.Source {
+	return []migrate.Source{
+		{Module: "identity", FS: identity.Migrations()},
+		{Module: "orgs", FS: orgs.Migrations()},
+	}
+}
+
+// Options are knobs that are not configuration: tests use them to make hashing cheap.
+type Options struct {
+	HashParams *argon2id.Params
+}
+
+// App is a built service.
+type App struct {
+	Config  config.Config
+	Log     *slog.Logger
+	DB      *database.DB
+	Kernel  *kernel.Kernel
+	Tokens  *auth.Tokens
+	HTTP    *fiber.App
+	Metrics *web.Metrics
+}
+
+// New builds the service on an open database.
+func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App, error) {
+	secret := []byte(cfg.JWTSecret)
+	if len(secret) == 0 {
+		log.Warn("JWT_SECRET is not set: using a random key, so tokens will not survive a restart")
+		secret = auth.RandomSecret()
+	}
+	tokens := auth.NewTokens(secret, cfg.JWTIssuer, cfg.AccessTokenTTL, cfg.RefreshTokenTTL)
+	guard := auth.NewGuard(tokens)
+
+	modules := []kernel.Module{
+		identity.New(db, tokens, guard, identity.Options{HashParams: o.HashParams}),
+		orgs.New(db, guard),
+	}
+	k := kernel.New()
+	if err := k.Boot(modules...); err != nil {
+		return nil, err
+	}
+	memberships, err := kernel.Resolve[auth.Memberships](k)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	guard.SetMemberships(memberships)
+
+	metrics := web.NewMetrics()
+	metrics.Registry.MustRegister(database.NewPoolCollector(db.Pool))
+	httpApp := web.NewApp(web.Options{Logger: log, Metrics: metrics, RequestTimeout: cfg.RequestTimeout})
+	web.MountOps(httpApp, func(ctx context.Context) error { return db.Pool.Ping(ctx) }, metrics)
+	api := httpApp.Group("/api/v1")
+	for _, m := range modules {
+		m.Routes(api)
+	}
+	return &App{Config: cfg, Log: log, DB: db, Kernel: k, Tokens: tokens, HTTP: httpApp, Metrics: metrics}, nil
+}

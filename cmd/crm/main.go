@@ -1,0 +1,112 @@
+// Command crm runs the mini-CRM service.
+//
+//	crm [serve]   run the HTTP service (default)
+//	crm migrate   apply pending migrations and exit
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/mini-crm/crm/cmd/crm/app"
+	"github.com/mini-crm/crm/platform/config"
+	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/migrate"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "crm:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cfg, err := config.Load(ctx)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg)
+	slog.SetDefault(log)
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg, log)
+	case "migrate":
+		return migrate.Up(cfg.DatabaseURL, app.Sources(), logWriter{log})
+	case "help", "-h", "--help":
+		fmt.Println("usage: crm [serve|migrate]")
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	if cfg.MigrateOnStart {
+		if err := migrate.Up(cfg.DatabaseURL, app.Sources(), logWriter{log}); err != nil {
+			return err
+		}
+	}
+	db, err := database.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	a, err := app.New(cfg, log, db, app.Options{})
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() {
+		log.Info("listening", "addr", cfg.HTTPAddr)
+		errc <- a.HTTP.Listen(cfg.HTTPAddr)
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout.String())
+	if err := a.HTTP.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Error("shutdown", "error", err.Error())
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(cfg config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+// logWriter sends dbmate's progress lines to the structured log.
+type logWriter struct{ log *slog.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	if s := string(p); len(s) > 0 && s != "\n" {
+		w.log.Info("migrate: " + trimNL(s))
+	}
+	return len(p), nil
+}
+
+func trimNL(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
+		s = s[:len(s)-1]
+	}
+	return s
+}

@@ -1,0 +1,70 @@
+// Package identity owns users, their passwords (argon2id) and their sessions: access tokens
+// and single-use refresh tokens grouped in families. Registration of a user together with
+// their first organization is a use case of the orgs module, which calls this module's facade.
+package identity
+
+import (
+	"embed"
+	"io/fs"
+	"runtime"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/mini-crm/crm/modules/identity/identityapi"
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/kernel"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the module's migrations without building the module.
+func Migrations() fs.FS { return migrations }
+
+// Options tune the module.
+type Options struct {
+	// HashParams are the argon2id parameters; nil means argon2id.DefaultParams.
+	HashParams *argon2id.Params
+}
+
+// Module is the identity slice.
+type Module struct {
+	svc   *Service
+	guard *auth.Guard
+}
+
+// New builds the module.
+func New(db *database.DB, tokens *auth.Tokens, guard *auth.Guard, o Options) *Module {
+	p := o.HashParams
+	if p == nil {
+		p = argon2id.DefaultParams
+	}
+	svc := &Service{db: db, store: store{db: db}, tokens: tokens, hasher: newHasher(p, runtime.GOMAXPROCS(0)), now: time.Now}
+	return &Module{svc: svc, guard: guard}
+}
+
+// Service exposes the use cases (for tests and the composition root).
+func (m *Module) Service() *Service { return m.svc }
+
+func (m *Module) Name() string      { return "identity" }
+func (m *Module) Migrations() fs.FS { return migrations }
+func (m *Module) Init(*kernel.Kernel) error {
+	return nil
+}
+
+func (m *Module) Provide(k *kernel.Kernel) error {
+	return kernel.Provide[identityapi.Identity](k, m.svc)
+}
+
+func (m *Module) Routes(api fiber.Router) {
+	h := handler{svc: m.svc}
+	api.Post("/auth/login", h.login)
+	api.Post("/auth/refresh", h.refresh)
+	api.Post("/auth/logout", h.logout)
+	me := api.Group("/users/me", m.guard.Authenticated())
+	me.Get("", h.me)
+	me.Post("/password", h.changePassword)
+}

@@ -1,0 +1,249 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/mini-crm/crm/modules/identity/identityapi"
+	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/database"
+)
+
+// Errors of the identity use cases.
+var (
+	ErrInvalidCredentials = apperr.Unauthenticated("invalid_credentials", "the email or password is incorrect")
+	ErrInvalidRefresh     = apperr.Unauthenticated("invalid_refresh_token", "the refresh token is invalid, expired or revoked")
+	ErrRefreshReused      = apperr.Unauthenticated("refresh_token_reused",
+		"this refresh token was already used; every session started from the same sign-in has been revoked")
+	ErrWrongPassword = apperr.Unauthenticated("invalid_credentials", "the current password is incorrect")
+)
+
+// Service implements the identity use cases and the identityapi.Identity facade.
+type Service struct {
+	db     *database.DB
+	store  store
+	tokens *auth.Tokens
+	hasher *hasher
+	now    func() time.Time
+}
+
+var _ identityapi.Identity = (*Service)(nil)
+
+// NormalizeEmail trims the address; comparisons are case-insensitive in the database.
+func NormalizeEmail(email string) string { return strings.TrimSpace(email) }
+
+// Register creates a user with a hashed password.
+func (s *Service) Register(ctx context.Context, email, password, name string) (identityapi.User, error) {
+	hash, err := s.hasher.hash(ctx, password)
+	if err != nil {
+		return identityapi.User{}, err
+	}
+	u, err := s.store.insertUser(ctx, NormalizeEmail(email), hash, strings.TrimSpace(name))
+	if err != nil {
+		return identityapi.User{}, err
+	}
+	return u.user(), nil
+}
+
+// IssueTokens starts a new refresh token family.
+func (s *Service) IssueTokens(ctx context.Context, userID int64) (identityapi.TokenPair, error) {
+	return s.issue(ctx, userID, newFamily())
+}
+
+func (s *Service) issue(ctx context.Context, userID int64, family pgtype.UUID) (identityapi.TokenPair, error) {
+	access, err := s.tokens.Access(userID)
+	if err != nil {
+		return identityapi.TokenPair{}, err
+	}
+	plain, hash := auth.NewOpaque()
+	if err := s.store.insertRefresh(ctx, userID, family, hash, s.now().Add(s.tokens.RefreshTTL())); err != nil {
+		return identityapi.TokenPair{}, fmt.Errorf("store refresh token: %w", err)
+	}
+	return identityapi.TokenPair{AccessToken: access, RefreshToken: plain, ExpiresIn: int(s.tokens.AccessTTL().Seconds())}, nil
+}
+
+// UserByEmail implements identityapi.Identity.
+func (s *Service) UserByEmail(ctx context.Context, email string) (identityapi.User, error) {
+	u, err := s.store.userByEmail(ctx, NormalizeEmail(email))
+	if err != nil {
+		return identityapi.User{}, err
+	}
+	return u.user(), nil
+}
+
+// UsersByID implements identityapi.Identity.
+func (s *Service) UsersByID(ctx context.Context, ids []int64) (map[int64]identityapi.User, error) {
+	rows, err := s.store.usersByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]identityapi.User, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.user()
+	}
+	return out, nil
+}
+
+// Login checks the credentials and starts a session. An unknown email costs the same hash
+// as a wrong password, so the two cannot be told apart.
+func (s *Service) Login(ctx context.Context, email, password string) (identityapi.TokenPair, identityapi.User, error) {
+	u, err := s.store.userByEmail(ctx, NormalizeEmail(email))
+	if errors.Is(err, identityapi.ErrUserNotFound) {
+		_, _ = s.hasher.compare(ctx, password, s.hasher.dummy)
+		return identityapi.TokenPair{}, identityapi.User{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return identityapi.TokenPair{}, identityapi.User{}, err
+	}
+	ok, err := s.hasher.compare(ctx, password, u.PasswordHash)
+	if err != nil {
+		return identityapi.TokenPair{}, identityapi.User{}, err
+	}
+	if !ok {
+		return identityapi.TokenPair{}, identityapi.User{}, ErrInvalidCredentials
+	}
+	pair, err := s.IssueTokens(ctx, u.ID)
+	return pair, u.user(), err
+}
+
+// Refresh spends a refresh token and returns a new pair of the same family. A token that
+// was already spent revokes its whole family: someone holds a copy of it.
+func (s *Service) Refresh(ctx context.Context, token string) (identityapi.TokenPair, error) {
+	var pair identityapi.TokenPair
+	var reused bool
+	err := s.db.WithinTx(ctx, func(ctx context.Context) error {
+		row, err := s.store.refreshForUpdate(ctx, auth.HashOpaque(token))
+		if database.IsNoRows(err) {
+			return ErrInvalidRefresh
+		}
+		if err != nil {
+			return err
+		}
+		if row.UsedAt != nil {
+			reused = true
+			return s.store.revokeFamily(ctx, row.FamilyID)
+		}
+		if row.RevokedAt != nil || !s.now().Before(row.ExpiresAt) {
+			return ErrInvalidRefresh
+		}
+		if err := s.store.markUsed(ctx, row.ID); err != nil {
+			return err
+		}
+		pair, err = s.issue(ctx, row.UserID, row.FamilyID)
+		return err
+	})
+	if err != nil {
+		return pair, err
+	}
+	if reused {
+		return pair, ErrRefreshReused
+	}
+	return pair, nil
+}
+
+// Logout revokes the family of the given refresh token. Logging out twice is not an error.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	return s.db.WithinTx(ctx, func(ctx context.Context) error {
+		row, err := s.store.refreshForUpdate(ctx, auth.HashOpaque(token))
+		if database.IsNoRows(err) {
+			return ErrInvalidRefresh
+		}
+		if err != nil {
+			return err
+		}
+		return s.store.revokeFamily(ctx, row.FamilyID)
+	})
+}
+
+// Me returns the calling user.
+func (s *Service) Me(ctx context.Context) (identityapi.User, error) {
+	p, err := auth.Caller(ctx)
+	if err != nil {
+		return identityapi.User{}, err
+	}
+	u, err := s.store.userByID(ctx, p.UserID)
+	if err != nil {
+		return identityapi.User{}, err
+	}
+	return u.user(), nil
+}
+
+// ChangePassword replaces the caller's password and revokes every refresh token of theirs,
+// so every other session must sign in again.
+func (s *Service) ChangePassword(ctx context.Context, current, next string) error {
+	p, err := auth.Caller(ctx)
+	if err != nil {
+		return err
+	}
+	u, err := s.store.userByID(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	ok, err := s.hasher.compare(ctx, current, u.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrWrongPassword
+	}
+	hash, err := s.hasher.hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	return s.db.WithinTx(ctx, func(ctx context.Context) error {
+		if err := s.store.setPassword(ctx, u.ID, hash); err != nil {
+			return err
+		}
+		return s.store.revokeUser(ctx, u.ID)
+	})
+}
+
+// hasher runs argon2id with bounded concurrency: each hash takes Params.Memory KiB, so
+// unbounded parallel sign-ins would exhaust memory.
+type hasher struct {
+	params *argon2id.Params
+	slots  chan struct{}
+	dummy  string
+}
+
+func newHasher(p *argon2id.Params, parallel int) *hasher {
+	h := &hasher{params: p, slots: make(chan struct{}, parallel)}
+	h.dummy, _ = argon2id.CreateHash("dummy password for unknown users", p)
+	return h
+}
+
+func (h *hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return database.ErrUnavailable.WithDetail("the service is busy, try again shortly").Wrap(ctx.Err())
+	}
+}
+
+func (h *hasher) hash(ctx context.Context, password string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer func() { <-h.slots }()
+	return argon2id.CreateHash(password, h.params)
+}
+
+func (h *hasher) compare(ctx context.Context, password, hash string) (bool, error) {
+	if err := h.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer func() { <-h.slots }()
+	ok, err := argon2id.ComparePasswordAndHash(password, hash)
+	if err != nil {
+		return false, fmt.Errorf("compare password: %w", err)
+	}
+	return ok, nil
+}

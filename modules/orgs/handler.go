@@ -1,0 +1,207 @@
+package orgs
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/mini-crm/crm/modules/identity/identityapi"
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/web"
+)
+
+type handler struct{ svc *Service }
+
+type orgJSON struct {
+	ID              int64    `json:"id"`
+	Name            string   `json:"name"`
+	Role            string   `json:"role"`
+	DefaultCurrency string   `json:"default_currency"`
+	CreatedAt       web.Time `json:"created_at"`
+}
+
+func toOrgJSON(m Membership) orgJSON {
+	return orgJSON{ID: m.Org.ID, Name: m.Org.Name, Role: string(m.Role), DefaultCurrency: m.Org.DefaultCurrency,
+		CreatedAt: web.Time(m.Org.CreatedAt)}
+}
+
+type memberJSON struct {
+	UserID   int64    `json:"user_id"`
+	Email    string   `json:"email"`
+	Name     string   `json:"name"`
+	Role     string   `json:"role"`
+	JoinedAt web.Time `json:"joined_at"`
+}
+
+func toMemberJSON(m Member) memberJSON {
+	return memberJSON{UserID: m.User.ID, Email: m.User.Email, Name: m.User.Name, Role: string(m.Role), JoinedAt: m.JoinedAt}
+}
+
+type userJSON struct {
+	ID        int64    `json:"id"`
+	Email     string   `json:"email"`
+	Name      string   `json:"name"`
+	CreatedAt web.Time `json:"created_at"`
+}
+
+func toUserJSON(u identityapi.User) userJSON {
+	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, CreatedAt: web.Time(u.CreatedAt)}
+}
+
+type registerRequest struct {
+	Email            string `json:"email" trim:"true" validate:"required,max=254,email"`
+	Password         string `json:"password" validate:"required,min=8,max=128"`
+	Name             string `json:"name" trim:"true" validate:"required,notblank,max=200"`
+	OrganizationName string `json:"organization_name" trim:"true" validate:"required,notblank,max=200"`
+}
+
+type registerResponse struct {
+	User         userJSON `json:"user"`
+	Organization orgJSON  `json:"organization"`
+	AccessToken  string   `json:"access_token"`
+	RefreshToken string   `json:"refresh_token"`
+	TokenType    string   `json:"token_type"`
+	ExpiresIn    int      `json:"expires_in"`
+}
+
+func (h handler) register(c *fiber.Ctx) error {
+	var req registerRequest
+	if err := web.Bind(c, &req); err != nil {
+		return err
+	}
+	s, err := h.svc.Register(c.UserContext(), req.Email, req.Password, req.Name, req.OrganizationName)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(registerResponse{
+		User: toUserJSON(s.User), Organization: toOrgJSON(s.Membership),
+		AccessToken: s.Tokens.AccessToken, RefreshToken: s.Tokens.RefreshToken, TokenType: "Bearer", ExpiresIn: s.Tokens.ExpiresIn,
+	})
+}
+
+func (h handler) mine(c *fiber.Ctx) error {
+	ms, err := h.svc.Mine(c.UserContext())
+	if err != nil {
+		return err
+	}
+	out := make([]orgJSON, len(ms))
+	for i, m := range ms {
+		out[i] = toOrgJSON(m)
+	}
+	return c.JSON(out)
+}
+
+type createRequest struct {
+	Name            string `json:"name" trim:"true" validate:"required,notblank,max=200"`
+	DefaultCurrency string `json:"default_currency" validate:"omitempty,iso4217"`
+}
+
+func (h handler) create(c *fiber.Ctx) error {
+	var req createRequest
+	if err := web.Bind(c, &req); err != nil {
+		return err
+	}
+	m, err := h.svc.Create(c.UserContext(), req.Name, req.DefaultCurrency)
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/organizations/" + strconv.FormatInt(m.Org.ID, 10))
+	return c.Status(fiber.StatusCreated).JSON(toOrgJSON(m))
+}
+
+func (h handler) get(c *fiber.Ctx) error {
+	m, err := h.svc.Get(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(toOrgJSON(m))
+}
+
+type updateRequest struct {
+	Name            *string `json:"name" trim:"true" validate:"omitnil,notblank,max=200"`
+	DefaultCurrency *string `json:"default_currency" validate:"omitnil,iso4217"`
+}
+
+func (h handler) update(c *fiber.Ctx) error {
+	var req updateRequest
+	if err := web.Bind(c, &req); err != nil {
+		return err
+	}
+	m, err := h.svc.Update(c.UserContext(), req.Name, req.DefaultCurrency)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toOrgJSON(m))
+}
+
+func (h handler) members(c *fiber.Ctx) error {
+	page, err := web.PageFrom(c)
+	if err != nil {
+		return err
+	}
+	ms, total, err := h.svc.Members(c.UserContext(), page)
+	if err != nil {
+		return err
+	}
+	out := make([]memberJSON, len(ms))
+	for i, m := range ms {
+		out[i] = toMemberJSON(m)
+	}
+	return c.JSON(web.NewList(out, page, total))
+}
+
+type addMemberRequest struct {
+	Email string `json:"email" trim:"true" validate:"required,max=254,email"`
+	Role  string `json:"role" validate:"required,oneof=owner admin manager member"`
+}
+
+func (h handler) addMember(c *fiber.Ctx) error {
+	var req addMemberRequest
+	if err := web.Bind(c, &req); err != nil {
+		return err
+	}
+	m, err := h.svc.AddMember(c.UserContext(), req.Email, auth.Role(req.Role))
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toMemberJSON(m))
+}
+
+type changeRoleRequest struct {
+	Role string `json:"role" validate:"required,oneof=owner admin manager member"`
+}
+
+func (h handler) changeRole(c *fiber.Ctx) error {
+	userID, err := memberID(c)
+	if err != nil {
+		return err
+	}
+	var req changeRoleRequest
+	if err := web.Bind(c, &req); err != nil {
+		return err
+	}
+	m, err := h.svc.ChangeRole(c.UserContext(), userID, auth.Role(req.Role))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toMemberJSON(m))
+}
+
+func (h handler) removeMember(c *fiber.Ctx) error {
+	userID, err := memberID(c)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.RemoveMember(c.UserContext(), userID); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func memberID(c *fiber.Ctx) (int64, error) {
+	id, err := strconv.ParseInt(c.Params("user_id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, ErrMemberNotFound
+	}
+	return id, nil
+}

@@ -1,0 +1,72 @@
+// Package orgs owns organizations and memberships: who belongs to which organization with
+// which role. It provides auth.Memberships, which the tenant middleware uses to turn an
+// organization id into the caller's role, and owns sign-up (a user together with their first
+// organization), which it carries out through the identity facade in one transaction.
+package orgs
+
+import (
+	"embed"
+	"io/fs"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/mini-crm/crm/modules/identity/identityapi"
+	"github.com/mini-crm/crm/modules/orgs/orgsapi"
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/kernel"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the module's migrations without building the module.
+func Migrations() fs.FS { return migrations }
+
+// Module is the orgs slice.
+type Module struct {
+	svc   *Service
+	guard *auth.Guard
+}
+
+// New builds the module.
+func New(db *database.DB, guard *auth.Guard) *Module {
+	return &Module{svc: &Service{db: db, store: store{db: db}}, guard: guard}
+}
+
+// Service exposes the use cases (for tests and the composition root).
+func (m *Module) Service() *Service { return m.svc }
+
+func (m *Module) Name() string      { return "orgs" }
+func (m *Module) Migrations() fs.FS { return migrations }
+
+func (m *Module) Provide(k *kernel.Kernel) error {
+	if err := kernel.Provide[orgsapi.Orgs](k, m.svc); err != nil {
+		return err
+	}
+	return kernel.Provide[auth.Memberships](k, m.svc)
+}
+
+func (m *Module) Init(k *kernel.Kernel) error {
+	id, err := kernel.Resolve[identityapi.Identity](k)
+	if err != nil {
+		return err
+	}
+	m.svc.identity = id
+	return nil
+}
+
+func (m *Module) Routes(api fiber.Router) {
+	h := handler{svc: m.svc}
+	authn := m.guard.Authenticated()
+	org := m.guard.TenantFromPath("org_id")
+	api.Post("/auth/register", h.register)
+	api.Get("/organizations/me", authn, h.mine)
+	api.Post("/organizations", authn, h.create)
+	api.Get("/organizations/:org_id", authn, org, h.get)
+	api.Patch("/organizations/:org_id", authn, org, h.update)
+	api.Get("/organizations/:org_id/members", authn, org, h.members)
+	api.Post("/organizations/:org_id/members", authn, org, h.addMember)
+	api.Patch("/organizations/:org_id/members/:user_id", authn, org, h.changeRole)
+	api.Delete("/organizations/:org_id/members/:user_id", authn, org, h.removeMember)
+}

@@ -1,0 +1,29 @@
+// Package orgsapi is the public contract of the orgs module: organizations and who belongs
+// to them with which role.
+package orgsapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/mini-crm/crm/platform/apperr"
+)
+
+// Organization is a tenant.
+type Organization struct {
+	ID              int64
+	Name            string
+	DefaultCurrency string
+	CreatedAt       time.Time
+}
+
+// Orgs is the facade of the orgs module.
+type Orgs interface {
+	// Organization returns the organization, ErrOrganizationNotFound when it does not exist.
+	Organization(ctx context.Context, orgID int64) (Organization, error)
+	// IsMember reports whether userID belongs to orgID.
+	IsMember(ctx context.Context, orgID, userID int64) (bool, error)
+}
+
+// ErrOrganizationNotFound is returned for an organization that does not exist.
+var ErrOrganizationNotFound = apperr.NotFound("organization_not_found", "the organization does not exist")

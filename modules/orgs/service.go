@@ -1,0 +1,303 @@
+package orgs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mini-crm/crm/modules/identity/identityapi"
+	"github.com/mini-crm/crm/modules/orgs/orgsapi"
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/web"
+)
+
+// Identity is what this module uses of the identity facade.
+type Identity interface {
+	Register(ctx context.Context, email, password, name string) (identityapi.User, error)
+	IssueTokens(ctx context.Context, userID int64) (identityapi.TokenPair, error)
+	UserByEmail(ctx context.Context, email string) (identityapi.User, error)
+	UsersByID(ctx context.Context, ids []int64) (map[int64]identityapi.User, error)
+}
+
+// Service implements organizations, memberships and sign-up.
+type Service struct {
+	db       *database.DB
+	store    store
+	identity Identity
+}
+
+var (
+	_ orgsapi.Orgs     = (*Service)(nil)
+	_ auth.Memberships = (*Service)(nil)
+)
+
+// Membership is an organization as seen by one of its members.
+type Membership struct {
+	Org  orgsapi.Organization
+	Role auth.Role
+}
+
+// Member is a user in an organization.
+type Member struct {
+	User     identityapi.User
+	Role     auth.Role
+	JoinedAt web.Time
+}
+
+// Signup is the result of registering a user with their first organization.
+type Signup struct {
+	User       identityapi.User
+	Membership Membership
+	Tokens     identityapi.TokenPair
+}
+
+// DefaultCurrency of a new organization.
+const DefaultCurrency = "USD"
+
+// Register creates a user, their organization with them as owner, and a session, in one
+// transaction: a failure anywhere leaves no user and no organization behind.
+func (s *Service) Register(ctx context.Context, email, password, name, orgName string) (Signup, error) {
+	var out Signup
+	err := s.db.WithinTx(ctx, func(ctx context.Context) error {
+		u, err := s.identity.Register(ctx, email, password, name)
+		if err != nil {
+			return err
+		}
+		m, err := s.create(ctx, u.ID, orgName, DefaultCurrency)
+		if err != nil {
+			return err
+		}
+		pair, err := s.identity.IssueTokens(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		out = Signup{User: u, Membership: m, Tokens: pair}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Service) create(ctx context.Context, ownerID int64, name, currency string) (Membership, error) {
+	o, err := s.store.insertOrg(ctx, strings.TrimSpace(name), currency)
+	if err != nil {
+		return Membership{}, fmt.Errorf("create organization: %w", err)
+	}
+	if _, err := s.store.insertMember(ctx, o.ID, ownerID, auth.RoleOwner); err != nil {
+		return Membership{}, fmt.Errorf("add owner: %w", err)
+	}
+	return Membership{Org: o.org(), Role: auth.RoleOwner}, nil
+}
+
+// Create makes a new organization owned by the caller.
+func (s *Service) Create(ctx context.Context, name, currency string) (Membership, error) {
+	p, err := auth.Caller(ctx)
+	if err != nil {
+		return Membership{}, err
+	}
+	if currency == "" {
+		currency = DefaultCurrency
+	}
+	var m Membership
+	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+		m, err = s.create(ctx, p.UserID, name, currency)
+		return err
+	})
+	return m, err
+}
+
+// Mine lists the caller's organizations with their role in each.
+func (s *Service) Mine(ctx context.Context) ([]Membership, error) {
+	p, err := auth.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.store.orgsOf(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Membership, len(rows))
+	for i, r := range rows {
+		out[i] = Membership{Org: r.org(), Role: auth.Role(r.Role)}
+	}
+	return out, nil
+}
+
+// Get returns the organization of the tenant route.
+func (s *Service) Get(ctx context.Context) (Membership, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return Membership{}, err
+	}
+	o, err := s.store.org(ctx, p.OrgID)
+	return Membership{Org: o.org(), Role: p.Role}, err
+}
+
+// Update changes the organization's settings (owner and admin).
+func (s *Service) Update(ctx context.Context, name, currency *string) (Membership, error) {
+	p, err := auth.RequireRole(ctx, auth.RoleOwner, auth.RoleAdmin)
+	if err != nil {
+		return Membership{}, err
+	}
+	if name != nil {
+		n := strings.TrimSpace(*name)
+		name = &n
+	}
+	o, err := s.store.updateOrg(ctx, p.OrgID, name, currency)
+	return Membership{Org: o.org(), Role: p.Role}, err
+}
+
+// Members lists the members of the organization, oldest first.
+func (s *Service) Members(ctx context.Context, page web.Page) ([]Member, int64, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, total, err := s.store.members(ctx, p.OrgID, page.Limit(), page.Offset())
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := s.withUsers(ctx, rows)
+	return out, total, err
+}
+
+func (s *Service) withUsers(ctx context.Context, rows []memberRow) ([]Member, error) {
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.UserID
+	}
+	users, err := s.identity.UsersByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Member, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Member{User: users[r.UserID], Role: auth.Role(r.Role), JoinedAt: web.Time(r.JoinedAt)})
+	}
+	return out, nil
+}
+
+// AddMember adds a registered user by email.
+func (s *Service) AddMember(ctx context.Context, email string, role auth.Role) (Member, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return Member{}, err
+	}
+	if err := checkGrant(p.Role, role); err != nil {
+		return Member{}, err
+	}
+	u, err := s.identity.UserByEmail(ctx, email)
+	if err != nil {
+		return Member{}, err
+	}
+	var row memberRow
+	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+		row, err = s.store.insertMember(ctx, p.OrgID, u.ID, role)
+		return err
+	})
+	if err != nil {
+		return Member{}, err
+	}
+	return Member{User: u, Role: auth.Role(row.Role), JoinedAt: web.Time(row.JoinedAt)}, nil
+}
+
+// ChangeRole changes a member's role.
+func (s *Service) ChangeRole(ctx context.Context, userID int64, role auth.Role) (Member, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return Member{}, err
+	}
+	if !p.Role.CanManageOrganization() {
+		return Member{}, auth.ErrForbidden
+	}
+	var row memberRow
+	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+		if err := s.store.lockOrg(ctx, p.OrgID); err != nil {
+			return err
+		}
+		current, err := s.store.role(ctx, p.OrgID, userID)
+		if err != nil {
+			return err
+		}
+		if err := checkRoleChange(p.Role, current, role); err != nil {
+			return err
+		}
+		if err := s.checkOwners(ctx, p.OrgID, current, &role); err != nil {
+			return err
+		}
+		row, err = s.store.setRole(ctx, p.OrgID, userID, role)
+		return err
+	})
+	if err != nil {
+		return Member{}, err
+	}
+	members, err := s.withUsers(ctx, []memberRow{row})
+	if err != nil {
+		return Member{}, err
+	}
+	return members[0], nil
+}
+
+func (s *Service) checkOwners(ctx context.Context, orgID int64, current auth.Role, next *auth.Role) error {
+	if current != auth.RoleOwner {
+		return nil
+	}
+	owners, err := s.store.countOwners(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	return checkLastOwner(current, next, owners)
+}
+
+// RemoveMember removes a member; any member may remove themself.
+func (s *Service) RemoveMember(ctx context.Context, userID int64) error {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return err
+	}
+	self := p.UserID == userID
+	if !self && !p.Role.CanManageOrganization() {
+		return auth.ErrForbidden
+	}
+	return s.db.WithinTx(ctx, func(ctx context.Context) error {
+		if err := s.store.lockOrg(ctx, p.OrgID); err != nil {
+			return err
+		}
+		current, err := s.store.role(ctx, p.OrgID, userID)
+		if err != nil {
+			return err
+		}
+		if err := checkRemoval(p.Role, self, current); err != nil {
+			return err
+		}
+		if err := s.checkOwners(ctx, p.OrgID, current, nil); err != nil {
+			return err
+		}
+		return s.store.deleteMember(ctx, p.OrgID, userID)
+	})
+}
+
+// RoleOf implements auth.Memberships.
+func (s *Service) RoleOf(ctx context.Context, orgID, userID int64) (auth.Role, error) {
+	r, err := s.store.role(ctx, orgID, userID)
+	if errors.Is(err, ErrMemberNotFound) {
+		return "", auth.ErrNotMember
+	}
+	return r, err
+}
+
+// Organization implements orgsapi.Orgs.
+func (s *Service) Organization(ctx context.Context, orgID int64) (orgsapi.Organization, error) {
+	o, err := s.store.org(ctx, orgID)
+	return o.org(), err
+}
+
+// IsMember implements orgsapi.Orgs.
+func (s *Service) IsMember(ctx context.Context, orgID, userID int64) (bool, error) {
+	_, err := s.store.role(ctx, orgID, userID)
+	if errors.Is(err, ErrMemberNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}

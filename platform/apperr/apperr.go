@@ -1,0 +1,110 @@
+// Package apperr defines the error kinds that cross module boundaries. Services return them;
+// the web layer alone decides how each kind is rendered (RFC 9457 problem details).
+package apperr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error by what the caller can do about it.
+type Kind int
+
+const (
+	KindInternal Kind = iota
+	KindInvalid
+	KindUnauthenticated
+	KindForbidden
+	KindNotFound
+	KindConflict
+	KindPreconditionFailed
+	KindUnprocessable
+	KindTooManyRequests
+	KindUnavailable
+)
+
+// FieldError names one invalid input field by its JSON name (dotted for nesting).
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Error is an application error with a stable machine code and a human sentence.
+type Error struct {
+	Kind   Kind
+	Code   string
+	Detail string
+	Fields []FieldError
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Detail, e.Err)
+	}
+	return e.Code + ": " + e.Detail
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is makes errors.Is match two *Error values with the same kind and code, so sentinel
+// errors declared in facade packages can be compared after being wrapped.
+func (e *Error) Is(target error) bool {
+	var t *Error
+	if !errors.As(target, &t) {
+		return false
+	}
+	return t.Kind == e.Kind && t.Code == e.Code
+}
+
+// New returns an error of the given kind.
+func New(kind Kind, code, detail string) *Error {
+	return &Error{Kind: kind, Code: code, Detail: detail}
+}
+
+// Invalid is a 400: the request data breaks a rule. Fields may name the offending inputs.
+func Invalid(code, detail string, fields ...FieldError) *Error {
+	return &Error{Kind: KindInvalid, Code: code, Detail: detail, Fields: fields}
+}
+
+// InvalidField is a 400 about one field.
+func InvalidField(code, field, message, detail string) *Error {
+	return Invalid(code, detail, FieldError{Field: field, Message: message})
+}
+
+func Unauthenticated(code, detail string) *Error { return New(KindUnauthenticated, code, detail) }
+func Forbidden(code, detail string) *Error       { return New(KindForbidden, code, detail) }
+func NotFound(code, detail string) *Error        { return New(KindNotFound, code, detail) }
+func Conflict(code, detail string) *Error        { return New(KindConflict, code, detail) }
+func Unavailable(code, detail string) *Error     { return New(KindUnavailable, code, detail) }
+
+// Wrap attaches a cause to a copy of e, keeping its kind and code.
+func (e *Error) Wrap(cause error) *Error {
+	c := *e
+	c.Err = cause
+	return &c
+}
+
+// WithDetail returns a copy of e with another human sentence.
+func (e *Error) WithDetail(detail string) *Error {
+	c := *e
+	c.Detail = detail
+	return &c
+}
+
+// As extracts an *Error from err's chain.
+func As(err error) (*Error, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e, true
+	}
+	return nil, false
+}
+
+// KindOf returns err's kind, KindInternal when err carries none.
+func KindOf(err error) Kind {
+	if e, ok := As(err); ok {
+		return e.Kind
+	}
+	return KindInternal
+}

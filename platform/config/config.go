@@ -1,0 +1,71 @@
+// Package config loads the service configuration from the environment (API.md §5).
+package config
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+// Config is every setting of the service.
+type Config struct {
+	DatabaseURL       string        `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/crm?sslmode=disable"`
+	HTTPAddr          string        `env:"HTTP_ADDR, default=:8080"`
+	JWTSecret         string        `env:"JWT_SECRET"`
+	JWTIssuer         string        `env:"JWT_ISSUER, default=mini-crm"`
+	AccessTokenTTL    time.Duration `env:"ACCESS_TOKEN_TTL, default=15m"`
+	RefreshTokenTTL   time.Duration `env:"REFRESH_TOKEN_TTL, default=720h"`
+	AnalyticsCacheTTL time.Duration `env:"ANALYTICS_CACHE_TTL, default=30s"`
+	MigrateOnStart    bool          `env:"MIGRATE_ON_START, default=true"`
+	LogLevel          string        `env:"LOG_LEVEL, default=info"`
+	LogFormat         string        `env:"LOG_FORMAT, default=json"`
+	RequestTimeout    time.Duration `env:"REQUEST_TIMEOUT, default=10s"`
+	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT, default=20s"`
+	DBMaxConns        int32         `env:"DB_MAX_CONNS, default=0"`
+}
+
+// MinSecretLen is the shortest HMAC key accepted for signing tokens.
+const MinSecretLen = 32
+
+// Load reads the configuration from the process environment.
+func Load(ctx context.Context) (Config, error) {
+	return LoadFrom(ctx, envconfig.OsLookuper())
+}
+
+// LoadFrom reads the configuration from l, so tests need not touch the process environment.
+func LoadFrom(ctx context.Context, l envconfig.Lookuper) (Config, error) {
+	var c Config
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: l}); err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	return c, c.Validate()
+}
+
+// Validate rejects settings the service cannot run with.
+func (c Config) Validate() error {
+	if c.JWTSecret != "" && len(c.JWTSecret) < MinSecretLen {
+		return fmt.Errorf("config: JWT_SECRET must be at least %d bytes, got %d", MinSecretLen, len(c.JWTSecret))
+	}
+	if c.AccessTokenTTL <= 0 || c.RefreshTokenTTL <= 0 {
+		return fmt.Errorf("config: ACCESS_TOKEN_TTL and REFRESH_TOKEN_TTL must be positive")
+	}
+	if c.AnalyticsCacheTTL < 0 {
+		return fmt.Errorf("config: ANALYTICS_CACHE_TTL must not be negative")
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		return fmt.Errorf("config: LOG_FORMAT must be json or text, got %q", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.RequestTimeout <= 0 {
+		return fmt.Errorf("config: REQUEST_TIMEOUT must be positive")
+	}
+	return nil
+}

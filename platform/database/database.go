@@ -1,0 +1,187 @@
+// Package database owns the connection pool, the transaction carried in the context, the
+// squirrel builder with PostgreSQL placeholders and the mapping of PostgreSQL errors to
+// application errors. Services open transactions with WithinTx; stores ask for the current
+// querier with Q and never decide about transactions themselves.
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// SQL builds statements with $n placeholders.
+var SQL = sq.StatementBuilder.PlaceholderFormat(sq.Dollar)
+
+// Querier is what stores run statements on: the pool or the transaction in the context.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+	CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error)
+}
+
+// DB is the application's handle on PostgreSQL.
+type DB struct {
+	Pool *pgxpool.Pool
+}
+
+type txKey struct{}
+
+// Open connects a pool to url and checks that the server answers.
+func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("database: parse url: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	cfg.HealthCheckPeriod = 5 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("database: connect: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("database: ping: %w", err)
+	}
+	return &DB{Pool: pool}, nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() { db.Pool.Close() }
+
+// Q returns the transaction carried by ctx, or the pool when there is none.
+func (db *DB) Q(ctx context.Context) Querier {
+	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+		return tx
+	}
+	return db.Pool
+}
+
+// InTx reports whether ctx carries a transaction.
+func InTx(ctx context.Context) bool {
+	_, ok := ctx.Value(txKey{}).(pgx.Tx)
+	return ok
+}
+
+// WithinTx runs fn in a transaction carried by the context it is given. A nested call joins
+// the outer transaction, so facades of other modules called from fn commit or roll back with
+// it. fn's error rolls the transaction back and is returned as is.
+func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if InTx(ctx) {
+		return fn(ctx)
+	}
+	tx, err := db.Pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return MapError(fmt.Errorf("begin: %w", err))
+	}
+	defer func() {
+		// Rollback after Commit is a no-op; after a panic it releases the connection.
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+	}()
+	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return MapError(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// Get runs a squirrel query expected to return one row and scans it into a T by column name.
+// No row gives pgx.ErrNoRows.
+func Get[T any](ctx context.Context, q Querier, b sq.Sqlizer) (T, error) {
+	var zero T
+	sqlText, args, err := b.ToSql()
+	if err != nil {
+		return zero, fmt.Errorf("build sql: %w", err)
+	}
+	rows, err := q.Query(ctx, sqlText, args...)
+	if err != nil {
+		return zero, MapError(err)
+	}
+	v, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[T])
+	if err != nil {
+		return zero, MapError(err)
+	}
+	return v, nil
+}
+
+// Select runs a squirrel query and scans every row into a T by column name.
+func Select[T any](ctx context.Context, q Querier, b sq.Sqlizer) ([]T, error) {
+	sqlText, args, err := b.ToSql()
+	if err != nil {
+		return nil, fmt.Errorf("build sql: %w", err)
+	}
+	rows, err := q.Query(ctx, sqlText, args...)
+	if err != nil {
+		return nil, MapError(err)
+	}
+	v, err := pgx.CollectRows(rows, pgx.RowToStructByName[T])
+	if err != nil {
+		return nil, MapError(err)
+	}
+	return v, nil
+}
+
+// Scalar runs a squirrel query returning one value.
+func Scalar[T any](ctx context.Context, q Querier, b sq.Sqlizer) (T, error) {
+	var v T
+	sqlText, args, err := b.ToSql()
+	if err != nil {
+		return v, fmt.Errorf("build sql: %w", err)
+	}
+	if err := q.QueryRow(ctx, sqlText, args...).Scan(&v); err != nil {
+		return v, MapError(err)
+	}
+	return v, nil
+}
+
+// Exec runs a squirrel statement and returns the number of rows it touched.
+func Exec(ctx context.Context, q Querier, b sq.Sqlizer) (int64, error) {
+	sqlText, args, err := b.ToSql()
+	if err != nil {
+		return 0, fmt.Errorf("build sql: %w", err)
+	}
+	tag, err := q.Exec(ctx, sqlText, args...)
+	if err != nil {
+		return 0, MapError(err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// IsNoRows reports whether err means that a query found nothing.
+func IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// WithDatabase returns url with its database name replaced by name.
+func WithDatabase(rawURL, name string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// DatabaseName returns the database named by url.
+func DatabaseName(rawURL string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimPrefix(u.Path, "/"), nil
+}

@@ -1,0 +1,133 @@
+// Package web builds the HTTP application: the fiber app with its middleware chain, the one
+// error handler that renders RFC 9457 problem details, request binding and validation,
+// pagination, and the operational endpoints.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"regexp"
+	"runtime/debug"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// Options configures the application.
+type Options struct {
+	Logger         *slog.Logger
+	Metrics        *Metrics
+	RequestTimeout time.Duration
+	BodyLimit      int
+}
+
+// BodyLimit is the largest request body accepted.
+const BodyLimit = 1 << 20
+
+// NewApp returns a fiber app with the service's middleware: request id, recover, access log
+// and metrics, and a per-request deadline carried in the user context.
+func NewApp(o Options) *fiber.App {
+	if o.BodyLimit == 0 {
+		o.BodyLimit = BodyLimit
+	}
+	if o.RequestTimeout == 0 {
+		o.RequestTimeout = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	app := fiber.New(fiber.Config{
+		AppName:               "mini-crm",
+		BodyLimit:             o.BodyLimit,
+		ReadTimeout:           15 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           60 * time.Second,
+		DisableStartupMessage: true,
+		ErrorHandler:          ErrorHandler(o.Logger),
+		ReadBufferSize:        8192,
+	})
+	app.Use(requestID, recoverer(o.Logger), accessLog(o.Logger, o.Metrics), deadline(o.RequestTimeout))
+	return app
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// HeaderRequestID carries the request id in both directions.
+const HeaderRequestID = "X-Request-Id"
+
+func requestID(c *fiber.Ctx) error {
+	id := c.Get(HeaderRequestID)
+	if !requestIDPattern.MatchString(id) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Locals(requestIDKey, id)
+	c.Set(HeaderRequestID, id)
+	c.SetUserContext(context.WithValue(c.UserContext(), requestIDKey, id))
+	return c.Next()
+}
+
+// RequestID returns the id of the request being served.
+func RequestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(requestIDKey).(string)
+	return id
+}
+
+// RequestIDFrom returns the request id carried by ctx, or "".
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+func recoverer(log *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic", "request_id", RequestID(c), "panic", r, "stack", string(debug.Stack()))
+				err = fiber.ErrInternalServerError
+			}
+		}()
+		return c.Next()
+	}
+}
+
+func accessLog(log *slog.Logger, m *Metrics) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		if err != nil {
+			// Render now so that the logged status is the one the client gets.
+			if herr := c.App().ErrorHandler(c, err); herr != nil {
+				_ = c.SendStatus(fiber.StatusInternalServerError)
+			}
+		}
+		elapsed := time.Since(start)
+		status := c.Response().StatusCode()
+		route := "unmatched"
+		if r := c.Route(); r != nil && r.Path != "/" && r.Path != "" {
+			route = r.Path
+		}
+		if m != nil {
+			m.observe(c.Method(), route, status, elapsed)
+		}
+		log.Info("request", "request_id", RequestID(c), "method", c.Method(), "path", c.Path(),
+			"route", route, "status", status, "duration_ms", float64(elapsed.Microseconds())/1000, "ip", c.IP())
+		return nil
+	}
+}
+
+func deadline(d time.Duration) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(c.UserContext(), d)
+		defer cancel()
+		c.SetUserContext(ctx)
+		return c.Next()
+	}
+}
