@@ -25,6 +25,7 @@ func Sources() []migrate.Source {
 	return []migrate.Source{
 		{Module: "identity", FS: identity.Migrations()},
 		{Module: "orgs", FS: orgs.Migrations()},
+		// module sources: add new modules above this line, in dependency order
 	}
 }
 
@@ -57,6 +58,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	modules := []kernel.Module{
 		identity.New(db, tokens, guard, identity.Options{HashParams: o.HashParams}),
 		orgs.New(db, guard),
+		// modules: add new modules above this line, in dependency order
 	}
 	k := kernel.New()
 	if err := k.Boot(modules...); err != nil {
