@@ -2,6 +2,7 @@
 //
 //	crm [serve]   run the HTTP service (default)
 //	crm migrate   apply pending migrations and exit
+//	crm healthcheck  exit 0 when the local service answers /health (for container health checks)
 package main
 
 import (
@@ -9,9 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/mini-crm/crm/cmd/crm/app"
 	"github.com/mini-crm/crm/platform/config"
@@ -44,8 +48,10 @@ func run(args []string) error {
 		return serve(ctx, cfg, log)
 	case "migrate":
 		return migrate.Up(cfg.DatabaseURL, app.Sources(), logWriter{log})
+	case "healthcheck":
+		return healthcheck(ctx, cfg.HTTPAddr)
 	case "help", "-h", "--help":
-		fmt.Println("usage: crm [serve|migrate]")
+		fmt.Println("usage: crm [serve|migrate|healthcheck]")
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)
@@ -92,6 +98,31 @@ func newLogger(cfg config.Config) *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+func healthcheck(ctx context.Context, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/health", nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("health: status %d", res.StatusCode)
+	}
+	return nil
 }
 
 // logWriter sends dbmate's progress lines to the structured log.

@@ -3,6 +3,7 @@ package identity_test
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mini-crm/crm/cmd/crm/app/apptest"
@@ -60,5 +61,71 @@ func TestRegisterLoginRefreshLogout(t *testing.T) {
 	res = s.Do(apptest.Req{Method: "POST", Path: "/api/v1/auth/refresh", Body: map[string]any{"refresh_token": u.Refresh}})
 	if res.Status != http.StatusUnauthorized || res.Code() != "invalid_refresh_token" {
 		t.Fatalf("refresh after logout: %d %s", res.Status, res.Body)
+	}
+}
+
+func TestLoginFailuresAreIndistinguishable(t *testing.T) {
+	s := apptest.New(t)
+	u := s.Register("ann")
+	wrong := s.Do(apptest.Req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": u.Email, "password": "wrong-password"}})
+	unknown := s.Do(apptest.Req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": "nobody@example.com", "password": "wrong-password"}})
+	if wrong.Status != 401 || unknown.Status != 401 || wrong.Code() != "invalid_credentials" ||
+		wrong.JSON()["detail"] != unknown.JSON()["detail"] || wrong.JSON()["title"] != unknown.JSON()["title"] {
+		t.Fatalf("wrong password %d %s / unknown email %d %s", wrong.Status, wrong.Body, unknown.Status, unknown.Body)
+	}
+	res := s.Do(apptest.Req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": u.Email}})
+	if res.Status != 400 || res.Code() != "validation_failed" {
+		t.Fatalf("missing password: %d %s", res.Status, res.Body)
+	}
+}
+
+func TestChangePasswordRevokesEverySession(t *testing.T) {
+	s := apptest.New(t)
+	u := s.Register("ann")
+	other := s.Must(200, apptest.Req{Method: "POST", Path: "/api/v1/auth/login",
+		Body: map[string]any{"email": u.Email, "password": "password123"}}).JSON()["refresh_token"].(string)
+
+	res := s.Do(apptest.Req{Method: "POST", Path: "/api/v1/users/me/password", Token: u.Token,
+		Body: map[string]any{"current_password": "nope-nope", "new_password": "new-password-1"}})
+	if res.Status != 401 || res.Code() != "invalid_credentials" {
+		t.Fatalf("wrong current password: %d %s", res.Status, res.Body)
+	}
+	s.Must(400, apptest.Req{Method: "POST", Path: "/api/v1/users/me/password", Token: u.Token,
+		Body: map[string]any{"current_password": "password123", "new_password": "short"}})
+	s.Must(204, apptest.Req{Method: "POST", Path: "/api/v1/users/me/password", Token: u.Token,
+		Body: map[string]any{"current_password": "password123", "new_password": "new-password-1"}})
+
+	for _, rt := range []string{u.Refresh, other} {
+		res := s.Do(apptest.Req{Method: "POST", Path: "/api/v1/auth/refresh", Body: map[string]any{"refresh_token": rt}})
+		if res.Status != 401 {
+			t.Fatalf("refresh token survived a password change: %d %s", res.Status, res.Body)
+		}
+	}
+	s.Must(401, apptest.Req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": u.Email, "password": "password123"}})
+	s.Must(200, apptest.Req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": u.Email, "password": "new-password-1"}})
+}
+
+// Two refreshes racing with the same token: the row lock lets exactly one win.
+func TestConcurrentRefreshSpendsTokenOnce(t *testing.T) {
+	s := apptest.New(t)
+	u := s.Register("ann")
+	var wg sync.WaitGroup
+	statuses := make([]int, 4)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = s.Do(apptest.Req{Method: "POST", Path: "/api/v1/auth/refresh", Body: map[string]any{"refresh_token": u.Refresh}}).Status
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, st := range statuses {
+		if st == 200 {
+			ok++
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("statuses %v: want exactly one success", statuses)
 	}
 }

@@ -4,6 +4,7 @@ package apptest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -123,7 +124,7 @@ func (s *Server) Do(r Req) Response {
 		}
 		body = bytes.NewReader(raw)
 	}
-	req := httptest.NewRequest(r.Method, r.Path, body)
+	req := httptest.NewRequestWithContext(context.Background(), r.Method, r.Path, body)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -1,0 +1,112 @@
+package database_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/fstest"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/migrate"
+	"github.com/mini-crm/crm/platform/testdb"
+)
+
+var sources = []migrate.Source{{Module: "things", FS: fstest.MapFS{
+	"migrations/20200101000000_things.sql": {Data: []byte(`-- migrate:up
+CREATE TABLE things (id bigint PRIMARY KEY, name text NOT NULL UNIQUE);
+-- migrate:down
+DROP TABLE things;
+`)},
+}}}
+
+type thing struct {
+	ID   int64  `db:"id"`
+	Name string `db:"name"`
+}
+
+func insert(ctx context.Context, db *database.DB, id int64, name string) error {
+	_, err := database.Exec(ctx, db.Q(ctx), database.SQL.Insert("things").Columns("id", "name").Values(id, name))
+	return err
+}
+
+func count(t *testing.T, db *database.DB) int {
+	t.Helper()
+	n, err := database.Scalar[int](context.Background(), db.Q(context.Background()), database.SQL.Select("count(*)").From("things"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestNestedTransactionsCommitOrRollBackAsOne(t *testing.T) {
+	db := testdb.New(t, sources)
+	ctx := context.Background()
+	boom := errors.New("boom")
+	err := db.WithinTx(ctx, func(ctx context.Context) error {
+		if err := insert(ctx, db, 1, "a"); err != nil {
+			return err
+		}
+		// An inner use case joins the outer transaction...
+		if err := db.WithinTx(ctx, func(ctx context.Context) error { return insert(ctx, db, 2, "b") }); err != nil {
+			return err
+		}
+		if !database.InTx(ctx) {
+			t.Fatal("context lost its transaction")
+		}
+		return boom // ...so a later failure undoes its write too.
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	if n := count(t, db); n != 0 {
+		t.Fatalf("%d rows survived a rolled back transaction", n)
+	}
+	if err := db.WithinTx(ctx, func(ctx context.Context) error {
+		if err := insert(ctx, db, 1, "a"); err != nil {
+			return err
+		}
+		return db.WithinTx(ctx, func(ctx context.Context) error { return insert(ctx, db, 2, "b") })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := database.Select[thing](ctx, db.Q(ctx), database.SQL.Select("id", "name").From("things").OrderBy("id"))
+	if err != nil || len(rows) != 2 || rows[1].Name != "b" {
+		t.Fatalf("rows %v err %v", rows, err)
+	}
+}
+
+func TestErrorsAreMapped(t *testing.T) {
+	db := testdb.New(t, sources)
+	ctx := context.Background()
+	if err := insert(ctx, db, 1, "a"); err != nil {
+		t.Fatal(err)
+	}
+	err := insert(ctx, db, 2, "a")
+	if database.PgCode(err) != database.CodeUniqueViolation || database.Constraint(err) != "things_name_key" {
+		t.Fatalf("unique violation: code %q constraint %q (%v)", database.PgCode(err), database.Constraint(err), err)
+	}
+	_, err = database.Get[thing](ctx, db.Q(ctx), database.SQL.Select("id", "name").From("things").Where(sq.Eq{"id": 42}))
+	if !database.IsNoRows(err) {
+		t.Fatalf("no rows: %v", err)
+	}
+	// A statement cancelled by its deadline is "unavailable", never an internal error.
+	short, cancel := context.WithTimeout(ctx, 50_000_000) // 50 ms
+	defer cancel()
+	_, err = db.Q(short).Exec(short, "SELECT pg_sleep(2)")
+	if apperr.KindOf(database.MapError(err)) != apperr.KindUnavailable {
+		t.Fatalf("timeout mapped to %v (%v)", apperr.KindOf(database.MapError(err)), err)
+	}
+}
+
+func TestWithDatabase(t *testing.T) {
+	u, err := database.WithDatabase("postgres://u@h:5432/a?sslmode=disable", "b")
+	if err != nil || u != "postgres://u@h:5432/b?sslmode=disable" {
+		t.Fatalf("%s %v", u, err)
+	}
+	if n, _ := database.DatabaseName(u); n != "b" {
+		t.Fatalf("name %q", n)
+	}
+}

@@ -1,0 +1,108 @@
+package kernel_test
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/mini-crm/crm/platform/kernel"
+)
+
+type Greeter interface{ Greet() string }
+
+type greeter struct{}
+
+func (greeter) Greet() string { return "hi" }
+
+type fakeModule struct {
+	name    string
+	provide func(k *kernel.Kernel) error
+	init    func(k *kernel.Kernel) error
+}
+
+func (m fakeModule) Name() string { return m.name }
+func (m fakeModule) Provide(k *kernel.Kernel) error {
+	if m.provide == nil {
+		return nil
+	}
+	return m.provide(k)
+}
+func (m fakeModule) Init(k *kernel.Kernel) error {
+	if m.init == nil {
+		return nil
+	}
+	return m.init(k)
+}
+func (fakeModule) Routes(fiber.Router) {}
+func (fakeModule) Migrations() fs.FS   { return nil }
+
+func TestResolveFindsFacadeProvidedByModuleListedLater(t *testing.T) {
+	var got Greeter
+	consumer := fakeModule{name: "consumer", init: func(k *kernel.Kernel) (err error) {
+		got, err = kernel.Resolve[Greeter](k)
+		return err
+	}}
+	provider := fakeModule{name: "provider", provide: func(k *kernel.Kernel) error {
+		return kernel.Provide[Greeter](k, greeter{})
+	}}
+	if err := kernel.New().Boot(consumer, provider); err != nil {
+		t.Fatal(err)
+	}
+	if got == nil || got.Greet() != "hi" {
+		t.Fatalf("resolved %v", got)
+	}
+}
+
+func TestBootFailsClearlyOnMissingFacade(t *testing.T) {
+	consumer := fakeModule{name: "deals", init: func(k *kernel.Kernel) error {
+		_, err := kernel.Resolve[Greeter](k)
+		return err
+	}}
+	err := kernel.New().Boot(consumer)
+	if err == nil {
+		t.Fatal("boot succeeded without a provider")
+	}
+	for _, want := range []string{"deals", "kernel_test.Greeter", "no module provides"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+func TestProvideTwiceFails(t *testing.T) {
+	p := func(name string) fakeModule {
+		return fakeModule{name: name, provide: func(k *kernel.Kernel) error { return kernel.Provide[Greeter](k, greeter{}) }}
+	}
+	err := kernel.New().Boot(p("a"), p("b"))
+	if err == nil || !strings.Contains(err.Error(), `already provided by module "a"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestDuplicateModuleAndInitErrorsStopBoot(t *testing.T) {
+	if err := kernel.New().Boot(fakeModule{name: "x"}, fakeModule{name: "x"}); err == nil {
+		t.Fatal("duplicate module accepted")
+	}
+	boom := errors.New("boom")
+	err := kernel.New().Boot(fakeModule{name: "x", init: func(*kernel.Kernel) error { return boom }})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+type orgChanged struct{ OrgID int64 }
+
+func TestPublishReachesEverySubscriber(t *testing.T) {
+	k := kernel.New()
+	var a, b []int64
+	kernel.Subscribe(k, func(e orgChanged) { a = append(a, e.OrgID) })
+	kernel.Subscribe(k, func(e orgChanged) { b = append(b, e.OrgID) })
+	kernel.Publish(k, orgChanged{OrgID: 7})
+	kernel.Publish(k, struct{}{}) // nobody listens: no effect
+	if len(a) != 1 || len(b) != 1 || a[0] != 7 || b[0] != 7 {
+		t.Fatalf("a=%v b=%v", a, b)
+	}
+}
