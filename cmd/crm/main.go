@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -63,7 +62,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			return err
 		}
 	}
-	db, err := database.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	db, err := database.Open(ctx, cfg.DatabaseURL, database.Options{MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.RequestTimeout})
 	if err != nil {
 		return err
 	}
@@ -72,22 +71,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	errc := make(chan error, 1)
-	go func() {
-		log.Info("listening", "addr", cfg.HTTPAddr)
-		errc <- a.HTTP.Listen(cfg.HTTPAddr)
-	}()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout.String())
-	if err := a.HTTP.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		log.Error("shutdown", "error", err.Error())
-	}
-	log.Info("stopped")
-	return nil
+	return a.Serve(ctx, cfg.HTTPAddr)
 }
 
 func newLogger(cfg config.Config) *slog.Logger {

@@ -46,7 +46,7 @@ func (h handler) login(c *fiber.Ctx) error {
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	pair, u, err := h.svc.Login(c.UserContext(), req.Email, req.Password)
+	pair, u, err := h.svc.Login(c.UserContext(), c.IP(), req.Email, req.Password)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,8 @@ func Migrations() fs.FS { return migrations }
 type Options struct {
 	// HashParams are the argon2id parameters; nil means argon2id.DefaultParams.
 	HashParams *argon2id.Params
+	// Throttle limits sign-in attempts; the zero value means DefaultThrottle().
+	Throttle Throttle
 }
 
 // Module is the identity slice.
@@ -42,7 +44,11 @@ func New(db *database.DB, tokens *auth.Tokens, guard *auth.Guard, o Options) *Mo
 	if p == nil {
 		p = argon2id.DefaultParams
 	}
-	svc := &Service{db: db, store: store{db: db}, tokens: tokens, hasher: newHasher(p, runtime.GOMAXPROCS(0)), now: time.Now}
+	th := o.Throttle
+	if th.Store == nil {
+		th = DefaultThrottle()
+	}
+	svc := &Service{db: db, store: store{db: db}, tokens: tokens, hasher: newHasher(p, runtime.GOMAXPROCS(0)), throttle: th, now: time.Now}
 	return &Module{svc: svc, guard: guard}
 }
 

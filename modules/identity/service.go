@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/argon2id"
@@ -27,11 +28,12 @@ var (
 
 // Service implements the identity use cases and the identityapi.Identity facade.
 type Service struct {
-	db     *database.DB
-	store  store
-	tokens *auth.Tokens
-	hasher *hasher
-	now    func() time.Time
+	db       *database.DB
+	store    store
+	tokens   *auth.Tokens
+	hasher   *hasher
+	throttle Throttle
+	now      func() time.Time
 }
 
 var _ identityapi.Identity = (*Service)(nil)
@@ -92,22 +94,32 @@ func (s *Service) UsersByID(ctx context.Context, ids []int64) (map[int64]identit
 }
 
 // Login checks the credentials and starts a session. An unknown email costs the same hash
-// as a wrong password, so the two cannot be told apart.
-func (s *Service) Login(ctx context.Context, email, password string) (identityapi.TokenPair, identityapi.User, error) {
+// as a wrong password, so the two cannot be told apart. Attempts are throttled per client
+// address and per account before the password is looked at.
+func (s *Service) Login(ctx context.Context, ip, email, password string) (identityapi.TokenPair, identityapi.User, error) {
+	if err := s.throttle.admit(ctx, ip, email); err != nil {
+		return identityapi.TokenPair{}, identityapi.User{}, err
+	}
 	u, err := s.store.userByEmail(ctx, NormalizeEmail(email))
-	if errors.Is(err, identityapi.ErrUserNotFound) {
-		_, _ = s.hasher.compare(ctx, password, s.hasher.dummy)
-		return identityapi.TokenPair{}, identityapi.User{}, ErrInvalidCredentials
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, identityapi.ErrUserNotFound) {
 		return identityapi.TokenPair{}, identityapi.User{}, err
 	}
-	ok, err := s.hasher.compare(ctx, password, u.PasswordHash)
+	hash := u.PasswordHash
 	if err != nil {
-		return identityapi.TokenPair{}, identityapi.User{}, err
+		hash = s.hasher.dummy
 	}
-	if !ok {
+	ok, cerr := s.hasher.compare(ctx, password, hash)
+	if cerr != nil {
+		return identityapi.TokenPair{}, identityapi.User{}, cerr
+	}
+	if !ok || err != nil {
+		if ferr := s.throttle.failed(ctx, email); ferr != nil {
+			return identityapi.TokenPair{}, identityapi.User{}, ferr
+		}
 		return identityapi.TokenPair{}, identityapi.User{}, ErrInvalidCredentials
+	}
+	if err := s.throttle.succeeded(ctx, email); err != nil {
+		return identityapi.TokenPair{}, identityapi.User{}, err
 	}
 	pair, err := s.IssueTokens(ctx, u.ID)
 	return pair, u.user(), err
@@ -208,9 +220,10 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) erro
 // hasher runs argon2id with bounded concurrency: each hash takes Params.Memory KiB, so
 // unbounded parallel sign-ins would exhaust memory.
 type hasher struct {
-	params *argon2id.Params
-	slots  chan struct{}
-	dummy  string
+	params   *argon2id.Params
+	slots    chan struct{}
+	dummy    string
+	compares atomic.Int64 // how many verifications ran; lets tests prove both login failures hash
 }
 
 func newHasher(p *argon2id.Params, parallel int) *hasher {
@@ -241,6 +254,7 @@ func (h *hasher) compare(ctx context.Context, password, hash string) (bool, erro
 		return false, err
 	}
 	defer func() { <-h.slots }()
+	h.compares.Add(1)
 	ok, err := argon2id.ComparePasswordAndHash(password, hash)
 	if err != nil {
 		return false, fmt.Errorf("compare password: %w", err)

@@ -5,6 +5,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error by what the caller can do about it.
@@ -36,6 +37,8 @@ type Error struct {
 	Detail string
 	Fields []FieldError
 	Err    error
+	// RetryAfter, when set, tells the client how long to wait (429, 503).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -89,6 +92,13 @@ func (e *Error) Wrap(cause error) *Error {
 func (e *Error) WithDetail(detail string) *Error {
 	c := *e
 	c.Detail = detail
+	return &c
+}
+
+// After returns a copy of e that tells the client to retry after d.
+func (e *Error) After(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
 	return &c
 }
 

@@ -22,8 +22,14 @@ type Config struct {
 	LogLevel          string        `env:"LOG_LEVEL, default=info"`
 	LogFormat         string        `env:"LOG_FORMAT, default=json"`
 	RequestTimeout    time.Duration `env:"REQUEST_TIMEOUT, default=10s"`
+	ReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT, default=15s"`
 	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT, default=20s"`
 	DBMaxConns        int32         `env:"DB_MAX_CONNS, default=0"`
+	RedisURL          string        `env:"REDIS_URL"`
+	LoginIPLimit      int           `env:"LOGIN_IP_LIMIT, default=20"`
+	LoginIPWindow     time.Duration `env:"LOGIN_IP_WINDOW, default=1m"`
+	LoginUserLimit    int           `env:"LOGIN_ACCOUNT_LIMIT, default=5"`
+	LoginUserWindow   time.Duration `env:"LOGIN_ACCOUNT_WINDOW, default=15m"`
 }
 
 // MinSecretLen is the shortest HMAC key accepted for signing tokens.
@@ -63,6 +69,9 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("config: LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.LoginIPLimit < 1 || c.LoginUserLimit < 1 || c.LoginIPWindow <= 0 || c.LoginUserWindow <= 0 {
+		return fmt.Errorf("config: login limits and windows must be positive")
 	}
 	if c.RequestTimeout <= 0 {
 		return fmt.Errorf("config: REQUEST_TIMEOUT must be positive")

@@ -37,14 +37,25 @@ type DB struct {
 
 type txKey struct{}
 
+// Options tune the pool.
+type Options struct {
+	MaxConns int32
+	// StatementTimeout makes the server cancel any statement that runs longer, so a runaway
+	// query cannot hold a connection after its request has given up.
+	StatementTimeout time.Duration
+}
+
 // Open connects a pool to url and checks that the server answers.
-func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
+func Open(ctx context.Context, url string, o Options) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("database: parse url: %w", err)
 	}
-	if maxConns > 0 {
-		cfg.MaxConns = maxConns
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
+	}
+	if o.StatementTimeout > 0 {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(o.StatementTimeout.Milliseconds())
 	}
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	cfg.HealthCheckPeriod = 5 * time.Second

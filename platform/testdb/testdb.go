@@ -206,7 +206,7 @@ func URL(t testing.TB, sources []migrate.Source) string {
 // New returns a pool on a fresh migrated database, closed when the test ends.
 func New(t testing.TB, sources []migrate.Source) *database.DB {
 	t.Helper()
-	db, err := database.Open(context.Background(), URL(t, sources), 8)
+	db, err := database.Open(context.Background(), URL(t, sources), database.Options{MaxConns: 8, StatementTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}

@@ -21,6 +21,8 @@ type Options struct {
 	Metrics        *Metrics
 	RequestTimeout time.Duration
 	BodyLimit      int
+	// ReadTimeout bounds how long a client may take to send a request; a slow client is cut off.
+	ReadTimeout time.Duration
 }
 
 // BodyLimit is the largest request body accepted.
@@ -35,14 +37,17 @@ func NewApp(o Options) *fiber.App {
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = 10 * time.Second
 	}
+	if o.ReadTimeout == 0 {
+		o.ReadTimeout = 15 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	app := fiber.New(fiber.Config{
 		AppName:               "mini-crm",
 		BodyLimit:             o.BodyLimit,
-		ReadTimeout:           15 * time.Second,
-		WriteTimeout:          30 * time.Second,
+		ReadTimeout:           o.ReadTimeout,
+		WriteTimeout:          o.RequestTimeout + 10*time.Second,
 		IdleTimeout:           60 * time.Second,
 		DisableStartupMessage: true,
 		ErrorHandler:          ErrorHandler(o.Logger),

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 
@@ -57,6 +58,10 @@ var frameworkProblems = map[int][2]string{
 
 // ProblemFor builds the problem document for err as seen in request c.
 func ProblemFor(c *fiber.Ctx, err error) Problem {
+	if ae, ok := apperr.As(err); ok && ae.RetryAfter > 0 {
+		secs := int64(math.Ceil(ae.RetryAfter.Seconds()))
+		c.Set(fiber.HeaderRetryAfter, strconv.FormatInt(max(secs, 1), 10))
+	}
 	p := Problem{Type: "about:blank", Instance: c.OriginalURL(), RequestID: RequestID(c)}
 	var fe *fiber.Error
 	if ae, ok := apperr.As(err); ok {

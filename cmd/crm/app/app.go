@@ -4,8 +4,11 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"time"
 
 	"github.com/alexedwards/argon2id"
 	"github.com/gofiber/fiber/v2"
@@ -17,6 +20,7 @@ import (
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
 	"github.com/mini-crm/crm/platform/migrate"
+	"github.com/mini-crm/crm/platform/ratelimit"
 	"github.com/mini-crm/crm/platform/web"
 )
 
@@ -55,8 +59,12 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	tokens := auth.NewTokens(secret, cfg.JWTIssuer, cfg.AccessTokenTTL, cfg.RefreshTokenTTL)
 	guard := auth.NewGuard(tokens)
 
+	throttle, err := newThrottle(cfg)
+	if err != nil {
+		return nil, err
+	}
 	modules := []kernel.Module{
-		identity.New(db, tokens, guard, identity.Options{HashParams: o.HashParams}),
+		identity.New(db, tokens, guard, identity.Options{HashParams: o.HashParams, Throttle: throttle}),
 		orgs.New(db, guard),
 		// modules: add new modules above this line, in dependency order
 	}
@@ -72,11 +80,62 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 
 	metrics := web.NewMetrics()
 	metrics.Registry.MustRegister(database.NewPoolCollector(db.Pool))
-	httpApp := web.NewApp(web.Options{Logger: log, Metrics: metrics, RequestTimeout: cfg.RequestTimeout})
+	httpApp := web.NewApp(web.Options{Logger: log, Metrics: metrics, RequestTimeout: cfg.RequestTimeout, ReadTimeout: cfg.ReadTimeout})
 	web.MountOps(httpApp, func(ctx context.Context) error { return db.Pool.Ping(ctx) }, metrics)
 	api := httpApp.Group("/api/v1")
 	for _, m := range modules {
 		m.Routes(api)
 	}
 	return &App{Config: cfg, Log: log, DB: db, Kernel: k, Tokens: tokens, HTTP: httpApp, Metrics: metrics}, nil
+}
+
+// newThrottle keeps sign-in counters in Redis when REDIS_URL is set, so replicas share them,
+// and in memory otherwise.
+func newThrottle(cfg config.Config) (identity.Throttle, error) {
+	t := identity.Throttle{
+		Store:   ratelimit.NewMemory(),
+		PerIP:   ratelimit.Rule{Name: "login-ip", Limit: cfg.LoginIPLimit, Window: cfg.LoginIPWindow},
+		PerUser: ratelimit.Rule{Name: "login-account", Limit: cfg.LoginUserLimit, Window: cfg.LoginUserWindow},
+	}
+	if cfg.RedisURL != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		r, err := ratelimit.NewRedis(ctx, cfg.RedisURL, "crm:")
+		if err != nil {
+			return t, err
+		}
+		t.Store = r
+	}
+	return t, nil
+}
+
+// Serve listens on addr until ctx ends (SIGTERM), then stops accepting connections, lets the
+// requests in flight finish within the shutdown timeout, and returns.
+func (a *App) Serve(ctx context.Context, addr string) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	return a.ServeListener(ctx, ln)
+}
+
+// ServeListener is Serve on an open listener.
+func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() {
+		a.Log.Info("listening", "addr", ln.Addr().String())
+		errc <- a.HTTP.Listener(ln)
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down: finishing in-flight requests", "timeout", a.Config.ShutdownTimeout.String())
+	if err := a.HTTP.ShutdownWithTimeout(a.Config.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	a.Log.Info("stopped")
+	return nil
 }

@@ -34,6 +34,7 @@ func Config() config.Config {
 	return config.Config{
 		JWTSecret: Secret, JWTIssuer: "mini-crm", AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 720 * time.Hour,
 		AnalyticsCacheTTL: 30 * time.Second, LogLevel: "error", LogFormat: "json", RequestTimeout: 10 * time.Second,
+		LoginIPLimit: 1000, LoginIPWindow: time.Minute, ShutdownTimeout: 10 * time.Second, ReadTimeout: 15 * time.Second, LoginUserLimit: 5, LoginUserWindow: 15 * time.Minute,
 	}
 }
 

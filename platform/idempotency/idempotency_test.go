@@ -1,0 +1,203 @@
+package idempotency_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/idempotency"
+	"github.com/mini-crm/crm/platform/migrate"
+	"github.com/mini-crm/crm/platform/testdb"
+	"github.com/mini-crm/crm/platform/web"
+)
+
+var sources = []migrate.Source{
+	{Module: "idempotency", FS: idempotency.Migrations()},
+	{Module: "things", FS: fstest.MapFS{"migrations/20300101000000_things.sql": {Data: []byte(
+		"-- migrate:up\nCREATE TABLE things (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL);\n-- migrate:down\nDROP TABLE things;\n")}}},
+}
+
+type fixture struct {
+	db      *database.DB
+	app     *fiber.App
+	release chan struct{}
+	entered chan struct{}
+}
+
+func setup(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{db: testdb.New(t, sources), release: make(chan struct{}), entered: make(chan struct{}, 8)}
+	app := web.NewApp(web.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	who := func(c *fiber.Ctx) error { // stands in for the auth and tenant middleware
+		uid, _ := strconv.ParseInt(c.Get("X-User"), 10, 64)
+		org, _ := strconv.ParseInt(c.Get("X-Org"), 10, 64)
+		c.SetUserContext(auth.WithPrincipal(c.UserContext(), auth.Principal{UserID: uid, OrgID: org, Role: auth.RoleOwner}))
+		return c.Next()
+	}
+	keys := idempotency.New(f.db, time.Second)
+	app.Post("/things", who, keys.Handler(), func(c *fiber.Ctx) error {
+		var in struct {
+			Name string `json:"name" validate:"required"`
+		}
+		if err := web.Bind(c, &in); err != nil {
+			return err
+		}
+		if in.Name == "slow" {
+			f.entered <- struct{}{}
+			<-f.release
+		}
+		if in.Name == "crash" {
+			return apperr.New(apperr.KindInternal, "x", "x")
+		}
+		id, err := database.Scalar[int64](c.UserContext(), f.db.Q(c.UserContext()),
+			database.SQL.Insert("things").Columns("name").Values(in.Name).Suffix("RETURNING id"))
+		if err != nil {
+			return err
+		}
+		c.Location("/things/" + strconv.FormatInt(id, 10))
+		return c.Status(201).JSON(fiber.Map{"id": id, "name": in.Name})
+	})
+	f.app = app
+	return f
+}
+
+type result struct {
+	status int
+	body   string
+	header map[string]string
+}
+
+func (f *fixture) post(t *testing.T, user, org, key, body string) result {
+	t.Helper()
+	req := httptest.NewRequestWithContext(context.Background(), "POST", "/things", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-User", user)
+	req.Header.Set("X-Org", org)
+	if key != "" {
+		req.Header.Set(idempotency.Header, key)
+	}
+	res, err := f.app.Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return result{status: res.StatusCode, body: string(raw), header: map[string]string{
+		"Location": res.Header.Get("Location"), "Replayed": res.Header.Get(idempotency.ReplayedHeader),
+		"Content-Type": res.Header.Get("Content-Type")}}
+}
+
+func (f *fixture) count(t *testing.T) int {
+	t.Helper()
+	n, err := database.Scalar[int](context.Background(), f.db.Q(context.Background()), database.SQL.Select("count(*)").From("things"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestReplaySameKeyAndBody(t *testing.T) {
+	f := setup(t)
+	first := f.post(t, "1", "10", "k1", `{"name":"a"}`)
+	again := f.post(t, "1", "10", "k1", `{"name":"a"}`)
+	if first.status != 201 || again.status != 201 || first.body != again.body || first.header["Location"] != again.header["Location"] {
+		t.Fatalf("first %+v, replay %+v", first, again)
+	}
+	if again.header["Replayed"] != "true" || again.header["Content-Type"] != "application/json" {
+		t.Fatalf("replay headers %+v", again.header)
+	}
+	if n := f.count(t); n != 1 {
+		t.Fatalf("%d things created, want 1", n)
+	}
+	// Without a key every request creates.
+	f.post(t, "1", "10", "", `{"name":"a"}`)
+	f.post(t, "1", "10", "", `{"name":"a"}`)
+	if n := f.count(t); n != 3 {
+		t.Fatalf("%d things", n)
+	}
+}
+
+func TestSameKeyOtherBodyIs422(t *testing.T) {
+	f := setup(t)
+	f.post(t, "1", "10", "k1", `{"name":"a"}`)
+	res := f.post(t, "1", "10", "k1", `{"name":"b"}`)
+	if res.status != 422 || !strings.Contains(res.body, "idempotency_key_reused") {
+		t.Fatalf("%+v", res)
+	}
+	if n := f.count(t); n != 1 {
+		t.Fatalf("%d things", n)
+	}
+}
+
+func TestKeysAreScopedToUserAndOrganization(t *testing.T) {
+	f := setup(t)
+	f.post(t, "1", "10", "k1", `{"name":"a"}`)
+	for _, who := range [][2]string{{"2", "10"}, {"1", "11"}} {
+		if res := f.post(t, who[0], who[1], "k1", `{"name":"a"}`); res.status != 201 || res.header["Replayed"] != "" {
+			t.Fatalf("%v: %+v", who, res)
+		}
+	}
+	if n := f.count(t); n != 3 {
+		t.Fatalf("%d things", n)
+	}
+}
+
+func TestKeyInProgressIs409(t *testing.T) {
+	f := setup(t)
+	var wg sync.WaitGroup
+	var first result
+	wg.Add(1)
+	go func() { defer wg.Done(); first = f.post(t, "1", "10", "k1", `{"name":"slow"}`) }()
+	<-f.entered
+	if res := f.post(t, "1", "10", "k1", `{"name":"slow"}`); res.status != 409 || !strings.Contains(res.body, "idempotency_key_in_progress") {
+		t.Fatalf("concurrent: %+v", res)
+	}
+	close(f.release)
+	wg.Wait()
+	if first.status != 201 {
+		t.Fatalf("first: %+v", first)
+	}
+	if res := f.post(t, "1", "10", "k1", `{"name":"slow"}`); res.status != 201 || res.header["Replayed"] != "true" {
+		t.Fatalf("after: %+v", res)
+	}
+}
+
+func TestErrorsAreReplayedButServerErrorsReleaseTheKey(t *testing.T) {
+	f := setup(t)
+	bad := f.post(t, "1", "10", "k1", `{}`)
+	if again := f.post(t, "1", "10", "k1", `{}`); bad.status != 400 || again.status != 400 || again.header["Replayed"] != "true" {
+		t.Fatalf("validation error replay: %+v / %+v", bad, again)
+	}
+	if res := f.post(t, "1", "10", "k2", `{"name":"crash"}`); res.status != 500 {
+		t.Fatalf("crash: %+v", res)
+	}
+	if res := f.post(t, "1", "10", "k2", `{"name":"crash"}`); res.status != 500 || res.header["Replayed"] != "" {
+		t.Fatalf("a 5xx must not be replayed: %+v", res)
+	}
+}
+
+func TestExpiredKeysAreForgotten(t *testing.T) {
+	f := setup(t)
+	f.post(t, "1", "10", "k1", `{"name":"a"}`)
+	if _, err := f.db.Pool.Exec(context.Background(), "UPDATE idempotency_keys SET created_at = now() - interval '25 hours'"); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.post(t, "1", "10", "k1", `{"name":"b"}`); res.status != 201 || res.header["Replayed"] != "" {
+		t.Fatalf("after 24h the key is new again: %+v", res)
+	}
+	if res := f.post(t, "1", "10", strings.Repeat("x", 256), `{"name":"a"}`); res.status != 400 {
+		t.Fatalf("long key: %+v", res)
+	}
+}
