@@ -5,6 +5,7 @@
 package kernel
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"reflect"
@@ -35,6 +36,7 @@ type Kernel struct {
 	facades   map[reflect.Type]entry
 	current   string // module being initialised, for error messages
 	listeners map[reflect.Type][]func(any)
+	handlers  map[reflect.Type][]func(context.Context, any) error
 }
 
 type entry struct {
@@ -44,7 +46,8 @@ type entry struct {
 
 // New returns an empty kernel.
 func New() *Kernel {
-	return &Kernel{facades: map[reflect.Type]entry{}, listeners: map[reflect.Type][]func(any){}}
+	return &Kernel{facades: map[reflect.Type]entry{}, listeners: map[reflect.Type][]func(any){},
+		handlers: map[reflect.Type][]func(context.Context, any) error{}}
 }
 
 func typeOf[T any]() reflect.Type { return reflect.TypeOf((*T)(nil)).Elem() }
@@ -94,6 +97,31 @@ func Publish[E any](k *Kernel, ev E) {
 	for _, fn := range ls {
 		fn(ev)
 	}
+}
+
+// Handle registers fn to run for every event of type E emitted with Emit. Unlike Subscribe,
+// handlers run inside the emitter's unit of work: they get the emitter's context (and so its
+// database transaction) and their error fails the emitter's operation. A module keeps a read
+// model in step with another module's writes this way without the writer knowing it.
+func Handle[E any](k *Kernel, fn func(context.Context, E) error) {
+	t := typeOf[E]()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.handlers[t] = append(k.handlers[t], func(ctx context.Context, v any) error { return fn(ctx, v.(E)) })
+}
+
+// Emit runs every handler of E in registration order and returns the first error.
+func Emit[E any](ctx context.Context, k *Kernel, ev E) error {
+	t := typeOf[E]()
+	k.mu.RLock()
+	hs := k.handlers[t]
+	k.mu.RUnlock()
+	for _, fn := range hs {
+		if err := fn(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Boot runs Provide on every module, then Init on every module. The first error stops the

@@ -1,7 +1,9 @@
 package kernel_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"strings"
 	"testing"
@@ -104,5 +106,25 @@ func TestPublishReachesEverySubscriber(t *testing.T) {
 	kernel.Publish(k, struct{}{}) // nobody listens: no effect
 	if len(a) != 1 || len(b) != 1 || a[0] != 7 || b[0] != 7 {
 		t.Fatalf("a=%v b=%v", a, b)
+	}
+}
+
+func TestEmitRunsHandlersInOrderAndStopsOnError(t *testing.T) {
+	k := kernel.New()
+	type ctxKey struct{}
+	var seen []string
+	kernel.Handle(k, func(ctx context.Context, e orgChanged) error {
+		seen = append(seen, fmt.Sprint("a", e.OrgID, ctx.Value(ctxKey{})))
+		return nil
+	})
+	boom := errors.New("boom")
+	kernel.Handle(k, func(context.Context, orgChanged) error { seen = append(seen, "b"); return boom })
+	kernel.Handle(k, func(context.Context, orgChanged) error { seen = append(seen, "c"); return nil })
+	err := kernel.Emit(context.WithValue(context.Background(), ctxKey{}, "tx"), k, orgChanged{OrgID: 3})
+	if !errors.Is(err, boom) || strings.Join(seen, ",") != "a3tx,b" {
+		t.Fatalf("err %v seen %v", err, seen)
+	}
+	if err := kernel.Emit(context.Background(), k, struct{}{}); err != nil {
+		t.Fatalf("event without handlers: %v", err)
 	}
 }
