@@ -84,6 +84,10 @@ func (s *Service) create(ctx context.Context, ownerID int64, name, currency stri
 	if err != nil {
 		return Membership{}, fmt.Errorf("create organization: %w", err)
 	}
+	// The rest of the transaction writes the new organization's first tenant rows.
+	if ctx, err = s.db.SetTenant(ctx, o.ID); err != nil {
+		return Membership{}, err
+	}
 	if _, err := s.store.insertMember(ctx, o.ID, ownerID, auth.RoleOwner); err != nil {
 		return Membership{}, fmt.Errorf("add owner: %w", err)
 	}

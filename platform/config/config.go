@@ -25,6 +25,7 @@ type Config struct {
 	ReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT, default=15s"`
 	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT, default=20s"`
 	DBMaxConns        int32         `env:"DB_MAX_CONNS, default=0"`
+	DBAppRole         string        `env:"DB_APP_ROLE, default=crm_app"`
 	RedisURL          string        `env:"REDIS_URL"`
 	LoginIPLimit      int           `env:"LOGIN_IP_LIMIT, default=20"`
 	LoginIPWindow     time.Duration `env:"LOGIN_IP_WINDOW, default=1m"`

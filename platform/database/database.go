@@ -43,6 +43,9 @@ type Options struct {
 	// StatementTimeout makes the server cancel any statement that runs longer, so a runaway
 	// query cannot hold a connection after its request has given up.
 	StatementTimeout time.Duration
+	// Role, when set, is switched to on every new connection (SET ROLE), so that row-level
+	// security applies to the application's queries even when it connects as the owner.
+	Role string
 }
 
 // Open connects a pool to url and checks that the server answers.
@@ -58,6 +61,13 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(o.StatementTimeout.Milliseconds())
 	}
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	if o.Role != "" {
+		setRole := "SET ROLE " + pgx.Identifier{o.Role}.Sanitize()
+		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			_, err := c.Exec(ctx, setRole)
+			return err
+		}
+	}
 	cfg.HealthCheckPeriod = 5 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -75,10 +85,14 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 // Close closes the pool.
 func (db *DB) Close() { db.Pool.Close() }
 
-// Q returns the transaction carried by ctx, or the pool when there is none.
+// Q returns the transaction carried by ctx or, outside a transaction, the pool; when ctx is
+// scoped to a tenant or user (WithTenant, WithUser), each statement runs with that scope.
 func (db *DB) Q(ctx context.Context) Querier {
 	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
 		return tx
+	}
+	if s, ok := scopeOf(ctx); ok {
+		return scoped{db: db, s: s}
 	}
 	return db.Pool
 }
@@ -104,6 +118,11 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 		// Rollback after Commit is a no-op; after a panic it releases the connection.
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 	}()
+	if s, ok := scopeOf(ctx); ok {
+		if _, err := tx.Exec(ctx, setScopeSQL, idArg(s.org), idArg(s.user)); err != nil {
+			return MapError(fmt.Errorf("set scope: %w", err))
+		}
+	}
 	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
 		return err
 	}

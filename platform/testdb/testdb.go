@@ -203,10 +203,18 @@ func URL(t testing.TB, sources []migrate.Source) string {
 	return url
 }
 
-// New returns a pool on a fresh migrated database, closed when the test ends.
+// New returns a pool on a fresh migrated database, closed when the test ends. When the
+// sources include the platform's database migrations, the pool runs as the application role,
+// as the service does, so row-level security applies in tests too.
 func New(t testing.TB, sources []migrate.Source) *database.DB {
 	t.Helper()
-	db, err := database.Open(context.Background(), URL(t, sources), database.Options{MaxConns: 8, StatementTimeout: 30 * time.Second})
+	o := database.Options{MaxConns: 8, StatementTimeout: 30 * time.Second}
+	for _, s := range sources {
+		if s.Module == "database" {
+			o.Role = database.AppRole
+		}
+	}
+	db, err := database.Open(context.Background(), URL(t, sources), o)
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/config"
 	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/idempotency"
 	"github.com/mini-crm/crm/platform/kernel"
 	"github.com/mini-crm/crm/platform/migrate"
 	"github.com/mini-crm/crm/platform/ratelimit"
@@ -27,6 +28,8 @@ import (
 // Sources lists the migrations of every module, in dependency order.
 func Sources() []migrate.Source {
 	return []migrate.Source{
+		{Module: "database", FS: database.Migrations()},
+		{Module: "idempotency", FS: idempotency.Migrations()},
 		{Module: "identity", FS: identity.Migrations()},
 		{Module: "orgs", FS: orgs.Migrations()},
 		// module sources: add new modules above this line, in dependency order
