@@ -13,8 +13,11 @@ import (
 	"github.com/alexedwards/argon2id"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/mini-crm/crm/modules/contacts"
+	"github.com/mini-crm/crm/modules/deals"
 	"github.com/mini-crm/crm/modules/identity"
 	"github.com/mini-crm/crm/modules/orgs"
+	"github.com/mini-crm/crm/modules/timeline"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/config"
 	"github.com/mini-crm/crm/platform/database"
@@ -32,6 +35,9 @@ func Sources() []migrate.Source {
 		{Module: "idempotency", FS: idempotency.Migrations()},
 		{Module: "identity", FS: identity.Migrations()},
 		{Module: "orgs", FS: orgs.Migrations()},
+		{Module: "contacts", FS: contacts.Migrations()},
+		{Module: "timeline", FS: timeline.Migrations()},
+		{Module: "deals", FS: deals.Migrations()},
 		// module sources: add new modules above this line, in dependency order
 	}
 }
@@ -69,6 +75,9 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	modules := []kernel.Module{
 		identity.New(db, tokens, guard, identity.Options{HashParams: o.HashParams, Throttle: throttle}),
 		orgs.New(db, guard),
+		contacts.New(db, guard),
+		timeline.New(db),
+		deals.New(db, guard),
 		// modules: add new modules above this line, in dependency order
 	}
 	k := kernel.New()

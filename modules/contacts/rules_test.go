@@ -1,0 +1,159 @@
+package contacts
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mini-crm/crm/modules/contacts/contactsapi"
+	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/web"
+)
+
+func principal(role auth.Role) auth.Principal {
+	return auth.Principal{UserID: 10, OrgID: 1, Role: role}
+}
+
+func TestValidPhone(t *testing.T) {
+	for _, tt := range []struct {
+		in string
+		ok bool
+	}{
+		{"+1 (555) 123-4567", true},
+		{"5551234", true},
+		{"0", true},
+		{strings.Repeat("1", 32), true},
+		{strings.Repeat("1", 33), false},
+		{"", false},
+		{"   ", false},
+		{"+-()", false},
+		{"555-CALL", false},
+		{"555.1234", false},
+		{"+1 555 123 4567 ext 2", false},
+		{"٣٣٣", false},
+	} {
+		if got := validPhone(tt.in); got != tt.ok {
+			t.Errorf("validPhone(%q) = %v, want %v", tt.in, got, tt.ok)
+		}
+	}
+}
+
+func TestPermissionRules(t *testing.T) {
+	const self, other = 10, 20
+	roles := []auth.Role{auth.RoleOwner, auth.RoleAdmin, auth.RoleManager, auth.RoleMember}
+	for _, role := range roles {
+		p := principal(role)
+		privileged := role != auth.RoleMember
+		tests := []struct {
+			name    string
+			err     error
+			allowed bool
+			want    error
+		}{
+			{"create as self", checkCreateOwner(p, self), true, nil},
+			{"create for other", checkCreateOwner(p, other), privileged, ErrCreateForOther},
+			{"modify own", checkModify(p, self), true, nil},
+			{"modify other's", checkModify(p, other), privileged, ErrNotOwner},
+			{"reassign to the same owner", checkReassign(p, self, self), true, nil},
+			{"reassign own to other", checkReassign(p, self, other), privileged, ErrReassignForbidden},
+			{"reassign other's to self", checkReassign(p, other, self), privileged, ErrReassignForbidden},
+			{"list without owner filter", checkOwnerFilter(role, nil), true, nil},
+			{"list by owner", checkOwnerFilter(role, new(int64(self))), privileged, ErrOwnerFilterForbidden},
+		}
+		for _, tt := range tests {
+			t.Run(string(role)+"/"+tt.name, func(t *testing.T) {
+				if tt.allowed {
+					if tt.err != nil {
+						t.Fatalf("refused: %v", tt.err)
+					}
+					return
+				}
+				if !errors.Is(tt.err, tt.want) || apperr.KindOf(tt.err) != apperr.KindForbidden {
+					t.Fatalf("error = %v, want 403 %v", tt.err, tt.want)
+				}
+			})
+		}
+	}
+}
+
+func TestHasDeals(t *testing.T) {
+	for _, tt := range []struct {
+		n    int64
+		want string
+	}{
+		{1, "1 deal references it"},
+		{3, "3 deals reference it"},
+	} {
+		err := hasDeals(tt.n)
+		ae, _ := apperr.As(err)
+		if !errors.Is(err, contactsapi.ErrContactHasDeals) || ae.Kind != apperr.KindConflict || !strings.Contains(ae.Detail, tt.want) {
+			t.Errorf("hasDeals(%d) = %v", tt.n, err)
+		}
+	}
+}
+
+func TestLikePattern(t *testing.T) {
+	for in, want := range map[string]string{
+		"smith":  "%smith%",
+		"50%":    `%50\%%`,
+		"a_b":    `%a\_b%`,
+		`back\s`: `%back\\s%`,
+	} {
+		if got := likePattern(in); got != want {
+			t.Errorf("likePattern(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestChanges(t *testing.T) {
+	email, phone := "a@b.co", "123"
+	cur := contactRow{OwnerID: 1, Name: "Ann", Email: &email, Phone: &phone}
+	tests := []struct {
+		name  string
+		patch Patch
+		want  []string
+	}{
+		{"empty patch", Patch{}, nil},
+		{"same values", Patch{OwnerID: new(int64(1)), Name: new("Ann"), Email: web.Some(email), Phone: web.Some(phone)}, nil},
+		{"rename", Patch{Name: new("Bea")}, []string{"name"}},
+		{"clear email", Patch{Email: web.Null[string]()}, []string{"email"}},
+		{"new phone", Patch{Phone: web.Some("456")}, []string{"phone"}},
+		{"new owner", Patch{OwnerID: new(int64(2))}, []string{"owner_id"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := changes(cur, tt.patch)
+			if len(got) != len(tt.want) {
+				t.Fatalf("changes = %v, want %v", got, tt.want)
+			}
+			for _, k := range tt.want {
+				if _, ok := got[k]; !ok {
+					t.Fatalf("changes = %v, want %v", got, tt.want)
+				}
+			}
+		})
+	}
+	if v := changes(cur, Patch{Email: web.Null[string]()})["email"].(*string); v != nil {
+		t.Fatalf("cleared email is written as %v", *v)
+	}
+	noEmail := contactRow{Name: "Ann"}
+	if got := changes(noEmail, Patch{Email: web.Null[string]()}); len(got) != 0 {
+		t.Fatalf("clearing an absent email changes %v", got)
+	}
+}
+
+// The update body must tell an absent field from a null one: absent keeps, null clears.
+func TestUpdateRequestAbsentVersusNull(t *testing.T) {
+	var req updateRequest
+	if err := web.Decode([]byte(`{"email": null, "phone": "123"}`), &req); err != nil {
+		t.Fatal(err)
+	}
+	if req.Name.Set || !req.Email.Set || !req.Email.Null || !req.Phone.HasValue() || req.Phone.Value != "123" || req.OwnerID.Set {
+		t.Fatalf("decoded %+v", req)
+	}
+	err := web.Decode([]byte(`{"owner_id": "x"}`), &req)
+	if ae, ok := apperr.As(err); !ok || len(ae.Fields) != 1 || ae.Fields[0].Field != "owner_id" {
+		t.Fatalf("type error: %v", err)
+	}
+}

@@ -1,0 +1,198 @@
+package contacts
+
+import (
+	"context"
+	"errors"
+
+	"github.com/mini-crm/crm/modules/contacts/contactsapi"
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/web"
+)
+
+// Service implements the contact use cases and the contacts facade.
+type Service struct {
+	db    *database.DB
+	store store
+	deals contactsapi.DealLinks
+}
+
+var _ contactsapi.Contacts = (*Service)(nil)
+
+// NewContact is a contact to create. OwnerID nil means the caller.
+type NewContact struct {
+	OwnerID *int64
+	Name    string
+	Email   *string
+	Phone   *string
+}
+
+// Patch is a partial update: nil or unset fields stay as they are; a null Email or Phone
+// clears it.
+type Patch struct {
+	OwnerID *int64
+	Name    *string
+	Email   web.Optional[string]
+	Phone   web.Optional[string]
+}
+
+// ListFilter narrows the contact list.
+type ListFilter struct {
+	Search  string // case-insensitive substring of name or email
+	OwnerID *int64
+}
+
+// List returns a page of the organization's contacts, newest first.
+func (s *Service) List(ctx context.Context, f ListFilter, page web.Page) ([]contactsapi.Contact, int64, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := checkOwnerFilter(p.Role, f.OwnerID); err != nil {
+		return nil, 0, err
+	}
+	rows, total, err := s.store.list(ctx, p.OrgID, listFilter(f), page.Limit(), page.Offset())
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]contactsapi.Contact, len(rows))
+	for i, r := range rows {
+		out[i] = r.contact()
+	}
+	return out, total, nil
+}
+
+// Create adds a contact. A member can only create contacts they own.
+func (s *Service) Create(ctx context.Context, in NewContact) (contactsapi.Contact, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return contactsapi.Contact{}, err
+	}
+	owner := p.UserID
+	if in.OwnerID != nil {
+		owner = *in.OwnerID
+	}
+	if err := checkCreateOwner(p, owner); err != nil {
+		return contactsapi.Contact{}, err
+	}
+	r, err := s.store.insert(ctx, p.OrgID, newContact{OwnerID: owner, Name: in.Name, Email: in.Email, Phone: in.Phone})
+	if err != nil {
+		return contactsapi.Contact{}, err
+	}
+	return r.contact(), nil
+}
+
+// Get returns one contact of the organization.
+func (s *Service) Get(ctx context.Context, id int64) (contactsapi.Contact, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return contactsapi.Contact{}, err
+	}
+	r, err := s.store.get(ctx, p.OrgID, id, false)
+	return r.contact(), err
+}
+
+// Update changes a contact. Members change only their own contacts and cannot give them
+// away; owner, admin and manager may reassign a contact to any member of the organization.
+func (s *Service) Update(ctx context.Context, id int64, patch Patch) (contactsapi.Contact, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return contactsapi.Contact{}, err
+	}
+	var out contactRow
+	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+		cur, err := s.store.get(ctx, p.OrgID, id, true)
+		if err != nil {
+			return err
+		}
+		if err := checkModify(p, cur.OwnerID); err != nil {
+			return err
+		}
+		if patch.OwnerID != nil {
+			if err := checkReassign(p, cur.OwnerID, *patch.OwnerID); err != nil {
+				return err
+			}
+		}
+		set := changes(cur, patch)
+		if len(set) == 0 {
+			out = cur
+			return nil
+		}
+		out, err = s.store.update(ctx, p.OrgID, id, set)
+		return err
+	})
+	if err != nil {
+		return contactsapi.Contact{}, err
+	}
+	return out.contact(), nil
+}
+
+// changes lists the columns the patch really changes, so that a patch repeating the
+// current values writes nothing and leaves updated_at alone.
+func changes(cur contactRow, patch Patch) map[string]any {
+	set := map[string]any{}
+	if patch.OwnerID != nil && *patch.OwnerID != cur.OwnerID {
+		set["owner_id"] = *patch.OwnerID
+	}
+	if patch.Name != nil && *patch.Name != cur.Name {
+		set["name"] = *patch.Name
+	}
+	if patch.Email.Set && !equalPtr(patch.Email.Ptr(), cur.Email) {
+		set["email"] = patch.Email.Ptr()
+	}
+	if patch.Phone.Set && !equalPtr(patch.Phone.Ptr(), cur.Phone) {
+		set["phone"] = patch.Phone.Ptr()
+	}
+	return set
+}
+
+func equalPtr(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return *a == *b
+}
+
+// Delete removes a contact that no deal references.
+func (s *Service) Delete(ctx context.Context, id int64) error {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return err
+	}
+	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+		// The row lock waits for transactions creating deals on this contact (their foreign
+		// key check holds a key-share lock on it), so the count below sees them.
+		cur, err := s.store.get(ctx, p.OrgID, id, true)
+		if err != nil {
+			return err
+		}
+		if err := checkModify(p, cur.OwnerID); err != nil {
+			return err
+		}
+		n, err := s.deals.CountDealsOfContact(ctx, p.OrgID, id)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return hasDeals(n)
+		}
+		return s.store.delete(ctx, p.OrgID, id)
+	})
+	if errors.Is(err, errReferenced) {
+		// The foreign key caught a deal the count did not see; the transaction is over, so
+		// count again to tell the client how many.
+		if n, cerr := s.deals.CountDealsOfContact(ctx, p.OrgID, id); cerr == nil && n > 0 {
+			return hasDeals(n)
+		}
+	}
+	return err
+}
+
+// Contact implements contactsapi.Contacts.
+func (s *Service) Contact(ctx context.Context, orgID, contactID int64) (contactsapi.Contact, error) {
+	r, err := s.store.get(ctx, orgID, contactID, false)
+	if err != nil {
+		return contactsapi.Contact{}, err
+	}
+	return r.contact(), nil
+}

@@ -1,0 +1,338 @@
+package deals
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/mini-crm/crm/modules/deals/dealsapi"
+	"github.com/mini-crm/crm/modules/timeline/timelineapi"
+	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/money"
+	"github.com/mini-crm/crm/platform/web"
+)
+
+type handler struct{ svc *Service }
+
+type dealJSON struct {
+	ID         int64        `json:"id"`
+	ContactID  int64        `json:"contact_id"`
+	OwnerID    int64        `json:"owner_id"`
+	Title      string       `json:"title"`
+	Amount     money.Amount `json:"amount"`
+	Currency   string       `json:"currency"`
+	Status     string       `json:"status"`
+	Stage      string       `json:"stage"`
+	LostReason *string      `json:"lost_reason"`
+	CreatedAt  web.Time     `json:"created_at"`
+	UpdatedAt  web.Time     `json:"updated_at"`
+}
+
+func toJSON(d Deal) dealJSON {
+	return dealJSON{ID: d.ID, ContactID: d.ContactID, OwnerID: d.OwnerID, Title: d.Title, Amount: d.Amount,
+		Currency: d.Currency, Status: d.Status, Stage: d.Stage, LostReason: d.LostReason,
+		CreatedAt: web.Time(d.CreatedAt), UpdatedAt: web.Time(d.UpdatedAt)}
+}
+
+// sendDeal writes one deal with its ETag.
+func sendDeal(c *fiber.Ctx, status int, d Deal) error {
+	c.Set(fiber.HeaderETag, d.ETag())
+	return c.Status(status).JSON(toJSON(d))
+}
+
+type activityJSON struct {
+	ID        int64           `json:"id"`
+	DealID    int64           `json:"deal_id"`
+	AuthorID  *int64          `json:"author_id"`
+	Type      string          `json:"type"`
+	Payload   json.RawMessage `json:"payload"`
+	CreatedAt web.Time        `json:"created_at"`
+}
+
+func toActivityJSON(a timelineapi.Activity) activityJSON {
+	return activityJSON{ID: a.ID, DealID: a.DealID, AuthorID: a.AuthorID, Type: a.Type, Payload: a.Payload,
+		CreatedAt: web.Time(a.CreatedAt)}
+}
+
+// validate runs the struct tags of dst and adds the field errors found by hand, so that one
+// 400 lists every invalid field.
+func validate(dst any, extra ...apperr.FieldError) error {
+	err := web.Validate(dst)
+	if err == nil && len(extra) == 0 {
+		return nil
+	}
+	var fields []apperr.FieldError
+	if err != nil {
+		ae, ok := apperr.As(err)
+		if !ok {
+			return err
+		}
+		fields = ae.Fields
+	}
+	fields = append(fields, extra...)
+	return apperr.Invalid("validation_failed", summary(fields), fields...)
+}
+
+func summary(fields []apperr.FieldError) string {
+	detail := fields[0].Field + " " + fields[0].Message
+	if len(fields) > 1 {
+		detail += " (and " + strconv.Itoa(len(fields)-1) + " more invalid fields)"
+	}
+	return detail
+}
+
+// listFilter reads the query of GET /deals. Every unknown value is a 400 naming its
+// parameter; all of them are reported at once.
+func listFilter(c *fiber.Ctx) (ListFilter, error) {
+	f := ListFilter{OrderBy: "created_at", Desc: true}
+	var bad []apperr.FieldError
+	fail := func(field, msg string) { bad = append(bad, apperr.FieldError{Field: field, Message: msg}) }
+	args := c.Context().QueryArgs()
+	for _, v := range args.PeekMulti("status") {
+		if s := string(v); slices.Contains(dealsapi.Statuses, s) {
+			f.Statuses = append(f.Statuses, s)
+		} else {
+			fail("status", "must be one of: "+strings.Join(dealsapi.Statuses, ", "))
+			break
+		}
+	}
+	for _, v := range args.PeekMulti("stage") {
+		if s := string(v); slices.Contains(dealsapi.Stages, s) {
+			f.Stages = append(f.Stages, s)
+		} else {
+			fail("stage", "must be one of: "+strings.Join(dealsapi.Stages, ", "))
+			break
+		}
+	}
+	amount := func(name string) *money.Amount {
+		v := c.Query(name)
+		if v == "" {
+			return nil
+		}
+		a, err := money.Parse(v)
+		if err != nil {
+			msg := money.MsgNotNumber
+			var pe *money.ParseError
+			if errors.As(err, &pe) {
+				msg = pe.Message
+			}
+			fail(name, msg)
+			return nil
+		}
+		return &a
+	}
+	f.MinAmount, f.MaxAmount = amount("min_amount"), amount("max_amount")
+	if f.MinAmount != nil && f.MaxAmount != nil && f.MinAmount.Cmp(*f.MaxAmount) > 0 {
+		fail("min_amount", "must not be greater than max_amount")
+	}
+	for _, name := range []string{"owner_id", "contact_id"} {
+		v, err := web.QueryInt64(c, name)
+		if err != nil {
+			fail(name, "must be a positive integer")
+			continue
+		}
+		if name == "owner_id" {
+			f.OwnerID = v
+		} else {
+			f.ContactID = v
+		}
+	}
+	if v := c.Query("order_by"); v != "" {
+		if _, ok := orderColumns[v]; ok {
+			f.OrderBy = v
+		} else {
+			fail("order_by", "must be one of: created_at, updated_at, amount, title")
+		}
+	}
+	switch c.Query("order") {
+	case "", "desc":
+	case "asc":
+		f.Desc = false
+	default:
+		fail("order", "must be one of: asc, desc")
+	}
+	if len(bad) > 0 {
+		return f, apperr.Invalid("invalid_query", summary(bad), bad...)
+	}
+	return f, nil
+}
+
+func (h handler) list(c *fiber.Ctx) error {
+	page, err := web.PageFrom(c)
+	if err != nil {
+		return err
+	}
+	f, err := listFilter(c)
+	if err != nil {
+		return err
+	}
+	items, total, err := h.svc.List(c.UserContext(), f, page)
+	if err != nil {
+		return err
+	}
+	out := make([]dealJSON, len(items))
+	for i, d := range items {
+		out[i] = toJSON(d)
+	}
+	return c.JSON(web.NewList(out, page, total))
+}
+
+type createRequest struct {
+	ContactID  int64         `json:"contact_id" validate:"required,gt=0"`
+	Title      string        `json:"title" trim:"true" validate:"required,notblank,max=200"`
+	Amount     *money.Amount `json:"amount" validate:"required"`
+	Currency   *string       `json:"currency" validate:"omitnil,iso4217"`
+	Status     *string       `json:"status" validate:"omitnil,oneof=new in_progress won lost"`
+	Stage      *string       `json:"stage" validate:"omitnil,oneof=qualification proposal negotiation closed"`
+	OwnerID    *int64        `json:"owner_id" validate:"omitnil,gt=0"`
+	LostReason *string       `json:"lost_reason" trim:"true" validate:"omitnil,notblank,max=1000"`
+}
+
+func (h handler) create(c *fiber.Ctx) error {
+	var req createRequest
+	if err := web.Bind(c, &req); err != nil {
+		return err
+	}
+	d, err := h.svc.Create(c.UserContext(), NewDeal{ContactID: req.ContactID, Title: req.Title, Amount: *req.Amount,
+		Currency: req.Currency, Status: req.Status, Stage: req.Stage, OwnerID: req.OwnerID, LostReason: req.LostReason})
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/deals/" + strconv.FormatInt(d.ID, 10))
+	return sendDeal(c, fiber.StatusCreated, d)
+}
+
+func (h handler) get(c *fiber.Ctx) error {
+	id, err := web.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	d, err := h.svc.Get(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return sendDeal(c, fiber.StatusOK, d)
+}
+
+type updateRequest struct {
+	Title      web.Optional[string]       `json:"title"`
+	Amount     web.Optional[money.Amount] `json:"amount"`
+	Currency   web.Optional[string]       `json:"currency"`
+	Status     web.Optional[string]       `json:"status"`
+	Stage      web.Optional[string]       `json:"stage"`
+	ContactID  web.Optional[int64]        `json:"contact_id"`
+	OwnerID    web.Optional[int64]        `json:"owner_id"`
+	LostReason web.Optional[string]       `json:"lost_reason"`
+}
+
+// updateFields is the update with its present values, checked by the same tags as a create.
+type updateFields struct {
+	Title      *string `json:"title" validate:"omitnil,notblank,max=200"`
+	Currency   *string `json:"currency" validate:"omitnil,iso4217"`
+	Status     *string `json:"status" validate:"omitnil,oneof=new in_progress won lost"`
+	Stage      *string `json:"stage" validate:"omitnil,oneof=qualification proposal negotiation closed"`
+	ContactID  *int64  `json:"contact_id" validate:"omitnil,gt=0"`
+	OwnerID    *int64  `json:"owner_id" validate:"omitnil,gt=0"`
+	LostReason *string `json:"lost_reason" validate:"omitnil,notblank,max=1000"`
+}
+
+func trimmed(o web.Optional[string]) web.Optional[string] {
+	if o.HasValue() {
+		o.Value = strings.TrimSpace(o.Value)
+	}
+	return o
+}
+
+func (h handler) update(c *fiber.Ctx) error {
+	id, err := web.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req updateRequest
+	if err := web.Bind(c, &req); err != nil {
+		return err
+	}
+	req.Title, req.LostReason = trimmed(req.Title), trimmed(req.LostReason)
+	// Every field but lost_reason has a value on every deal, so null cannot mean anything.
+	var extra []apperr.FieldError
+	for _, f := range []struct {
+		name string
+		null bool
+	}{
+		{"title", req.Title.Null}, {"amount", req.Amount.Null}, {"currency", req.Currency.Null},
+		{"status", req.Status.Null}, {"stage", req.Stage.Null}, {"contact_id", req.ContactID.Null},
+		{"owner_id", req.OwnerID.Null},
+	} {
+		if f.null {
+			extra = append(extra, apperr.FieldError{Field: f.name, Message: "must not be null"})
+		}
+	}
+	fields := updateFields{Title: req.Title.Ptr(), Currency: req.Currency.Ptr(), Status: req.Status.Ptr(), Stage: req.Stage.Ptr(),
+		ContactID: req.ContactID.Ptr(), OwnerID: req.OwnerID.Ptr(), LostReason: req.LostReason.Ptr()}
+	if err := validate(&fields, extra...); err != nil {
+		return err
+	}
+	d, err := h.svc.Update(c.UserContext(), id, Patch{Title: fields.Title, Amount: req.Amount.Ptr(), Currency: fields.Currency,
+		Status: fields.Status, Stage: fields.Stage, ContactID: fields.ContactID, OwnerID: fields.OwnerID,
+		LostReason: req.LostReason}, c.Get(fiber.HeaderIfMatch))
+	if err != nil {
+		return err
+	}
+	return sendDeal(c, fiber.StatusOK, d)
+}
+
+func (h handler) delete(c *fiber.Ctx) error {
+	id, err := web.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := h.svc.Delete(c.UserContext(), id); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (h handler) activities(c *fiber.Ctx) error {
+	id, err := web.PathID(c, "deal_id")
+	if err != nil {
+		return err
+	}
+	page, err := web.PageFrom(c)
+	if err != nil {
+		return err
+	}
+	items, total, err := h.svc.Activities(c.UserContext(), id, page)
+	if err != nil {
+		return err
+	}
+	out := make([]activityJSON, len(items))
+	for i, a := range items {
+		out[i] = toActivityJSON(a)
+	}
+	return c.JSON(web.NewList(out, page, total))
+}
+
+type commentRequest struct {
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+func (h handler) comment(c *fiber.Ctx) error {
+	id, err := web.PathID(c, "deal_id")
+	if err != nil {
+		return err
+	}
+	var req commentRequest
+	if err := web.Bind(c, &req); err != nil {
+		return err
+	}
+	a, err := h.svc.Comment(c.UserContext(), id, req.Type, req.Payload)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toActivityJSON(a))
+}

@@ -1,0 +1,81 @@
+// Package deals owns the deals of an organization: their pipeline (status and stage), the
+// rules about moving through it, and the HTTP routes of deal timelines. It records what
+// happens to a deal through the timeline facade inside its own transactions, tells the
+// contacts module how many deals reference a contact, and announces every committed write
+// with a dealsapi.DealsChanged event.
+package deals
+
+import (
+	"embed"
+	"io/fs"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/mini-crm/crm/modules/contacts/contactsapi"
+	"github.com/mini-crm/crm/modules/deals/dealsapi"
+	"github.com/mini-crm/crm/modules/orgs/orgsapi"
+	"github.com/mini-crm/crm/modules/timeline/timelineapi"
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/kernel"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the module's migrations without building the module.
+func Migrations() fs.FS { return migrations }
+
+// Module is the deals slice.
+type Module struct {
+	svc   *Service
+	guard *auth.Guard
+}
+
+// New builds the module.
+func New(db *database.DB, guard *auth.Guard) *Module {
+	return &Module{svc: &Service{db: db, store: store{db: db}}, guard: guard}
+}
+
+// Service exposes the use cases (for tests and the composition root).
+func (m *Module) Service() *Service { return m.svc }
+
+func (m *Module) Name() string      { return "deals" }
+func (m *Module) Migrations() fs.FS { return migrations }
+
+func (m *Module) Provide(k *kernel.Kernel) error {
+	if err := kernel.Provide[dealsapi.Deals](k, m.svc); err != nil {
+		return err
+	}
+	return kernel.Provide[contactsapi.DealLinks](k, m.svc)
+}
+
+func (m *Module) Init(k *kernel.Kernel) error {
+	contacts, err := kernel.Resolve[contactsapi.Contacts](k)
+	if err != nil {
+		return err
+	}
+	orgs, err := kernel.Resolve[orgsapi.Orgs](k)
+	if err != nil {
+		return err
+	}
+	tl, err := kernel.Resolve[timelineapi.Timeline](k)
+	if err != nil {
+		return err
+	}
+	m.svc.contacts, m.svc.orgs, m.svc.timeline = contacts, orgs, tl
+	m.svc.publish = func(e dealsapi.DealsChanged) { kernel.Publish(k, e) }
+	return nil
+}
+
+func (m *Module) Routes(api fiber.Router) {
+	h := handler{svc: m.svc}
+	authn, tenant := m.guard.Authenticated(), m.guard.Tenant()
+	api.Get("/deals", authn, tenant, h.list)
+	api.Post("/deals", authn, tenant, h.create)
+	api.Get("/deals/:id", authn, tenant, h.get)
+	api.Patch("/deals/:id", authn, tenant, h.update)
+	api.Delete("/deals/:id", authn, tenant, h.delete)
+	api.Get("/deals/:deal_id/activities", authn, tenant, h.activities)
+	api.Post("/deals/:deal_id/activities", authn, tenant, h.comment)
+}

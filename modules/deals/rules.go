@@ -1,0 +1,164 @@
+package deals
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+
+	"github.com/mini-crm/crm/modules/deals/dealsapi"
+	"github.com/mini-crm/crm/modules/timeline/timelineapi"
+	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/money"
+)
+
+// Errors of the deal rules.
+var (
+	ErrWonRequiresPositiveAmount = apperr.InvalidField("won_requires_positive_amount", "amount",
+		"must be greater than 0 when status is won",
+		"amount must be greater than 0 to mark a deal as won")
+	ErrStageRollbackForbidden = apperr.Forbidden("stage_rollback_forbidden",
+		"only owners and admins can move a deal back to an earlier stage")
+	ErrNotOwner = apperr.Forbidden("not_owner",
+		"members can change or delete only the deals they own")
+	ErrCreateForOther = apperr.Forbidden("not_owner",
+		"members can create deals only as their own: leave owner_id out or set it to your own user id")
+	ErrReassignForbidden = apperr.Forbidden("reassign_forbidden",
+		"only owners, admins and managers can give a deal to another owner")
+	ErrOwnerFilterForbidden = apperr.Forbidden("owner_filter_forbidden",
+		"members cannot filter lists by owner_id")
+	ErrOwnerNotMember = apperr.InvalidField("owner_not_member", "owner_id", "must be a member of this organization",
+		"owner_id must be the user id of a member of this organization")
+	ErrPreconditionFailed = apperr.New(apperr.KindPreconditionFailed, "precondition_failed",
+		"the deal has changed since you read it (If-Match does not match its ETag); read it again and retry")
+)
+
+// MaxLostReasonLength bounds lost_reason, in characters.
+const MaxLostReasonLength = 1000
+
+// state is what the rules look at: the fields of a deal that rules are about.
+type state struct {
+	Status string
+	Stage  string
+	Amount money.Amount
+}
+
+// checkWon enforces that a won deal has an amount above zero. prev is nil on create. The
+// rule is checked on create, when the status changes and when the amount of a won deal
+// changes; a patch touching neither leaves a deal as it is.
+func checkWon(prev *state, next state) error {
+	if next.Status != dealsapi.StatusWon {
+		return nil
+	}
+	if prev != nil && prev.Status == next.Status && prev.Amount.Equal(next.Amount) {
+		return nil
+	}
+	if !next.Amount.IsPositive() {
+		return ErrWonRequiresPositiveAmount
+	}
+	return nil
+}
+
+// checkStageMove allows moving forward (skipping stages included) to everyone who may
+// change the deal, and back only to owners and admins.
+func checkStageMove(role auth.Role, from, to string) error {
+	if dealsapi.StageOrdinal(to) < dealsapi.StageOrdinal(from) && !role.CanRollBackStage() {
+		return ErrStageRollbackForbidden
+	}
+	return nil
+}
+
+// maxStage returns the furthest stage reached once the deal is at stage.
+func maxStage(prevMax int, stage string) int {
+	return max(prevMax, dealsapi.StageOrdinal(stage))
+}
+
+// change is an activity to record for a real change of a tracked field.
+type change struct {
+	Type string
+	From string
+	To   string
+}
+
+func (c change) payload() map[string]string { return map[string]string{"from": c.From, "to": c.To} }
+
+// changes returns the activities a move from prev to next records: one per tracked field
+// that really changed, none when a patch repeats the current values.
+func changes(prev, next state) []change {
+	var out []change
+	if prev.Status != next.Status {
+		out = append(out, change{Type: timelineapi.TypeStatusChanged, From: prev.Status, To: next.Status})
+	}
+	if prev.Stage != next.Stage {
+		out = append(out, change{Type: timelineapi.TypeStageChanged, From: prev.Stage, To: next.Stage})
+	}
+	return out
+}
+
+// checkCreateOwner decides whether the caller may create a deal owned by ownerID.
+func checkCreateOwner(p auth.Principal, ownerID int64) error {
+	if ownerID != p.UserID && !p.Role.CanActOnOthers() {
+		return ErrCreateForOther
+	}
+	return nil
+}
+
+// checkModify decides whether the caller may change or delete a deal owned by ownerID.
+func checkModify(p auth.Principal, ownerID int64) error {
+	if !p.CanModifyOwned(ownerID) {
+		return ErrNotOwner
+	}
+	return nil
+}
+
+// checkReassign decides whether the caller may move a deal from one owner to another.
+func checkReassign(p auth.Principal, current, next int64) error {
+	if current != next && !p.Role.CanActOnOthers() {
+		return ErrReassignForbidden
+	}
+	return nil
+}
+
+// checkOwnerFilter decides whether the caller may filter a list by owner.
+func checkOwnerFilter(role auth.Role, ownerID *int64) error {
+	if ownerID != nil && !role.CanActOnOthers() {
+		return ErrOwnerFilterForbidden
+	}
+	return nil
+}
+
+// etag is a strong validator of a deal's representation: a hash of every field a client
+// sees, so it changes with any of them and with updated_at.
+func etag(d Deal) string {
+	b, _ := json.Marshal(struct {
+		ID, Org, Contact, Owner int64
+		Title, Amount, Currency string
+		Status, Stage           string
+		LostReason              *string
+		UpdatedAt               int64
+	}{d.ID, d.OrganizationID, d.ContactID, d.OwnerID, d.Title, d.Amount.String(), d.Currency,
+		d.Status, d.Stage, d.LostReason, d.UpdatedAt.UnixNano()})
+	sum := sha256.Sum256(b)
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
+}
+
+// ifMatch evaluates an If-Match header against the current ETag with the strong
+// comparison of RFC 9110: "*" matches any current representation, a weak tag never matches,
+// and a list matches when one of its tags does. An empty header is no precondition.
+func ifMatch(header, current string) bool {
+	header = strings.TrimSpace(header)
+	if header == "" || header == "*" {
+		return true
+	}
+	for _, tag := range strings.Split(header, ",") {
+		tag = strings.TrimSpace(tag)
+		if strings.HasPrefix(tag, "W/") {
+			continue
+		}
+		if tag == current {
+			return true
+		}
+	}
+	return false
+}

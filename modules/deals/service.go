@@ -1,0 +1,333 @@
+package deals
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/mini-crm/crm/modules/contacts/contactsapi"
+	"github.com/mini-crm/crm/modules/deals/dealsapi"
+	"github.com/mini-crm/crm/modules/orgs/orgsapi"
+	"github.com/mini-crm/crm/modules/timeline/timelineapi"
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/money"
+	"github.com/mini-crm/crm/platform/web"
+)
+
+// Contacts is what this module uses of the contacts facade.
+type Contacts interface {
+	Contact(ctx context.Context, orgID, contactID int64) (contactsapi.Contact, error)
+}
+
+// Orgs is what this module uses of the orgs facade.
+type Orgs interface {
+	Organization(ctx context.Context, orgID int64) (orgsapi.Organization, error)
+}
+
+// Timeline is what this module uses of the timeline facade.
+type Timeline interface {
+	Append(ctx context.Context, a timelineapi.NewActivity) (timelineapi.Activity, error)
+	List(ctx context.Context, orgID, dealID int64, limit, offset uint64) ([]timelineapi.Activity, int64, error)
+	Comment(ctx context.Context, orgID, dealID, authorID int64, typ string, payload json.RawMessage) (timelineapi.Activity, error)
+}
+
+// Service implements the deal use cases, the deals facade and the contacts' DealLinks.
+type Service struct {
+	db       *database.DB
+	store    store
+	contacts Contacts
+	orgs     Orgs
+	timeline Timeline
+	publish  func(dealsapi.DealsChanged)
+}
+
+var (
+	_ dealsapi.Deals        = (*Service)(nil)
+	_ contactsapi.DealLinks = (*Service)(nil)
+)
+
+// NewDeal is a deal to create. Nil fields take their defaults: the caller as owner, the
+// organization's default currency, status new, stage qualification.
+type NewDeal struct {
+	ContactID  int64
+	Title      string
+	Amount     money.Amount
+	Currency   *string
+	Status     *string
+	Stage      *string
+	OwnerID    *int64
+	LostReason *string
+}
+
+// Patch is a partial update: nil fields stay as they are; LostReason may also be cleared.
+type Patch struct {
+	Title      *string
+	Amount     *money.Amount
+	Currency   *string
+	Status     *string
+	Stage      *string
+	ContactID  *int64
+	OwnerID    *int64
+	LostReason web.Optional[string]
+}
+
+// ListFilter narrows and orders the deal list. Values are already validated.
+type ListFilter struct {
+	Statuses  []string
+	Stages    []string
+	MinAmount *money.Amount
+	MaxAmount *money.Amount
+	OwnerID   *int64
+	ContactID *int64
+	OrderBy   string // created_at (default), updated_at, amount, title
+	Desc      bool
+}
+
+func (s *Service) changed(orgID int64) {
+	if s.publish != nil {
+		s.publish(dealsapi.DealsChanged{OrgID: orgID})
+	}
+}
+
+// List returns a page of the organization's deals.
+func (s *Service) List(ctx context.Context, f ListFilter, page web.Page) ([]Deal, int64, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := checkOwnerFilter(p.Role, f.OwnerID); err != nil {
+		return nil, 0, err
+	}
+	return s.store.list(ctx, p.OrgID, listQuery(f), page.Limit(), page.Offset())
+}
+
+// Get returns one deal of the organization.
+func (s *Service) Get(ctx context.Context, id int64) (Deal, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return Deal{}, err
+	}
+	return s.store.get(ctx, p.OrgID, id, noLock)
+}
+
+// Create adds a deal and records its creation on the timeline, in one transaction.
+func (s *Service) Create(ctx context.Context, in NewDeal) (Deal, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return Deal{}, err
+	}
+	d := Deal{OrganizationID: p.OrgID, ContactID: in.ContactID, OwnerID: p.UserID, Title: in.Title, Amount: in.Amount,
+		Status: dealsapi.StatusNew, Stage: dealsapi.StageQualification, LostReason: in.LostReason}
+	if in.OwnerID != nil {
+		d.OwnerID = *in.OwnerID
+	}
+	if in.Status != nil {
+		d.Status = *in.Status
+	}
+	if in.Stage != nil {
+		d.Stage = *in.Stage
+	}
+	d.MaxStage = maxStage(0, d.Stage)
+	if err := checkCreateOwner(p, d.OwnerID); err != nil {
+		return Deal{}, err
+	}
+	if err := checkWon(nil, d.state()); err != nil {
+		return Deal{}, err
+	}
+	var out Deal
+	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+		if _, err := s.contacts.Contact(ctx, p.OrgID, d.ContactID); err != nil {
+			return err
+		}
+		if in.Currency != nil {
+			d.Currency = *in.Currency
+		} else {
+			org, err := s.orgs.Organization(ctx, p.OrgID)
+			if err != nil {
+				return err
+			}
+			d.Currency = org.DefaultCurrency
+		}
+		out, err = s.store.insert(ctx, d)
+		if err != nil {
+			return err
+		}
+		_, err = s.timeline.Append(ctx, timelineapi.NewActivity{OrgID: p.OrgID, DealID: out.ID, Type: timelineapi.TypeSystem,
+			Payload: map[string]string{"event": "deal_created"}})
+		return err
+	})
+	if err != nil {
+		return Deal{}, err
+	}
+	s.changed(p.OrgID)
+	return out, nil
+}
+
+// Update applies a partial update. The row is locked first and every decision (ownership,
+// If-Match, rules, which activities to record) is taken on the locked row, so concurrent
+// updates of one deal serialise and never record a change that did not happen.
+// ifMatchHeader is the request's If-Match header, "" when absent.
+func (s *Service) Update(ctx context.Context, id int64, patch Patch, ifMatchHeader string) (Deal, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return Deal{}, err
+	}
+	var out Deal
+	wrote := false
+	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+		cur, err := s.store.get(ctx, p.OrgID, id, forUpdate)
+		if err != nil {
+			return err
+		}
+		if err := checkModify(p, cur.OwnerID); err != nil {
+			return err
+		}
+		if !ifMatch(ifMatchHeader, cur.ETag()) {
+			return ErrPreconditionFailed
+		}
+		next, set := apply(cur, patch)
+		if _, ok := set["owner_id"]; ok {
+			if err := checkReassign(p, cur.OwnerID, next.OwnerID); err != nil {
+				return err
+			}
+		}
+		if err := checkStageMove(p.Role, cur.Stage, next.Stage); err != nil {
+			return err
+		}
+		prev := cur.state()
+		if err := checkWon(&prev, next.state()); err != nil {
+			return err
+		}
+		if len(set) == 0 {
+			out = cur
+			return nil
+		}
+		if _, ok := set["contact_id"]; ok {
+			if _, err := s.contacts.Contact(ctx, p.OrgID, next.ContactID); err != nil {
+				return err
+			}
+		}
+		out, err = s.store.update(ctx, p.OrgID, id, set)
+		if err != nil {
+			return err
+		}
+		for _, c := range changes(cur.state(), out.state()) {
+			if _, err := s.timeline.Append(ctx, timelineapi.NewActivity{OrgID: p.OrgID, DealID: id, AuthorID: &p.UserID,
+				Type: c.Type, Payload: c.payload()}); err != nil {
+				return err
+			}
+		}
+		wrote = true
+		return nil
+	})
+	if err != nil {
+		return Deal{}, err
+	}
+	if wrote {
+		s.changed(p.OrgID)
+	}
+	return out, nil
+}
+
+// apply returns the deal as the patch would leave it and the columns that really change.
+func apply(cur Deal, patch Patch) (Deal, map[string]any) {
+	next := cur
+	set := map[string]any{}
+	if patch.Title != nil && *patch.Title != cur.Title {
+		next.Title, set["title"] = *patch.Title, *patch.Title
+	}
+	if patch.Amount != nil && !patch.Amount.Equal(cur.Amount) {
+		next.Amount, set["amount"] = *patch.Amount, *patch.Amount
+	}
+	if patch.Currency != nil && *patch.Currency != cur.Currency {
+		next.Currency, set["currency"] = *patch.Currency, *patch.Currency
+	}
+	if patch.Status != nil && *patch.Status != cur.Status {
+		next.Status, set["status"] = *patch.Status, *patch.Status
+	}
+	if patch.Stage != nil && *patch.Stage != cur.Stage {
+		next.Stage, set["stage"] = *patch.Stage, *patch.Stage
+		next.MaxStage = maxStage(cur.MaxStage, next.Stage)
+	}
+	if patch.ContactID != nil && *patch.ContactID != cur.ContactID {
+		next.ContactID, set["contact_id"] = *patch.ContactID, *patch.ContactID
+	}
+	if patch.OwnerID != nil && *patch.OwnerID != cur.OwnerID {
+		next.OwnerID, set["owner_id"] = *patch.OwnerID, *patch.OwnerID
+	}
+	if patch.LostReason.Set {
+		v := patch.LostReason.Ptr()
+		if (v == nil) != (cur.LostReason == nil) || (v != nil && *v != *cur.LostReason) {
+			next.LostReason, set["lost_reason"] = v, v
+		}
+	}
+	return next, set
+}
+
+// Delete removes a deal; its activities (and tasks) go with it through the foreign keys.
+func (s *Service) Delete(ctx context.Context, id int64) error {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return err
+	}
+	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+		cur, err := s.store.get(ctx, p.OrgID, id, forUpdate)
+		if err != nil {
+			return err
+		}
+		if err := checkModify(p, cur.OwnerID); err != nil {
+			return err
+		}
+		return s.store.delete(ctx, p.OrgID, id)
+	})
+	if err != nil {
+		return err
+	}
+	s.changed(p.OrgID)
+	return nil
+}
+
+// Activities lists the deal's timeline, newest first. Anyone in the organization may read it.
+func (s *Service) Activities(ctx context.Context, dealID int64, page web.Page) ([]timelineapi.Activity, int64, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if _, err := s.store.get(ctx, p.OrgID, dealID, noLock); err != nil {
+		return nil, 0, err
+	}
+	return s.timeline.List(ctx, p.OrgID, dealID, page.Limit(), page.Offset())
+}
+
+// Comment adds a client's activity to the deal's timeline. Every member may comment on every
+// deal: a comment changes no record.
+func (s *Service) Comment(ctx context.Context, dealID int64, typ string, payload json.RawMessage) (timelineapi.Activity, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return timelineapi.Activity{}, err
+	}
+	var out timelineapi.Activity
+	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+		// The key-share lock keeps the deal from being deleted until the comment is in.
+		if _, err := s.store.get(ctx, p.OrgID, dealID, forKeyLock); err != nil {
+			return err
+		}
+		out, err = s.timeline.Comment(ctx, p.OrgID, dealID, p.UserID, typ, payload)
+		return err
+	})
+	return out, err
+}
+
+// Deal implements dealsapi.Deals.
+func (s *Service) Deal(ctx context.Context, orgID, dealID int64) (dealsapi.Deal, error) {
+	d, err := s.store.get(ctx, orgID, dealID, noLock)
+	if err != nil {
+		return dealsapi.Deal{}, err
+	}
+	return d.public(), nil
+}
+
+// CountDealsOfContact implements contactsapi.DealLinks.
+func (s *Service) CountDealsOfContact(ctx context.Context, orgID, contactID int64) (int64, error) {
+	return s.store.countByContact(ctx, orgID, contactID)
+}

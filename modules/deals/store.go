@@ -1,0 +1,203 @@
+package deals
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/mini-crm/crm/modules/contacts/contactsapi"
+	"github.com/mini-crm/crm/modules/deals/dealsapi"
+	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/money"
+)
+
+// Deal is a deal as this module works with it (and a row of the deals table).
+type Deal struct {
+	ID             int64        `db:"id"`
+	OrganizationID int64        `db:"organization_id"`
+	ContactID      int64        `db:"contact_id"`
+	OwnerID        int64        `db:"owner_id"`
+	Title          string       `db:"title"`
+	Amount         money.Amount `db:"amount"`
+	Currency       string       `db:"currency"`
+	Status         string       `db:"status"`
+	Stage          string       `db:"stage"`
+	MaxStage       int          `db:"max_stage"` // ordinal, see dealsapi.Stages
+	LostReason     *string      `db:"lost_reason"`
+	CreatedAt      time.Time    `db:"created_at"`
+	UpdatedAt      time.Time    `db:"updated_at"`
+}
+
+// ETag is the deal's strong entity tag, quoted.
+func (d Deal) ETag() string { return etag(d) }
+
+func (d Deal) state() state { return state{Status: d.Status, Stage: d.Stage, Amount: d.Amount} }
+
+func (d Deal) public() dealsapi.Deal {
+	ms := ""
+	if d.MaxStage >= 1 && d.MaxStage <= len(dealsapi.Stages) {
+		ms = dealsapi.Stages[d.MaxStage-1]
+	}
+	return dealsapi.Deal{ID: d.ID, OrganizationID: d.OrganizationID, ContactID: d.ContactID, OwnerID: d.OwnerID,
+		Title: d.Title, Amount: d.Amount.String(), Currency: d.Currency, Status: d.Status, Stage: d.Stage,
+		MaxStage: ms, LostReason: d.LostReason, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+}
+
+var dealCols = []string{"id", "organization_id", "contact_id", "owner_id", "title", "amount", "currency",
+	"status", "stage", "max_stage", "lost_reason", "created_at", "updated_at"}
+
+var returning = "RETURNING " + strings.Join(dealCols, ", ")
+
+// Row locks taken by get.
+const (
+	noLock     = ""
+	forUpdate  = "FOR UPDATE"
+	forKeyLock = "FOR KEY SHARE" // keeps the deal from being deleted, blocks no update
+)
+
+// store holds the deals table. Every method filters by the organization it is given.
+type store struct{ db *database.DB }
+
+// mapWriteError turns the composite foreign keys into the errors a client understands.
+func mapWriteError(err error) error {
+	if database.PgCode(err) != database.CodeForeignKeyViolation {
+		return err
+	}
+	switch database.Constraint(err) {
+	case "deals_contact_fkey":
+		return contactsapi.ErrContactNotFound.Wrap(err)
+	case "deals_owner_fkey":
+		return ErrOwnerNotMember.Wrap(err)
+	}
+	return err
+}
+
+func (s store) insert(ctx context.Context, d Deal) (Deal, error) {
+	q := database.SQL.Insert("deals").
+		Columns("organization_id", "contact_id", "owner_id", "title", "amount", "currency", "status", "stage", "max_stage", "lost_reason").
+		Values(d.OrganizationID, d.ContactID, d.OwnerID, d.Title, d.Amount, d.Currency, d.Status, d.Stage, d.MaxStage, d.LostReason).
+		Suffix(returning)
+	r, err := database.Get[Deal](ctx, s.db.Q(ctx), q)
+	if err != nil {
+		return r, fmt.Errorf("insert deal: %w", mapWriteError(err))
+	}
+	return r, nil
+}
+
+func (s store) get(ctx context.Context, orgID, id int64, lock string) (Deal, error) {
+	q := database.SQL.Select(dealCols...).From("deals").Where(sq.Eq{"organization_id": orgID, "id": id})
+	if lock != noLock {
+		q = q.Suffix(lock)
+	}
+	r, err := database.Get[Deal](ctx, s.db.Q(ctx), q)
+	if database.IsNoRows(err) {
+		return r, dealsapi.ErrDealNotFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("get deal: %w", err)
+	}
+	return r, nil
+}
+
+// update writes the given columns and bumps updated_at. A stage change raises max_stage in
+// the same statement, so the furthest stage reached can never lag behind the stage.
+// updated_at is the time of the write rather than of the transaction start, because a
+// writer may have waited for the row lock behind another one that started later.
+func (s store) update(ctx context.Context, orgID, id int64, set map[string]any) (Deal, error) {
+	u := database.SQL.Update("deals").SetMap(set).Set("updated_at", sq.Expr("clock_timestamp()")).
+		Where(sq.Eq{"organization_id": orgID, "id": id}).Suffix(returning)
+	if stage, ok := set["stage"].(string); ok {
+		u = u.Set("max_stage", sq.Expr("GREATEST(max_stage, ?::smallint)", dealsapi.StageOrdinal(stage)))
+	}
+	r, err := database.Get[Deal](ctx, s.db.Q(ctx), u)
+	if database.IsNoRows(err) {
+		return r, dealsapi.ErrDealNotFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("update deal: %w", mapWriteError(err))
+	}
+	return r, nil
+}
+
+func (s store) delete(ctx context.Context, orgID, id int64) error {
+	n, err := database.Exec(ctx, s.db.Q(ctx), database.SQL.Delete("deals").Where(sq.Eq{"organization_id": orgID, "id": id}))
+	if err != nil {
+		return fmt.Errorf("delete deal: %w", err)
+	}
+	if n == 0 {
+		return dealsapi.ErrDealNotFound
+	}
+	return nil
+}
+
+func (s store) countByContact(ctx context.Context, orgID, contactID int64) (int64, error) {
+	n, err := database.Scalar[int64](ctx, s.db.Q(ctx), database.SQL.Select("count(*)").From("deals").
+		Where(sq.Eq{"organization_id": orgID, "contact_id": contactID}))
+	if err != nil {
+		return 0, fmt.Errorf("count deals of contact: %w", err)
+	}
+	return n, nil
+}
+
+// orderColumns whitelists the orders of the list; the map keys are the API's names.
+var orderColumns = map[string]string{
+	"created_at": "created_at",
+	"updated_at": "updated_at",
+	"amount":     "amount",
+	"title":      "title",
+}
+
+type listQuery struct {
+	Statuses  []string
+	Stages    []string
+	MinAmount *money.Amount
+	MaxAmount *money.Amount
+	OwnerID   *int64
+	ContactID *int64
+	OrderBy   string
+	Desc      bool
+}
+
+func (s store) list(ctx context.Context, orgID int64, f listQuery, limit, offset uint64) ([]Deal, int64, error) {
+	where := sq.And{sq.Eq{"organization_id": orgID}}
+	if len(f.Statuses) > 0 {
+		where = append(where, sq.Eq{"status": f.Statuses})
+	}
+	if len(f.Stages) > 0 {
+		where = append(where, sq.Eq{"stage": f.Stages})
+	}
+	if f.MinAmount != nil {
+		where = append(where, sq.GtOrEq{"amount": *f.MinAmount})
+	}
+	if f.MaxAmount != nil {
+		where = append(where, sq.LtOrEq{"amount": *f.MaxAmount})
+	}
+	if f.OwnerID != nil {
+		where = append(where, sq.Eq{"owner_id": *f.OwnerID})
+	}
+	if f.ContactID != nil {
+		where = append(where, sq.Eq{"contact_id": *f.ContactID})
+	}
+	col, ok := orderColumns[f.OrderBy]
+	if !ok {
+		col = "created_at"
+	}
+	dir := "ASC"
+	if f.Desc {
+		dir = "DESC"
+	}
+	q := database.SQL.Select(dealCols...).From("deals").Where(where).
+		OrderBy(col+" "+dir, "id "+dir).Limit(limit).Offset(offset)
+	rows, err := database.Select[Deal](ctx, s.db.Q(ctx), q)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list deals: %w", err)
+	}
+	total, err := database.Scalar[int64](ctx, s.db.Q(ctx), database.SQL.Select("count(*)").From("deals").Where(where))
+	if err != nil {
+		return nil, 0, fmt.Errorf("count deals: %w", err)
+	}
+	return rows, total, nil
+}

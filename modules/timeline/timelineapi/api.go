@@ -1,0 +1,62 @@
+// Package timelineapi is the public contract of the timeline module: the activities recorded
+// on a deal (comments, status and stage changes, system events). Other modules append
+// activities through it inside their own transactions.
+package timelineapi
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/mini-crm/crm/platform/apperr"
+)
+
+// Activity types written by the modules of the service. Append accepts any snake_case
+// type; only TypeComment may be created by clients.
+const (
+	TypeComment       = "comment"
+	TypeSystem        = "system"
+	TypeStatusChanged = "status_changed"
+	TypeStageChanged  = "stage_changed"
+)
+
+// Activity is one entry of a deal's timeline.
+type Activity struct {
+	ID             int64
+	OrganizationID int64
+	DealID         int64
+	AuthorID       *int64 // nil for events the system makes on its own
+	Type           string
+	Payload        json.RawMessage // always a JSON object
+	CreatedAt      time.Time
+}
+
+// NewActivity is an activity to append.
+type NewActivity struct {
+	OrgID    int64
+	DealID   int64
+	AuthorID *int64
+	Type     string
+	// Payload is marshalled to JSON and must make a JSON object (a struct, a map or a
+	// json.RawMessage holding an object).
+	Payload any
+}
+
+// Timeline is the facade of the timeline module. Every method filters by the organization
+// given explicitly; none checks the caller's permissions, which is the job of the module
+// that owns the deal.
+type Timeline interface {
+	// Append records an activity. It runs in the transaction carried by ctx when there is
+	// one, so the activity commits or rolls back with the caller's write.
+	Append(ctx context.Context, a NewActivity) (Activity, error)
+	// List returns a page of the deal's activities, newest first, and their total count.
+	List(ctx context.Context, orgID, dealID int64, limit, offset uint64) ([]Activity, int64, error)
+	// Comment validates a client's activity (only TypeComment, payload {"text": 1..10000
+	// characters}) and appends it with authorID as author.
+	Comment(ctx context.Context, orgID, dealID, authorID int64, typ string, payload json.RawMessage) (Activity, error)
+}
+
+// ErrTypeNotAllowed is the 400 for a client creating an activity of another type than
+// comment.
+var ErrTypeNotAllowed = apperr.InvalidField("activity_type_not_allowed", "type", "must be comment",
+	"only activities of type comment can be created; the other types are recorded by the system")
