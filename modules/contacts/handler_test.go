@@ -15,6 +15,7 @@ import (
 	"github.com/mini-crm/crm/modules/contacts"
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
 	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
 	"github.com/mini-crm/crm/platform/web"
 )
@@ -413,7 +414,10 @@ func TestServiceTenantFilter(t *testing.T) {
 	if _, err := svc.Get(away, c.ID); !errors.Is(err, contactsapi.ErrContactNotFound) {
 		t.Fatalf("get across: %v", err)
 	}
-	if _, err := svc.Contact(context.Background(), e.team.Outsider.OrgID, c.ID); !errors.Is(err, contactsapi.ErrContactNotFound) {
+	// The facade's explicit organization filter holds even where row-level security would let
+	// the row through (the context is scoped to the contact's own organization).
+	homeScope := database.WithTenant(context.Background(), e.team.OrgID)
+	if _, err := svc.Contact(homeScope, e.team.Outsider.OrgID, c.ID); !errors.Is(err, contactsapi.ErrContactNotFound) {
 		t.Fatalf("facade across: %v", err)
 	}
 	if _, err := svc.Update(away, c.ID, contacts.Patch{Name: new("Stolen")}); !errors.Is(err, contactsapi.ErrContactNotFound) {
@@ -430,7 +434,7 @@ func TestServiceTenantFilter(t *testing.T) {
 	if err != nil || total != 1 || items[0].Name != "Away" {
 		t.Fatalf("own list: %v %d %v", items, total, err)
 	}
-	got, err := svc.Contact(context.Background(), e.team.OrgID, c.ID)
+	got, err := svc.Contact(homeScope, e.team.OrgID, c.ID)
 	if err != nil || got.Name != "Home" || got.OrganizationID != e.team.OrgID {
 		t.Fatalf("home contact changed: %+v %v", got, err)
 	}

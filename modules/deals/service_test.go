@@ -16,6 +16,7 @@ import (
 	"github.com/mini-crm/crm/modules/deals"
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
 	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
 	"github.com/mini-crm/crm/platform/money"
 	"github.com/mini-crm/crm/platform/web"
@@ -185,11 +186,14 @@ func TestServiceTenantFilter(t *testing.T) {
 	out := e.team.Outsider
 	away := ctxAs(out, out.OrgID, auth.RoleOwner)
 
+	// Facade calls below run scoped to the deal's own organization, so only their explicit
+	// organization filter can keep another organization's id out.
+	homeScope := database.WithTenant(context.Background(), e.team.OrgID)
 	d, err := svc.Create(home, deals.NewDeal{ContactID: e.contact, Title: "Home", Amount: money.MustParse("100")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := svc.Deal(context.Background(), e.team.OrgID, d.ID)
+	pub, err := svc.Deal(homeScope, e.team.OrgID, d.ID)
 	if err != nil || pub.OwnerID != e.team.Owner.ID || pub.Amount != "100.00" || pub.Currency != "USD" || pub.MaxStage != "qualification" {
 		t.Fatalf("facade: %+v %v", pub, err)
 	}
@@ -201,7 +205,7 @@ func TestServiceTenantFilter(t *testing.T) {
 	}
 	_, err = svc.Get(away, d.ID)
 	notFound("get", err)
-	_, err = svc.Deal(context.Background(), out.OrgID, d.ID)
+	_, err = svc.Deal(homeScope, out.OrgID, d.ID)
 	notFound("facade", err)
 	_, err = svc.Update(away, d.ID, deals.Patch{Title: new("Stolen"), Status: new("won")}, "")
 	notFound("update", err)
@@ -217,10 +221,10 @@ func TestServiceTenantFilter(t *testing.T) {
 	if err != nil || total != 0 || len(items) != 0 {
 		t.Fatalf("list across: %v %d %v", items, total, err)
 	}
-	if n, err := svc.CountDealsOfContact(context.Background(), out.OrgID, e.contact); err != nil || n != 0 {
+	if n, err := svc.CountDealsOfContact(homeScope, out.OrgID, e.contact); err != nil || n != 0 {
 		t.Fatalf("count across: %d %v", n, err)
 	}
-	if n, err := svc.CountDealsOfContact(context.Background(), e.team.OrgID, e.contact); err != nil || n != 1 {
+	if n, err := svc.CountDealsOfContact(homeScope, e.team.OrgID, e.contact); err != nil || n != 1 {
 		t.Fatalf("count at home: %d %v", n, err)
 	}
 	got, err := svc.Get(home, d.ID)

@@ -16,13 +16,13 @@ import (
 // depends on nothing, and its tests prove it.
 func newTestService(t *testing.T) (*Service, *database.DB) {
 	t.Helper()
-	db := testdb.New(t, []migrate.Source{{Module: "timeline", FS: Migrations()}})
+	db := testdb.New(t, []migrate.Source{{Module: "database", FS: database.Migrations()}, {Module: "timeline", FS: Migrations()}})
 	return newService(db), db
 }
 
 func appendOrFail(t *testing.T, s *Service, a timelineapi.NewActivity) timelineapi.Activity {
 	t.Helper()
-	got, err := s.Append(context.Background(), a)
+	got, err := s.Append(database.WithTenant(context.Background(), a.OrgID), a)
 	if err != nil {
 		t.Fatalf("append: %v", err)
 	}
@@ -31,7 +31,7 @@ func appendOrFail(t *testing.T, s *Service, a timelineapi.NewActivity) timelinea
 
 func TestAppendAndListNewestFirst(t *testing.T) {
 	s, _ := newTestService(t)
-	ctx := context.Background()
+	ctx := database.WithTenant(context.Background(), 1) // the pool runs under row-level security
 	author := int64(7)
 	first := appendOrFail(t, s, timelineapi.NewActivity{OrgID: 1, DealID: 10, Type: timelineapi.TypeSystem,
 		Payload: map[string]string{"event": "deal_created"}})
@@ -78,7 +78,7 @@ func TestAppendAndListNewestFirst(t *testing.T) {
 
 func TestAppendJoinsCallerTransaction(t *testing.T) {
 	s, db := newTestService(t)
-	ctx := context.Background()
+	ctx := database.WithTenant(context.Background(), 1) // the pool runs under row-level security
 	boom := errors.New("boom")
 	err := db.WithinTx(ctx, func(ctx context.Context) error {
 		if _, err := s.Append(ctx, timelineapi.NewActivity{OrgID: 1, DealID: 1, Type: "system"}); err != nil {
@@ -103,7 +103,7 @@ func TestAppendJoinsCallerTransaction(t *testing.T) {
 
 func TestAppendRejectsBadInput(t *testing.T) {
 	s, _ := newTestService(t)
-	ctx := context.Background()
+	ctx := database.WithTenant(context.Background(), 1) // the pool runs under row-level security
 	if _, err := s.Append(ctx, timelineapi.NewActivity{OrgID: 1, DealID: 1, Type: "Bad Type"}); err == nil {
 		t.Fatal("bad type accepted")
 	}
