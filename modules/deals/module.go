@@ -1,11 +1,13 @@
 // Package deals owns the deals of an organization: their pipeline (status and stage), the
 // rules about moving through it, and the HTTP routes of deal timelines. It records what
 // happens to a deal through the timeline facade inside its own transactions, tells the
-// contacts module how many deals reference a contact, and announces every committed write
-// with a dealsapi.DealsChanged event.
+// contacts module how many deals reference a contact, emits dealsapi.DealWritten inside the
+// transaction of every write that changes what analytics derives from a deal, and announces
+// every committed write with a dealsapi.DealsChanged event.
 package deals
 
 import (
+	"context"
 	"embed"
 	"io/fs"
 
@@ -65,6 +67,7 @@ func (m *Module) Init(k *kernel.Kernel) error {
 	}
 	m.svc.contacts, m.svc.orgs, m.svc.timeline = contacts, orgs, tl
 	m.svc.publish = func(e dealsapi.DealsChanged) { kernel.Publish(k, e) }
+	m.svc.emit = func(ctx context.Context, e dealsapi.DealWritten) error { return kernel.Emit(ctx, k, e) }
 	return nil
 }
 

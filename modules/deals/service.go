@@ -3,6 +3,7 @@ package deals
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
@@ -39,6 +40,7 @@ type Service struct {
 	orgs     Orgs
 	timeline Timeline
 	publish  func(dealsapi.DealsChanged)
+	emit     func(context.Context, dealsapi.DealWritten) error
 }
 
 var (
@@ -81,6 +83,15 @@ type ListFilter struct {
 	ContactID *int64
 	OrderBy   string // created_at (default), updated_at, amount, title
 	Desc      bool
+}
+
+// written emits DealWritten in the transaction of ctx, so that the handlers (the analytics
+// read model) commit or roll back with the write.
+func (s *Service) written(ctx context.Context, e dealsapi.DealWritten) error {
+	if s.emit == nil {
+		return nil
+	}
+	return s.emit(ctx, e)
 }
 
 func (s *Service) changed(orgID int64) {
@@ -154,7 +165,10 @@ func (s *Service) Create(ctx context.Context, in NewDeal) (Deal, error) {
 		}
 		_, err = s.timeline.Append(ctx, timelineapi.NewActivity{OrgID: p.OrgID, DealID: out.ID, Type: timelineapi.TypeSystem,
 			Payload: map[string]string{"event": "deal_created"}})
-		return err
+		if err != nil {
+			return err
+		}
+		return s.written(ctx, dealsapi.DealWritten{OrgID: p.OrgID, DealID: out.ID, After: out.facts()})
 	})
 	if err != nil {
 		return Deal{}, err
@@ -214,6 +228,11 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch, ifMatchHead
 		for _, c := range changes(cur.state(), out.state()) {
 			if _, err := s.timeline.Append(ctx, timelineapi.NewActivity{OrgID: p.OrgID, DealID: id, AuthorID: &p.UserID,
 				Type: c.Type, Payload: c.payload()}); err != nil {
+				return err
+			}
+		}
+		if before, after := cur.facts(), out.facts(); !sameFacts(before, after) {
+			if err := s.written(ctx, dealsapi.DealWritten{OrgID: p.OrgID, DealID: id, Before: before, After: after}); err != nil {
 				return err
 			}
 		}
@@ -278,7 +297,10 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 		if err := checkModify(p, cur.OwnerID); err != nil {
 			return err
 		}
-		return s.store.delete(ctx, p.OrgID, id)
+		if err := s.store.delete(ctx, p.OrgID, id); err != nil {
+			return err
+		}
+		return s.written(ctx, dealsapi.DealWritten{OrgID: p.OrgID, DealID: id, Before: cur.facts()})
 	})
 	if err != nil {
 		return err
@@ -325,6 +347,11 @@ func (s *Service) Deal(ctx context.Context, orgID, dealID int64) (dealsapi.Deal,
 		return dealsapi.Deal{}, err
 	}
 	return d.public(), nil
+}
+
+// CountCreatedBetween implements dealsapi.Deals.
+func (s *Service) CountCreatedBetween(ctx context.Context, orgID int64, from, to time.Time) (int64, error) {
+	return s.store.countCreatedBetween(ctx, orgID, from, to)
 }
 
 // CountDealsOfContact implements contactsapi.DealLinks.

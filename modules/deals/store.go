@@ -46,6 +46,19 @@ func (d Deal) public() dealsapi.Deal {
 		MaxStage: ms, LostReason: d.LostReason, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 }
 
+// facts are what DealWritten reports of the deal.
+func (d Deal) facts() *dealsapi.DealFacts {
+	p := d.public()
+	return &dealsapi.DealFacts{Status: p.Status, Stage: p.Stage, MaxStage: p.MaxStage, Currency: p.Currency,
+		Amount: p.Amount, CreatedAt: p.CreatedAt}
+}
+
+// sameFacts reports whether a and b report the same facts.
+func sameFacts(a, b *dealsapi.DealFacts) bool {
+	return a.Status == b.Status && a.Stage == b.Stage && a.MaxStage == b.MaxStage && a.Currency == b.Currency &&
+		a.Amount == b.Amount && a.CreatedAt.Equal(b.CreatedAt)
+}
+
 var dealCols = []string{"id", "organization_id", "contact_id", "owner_id", "title", "amount", "currency",
 	"status", "stage", "max_stage", "lost_reason", "created_at", "updated_at"}
 
@@ -138,6 +151,15 @@ func (s store) countByContact(ctx context.Context, orgID, contactID int64) (int6
 		Where(sq.Eq{"organization_id": orgID, "contact_id": contactID}))
 	if err != nil {
 		return 0, fmt.Errorf("count deals of contact: %w", err)
+	}
+	return n, nil
+}
+
+func (s store) countCreatedBetween(ctx context.Context, orgID int64, from, to time.Time) (int64, error) {
+	n, err := database.Scalar[int64](ctx, s.db.Q(ctx), database.SQL.Select("count(*)").From("deals").
+		Where(sq.Eq{"organization_id": orgID}).Where(sq.GtOrEq{"created_at": from}).Where(sq.Lt{"created_at": to}))
+	if err != nil {
+		return 0, fmt.Errorf("count deals created between: %w", err)
 	}
 	return n, nil
 }

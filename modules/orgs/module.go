@@ -25,13 +25,18 @@ func Migrations() fs.FS { return migrations }
 
 // Module is the orgs slice.
 type Module struct {
-	svc   *Service
-	guard *auth.Guard
+	svc        *Service
+	guard      *auth.Guard
+	idempotent fiber.Handler
 }
 
-// New builds the module.
-func New(db *database.DB, guard *auth.Guard) *Module {
-	return &Module{svc: &Service{db: db, store: store{db: db}}, guard: guard}
+// New builds the module. idempotent is the idempotency-key middleware for the creating
+// routes that are not tenant routes (sign-up, new organization); nil disables it.
+func New(db *database.DB, guard *auth.Guard, idempotent fiber.Handler) *Module {
+	if idempotent == nil {
+		idempotent = func(c *fiber.Ctx) error { return c.Next() }
+	}
+	return &Module{svc: &Service{db: db, store: store{db: db}}, guard: guard, idempotent: idempotent}
 }
 
 // Service exposes the use cases (for tests and the composition root).
@@ -60,9 +65,9 @@ func (m *Module) Routes(api fiber.Router) {
 	h := handler{svc: m.svc}
 	authn := m.guard.Authenticated()
 	org := m.guard.TenantFromPath("org_id")
-	api.Post("/auth/register", h.register)
+	api.Post("/auth/register", m.idempotent, h.register)
 	api.Get("/organizations/me", authn, h.mine)
-	api.Post("/organizations", authn, h.create)
+	api.Post("/organizations", authn, m.idempotent, h.create)
 	api.Get("/organizations/:org_id", authn, org, h.get)
 	api.Patch("/organizations/:org_id", authn, org, h.update)
 	api.Get("/organizations/:org_id/members", authn, org, h.members)

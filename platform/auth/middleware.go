@@ -37,6 +37,7 @@ type Guard struct {
 	tokens      *Tokens
 	memberships Memberships
 	jwt         fiber.Handler
+	onCreate    fiber.Handler
 }
 
 // NewGuard returns a guard verifying tokens issued by t. Memberships must be set with
@@ -62,6 +63,11 @@ func NewGuard(t *Tokens) *Guard {
 
 // SetMemberships wires the role lookup used by the tenant middleware.
 func (g *Guard) SetMemberships(m Memberships) { g.memberships = m }
+
+// OnCreate sets a middleware that runs after the tenant is resolved on every POST of a tenant
+// route: every such POST creates something (a record, a member, a comment), so this is where
+// idempotency keys apply to all of them, including routes added later.
+func (g *Guard) OnCreate(h fiber.Handler) { g.onCreate = h }
 
 // Authenticated requires a valid access token and puts its principal into the user context.
 func (g *Guard) Authenticated() fiber.Handler { return g.jwt }
@@ -129,6 +135,9 @@ func (g *Guard) enter(c *fiber.Ctx, orgID int64) error {
 	}
 	p.OrgID, p.Role = orgID, role
 	c.SetUserContext(WithPrincipal(c.UserContext(), p))
+	if g.onCreate != nil && c.Method() == fiber.MethodPost {
+		return g.onCreate(c)
+	}
 	return c.Next()
 }
 

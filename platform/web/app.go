@@ -67,6 +67,13 @@ var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 const HeaderRequestID = "X-Request-Id"
 
 func requestID(c *fiber.Ctx) error {
+	assignRequestID(c)
+	return c.Next()
+}
+
+// assignRequestID takes the client's X-Request-Id when it is sane, else makes one, and puts it
+// on the response, in the locals and in the user context.
+func assignRequestID(c *fiber.Ctx) string {
 	id := c.Get(HeaderRequestID)
 	if !requestIDPattern.MatchString(id) {
 		var b [12]byte
@@ -76,7 +83,7 @@ func requestID(c *fiber.Ctx) error {
 	c.Locals(requestIDKey, id)
 	c.Set(HeaderRequestID, id)
 	c.SetUserContext(context.WithValue(c.UserContext(), requestIDKey, id))
-	return c.Next()
+	return id
 }
 
 // RequestID returns the id of the request being served.

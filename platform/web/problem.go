@@ -93,6 +93,11 @@ func ProblemFor(c *fiber.Ctx, err error) Problem {
 // It is the one place where errors are logged.
 func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
+		// Errors raised by the server before any middleware ran (body too large, headers too
+		// large) get their request id here.
+		if RequestID(c) == "" {
+			assignRequestID(c)
+		}
 		p := ProblemFor(c, err)
 		switch {
 		case p.Status >= 500:

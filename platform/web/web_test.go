@@ -208,7 +208,8 @@ func TestBodyOverLimitIs413(t *testing.T) {
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 413 || res.Header.Get("Content-Type") != web.ProblemContentType || !bytes.Contains(raw, []byte("body_too_large")) {
+	if res.StatusCode != 413 || res.Header.Get("Content-Type") != web.ProblemContentType || !bytes.Contains(raw, []byte("body_too_large")) ||
+		res.Header.Get("X-Request-Id") == "" || !bytes.Contains(raw, []byte(`"request_id":"`+res.Header.Get("X-Request-Id")+`"`)) {
 		t.Fatalf("status %d type %q body %s", res.StatusCode, res.Header.Get("Content-Type"), raw)
 	}
 }

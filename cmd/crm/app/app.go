@@ -13,12 +13,16 @@ import (
 	"github.com/alexedwards/argon2id"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/mini-crm/crm/modules/analytics"
 	"github.com/mini-crm/crm/modules/contacts"
 	"github.com/mini-crm/crm/modules/deals"
 	"github.com/mini-crm/crm/modules/identity"
 	"github.com/mini-crm/crm/modules/orgs"
+	"github.com/mini-crm/crm/modules/tasks"
 	"github.com/mini-crm/crm/modules/timeline"
+	"github.com/mini-crm/crm/openapi"
 	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/cache"
 	"github.com/mini-crm/crm/platform/config"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/idempotency"
@@ -38,6 +42,8 @@ func Sources() []migrate.Source {
 		{Module: "contacts", FS: contacts.Migrations()},
 		{Module: "timeline", FS: timeline.Migrations()},
 		{Module: "deals", FS: deals.Migrations()},
+		{Module: "tasks", FS: tasks.Migrations()},
+		{Module: "analytics", FS: analytics.Migrations()},
 		// module sources: add new modules above this line, in dependency order
 	}
 }
@@ -67,6 +73,8 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	}
 	tokens := auth.NewTokens(secret, cfg.JWTIssuer, cfg.AccessTokenTTL, cfg.RefreshTokenTTL)
 	guard := auth.NewGuard(tokens)
+	idem := idempotency.New(db, cfg.RequestTimeout).Handler()
+	guard.OnCreate(idem)
 
 	throttle, err := newThrottle(cfg)
 	if err != nil {
@@ -74,10 +82,12 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	}
 	modules := []kernel.Module{
 		identity.New(db, tokens, guard, identity.Options{HashParams: o.HashParams, Throttle: throttle}),
-		orgs.New(db, guard),
+		orgs.New(db, guard, idem),
 		contacts.New(db, guard),
 		timeline.New(db),
 		deals.New(db, guard),
+		tasks.New(db, guard, time.Now),
+		analytics.New(db, guard, cache.New(cfg.AnalyticsCacheTTL)),
 		// modules: add new modules above this line, in dependency order
 	}
 	k := kernel.New()
@@ -94,6 +104,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	metrics.Registry.MustRegister(database.NewPoolCollector(db.Pool))
 	httpApp := web.NewApp(web.Options{Logger: log, Metrics: metrics, RequestTimeout: cfg.RequestTimeout, ReadTimeout: cfg.ReadTimeout})
 	web.MountOps(httpApp, func(ctx context.Context) error { return db.Pool.Ping(ctx) }, metrics)
+	openapi.Mount(httpApp)
 	api := httpApp.Group("/api/v1")
 	for _, m := range modules {
 		m.Routes(api)

@@ -1,0 +1,105 @@
+// Package analytics owns the reports over an organization's deals — the summary (counts and
+// sums per status and currency, won average, win rate, new deals) and the funnel — and the
+// read model they are computed from.
+//
+// # Read model, kept in the deal-write transaction
+//
+// Analytics never queries the deals table. It owns two tables, filled by its migration from
+// the deals that exist when it is first applied and from then on kept in step by the deals
+// module's dealsapi.DealWritten event, which deals emits with kernel.Emit inside the
+// transaction of every create, every update that changes a fact analytics uses (status,
+// stage, furthest stage, currency, amount) and every delete. The handler subtracts the
+// deal's contribution before the write and adds the one after, with upserts in that same
+// transaction, so the deal and the aggregates commit or roll back together:
+//
+//   - analytics_deal_totals: one row per (organization, status, stage, furthest stage
+//     reached, currency) with the number of deals and their exact sum. An organization has
+//     at most 4 statuses × 10 (stage, furthest stage) pairs × its currencies rows, so the
+//     summary and the funnel read a few dozen rows whatever the number of deals.
+//   - analytics_deals_created: the deals created per UTC day, at most 366 rows read.
+//
+// The rows a write touches are locked in a fixed order, so concurrent writers queue rather
+// than deadlock. Rows that fall to zero deals stay (and are skipped when read): their number
+// is bounded, and keeping them avoids delete/insert races between writers.
+//
+// # "Created within the last N days"
+//
+// Exactly the deals with created_at ≥ now − N×24 h (a rolling window, not calendar days).
+// The whole UTC days after the window's first day come from analytics_deals_created; the
+// part of the first day after the window's start is counted from the deals through the
+// deals facade (dealsapi.Deals.CountCreatedBetween, served by the deals index on
+// (organization_id, created_at)), so at most one day's deals are counted.
+//
+// # Money and rounding
+//
+// Sums and averages are exact decimals per currency (money in different currencies is
+// never added), rendered with two decimals; averages are rounded half-up. The win rate and
+// the conversions are percentages rounded half-up to one decimal, null when undefined.
+//
+// # Cache
+//
+// Reports are cached per organization (platform/cache) for ANALYTICS_CACHE_TTL. Every
+// committed deal write of an organization (dealsapi.DealsChanged, published after commit)
+// drops that organization's reports at once, and a report computed while such a write
+// committed is not stored, so a client always reads its own writes on the same instance.
+// Responses carry "Cache-Control: private, max-age=<ttl seconds>"; with the cache disabled
+// (TTL 0) that is "private, max-age=0".
+package analytics
+
+import (
+	"embed"
+	"io/fs"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/mini-crm/crm/modules/deals/dealsapi"
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/cache"
+	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/kernel"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the module's migrations without building the module.
+func Migrations() fs.FS { return migrations }
+
+// Module is the analytics slice.
+type Module struct {
+	svc   *Service
+	guard *auth.Guard
+}
+
+// New builds the module; c caches the reports (a zero TTL disables it).
+func New(db *database.DB, guard *auth.Guard, c *cache.Cache) *Module {
+	return &Module{svc: &Service{db: db, store: store{db: db}, cache: c, now: time.Now, gen: map[int64]uint64{}}, guard: guard}
+}
+
+// Service exposes the use cases (for tests and the composition root).
+func (m *Module) Service() *Service { return m.svc }
+
+func (m *Module) Name() string      { return "analytics" }
+func (m *Module) Migrations() fs.FS { return migrations }
+
+// Provide registers nothing: no module uses analytics.
+func (m *Module) Provide(*kernel.Kernel) error { return nil }
+
+func (m *Module) Init(k *kernel.Kernel) error {
+	deals, err := kernel.Resolve[dealsapi.Deals](k)
+	if err != nil {
+		return err
+	}
+	m.svc.deals = deals
+	kernel.Handle(k, m.svc.dealWritten)
+	kernel.Subscribe(k, func(e dealsapi.DealsChanged) { m.svc.invalidate(e.OrgID) })
+	return nil
+}
+
+func (m *Module) Routes(api fiber.Router) {
+	h := handler{svc: m.svc}
+	authn, tenant := m.guard.Authenticated(), m.guard.Tenant()
+	api.Get("/analytics/deals/summary", authn, tenant, h.summary)
+	api.Get("/analytics/deals/funnel", authn, tenant, h.funnel)
+}

@@ -1,0 +1,275 @@
+package analytics
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/mini-crm/crm/modules/deals/dealsapi"
+	"github.com/mini-crm/crm/platform/money"
+)
+
+func TestPercentRoundsHalfUpToOneDecimal(t *testing.T) {
+	tests := []struct {
+		part, whole int64
+		want        string // "" for null
+	}{
+		{0, 0, ""},
+		{5, 0, ""},
+		{0, 3, "0.0"},
+		{1, 1, "100.0"},
+		{2, 3, "66.7"},  // 66.666…
+		{1, 3, "33.3"},  // 33.333…
+		{1, 8, "12.5"},  // exact
+		{1, 16, "6.3"},  // 6.25: half-up
+		{3, 16, "18.8"}, // 18.75: half-up
+		{7, 12, "58.3"}, // 58.333…
+		{3, 7, "42.9"},  // 42.857…
+		{1, 2000, "0.1"},
+		{1, 2001, "0.0"}, // 0.04997…
+		{999_999, 1_000_000, "100.0"},
+		{1_000_000, 1_000_000, "100.0"},
+	}
+	for _, tt := range tests {
+		p := percent(tt.part, tt.whole)
+		got := ""
+		if p != nil {
+			b, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = string(b)
+		}
+		if got != tt.want {
+			t.Errorf("percent(%d, %d) = %q, want %q", tt.part, tt.whole, got, tt.want)
+		}
+	}
+}
+
+func TestParseDays(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"", 30, true}, {"1", 1, true}, {"30", 30, true}, {"365", 365, true}, {"007", 7, true},
+		{"0", 0, false}, {"366", 0, false}, {"-1", 0, false}, {"+5", 0, false}, {"1.5", 0, false},
+		{"1e2", 0, false}, {"abc", 0, false}, {" 5", 0, false}, {"0030", 0, false}, {"99999999999999999999", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := parseDays(tt.in)
+		if ok != tt.ok || (ok && got != tt.want) {
+			t.Errorf("parseDays(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestWindowStartsNDaysBackAndSplitsItsFirstDay(t *testing.T) {
+	now := time.Date(2026, 3, 10, 15, 30, 0, 0, time.UTC)
+	from, end := window(now, 30)
+	if !from.Equal(time.Date(2026, 2, 8, 15, 30, 0, 0, time.UTC)) || !end.Equal(time.Date(2026, 2, 9, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("window = %v, %v", from, end)
+	}
+	// A start at midnight: the whole first day is counted from the deals.
+	from, end = window(time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC), 1)
+	if !from.Equal(time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)) || !end.Equal(time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("window = %v, %v", from, end)
+	}
+	// Another zone: the same instant, the same UTC days.
+	from, end = window(now.In(time.FixedZone("X", -11*3600)), 1)
+	if !from.Equal(time.Date(2026, 3, 9, 15, 30, 0, 0, time.UTC)) || !end.Equal(time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("window = %v, %v", from, end)
+	}
+}
+
+func facts(status, stage, maxStage, currency, amount string, created time.Time) *dealsapi.DealFacts {
+	return &dealsapi.DealFacts{Status: status, Stage: stage, MaxStage: maxStage, Currency: currency, Amount: amount, CreatedAt: created}
+}
+
+func TestDeltas(t *testing.T) {
+	day1 := time.Date(2026, 1, 2, 23, 59, 0, 0, time.FixedZone("X", -3600)) // 2026-01-03 UTC
+	d1 := time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC)
+	a := money.MustParse
+	tests := []struct {
+		name    string
+		e       dealsapi.DealWritten
+		totals  []totalsDelta
+		created []createdDelta
+	}{
+		{"create", dealsapi.DealWritten{After: facts("new", "proposal", "proposal", "EUR", "10.50", day1)},
+			[]totalsDelta{{key{"new", 2, 2, "EUR"}, 1, a("10.50")}}, []createdDelta{{d1, 1}}},
+		{"delete", dealsapi.DealWritten{Before: facts("won", "proposal", "closed", "USD", "7.00", day1)},
+			[]totalsDelta{{key{"won", 2, 4, "USD"}, -1, a("7").Sub(a("14"))}}, []createdDelta{{d1, -1}}},
+		{"amount change stays in its row", dealsapi.DealWritten{
+			Before: facts("new", "closed", "closed", "USD", "7.00", day1), After: facts("new", "closed", "closed", "USD", "9.25", day1)},
+			[]totalsDelta{{key{"new", 4, 4, "USD"}, 0, a("2.25")}}, nil},
+		{"nothing analytics sees changed", dealsapi.DealWritten{
+			Before: facts("new", "closed", "closed", "USD", "7.00", day1), After: facts("new", "closed", "closed", "USD", "7", day1)},
+			nil, nil},
+		{"rollback moves the deal between rows, in key order", dealsapi.DealWritten{
+			Before: facts("won", "closed", "closed", "USD", "5.00", day1), After: facts("won", "qualification", "closed", "USD", "5.00", day1)},
+			[]totalsDelta{{key{"won", 1, 4, "USD"}, 1, a("5")}, {key{"won", 4, 4, "USD"}, -1, a("0").Sub(a("5"))}}, nil},
+		{"currency and status change", dealsapi.DealWritten{
+			Before: facts("new", "qualification", "qualification", "USD", "1.00", day1), After: facts("lost", "qualification", "qualification", "EUR", "2.00", day1)},
+			[]totalsDelta{{key{"lost", 1, 1, "EUR"}, 1, a("2")}, {key{"new", 1, 1, "USD"}, -1, a("0").Sub(a("1"))}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts, cs, err := deltas(tt.e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ts) != len(tt.totals) {
+				t.Fatalf("totals %+v, want %+v", ts, tt.totals)
+			}
+			for i := range ts {
+				if ts[i].key != tt.totals[i].key || ts[i].Deals != tt.totals[i].Deals || !ts[i].Amount.Equal(tt.totals[i].Amount) {
+					t.Fatalf("totals %+v, want %+v", ts, tt.totals)
+				}
+			}
+			if !reflect.DeepEqual(cs, tt.created) {
+				t.Fatalf("created %+v, want %+v", cs, tt.created)
+			}
+		})
+	}
+}
+
+func TestDeltasRefuseFactsOutOfRange(t *testing.T) {
+	now := time.Now()
+	for _, f := range []*dealsapi.DealFacts{
+		facts("open", "proposal", "proposal", "USD", "1.00", now),
+		facts("new", "pitch", "proposal", "USD", "1.00", now),
+		facts("new", "closed", "proposal", "USD", "1.00", now), // furthest stage behind the stage
+		facts("new", "proposal", "proposal", "US", "1.00", now),
+		facts("new", "proposal", "proposal", "USD", "-1.00", now),
+	} {
+		if _, _, err := deltas(dealsapi.DealWritten{After: f}); err == nil {
+			t.Errorf("deltas accepted %+v", *f)
+		}
+	}
+}
+
+func rows(rs ...totalsRow) []totalsRow { return rs }
+
+func TestSummarize(t *testing.T) {
+	a := money.MustParse
+	s := summarize(rows(
+		totalsRow{"new", 1, 1, "EUR", 2, a("300.50")},
+		totalsRow{"won", 4, 4, "USD", 1, a("0.01")},
+		totalsRow{"won", 2, 4, "USD", 1, a("0.02")},  // 0.03 / 2 = 0.015 → 0.02
+		totalsRow{"won", 3, 3, "EUR", 3, a("30.02")}, // 10.00666… → 10.01
+		totalsRow{"lost", 1, 1, "GBP", 1, a("0")},
+		totalsRow{"lost", 2, 2, "USD", 0, a("0")}, // an emptied row is skipped
+	), 7, 4)
+	want := map[string]struct {
+		count  int64
+		amount map[string]string
+	}{
+		"new":         {2, map[string]string{"EUR": "300.50"}},
+		"in_progress": {0, map[string]string{}},
+		"won":         {5, map[string]string{"USD": "0.03", "EUR": "30.02"}},
+		"lost":        {1, map[string]string{"GBP": "0.00"}},
+	}
+	for st, w := range want {
+		got := s.ByStatus[st]
+		if got.Count != w.count || len(got.Amount) != len(w.amount) {
+			t.Fatalf("%s: %+v, want %+v", st, got, w)
+		}
+		for cur, v := range w.amount {
+			if got.Amount[cur].String() != v {
+				t.Fatalf("%s %s: %s, want %s", st, cur, got.Amount[cur], v)
+			}
+		}
+	}
+	if len(s.WonAverage) != 2 || s.WonAverage["USD"].String() != "0.02" || s.WonAverage["EUR"].String() != "10.01" {
+		t.Fatalf("won average %v", s.WonAverage)
+	}
+	if s.WinRate == nil || s.WinRate.String() != "83.3" { // 5 / 6
+		t.Fatalf("win rate %v", s.WinRate)
+	}
+	if s.Days != 7 || s.New != 4 {
+		t.Fatalf("new deals %d/%d", s.Days, s.New)
+	}
+
+	empty := summarize(nil, 30, 0)
+	if empty.WinRate != nil || len(empty.WonAverage) != 0 || len(empty.ByStatus) != 4 {
+		t.Fatalf("empty summary %+v", empty)
+	}
+	// Only open deals: the win rate is still undefined.
+	open := summarize(rows(totalsRow{"in_progress", 1, 1, "USD", 3, a("3")}), 30, 3)
+	if open.WinRate != nil {
+		t.Fatalf("win rate of open deals %v", *open.WinRate)
+	}
+	lostOnly := summarize(rows(totalsRow{"lost", 1, 1, "USD", 3, a("3")}), 30, 3)
+	if lostOnly.WinRate == nil || lostOnly.WinRate.String() != "0.0" || len(lostOnly.WonAverage) != 0 {
+		t.Fatalf("lost only: %+v", lostOnly)
+	}
+}
+
+func TestFunnel(t *testing.T) {
+	a := money.MustParse
+	f := funnel(rows(
+		// 12 deals at qualification, 5 of which went further before being rolled back.
+		totalsRow{"new", 1, 1, "USD", 3, a("0")},
+		totalsRow{"in_progress", 1, 1, "EUR", 1, a("0")},
+		totalsRow{"lost", 1, 1, "USD", 3, a("0")},
+		totalsRow{"lost", 1, 2, "USD", 4, a("0")},
+		totalsRow{"new", 1, 3, "USD", 1, a("0")},
+		// 4 at proposal (one came back from closed), 1 at negotiation, 2 at closed.
+		totalsRow{"in_progress", 2, 2, "USD", 3, a("0")},
+		totalsRow{"won", 2, 4, "USD", 1, a("0")},
+		totalsRow{"new", 3, 3, "USD", 1, a("0")},
+		totalsRow{"won", 4, 4, "USD", 2, a("0")},
+		totalsRow{"won", 4, 4, "GBP", 0, a("0")},
+	))
+	type st struct {
+		stage    string
+		count    int64
+		byStatus map[string]int64
+		reached  int64
+		conv     string
+	}
+	want := []st{
+		{"qualification", 12, map[string]int64{"new": 4, "in_progress": 1, "won": 0, "lost": 7}, 19, ""},
+		{"proposal", 4, map[string]int64{"new": 0, "in_progress": 3, "won": 1, "lost": 0}, 12, "63.2"},   // 12/19
+		{"negotiation", 1, map[string]int64{"new": 1, "in_progress": 0, "won": 0, "lost": 0}, 5, "41.7"}, // 5/12
+		{"closed", 2, map[string]int64{"new": 0, "in_progress": 0, "won": 2, "lost": 0}, 3, "60.0"},      // 3/5
+	}
+	if len(f) != len(want) {
+		t.Fatalf("%d stages", len(f))
+	}
+	for i, w := range want {
+		g := f[i]
+		conv := ""
+		if g.Conversion != nil {
+			conv = g.Conversion.String()
+		}
+		if g.Stage != w.stage || g.Count != w.count || !reflect.DeepEqual(g.ByStatus, w.byStatus) || g.Reached != w.reached || conv != w.conv {
+			t.Errorf("stage %d = %+v (conv %q), want %+v", i, g, conv, w)
+		}
+	}
+
+	empty := funnel(nil)
+	for i, g := range empty {
+		if g.Stage != dealsapi.Stages[i] || g.Count != 0 || g.Reached != 0 || g.Conversion != nil || len(g.ByStatus) != 4 {
+			t.Errorf("empty stage %d = %+v", i, g)
+		}
+	}
+	// Nothing reached proposal: the conversions after it are undefined, the one to it is 0.
+	only := funnel(rows(totalsRow{"new", 1, 1, "USD", 2, a("0")}))
+	if only[1].Conversion == nil || only[1].Conversion.String() != "0.0" || only[2].Conversion != nil || only[3].Conversion != nil {
+		t.Errorf("conversions %v %v %v", only[1].Conversion, only[2].Conversion, only[3].Conversion)
+	}
+}
+
+func TestCacheControl(t *testing.T) {
+	for ttl, want := range map[time.Duration]string{
+		30 * time.Second: "private, max-age=30", 0: "private, max-age=0", 1500 * time.Millisecond: "private, max-age=1",
+		time.Hour: "private, max-age=3600",
+	} {
+		if got := cacheControl(ttl); got != want {
+			t.Errorf("cacheControl(%v) = %q, want %q", ttl, got, want)
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package analytics
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/mini-crm/crm/modules/deals/dealsapi"
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/cache"
+	"github.com/mini-crm/crm/platform/database"
+)
+
+// Deals is what this module uses of the deals facade: the deals created in the part of the
+// window's first day that the daily counts cannot split.
+type Deals interface {
+	CountCreatedBetween(ctx context.Context, orgID int64, from, to time.Time) (int64, error)
+}
+
+// Service computes the reports from the read model and keeps the read model in step with
+// deal writes.
+type Service struct {
+	db    *database.DB
+	store store
+	deals Deals
+	cache *cache.Cache
+	now   func() time.Time
+
+	// gen counts the invalidations of each organization. A report computed while a write
+	// committed is not stored: its generation is taken before computing and compared
+	// under mu when storing, and invalidate bumps it under mu. Without this, a read that
+	// started before a write could put its stale result into the cache just after the
+	// write dropped it, and the writer would not read its own write.
+	mu  sync.Mutex
+	gen map[int64]uint64
+}
+
+// Summary returns the current organization's summary with new deals counted over the last
+// days days (already validated: MinDays..MaxDays).
+func (s *Service) Summary(ctx context.Context, days int) (Summary, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return Summary{}, err
+	}
+	return cached(s, p.OrgID, "summary:"+strconv.Itoa(days), func() (Summary, error) {
+		rows, err := s.store.totals(ctx, p.OrgID)
+		if err != nil {
+			return Summary{}, err
+		}
+		n, err := s.newDeals(ctx, p.OrgID, days)
+		if err != nil {
+			return Summary{}, err
+		}
+		return summarize(rows, days, n), nil
+	})
+}
+
+// newDeals counts the deals created at or after now − days×24h: the whole UTC days after
+// the window's first day from the daily counts, the rest of the first day from the deals.
+func (s *Service) newDeals(ctx context.Context, orgID int64, days int) (int64, error) {
+	from, firstDayEnd := window(s.now(), days)
+	whole, err := s.store.createdSince(ctx, orgID, firstDayEnd)
+	if err != nil {
+		return 0, err
+	}
+	part, err := s.deals.CountCreatedBetween(ctx, orgID, from, firstDayEnd)
+	if err != nil {
+		return 0, err
+	}
+	return whole + part, nil
+}
+
+// Funnel returns the current organization's funnel.
+func (s *Service) Funnel(ctx context.Context) ([]FunnelStage, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return cached(s, p.OrgID, "funnel", func() ([]FunnelStage, error) {
+		rows, err := s.store.totals(ctx, p.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		return funnel(rows), nil
+	})
+}
+
+// CacheTTL is how long a report is served from the cache; 0 when the cache is disabled.
+func (s *Service) CacheTTL() time.Duration {
+	if !s.cache.Enabled() {
+		return 0
+	}
+	return s.cache.TTL()
+}
+
+// cached returns the organization's report under key from the cache or computes and stores
+// it, unless the organization's reports were invalidated meanwhile.
+func cached[T any](s *Service, orgID int64, key string, compute func() (T, error)) (T, error) {
+	if v, ok := s.cache.Get(orgID, key); ok {
+		if r, ok := v.(T); ok {
+			return r, nil
+		}
+	}
+	s.mu.Lock()
+	g := s.gen[orgID]
+	s.mu.Unlock()
+	r, err := compute()
+	if err != nil {
+		return r, err
+	}
+	s.mu.Lock()
+	if s.gen[orgID] == g {
+		s.cache.Set(orgID, key, r)
+	}
+	s.mu.Unlock()
+	return r, nil
+}
+
+// invalidate drops the organization's cached reports. It runs after every committed deal
+// write of the organization (dealsapi.DealsChanged).
+func (s *Service) invalidate(orgID int64) {
+	s.mu.Lock()
+	s.gen[orgID]++
+	s.cache.DropOrg(orgID)
+	s.mu.Unlock()
+}
+
+// dealWritten applies a deal write to the read model, inside the write's transaction.
+func (s *Service) dealWritten(ctx context.Context, e dealsapi.DealWritten) error {
+	ts, cs, err := deltas(e)
+	if err != nil {
+		return err
+	}
+	return s.store.apply(ctx, e.OrgID, ts, cs)
+}

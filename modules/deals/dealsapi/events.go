@@ -1,0 +1,25 @@
+package dealsapi
+
+import "time"
+
+// DealFacts are the facts of a deal that what is derived from deals (the analytics read
+// model) depends on. Title, contact, owner and lost reason are not among them: a write that
+// changes only those emits nothing.
+type DealFacts struct {
+	Status    string
+	Stage     string
+	MaxStage  string // the furthest stage the deal ever reached
+	Currency  string
+	Amount    string // exact decimal with two fractional digits, e.g. "15000.00"
+	CreatedAt time.Time
+}
+
+// DealWritten is emitted with kernel.Emit inside the transaction of every write that
+// creates a deal (Before is nil), changes any of its facts, or deletes it (After is nil).
+// Handlers run in that transaction: their writes commit or roll back with the deal's, and
+// their error fails the write. Before and After are read from the locked row and from what
+// the write returned, so a handler can apply exactly the difference.
+type DealWritten struct {
+	OrgID, DealID int64
+	Before, After *DealFacts
+}

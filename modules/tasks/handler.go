@@ -1,0 +1,219 @@
+package tasks
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/web"
+)
+
+type handler struct{ svc *Service }
+
+type taskJSON struct {
+	ID          int64     `json:"id"`
+	DealID      int64     `json:"deal_id"`
+	Title       string    `json:"title"`
+	Description *string   `json:"description"`
+	DueDate     *web.Date `json:"due_date"`
+	IsDone      bool      `json:"is_done"`
+	CreatedAt   web.Time  `json:"created_at"`
+	UpdatedAt   web.Time  `json:"updated_at"`
+}
+
+func toJSON(t Task) taskJSON {
+	out := taskJSON{ID: t.ID, DealID: t.DealID, Title: t.Title, Description: t.Description, IsDone: t.IsDone,
+		CreatedAt: web.Time(t.CreatedAt), UpdatedAt: web.Time(t.UpdatedAt)}
+	if t.DueDate != nil {
+		d := web.Date(*t.DueDate)
+		out.DueDate = &d
+	}
+	return out
+}
+
+// dueDate is the due_date field of a request: a date in either accepted format, its
+// decoding errors named after the field.
+type dueDate struct{ web.DateInput }
+
+func (d *dueDate) UnmarshalJSON(b []byte) error { return d.UnmarshalJSONField("due_date", b) }
+
+func (d *dueDate) ptr() *time.Time {
+	if d == nil {
+		return nil
+	}
+	t := d.Time()
+	return &t
+}
+
+func summary(fields []apperr.FieldError) string {
+	detail := fields[0].Field + " " + fields[0].Message
+	if len(fields) > 1 {
+		detail += " (and " + strconv.Itoa(len(fields)-1) + " more invalid fields)"
+	}
+	return detail
+}
+
+// listFilter reads the query of GET /tasks. Every invalid value is a 400 naming its
+// parameter; all of them are reported at once.
+func listFilter(c *fiber.Ctx) (ListFilter, error) {
+	var f ListFilter
+	var bad []apperr.FieldError
+	fail := func(field, msg string) { bad = append(bad, apperr.FieldError{Field: field, Message: msg}) }
+	if v, err := web.QueryInt64(c, "deal_id"); err != nil {
+		fail("deal_id", "must be a positive integer")
+	} else {
+		f.DealID = v
+	}
+	switch c.Query("only_open") {
+	case "", "false":
+	case "true":
+		f.OnlyOpen = true
+	default:
+		fail("only_open", "must be true or false")
+	}
+	for _, name := range []string{"due_before", "due_after"} {
+		d, err := web.QueryDate(c, name)
+		if err != nil {
+			fail(name, web.DateMessage)
+			continue
+		}
+		if d == nil {
+			continue
+		}
+		t := d.Time()
+		if name == "due_before" {
+			f.DueBefore = &t
+		} else {
+			f.DueAfter = &t
+		}
+	}
+	if len(bad) > 0 {
+		return f, apperr.Invalid("invalid_query", summary(bad), bad...)
+	}
+	return f, nil
+}
+
+func (h handler) list(c *fiber.Ctx) error {
+	page, err := web.PageFrom(c)
+	if err != nil {
+		return err
+	}
+	f, err := listFilter(c)
+	if err != nil {
+		return err
+	}
+	items, total, err := h.svc.List(c.UserContext(), f, page)
+	if err != nil {
+		return err
+	}
+	out := make([]taskJSON, len(items))
+	for i, t := range items {
+		out[i] = toJSON(t)
+	}
+	return c.JSON(web.NewList(out, page, total))
+}
+
+type createRequest struct {
+	DealID      int64    `json:"deal_id" validate:"required,gt=0"`
+	Title       string   `json:"title" trim:"true" validate:"required,notblank,max=200"`
+	Description *string  `json:"description" validate:"omitnil,max=5000"`
+	DueDate     *dueDate `json:"due_date"`
+}
+
+func (h handler) create(c *fiber.Ctx) error {
+	var req createRequest
+	if err := web.Bind(c, &req); err != nil {
+		return err
+	}
+	t, err := h.svc.Create(c.UserContext(), NewTask{DealID: req.DealID, Title: req.Title,
+		Description: req.Description, DueDate: req.DueDate.ptr()})
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/tasks/" + strconv.FormatInt(t.ID, 10))
+	return c.Status(fiber.StatusCreated).JSON(toJSON(t))
+}
+
+func (h handler) get(c *fiber.Ctx) error {
+	id, err := web.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	t, err := h.svc.Get(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toJSON(t))
+}
+
+type updateRequest struct {
+	Title       web.Optional[string]  `json:"title"`
+	Description web.Optional[string]  `json:"description"`
+	DueDate     web.Optional[dueDate] `json:"due_date"`
+	IsDone      web.Optional[bool]    `json:"is_done"`
+}
+
+// updateFields is the update with its present values, checked by the same tags as a create.
+type updateFields struct {
+	Title       *string `json:"title" validate:"omitnil,notblank,max=200"`
+	Description *string `json:"description" validate:"omitnil,max=5000"`
+}
+
+func (h handler) update(c *fiber.Ctx) error {
+	id, err := web.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req updateRequest
+	if err := web.Bind(c, &req); err != nil {
+		return err
+	}
+	if req.Title.HasValue() {
+		req.Title.Value = strings.TrimSpace(req.Title.Value)
+	}
+	// A task always has a title and a done flag, so null cannot mean anything for them.
+	var fields []apperr.FieldError
+	if req.Title.Null {
+		fields = append(fields, apperr.FieldError{Field: "title", Message: "must not be null"})
+	}
+	if req.IsDone.Null {
+		fields = append(fields, apperr.FieldError{Field: "is_done", Message: "must not be null"})
+	}
+	uf := updateFields{Title: req.Title.Ptr(), Description: req.Description.Ptr()}
+	if err := web.Validate(&uf); err != nil {
+		ae, ok := apperr.As(err)
+		if !ok {
+			return err
+		}
+		fields = append(fields, ae.Fields...)
+	}
+	if len(fields) > 0 {
+		return apperr.Invalid("validation_failed", summary(fields), fields...)
+	}
+	patch := Patch{Title: uf.Title, Description: req.Description, IsDone: req.IsDone.Ptr()}
+	if req.DueDate.Set {
+		patch.DueDate = web.Null[time.Time]()
+		if req.DueDate.HasValue() {
+			patch.DueDate = web.Some(req.DueDate.Value.Time())
+		}
+	}
+	t, err := h.svc.Update(c.UserContext(), id, patch)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toJSON(t))
+}
+
+func (h handler) delete(c *fiber.Ctx) error {
+	id, err := web.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := h.svc.Delete(c.UserContext(), id); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}

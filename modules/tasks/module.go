@@ -1,0 +1,71 @@
+// Package tasks owns the tasks of an organization: to-dos attached to its deals, with an
+// optional due date that may never be set in the past. It reads deals (existence and owner)
+// through the deals facade and records each new task on the deal's timeline through the
+// timeline facade, inside its own transactions.
+package tasks
+
+import (
+	"embed"
+	"io/fs"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/mini-crm/crm/modules/deals/dealsapi"
+	"github.com/mini-crm/crm/modules/tasks/tasksapi"
+	"github.com/mini-crm/crm/modules/timeline/timelineapi"
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/kernel"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the module's migrations without building the module.
+func Migrations() fs.FS { return migrations }
+
+// Module is the tasks slice.
+type Module struct {
+	svc   *Service
+	guard *auth.Guard
+}
+
+// New builds the module. now is the clock that decides which day is today (UTC); the
+// composition root passes time.Now.
+func New(db *database.DB, guard *auth.Guard, now func() time.Time) *Module {
+	return &Module{svc: &Service{db: db, store: store{db: db}, now: now}, guard: guard}
+}
+
+// Service exposes the use cases (for tests and the composition root).
+func (m *Module) Service() *Service { return m.svc }
+
+func (m *Module) Name() string      { return "tasks" }
+func (m *Module) Migrations() fs.FS { return migrations }
+
+func (m *Module) Provide(k *kernel.Kernel) error {
+	return kernel.Provide[tasksapi.Tasks](k, m.svc)
+}
+
+func (m *Module) Init(k *kernel.Kernel) error {
+	deals, err := kernel.Resolve[dealsapi.Deals](k)
+	if err != nil {
+		return err
+	}
+	tl, err := kernel.Resolve[timelineapi.Timeline](k)
+	if err != nil {
+		return err
+	}
+	m.svc.deals, m.svc.timeline = deals, tl
+	return nil
+}
+
+func (m *Module) Routes(api fiber.Router) {
+	h := handler{svc: m.svc}
+	authn, tenant := m.guard.Authenticated(), m.guard.Tenant()
+	api.Get("/tasks", authn, tenant, h.list)
+	api.Post("/tasks", authn, tenant, h.create)
+	api.Get("/tasks/:id", authn, tenant, h.get)
+	api.Patch("/tasks/:id", authn, tenant, h.update)
+	api.Delete("/tasks/:id", authn, tenant, h.delete)
+}

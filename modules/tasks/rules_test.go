@@ -1,0 +1,170 @@
+package tasks
+
+import (
+	"errors"
+	"maps"
+	"testing"
+	"time"
+
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/web"
+)
+
+func day(s string) time.Time {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestToday(t *testing.T) {
+	east := time.FixedZone("UTC+5", 5*3600)
+	west := time.FixedZone("UTC-8", -8*3600)
+	tests := []struct {
+		now  time.Time
+		want string
+	}{
+		{time.Date(2030, 1, 15, 0, 0, 0, 0, time.UTC), "2030-01-15"},
+		{time.Date(2030, 1, 15, 23, 59, 59, 999999999, time.UTC), "2030-01-15"},
+		{time.Date(2030, 1, 16, 0, 0, 0, 0, time.UTC), "2030-01-16"},
+		// The local day of the clock's location does not matter, only the UTC day.
+		{time.Date(2030, 1, 16, 3, 0, 0, 0, east), "2030-01-15"},
+		{time.Date(2030, 1, 15, 17, 0, 0, 0, west), "2030-01-16"},
+		{time.Date(2030, 12, 31, 23, 59, 59, 0, time.UTC), "2030-12-31"},
+	}
+	for _, tt := range tests {
+		got := today(tt.now)
+		if got != day(tt.want) {
+			t.Errorf("today(%v) = %v, want %s", tt.now, got, tt.want)
+		}
+	}
+}
+
+func TestCheckDueDateAtMidnightUTC(t *testing.T) {
+	lastSecond := time.Date(2030, 1, 15, 23, 59, 59, 999999999, time.UTC)
+	midnight := time.Date(2030, 1, 16, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		due  *time.Time
+		now  time.Time
+		past bool
+	}{
+		{"no due date", nil, midnight, false},
+		{"today, last instant of the day", ptr(day("2030-01-15")), lastSecond, false},
+		{"yesterday, last instant of today", ptr(day("2030-01-14")), lastSecond, true},
+		{"the same date once midnight passed", ptr(day("2030-01-15")), midnight, true},
+		{"the new today at midnight", ptr(day("2030-01-16")), midnight, false},
+		{"tomorrow", ptr(day("2030-01-17")), midnight, false},
+		{"far past", ptr(day("1999-12-31")), midnight, true},
+		{"far future", ptr(day("9999-12-31")), midnight, false},
+		// A clock in another zone: 2030-01-16 01:00 at UTC+2 is still 2030-01-15 in UTC.
+		{"clock in another zone", ptr(day("2030-01-15")), time.Date(2030, 1, 16, 1, 0, 0, 0, time.FixedZone("", 7200)), false},
+	}
+	for _, tt := range tests {
+		err := checkDueDate(tt.due, tt.now)
+		if (err != nil) != tt.past {
+			t.Errorf("%s: err = %v, want past %v", tt.name, err, tt.past)
+		}
+		if err != nil && !errors.Is(err, ErrDueDateInPast) {
+			t.Errorf("%s: err = %v", tt.name, err)
+		}
+	}
+}
+
+func TestCheckDueDateChange(t *testing.T) {
+	now := time.Date(2030, 1, 16, 0, 0, 0, 0, time.UTC)
+	overdue := ptr(day("2030-01-10"))
+	tests := []struct {
+		name string
+		cur  *time.Time
+		next web.Optional[time.Time]
+		past bool
+	}{
+		{"absent on an overdue task", overdue, web.Optional[time.Time]{}, false},
+		{"null on an overdue task", overdue, web.Null[time.Time](), false},
+		{"the same overdue date again", overdue, web.Some(day("2030-01-10")), false},
+		{"another past date", overdue, web.Some(day("2030-01-11")), true},
+		{"a past date on an undated task", nil, web.Some(day("2030-01-15")), true},
+		{"today", overdue, web.Some(day("2030-01-16")), false},
+		{"later", nil, web.Some(day("2030-02-01")), false},
+	}
+	for _, tt := range tests {
+		if err := checkDueDateChange(tt.cur, tt.next, now); (err != nil) != tt.past {
+			t.Errorf("%s: err = %v, want past %v", tt.name, err, tt.past)
+		}
+	}
+}
+
+func TestCheckModify(t *testing.T) {
+	const self, other = 7, 8
+	for _, role := range auth.Roles {
+		p := auth.Principal{UserID: self, OrgID: 1, Role: role}
+		if err := checkModify(p, self); err != nil {
+			t.Errorf("%s on own deal: %v", role, err)
+		}
+		err := checkModify(p, other)
+		if role == auth.RoleMember {
+			if !errors.Is(err, ErrNotOwner) {
+				t.Errorf("member on another's deal: %v", err)
+			}
+		} else if err != nil {
+			t.Errorf("%s on another's deal: %v", role, err)
+		}
+	}
+}
+
+func TestChanges(t *testing.T) {
+	cur := Task{Title: "Call", Description: ptr("notes"), DueDate: ptr(day("2030-01-10")), IsDone: false}
+	tests := []struct {
+		name  string
+		patch Patch
+		want  map[string]any
+	}{
+		{"empty", Patch{}, map[string]any{}},
+		{"same values", Patch{Title: ptr("Call"), Description: web.Some("notes"), DueDate: web.Some(day("2030-01-10")), IsDone: ptr(false)}, map[string]any{}},
+		{"same date in another location", Patch{DueDate: web.Some(time.Date(2030, 1, 10, 0, 0, 0, 0, time.FixedZone("", 3600)))}, map[string]any{}},
+		{"title", Patch{Title: ptr("Email")}, map[string]any{"title": "Email"}},
+		{"done", Patch{IsDone: ptr(true)}, map[string]any{"is_done": true}},
+		{"clear description", Patch{Description: web.Null[string]()}, map[string]any{"description": (*string)(nil)}},
+		{"clear due date", Patch{DueDate: web.Null[time.Time]()}, map[string]any{"due_date": (*time.Time)(nil)}},
+		{"new due date", Patch{DueDate: web.Some(day("2030-02-01"))}, map[string]any{"due_date": ptr(day("2030-02-01"))}},
+		{"new description", Patch{Description: web.Some("more")}, map[string]any{"description": ptr("more")}},
+	}
+	for _, tt := range tests {
+		got := changes(cur, tt.patch)
+		if !maps.EqualFunc(got, tt.want, equalValue) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	// Clearing what is already empty is no change.
+	empty := Task{Title: "x"}
+	if got := changes(empty, Patch{Description: web.Null[string](), DueDate: web.Null[time.Time]()}); len(got) != 0 {
+		t.Errorf("clearing empty fields: %v", got)
+	}
+}
+
+func equalValue(a, b any) bool {
+	switch av := a.(type) {
+	case *string:
+		bv, ok := b.(*string)
+		return ok && sameString(av, bv)
+	case *time.Time:
+		bv, ok := b.(*time.Time)
+		return ok && sameDate(av, bv)
+	}
+	return a == b
+}
+
+func TestCreatedPayload(t *testing.T) {
+	p := createdPayload(Task{ID: 3, Title: "Call", DueDate: ptr(day("2030-01-15"))})
+	if p["task_id"] != int64(3) || p["title"] != "Call" || p["due_date"] != "2030-01-15" || len(p) != 3 {
+		t.Fatalf("payload %v", p)
+	}
+	p = createdPayload(Task{ID: 4, Title: "Undated"})
+	if v, ok := p["due_date"]; !ok || v != nil {
+		t.Fatalf("undated payload %v", p)
+	}
+}

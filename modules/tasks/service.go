@@ -1,0 +1,178 @@
+package tasks
+
+import (
+	"context"
+	"time"
+
+	"github.com/mini-crm/crm/modules/deals/dealsapi"
+	"github.com/mini-crm/crm/modules/tasks/tasksapi"
+	"github.com/mini-crm/crm/modules/timeline/timelineapi"
+	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/web"
+)
+
+// Deals is what this module uses of the deals facade.
+type Deals interface {
+	Deal(ctx context.Context, orgID, dealID int64) (dealsapi.Deal, error)
+}
+
+// Timeline is what this module uses of the timeline facade.
+type Timeline interface {
+	Append(ctx context.Context, a timelineapi.NewActivity) (timelineapi.Activity, error)
+}
+
+// Service implements the task use cases and the tasks facade.
+type Service struct {
+	db       *database.DB
+	store    store
+	deals    Deals
+	timeline Timeline
+	// now is the clock "today" is read from, so that tests can pin it.
+	now func() time.Time
+}
+
+var _ tasksapi.Tasks = (*Service)(nil)
+
+// NewTask is a task to create. DueDate, when set, is midnight UTC of the date.
+type NewTask struct {
+	DealID      int64
+	Title       string
+	Description *string
+	DueDate     *time.Time
+}
+
+// ListFilter narrows the task list. Dates are midnight UTC; both bounds are inclusive and
+// tasks without a due date never match them.
+type ListFilter struct {
+	DealID    *int64
+	OnlyOpen  bool
+	DueBefore *time.Time
+	DueAfter  *time.Time
+}
+
+// List returns a page of the organization's tasks by due date, undated tasks last. Anyone
+// in the organization may read every task. A deal_id of another organization matches no
+// task, like any id that matches none.
+func (s *Service) List(ctx context.Context, f ListFilter, page web.Page) ([]Task, int64, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	return s.store.list(ctx, p.OrgID, listQuery(f), page.Limit(), page.Offset())
+}
+
+// Get returns one task of the organization.
+func (s *Service) Get(ctx context.Context, id int64) (Task, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return Task{}, err
+	}
+	return s.store.get(ctx, p.OrgID, id, false)
+}
+
+// Create adds a task to a deal of the organization and records it on the deal's timeline,
+// in one transaction. A member may only add tasks to deals they own.
+func (s *Service) Create(ctx context.Context, in NewTask) (Task, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return Task{}, err
+	}
+	if err := checkDueDate(in.DueDate, s.now()); err != nil {
+		return Task{}, err
+	}
+	var out Task
+	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+		deal, err := s.deals.Deal(ctx, p.OrgID, in.DealID)
+		if err != nil {
+			return err
+		}
+		if err := checkModify(p, deal.OwnerID); err != nil {
+			return err
+		}
+		// The foreign key check of the insert locks the deal against deletion until commit.
+		out, err = s.store.insert(ctx, p.OrgID, newTask(in))
+		if err != nil {
+			return err
+		}
+		_, err = s.timeline.Append(ctx, timelineapi.NewActivity{OrgID: p.OrgID, DealID: out.DealID, AuthorID: &p.UserID,
+			Type: tasksapi.TypeTaskCreated, Payload: createdPayload(out)})
+		return err
+	})
+	if err != nil {
+		return Task{}, err
+	}
+	return out, nil
+}
+
+// Update applies a partial update. The task row is locked first and the permission is
+// judged on the current owner of its deal, so concurrent updates of one task serialise.
+func (s *Service) Update(ctx context.Context, id int64, patch Patch) (Task, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return Task{}, err
+	}
+	var out Task
+	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+		cur, err := s.lockForChange(ctx, p, id)
+		if err != nil {
+			return err
+		}
+		if err := checkDueDateChange(cur.DueDate, patch.DueDate, s.now()); err != nil {
+			return err
+		}
+		set := changes(cur, patch)
+		if len(set) == 0 {
+			out = cur
+			return nil
+		}
+		out, err = s.store.update(ctx, p.OrgID, id, set)
+		return err
+	})
+	if err != nil {
+		return Task{}, err
+	}
+	return out, nil
+}
+
+// Delete removes a task, under the same permission as a change.
+func (s *Service) Delete(ctx context.Context, id int64) error {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return err
+	}
+	return s.db.WithinTx(ctx, func(ctx context.Context) error {
+		if _, err := s.lockForChange(ctx, p, id); err != nil {
+			return err
+		}
+		return s.store.delete(ctx, p.OrgID, id)
+	})
+}
+
+// lockForChange locks the task and checks that the caller may change it: a member only on
+// a deal they own at this moment.
+func (s *Service) lockForChange(ctx context.Context, p auth.Principal, id int64) (Task, error) {
+	cur, err := s.store.get(ctx, p.OrgID, id, true)
+	if err != nil {
+		return Task{}, err
+	}
+	deal, err := s.deals.Deal(ctx, p.OrgID, cur.DealID)
+	if err != nil {
+		return Task{}, err
+	}
+	if err := checkModify(p, deal.OwnerID); err != nil {
+		return Task{}, err
+	}
+	return cur, nil
+}
+
+// Task implements tasksapi.Tasks. Like every facade it filters by the organization it is
+// given; row-level security follows the caller's own scope, never this argument, so the two
+// stay independent checks.
+func (s *Service) Task(ctx context.Context, orgID, taskID int64) (tasksapi.Task, error) {
+	t, err := s.store.get(ctx, orgID, taskID, false)
+	if err != nil {
+		return tasksapi.Task{}, err
+	}
+	return t.public(), nil
+}

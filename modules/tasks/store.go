@@ -1,0 +1,144 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/mini-crm/crm/modules/deals/dealsapi"
+	"github.com/mini-crm/crm/modules/tasks/tasksapi"
+	"github.com/mini-crm/crm/platform/database"
+)
+
+// Task is a task as this module works with it (and a row of the tasks table).
+type Task struct {
+	ID             int64      `db:"id"`
+	OrganizationID int64      `db:"organization_id"`
+	DealID         int64      `db:"deal_id"`
+	Title          string     `db:"title"`
+	Description    *string    `db:"description"`
+	DueDate        *time.Time `db:"due_date"` // midnight UTC
+	IsDone         bool       `db:"is_done"`
+	CreatedAt      time.Time  `db:"created_at"`
+	UpdatedAt      time.Time  `db:"updated_at"`
+}
+
+func (t Task) public() tasksapi.Task {
+	return tasksapi.Task{ID: t.ID, OrganizationID: t.OrganizationID, DealID: t.DealID, Title: t.Title,
+		Description: t.Description, DueDate: t.DueDate, IsDone: t.IsDone, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+}
+
+var taskCols = []string{"id", "organization_id", "deal_id", "title", "description", "due_date", "is_done", "created_at", "updated_at"}
+
+var returning = "RETURNING " + strings.Join(taskCols, ", ")
+
+// store holds the tasks table. Every method filters by the organization it is given.
+type store struct{ db *database.DB }
+
+// mapWriteError turns the deal foreign key into the 404 about the deal: the deal was
+// deleted after it was read, or never was in the organization.
+func mapWriteError(err error) error {
+	if database.PgCode(err) == database.CodeForeignKeyViolation && database.Constraint(err) == "tasks_deal_fkey" {
+		return dealsapi.ErrDealNotFound.Wrap(err)
+	}
+	return err
+}
+
+type newTask struct {
+	DealID      int64
+	Title       string
+	Description *string
+	DueDate     *time.Time
+}
+
+func (s store) insert(ctx context.Context, orgID int64, t newTask) (Task, error) {
+	q := database.SQL.Insert("tasks").Columns("organization_id", "deal_id", "title", "description", "due_date").
+		Values(orgID, t.DealID, t.Title, t.Description, t.DueDate).Suffix(returning)
+	r, err := database.Get[Task](ctx, s.db.Q(ctx), q)
+	if err != nil {
+		return r, fmt.Errorf("insert task: %w", mapWriteError(err))
+	}
+	return r, nil
+}
+
+func (s store) get(ctx context.Context, orgID, id int64, lock bool) (Task, error) {
+	q := database.SQL.Select(taskCols...).From("tasks").Where(sq.Eq{"organization_id": orgID, "id": id})
+	if lock {
+		q = q.Suffix("FOR UPDATE")
+	}
+	r, err := database.Get[Task](ctx, s.db.Q(ctx), q)
+	if database.IsNoRows(err) {
+		return r, tasksapi.ErrTaskNotFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("get task: %w", err)
+	}
+	return r, nil
+}
+
+// update writes the given columns and bumps updated_at to the time of the write (the
+// transaction may have waited for the row lock).
+func (s store) update(ctx context.Context, orgID, id int64, set map[string]any) (Task, error) {
+	q := database.SQL.Update("tasks").SetMap(set).Set("updated_at", sq.Expr("clock_timestamp()")).
+		Where(sq.Eq{"organization_id": orgID, "id": id}).Suffix(returning)
+	r, err := database.Get[Task](ctx, s.db.Q(ctx), q)
+	if database.IsNoRows(err) {
+		return r, tasksapi.ErrTaskNotFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("update task: %w", err)
+	}
+	return r, nil
+}
+
+func (s store) delete(ctx context.Context, orgID, id int64) error {
+	n, err := database.Exec(ctx, s.db.Q(ctx), database.SQL.Delete("tasks").Where(sq.Eq{"organization_id": orgID, "id": id}))
+	if err != nil {
+		return fmt.Errorf("delete task: %w", err)
+	}
+	if n == 0 {
+		return tasksapi.ErrTaskNotFound
+	}
+	return nil
+}
+
+// listQuery narrows the list; dates are midnight UTC and both bounds are inclusive.
+type listQuery struct {
+	DealID    *int64
+	OnlyOpen  bool
+	DueBefore *time.Time
+	DueAfter  *time.Time
+}
+
+// list returns a page of tasks by due date, undated tasks last, then by id, and the number
+// of tasks matching the same filters.
+func (s store) list(ctx context.Context, orgID int64, f listQuery, limit, offset uint64) ([]Task, int64, error) {
+	where := sq.And{sq.Eq{"organization_id": orgID}}
+	if f.DealID != nil {
+		where = append(where, sq.Eq{"deal_id": *f.DealID})
+	}
+	if f.OnlyOpen {
+		where = append(where, sq.Expr("NOT is_done"))
+	}
+	// A NULL due_date compares as unknown, so undated tasks never match a date bound.
+	if f.DueBefore != nil {
+		where = append(where, sq.LtOrEq{"due_date": *f.DueBefore})
+	}
+	if f.DueAfter != nil {
+		where = append(where, sq.GtOrEq{"due_date": *f.DueAfter})
+	}
+	q := database.SQL.Select(taskCols...).From("tasks").Where(where).
+		OrderBy("due_date ASC NULLS LAST", "id ASC").Limit(limit).Offset(offset)
+	rows, err := database.Select[Task](ctx, s.db.Q(ctx), q)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list tasks: %w", err)
+	}
+	total, err := database.Scalar[int64](ctx, s.db.Q(ctx), database.SQL.Select("count(*)").From("tasks").Where(where))
+	if err != nil {
+		return nil, 0, fmt.Errorf("count tasks: %w", err)
+	}
+	return rows, total, nil
+}
