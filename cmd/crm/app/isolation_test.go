@@ -1,0 +1,294 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mini-crm/crm/cmd/crm/app/apptest"
+)
+
+// world is two organizations, A (a full team) and B (the outsider's), with one record of
+// every kind in A.
+type world struct {
+	s                          *apptest.Server
+	team                       apptest.Team
+	a, b                       int64 // organization ids
+	contact, deal, task, owner int64 // A's records; owner is A's owner's user id
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	s := apptest.New(t)
+	w := &world{s: s, team: s.NewTeam()}
+	w.a, w.b, w.owner = w.team.OrgID, w.team.Outsider.OrgID, w.team.Owner.ID
+	id := func(r apptest.Response) int64 { return int64(r.JSON()["id"].(float64)) }
+	w.contact = id(w.asOwner(201, "POST", "/api/v1/contacts", map[string]any{"name": "Ann", "email": "ann@a.example"}))
+	w.deal = id(w.asOwner(201, "POST", "/api/v1/deals", map[string]any{"contact_id": w.contact, "title": "Big", "amount": "100.00"}))
+	w.task = id(w.asOwner(201, "POST", "/api/v1/tasks", map[string]any{"deal_id": w.deal, "title": "Call",
+		"due_date": time.Now().UTC().AddDate(0, 0, 3).Format(time.DateOnly)}))
+	w.asOwner(201, "POST", fmt.Sprintf("/api/v1/deals/%d/activities", w.deal), map[string]any{"type": "comment", "payload": map[string]any{"text": "hi"}})
+	return w
+}
+
+func (w *world) asOwner(status int, method, path string, body any) apptest.Response {
+	return w.s.Must(status, apptest.Req{Method: method, Path: path, Token: w.team.Owner.Token, Org: w.a, Body: body})
+}
+
+// snapshot records what A's owner sees of every record, to prove nothing changed later.
+func (w *world) snapshot(t *testing.T) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, p := range []string{
+		fmt.Sprintf("/api/v1/contacts/%d", w.contact), fmt.Sprintf("/api/v1/deals/%d", w.deal),
+		fmt.Sprintf("/api/v1/tasks/%d", w.task), fmt.Sprintf("/api/v1/deals/%d/activities", w.deal),
+		fmt.Sprintf("/api/v1/organizations/%d", w.a), fmt.Sprintf("/api/v1/organizations/%d/members", w.a),
+	} {
+		out[p] = w.asOwner(200, "GET", p, nil).Body
+	}
+	return out
+}
+
+// fixture says, for a route with path parameters, which of A's ids to put in it and which
+// body to send. Every parameterised route must have one: a new route cannot escape the matrix.
+type fixture struct {
+	params map[string]int64
+	body   any
+}
+
+func (w *world) fixtures() map[string]fixture {
+	rec := func(name string, v int64) map[string]int64 { return map[string]int64{name: v} }
+	org := rec("org_id", w.a)
+	member := map[string]int64{"org_id": w.a, "user_id": w.owner}
+	return map[string]fixture{
+		"GET /api/v1/contacts/:id":                              {rec("id", w.contact), nil},
+		"PATCH /api/v1/contacts/:id":                            {rec("id", w.contact), map[string]any{"name": "Stolen"}},
+		"DELETE /api/v1/contacts/:id":                           {rec("id", w.contact), nil},
+		"GET /api/v1/deals/:id":                                 {rec("id", w.deal), nil},
+		"PATCH /api/v1/deals/:id":                               {rec("id", w.deal), map[string]any{"title": "Stolen"}},
+		"DELETE /api/v1/deals/:id":                              {rec("id", w.deal), nil},
+		"GET /api/v1/deals/:deal_id/activities":                 {rec("deal_id", w.deal), nil},
+		"POST /api/v1/deals/:deal_id/activities":                {rec("deal_id", w.deal), map[string]any{"type": "comment", "payload": map[string]any{"text": "x"}}},
+		"GET /api/v1/tasks/:id":                                 {rec("id", w.task), nil},
+		"PATCH /api/v1/tasks/:id":                               {rec("id", w.task), map[string]any{"title": "Stolen"}},
+		"DELETE /api/v1/tasks/:id":                              {rec("id", w.task), nil},
+		"GET /api/v1/organizations/:org_id":                     {org, nil},
+		"PATCH /api/v1/organizations/:org_id":                   {org, map[string]any{"name": "Stolen"}},
+		"GET /api/v1/organizations/:org_id/members":             {org, nil},
+		"POST /api/v1/organizations/:org_id/members":            {org, map[string]any{"email": w.team.Outsider.Email, "role": "owner"}},
+		"PATCH /api/v1/organizations/:org_id/members/:user_id":  {member, map[string]any{"role": "member"}},
+		"DELETE /api/v1/organizations/:org_id/members/:user_id": {member, nil},
+	}
+}
+
+var paramPattern = regexp.MustCompile(`:([a-z_]+)`)
+
+func fill(path string, params map[string]int64) string {
+	return paramPattern.ReplaceAllStringFunc(path, func(m string) string { return fmt.Sprint(params[m[1:]]) })
+}
+
+// comparable drops the fields that differ between any two responses.
+func comparable(t *testing.T, body []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("not JSON: %s", body)
+	}
+	delete(m, "request_id")
+	delete(m, "instance")
+	return m
+}
+
+// For every route with an id: B's user with A's ids gets exactly what API.md says, an
+// existing id and a never-existing id are indistinguishable, and nothing of A changes.
+func TestCrossTenantMatrixFromRouteTable(t *testing.T) {
+	w := newWorld(t)
+	before := w.snapshot(t)
+	fixtures := w.fixtures()
+	outsider := w.team.Outsider
+	seen := map[string]bool{}
+	for _, r := range w.s.App.HTTP.GetRoutes(true) {
+		if !strings.HasPrefix(r.Path, "/api/v1/") || !strings.Contains(r.Path, ":") || r.Method == http.MethodHead {
+			continue
+		}
+		key := r.Method + " " + r.Path
+		fx, ok := fixtures[key]
+		if !ok {
+			t.Errorf("route %s has no fixture in the cross-tenant matrix; add one", key)
+			continue
+		}
+		seen[key] = true
+		never := map[string]int64{}
+		for k, v := range fx.params {
+			never[k] = v + 1_000_000
+		}
+		pathRoute := strings.HasPrefix(r.Path, "/api/v1/organizations/")
+		t.Run(key, func(t *testing.T) {
+			send := func(params map[string]int64, org int64) apptest.Response {
+				return w.s.Do(apptest.Req{Method: r.Method, Path: fill(r.Path, params), Token: outsider.Token, Org: org, Body: fx.body})
+			}
+			if pathRoute {
+				// The organization comes from the path: not a member → 403, existing or not.
+				a, n := send(fx.params, 0), send(never, 0)
+				if a.Status != 403 || n.Status != 403 || a.Code() != "not_a_member" {
+					t.Fatalf("A's org: %d %s; never-existing: %d %s", a.Status, a.Body, n.Status, n.Body)
+				}
+				if !jsonEqual(comparable(t, a.Body), comparable(t, n.Body)) {
+					t.Fatalf("bodies differ: %s vs %s", a.Body, n.Body)
+				}
+				return
+			}
+			// Under B's own header: A's id is a 404 exactly like an id that never existed.
+			a, n := send(fx.params, w.b), send(never, w.b)
+			if a.Status != 404 || n.Status != 404 {
+				t.Fatalf("under B's header: A's id %d %s; never-existing %d %s", a.Status, a.Body, n.Status, n.Body)
+			}
+			if !jsonEqual(comparable(t, a.Body), comparable(t, n.Body)) {
+				t.Fatalf("A's id and a never-existing id are distinguishable:\n%s\n%s", a.Body, n.Body)
+			}
+			// Under A's header, which B may not use: 403 before anything is looked up.
+			h := send(fx.params, w.a)
+			if h.Status != 403 || h.Code() != "not_a_member" {
+				t.Fatalf("under A's header: %d %s", h.Status, h.Body)
+			}
+		})
+	}
+	for key := range fixtures {
+		if !seen[key] {
+			t.Errorf("fixture %s matches no registered route", key)
+		}
+	}
+	after := w.snapshot(t)
+	for p, b := range before {
+		if !bytes.Equal(b, after[p]) {
+			t.Errorf("%s changed:\nbefore %s\nafter  %s", p, b, after[p])
+		}
+	}
+}
+
+// Tenant lists and analytics computed under B's header never contain A's data.
+func TestListsNeverShowAnotherOrganization(t *testing.T) {
+	w := newWorld(t)
+	for _, p := range []string{"/api/v1/contacts", "/api/v1/deals", "/api/v1/tasks"} {
+		res := w.s.Must(200, apptest.Req{Method: "GET", Path: p, Token: w.team.Outsider.Token, Org: w.b})
+		if res.JSON()["total"].(float64) != 0 {
+			t.Errorf("%s under B shows %s", p, res.Body)
+		}
+	}
+	sum := w.s.Must(200, apptest.Req{Method: "GET", Path: "/api/v1/analytics/deals/summary", Token: w.team.Outsider.Token, Org: w.b})
+	if strings.Contains(string(sum.Body), "100.00") {
+		t.Errorf("B's summary shows A's amount: %s", sum.Body)
+	}
+}
+
+type action struct {
+	name   string
+	method string
+	path   string
+	body   any
+	want   map[string]int // by role
+}
+
+// Every role against every privileged action, with the status API.md §3 gives.
+func TestRoleMatrix(t *testing.T) {
+	w := newWorld(t)
+	// One record owned by the member, so "own" and "someone else's" can both be tried.
+	mine := int64(w.s.Must(201, apptest.Req{Method: "POST", Path: "/api/v1/deals", Token: w.team.Member.Token, Org: w.a,
+		Body: map[string]any{"contact_id": w.contact, "title": "Member's", "amount": 5, "stage": "proposal"}}).JSON()["id"].(float64))
+	all := func(owner, admin, manager, member int) map[string]int {
+		return map[string]int{"owner": owner, "admin": admin, "manager": manager, "member": member}
+	}
+	actions := []action{
+		{"read deals", "GET", "/api/v1/deals", nil, all(200, 200, 200, 200)},
+		{"filter by owner", "GET", fmt.Sprintf("/api/v1/deals?owner_id=%d", w.owner), nil, all(200, 200, 200, 403)},
+		{"create a contact for someone else", "POST", "/api/v1/contacts", map[string]any{"name": "X", "owner_id": w.owner}, all(201, 201, 201, 403)},
+		{"update someone else's deal", "PATCH", fmt.Sprintf("/api/v1/deals/%d", w.deal), map[string]any{"title": "t"}, all(200, 200, 200, 403)},
+		{"update own deal", "PATCH", fmt.Sprintf("/api/v1/deals/%d", mine), map[string]any{"title": "t2"}, all(200, 200, 200, 200)},
+		{"roll a stage back", "PATCH", fmt.Sprintf("/api/v1/deals/%d", mine), map[string]any{"stage": "qualification"}, all(200, 200, 403, 403)},
+		{"task on someone else's deal", "POST", "/api/v1/tasks", map[string]any{"deal_id": w.deal, "title": "t"}, all(201, 201, 201, 403)},
+		{"comment on someone else's deal", "POST", fmt.Sprintf("/api/v1/deals/%d/activities", w.deal), map[string]any{"type": "comment", "payload": map[string]any{"text": "x"}}, all(201, 201, 201, 201)},
+		{"organization settings", "PATCH", fmt.Sprintf("/api/v1/organizations/%d", w.a), map[string]any{"name": "N"}, all(200, 200, 403, 403)},
+		{"grant owner", "PATCH", fmt.Sprintf("/api/v1/organizations/%d/members/%d", w.a, w.team.Manager.ID), map[string]any{"role": "owner"}, all(200, 403, 403, 403)},
+		{"analytics", "GET", "/api/v1/analytics/deals/funnel", nil, all(200, 200, 200, 200)},
+	}
+	for _, a := range actions {
+		for _, role := range []string{"member", "manager", "admin", "owner"} {
+			// Rolling back needs a deal ahead of qualification each time.
+			if strings.HasPrefix(a.name, "roll") {
+				w.s.Must(200, apptest.Req{Method: "PATCH", Path: fmt.Sprintf("/api/v1/deals/%d", mine), Token: w.team.Owner.Token, Org: w.a, Body: map[string]any{"stage": "proposal"}})
+			}
+			if strings.HasPrefix(a.name, "grant") {
+				w.s.Must(200, apptest.Req{Method: "PATCH", Path: fmt.Sprintf("/api/v1/organizations/%d/members/%d", w.a, w.team.Manager.ID), Token: w.team.Owner.Token, Body: map[string]any{"role": "manager"}})
+			}
+			res := w.s.Do(apptest.Req{Method: a.method, Path: a.path, Token: w.team.As(role).Token, Org: w.a, Body: a.body})
+			if res.Status != a.want[role] {
+				t.Errorf("%s as %s: %d, want %d (%s)", a.name, role, res.Status, a.want[role], res.Body)
+			}
+		}
+	}
+}
+
+// Fields a client must never set are rejected, and nothing changes.
+func TestMassAssignmentIsRejected(t *testing.T) {
+	w := newWorld(t)
+	before := w.snapshot(t)
+	for _, c := range []struct {
+		method, path string
+		body         map[string]any
+	}{
+		{"POST", "/api/v1/contacts", map[string]any{"name": "X", "organization_id": w.b}},
+		{"POST", "/api/v1/contacts", map[string]any{"name": "X", "id": 999}},
+		{"PATCH", fmt.Sprintf("/api/v1/contacts/%d", w.contact), map[string]any{"created_at": "2020-01-01T00:00:00Z"}},
+		{"PATCH", fmt.Sprintf("/api/v1/deals/%d", w.deal), map[string]any{"organization_id": w.b}},
+		{"PATCH", fmt.Sprintf("/api/v1/deals/%d", w.deal), map[string]any{"max_stage": "closed"}},
+		{"PATCH", fmt.Sprintf("/api/v1/tasks/%d", w.task), map[string]any{"deal_id": w.deal}},
+		{"PATCH", fmt.Sprintf("/api/v1/organizations/%d", w.a), map[string]any{"role": "owner"}},
+		{"POST", "/api/v1/organizations", map[string]any{"name": "X", "id": 1}},
+	} {
+		res := w.s.Do(apptest.Req{Method: c.method, Path: c.path, Token: w.team.Owner.Token, Org: w.a, Body: c.body})
+		if res.Status != 400 || res.Code() != "unknown_field" {
+			t.Errorf("%s %s %v: %d %s", c.method, c.path, c.body, res.Status, res.Body)
+		}
+	}
+	// A member cannot give their record to someone else.
+	res := w.s.Do(apptest.Req{Method: "POST", Path: "/api/v1/deals", Token: w.team.Member.Token, Org: w.a,
+		Body: map[string]any{"contact_id": w.contact, "title": "x", "amount": 1, "owner_id": w.owner}})
+	if res.Status != 403 {
+		t.Errorf("member sets owner_id: %d %s", res.Status, res.Body)
+	}
+	after := w.snapshot(t)
+	for p, b := range before {
+		if !bytes.Equal(b, after[p]) {
+			t.Errorf("%s changed", p)
+		}
+	}
+}
+
+// No response ever carries a password hash or a stored token hash.
+func TestNoSecretsInResponses(t *testing.T) {
+	w := newWorld(t)
+	var rows [][]byte
+	for _, p := range []string{"/api/v1/users/me", fmt.Sprintf("/api/v1/organizations/%d/members", w.a), "/api/v1/organizations/me"} {
+		rows = append(rows, w.s.Must(200, apptest.Req{Method: "GET", Path: p, Token: w.team.Owner.Token, Org: w.a}).Body)
+	}
+	rows = append(rows, w.s.Must(200, apptest.Req{Method: "POST", Path: "/api/v1/auth/login",
+		Body: map[string]any{"email": w.team.Owner.Email, "password": "password123"}}).Body)
+	for _, b := range rows {
+		for _, secret := range []string{"$argon2id$", "password_hash", "token_hash", "family_id"} {
+			if bytes.Contains(b, []byte(secret)) {
+				t.Errorf("response contains %q: %s", secret, b)
+			}
+		}
+	}
+}
+
+func jsonEqual(a, b map[string]any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}

@@ -1,0 +1,126 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mini-crm/crm/cmd/crm/app/apptest"
+	"github.com/mini-crm/crm/platform/database"
+)
+
+// Every table that carries organization_id is under row-level security that the service
+// cannot escape: enabled and forced, with a policy on the current organization, and the
+// service's role is no superuser, cannot bypass RLS and owns no table.
+func TestEveryTenantTableIsUnderRowLevelSecurity(t *testing.T) {
+	s := apptest.New(t)
+	ctx := context.Background()
+	q := s.App.DB.Pool
+	var user string
+	var super, bypass bool
+	if err := q.QueryRow(ctx, `SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user`).Scan(&user, &super, &bypass); err != nil {
+		t.Fatal(err)
+	}
+	if user != database.AppRole || super || bypass {
+		t.Fatalf("the service runs as %s (superuser %v, bypassrls %v)", user, super, bypass)
+	}
+	rows, err := q.Query(ctx, `
+		SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, pg_get_userbyid(c.relowner),
+		       coalesce((SELECT string_agg(coalesce(p.qual, '') || ' / ' || coalesce(p.with_check, ''), ' | ')
+		                 FROM pg_policies p WHERE p.schemaname = 'public' AND p.tablename = c.relname), '')
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'public' AND c.relkind = 'r'
+		  AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'organization_id' AND NOT a.attisdropped)
+		ORDER BY c.relname`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var name, owner, policies string
+		var enabled, forced bool
+		if err := rows.Scan(&name, &enabled, &forced, &owner, &policies); err != nil {
+			t.Fatal(err)
+		}
+		if name == "idempotency_keys" {
+			continue // keyed by user and organization together, and 0 for requests outside one
+		}
+		tables = append(tables, name)
+		if !enabled || !forced || owner == database.AppRole || !strings.Contains(policies, "current_organization_id()") {
+			t.Errorf("table %s: rls %v, forced %v, owner %s, policies %q", name, enabled, forced, owner, policies)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"contacts", "deals", "activities", "tasks", "organization_members"} {
+		if !strings.Contains(","+strings.Join(tables, ",")+",", ","+want+",") {
+			t.Errorf("tenant table %s not found among %v", want, tables)
+		}
+	}
+}
+
+// Every POST that creates something honours Idempotency-Key: the same key and body replay
+// the first answer and create nothing more; the same key with another body is a 422. The
+// list comes from the route table, so a new creating route cannot escape it.
+func TestEveryCreatingRouteIsIdempotent(t *testing.T) {
+	w := newWorld(t)
+	notCreating := map[string]bool{
+		"/api/v1/auth/login": true, "/api/v1/auth/refresh": true, "/api/v1/auth/logout": true, "/api/v1/users/me/password": true,
+	}
+	uniq := time.Now().UnixNano()
+	bodies := map[string]func(i int) any{
+		"/api/v1/auth/register": func(i int) any {
+			return map[string]any{"email": fmt.Sprintf("idem%d.%d@example.com", uniq, i), "password": "password123", "name": "I", "organization_name": "O"}
+		},
+		"/api/v1/organizations": func(i int) any { return map[string]any{"name": fmt.Sprint("Org ", i)} },
+		"/api/v1/organizations/:org_id/members": func(i int) any {
+			return map[string]any{"email": w.s.Register(fmt.Sprint("new", i)).Email, "role": "member"}
+		},
+		"/api/v1/contacts": func(i int) any { return map[string]any{"name": fmt.Sprint("C", i)} },
+		"/api/v1/deals": func(i int) any {
+			return map[string]any{"contact_id": w.contact, "title": fmt.Sprint("D", i), "amount": 1}
+		},
+		"/api/v1/tasks": func(i int) any { return map[string]any{"deal_id": w.deal, "title": fmt.Sprint("T", i)} },
+		"/api/v1/deals/:deal_id/activities": func(i int) any {
+			return map[string]any{"type": "comment", "payload": map[string]any{"text": fmt.Sprint(i)}}
+		},
+	}
+	seen := map[string]bool{}
+	for _, r := range w.s.App.HTTP.GetRoutes(true) {
+		if r.Method != "POST" || notCreating[r.Path] || !strings.HasPrefix(r.Path, "/api/v1/") {
+			continue
+		}
+		body, ok := bodies[r.Path]
+		if !ok {
+			t.Errorf("creating route POST %s has no case in the idempotency test", r.Path)
+			continue
+		}
+		seen[r.Path] = true
+		path := fill(r.Path, map[string]int64{"org_id": w.a, "deal_id": w.deal})
+		t.Run(r.Path, func(t *testing.T) {
+			key := fmt.Sprint("key-", uniq, r.Path)
+			b1 := body(1)
+			send := func(b any) apptest.Response {
+				return w.s.Do(apptest.Req{Method: "POST", Path: path, Token: w.team.Owner.Token, Org: w.a, Body: b,
+					Headers: map[string]string{"Idempotency-Key": key}})
+			}
+			first, again := send(b1), send(b1)
+			if first.Status != 201 || again.Status != 201 || !jsonEqual(first.JSON(), again.JSON()) ||
+				again.Header.Get("Idempotent-Replayed") != "true" || first.Header.Get("Location") != again.Header.Get("Location") {
+				t.Fatalf("first %d %s / again %d %s %v", first.Status, first.Body, again.Status, again.Body, again.Header)
+			}
+			if other := send(body(2)); other.Status != 422 || other.Code() != "idempotency_key_reused" {
+				t.Fatalf("another body: %d %s", other.Status, other.Body)
+			}
+		})
+	}
+	for p := range bodies {
+		if !seen[p] {
+			t.Errorf("case %s matches no creating route", p)
+		}
+	}
+}
