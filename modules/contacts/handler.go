@@ -72,15 +72,11 @@ func (h handler) list(c *fiber.Ctx) error {
 		return apperr.InvalidField("invalid_query", "search", "must be at most 200 characters long",
 			"search must be at most 200 characters long")
 	}
-	items, total, err := h.svc.List(c.UserContext(), ListFilter{Search: search, OwnerID: owner}, page)
+	res, err := h.svc.List(c.UserContext(), ListFilter{Search: search, OwnerID: owner}, page)
 	if err != nil {
 		return err
 	}
-	out := make([]contactJSON, len(items))
-	for i, it := range items {
-		out[i] = toJSON(it)
-	}
-	return c.JSON(web.NewList(out, page, total))
+	return c.JSON(web.ListOf(res, page, toJSON))
 }
 
 // createBody is decoded without validation, so that the tags of createRequest and the phone

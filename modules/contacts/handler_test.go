@@ -426,11 +426,13 @@ func TestServiceTenantFilter(t *testing.T) {
 	if err := svc.Delete(away, c.ID); !errors.Is(err, contactsapi.ErrContactNotFound) {
 		t.Fatalf("delete across: %v", err)
 	}
-	items, total, err := svc.List(away, contacts.ListFilter{Search: "Home"}, web.Page{Page: 1, PageSize: 20})
+	res, err := svc.List(away, contacts.ListFilter{Search: "Home"}, web.Page{Page: 1, PageSize: 20})
+	items, total := res.Items, *res.Total
 	if err != nil || total != 0 || len(items) != 0 {
 		t.Fatalf("list across: %v %d %v", items, total, err)
 	}
-	items, total, err = svc.List(away, contacts.ListFilter{}, web.Page{Page: 1, PageSize: 20})
+	res, err = svc.List(away, contacts.ListFilter{}, web.Page{Page: 1, PageSize: 20})
+	items, total = res.Items, *res.Total
 	if err != nil || total != 1 || items[0].Name != "Away" {
 		t.Fatalf("own list: %v %d %v", items, total, err)
 	}

@@ -43,23 +43,19 @@ type ListFilter struct {
 }
 
 // List returns a page of the organization's contacts, newest first.
-func (s *Service) List(ctx context.Context, f ListFilter, page web.Page) ([]contactsapi.Contact, int64, error) {
+func (s *Service) List(ctx context.Context, f ListFilter, page web.Page) (database.Result[contactsapi.Contact], error) {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
-		return nil, 0, err
+		return database.Result[contactsapi.Contact]{}, err
 	}
 	if err := checkOwnerFilter(p.Role, f.OwnerID); err != nil {
-		return nil, 0, err
+		return database.Result[contactsapi.Contact]{}, err
 	}
-	rows, total, err := s.store.list(ctx, p.OrgID, listFilter(f), page.Limit(), page.Offset())
+	rows, err := s.store.list(ctx, p.OrgID, listFilter(f), page.Window())
 	if err != nil {
-		return nil, 0, err
+		return database.Result[contactsapi.Contact]{}, err
 	}
-	out := make([]contactsapi.Contact, len(rows))
-	for i, r := range rows {
-		out[i] = r.contact()
-	}
-	return out, total, nil
+	return database.MapResult(rows, contactRow.contact), nil
 }
 
 // Create adds a contact. A member can only create contacts they own.

@@ -113,7 +113,11 @@ type listFilter struct {
 	OwnerID *int64
 }
 
-func (s store) list(ctx context.Context, orgID int64, f listFilter, limit, offset uint64) ([]contactRow, int64, error) {
+// listOrder is newest first; the index contacts (organization_id, created_at, id) serves it.
+var listOrder = database.Order{Key: "contacts:created_at:desc", Desc: true,
+	Cols: []database.KeyCol{{Expr: "created_at", Type: "timestamptz"}, {Expr: "id", Type: "bigint"}}}
+
+func (s store) list(ctx context.Context, orgID int64, f listFilter, w database.Window) (database.Result[contactRow], error) {
 	where := sq.And{sq.Eq{"organization_id": orgID}}
 	if f.OwnerID != nil {
 		where = append(where, sq.Eq{"owner_id": *f.OwnerID})
@@ -122,15 +126,12 @@ func (s store) list(ctx context.Context, orgID int64, f listFilter, limit, offse
 		p := likePattern(f.Search)
 		where = append(where, sq.Or{sq.ILike{"name": p}, sq.ILike{"email": p}})
 	}
-	q := database.SQL.Select(contactCols...).From("contacts").Where(where).
-		OrderBy("created_at DESC", "id DESC").Limit(limit).Offset(offset)
-	rows, err := database.Select[contactRow](ctx, s.db.Q(ctx), q)
+	res, err := database.Paginate(ctx, s.db.Q(ctx),
+		database.SQL.Select(contactCols...).From("contacts").Where(where),
+		database.SQL.Select("count(*)").From("contacts").Where(where),
+		listOrder, w, func(r contactRow) []string { return []string{database.TimeKey(r.CreatedAt), database.IDKey(r.ID)} })
 	if err != nil {
-		return nil, 0, fmt.Errorf("list contacts: %w", err)
+		return res, fmt.Errorf("contacts: %w", err)
 	}
-	total, err := database.Scalar[int64](ctx, s.db.Q(ctx), database.SQL.Select("count(*)").From("contacts").Where(where))
-	if err != nil {
-		return nil, 0, fmt.Errorf("count contacts: %w", err)
-	}
-	return rows, total, nil
+	return res, nil
 }

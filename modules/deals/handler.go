@@ -12,6 +12,7 @@ import (
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
 	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/money"
 	"github.com/mini-crm/crm/platform/web"
 )
@@ -170,15 +171,11 @@ func (h handler) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	items, total, err := h.svc.List(c.UserContext(), f, page)
+	res, err := h.svc.List(c.UserContext(), f, page)
 	if err != nil {
 		return err
 	}
-	out := make([]dealJSON, len(items))
-	for i, d := range items {
-		out[i] = toJSON(d)
-	}
-	return c.JSON(web.NewList(out, page, total))
+	return c.JSON(web.ListOf(res, page, toJSON))
 }
 
 type createRequest struct {
@@ -305,15 +302,11 @@ func (h handler) activities(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	items, total, err := h.svc.Activities(c.UserContext(), id, page)
+	res, err := h.svc.Activities(c.UserContext(), id, page)
 	if err != nil {
 		return err
 	}
-	out := make([]activityJSON, len(items))
-	for i, a := range items {
-		out[i] = toActivityJSON(a)
-	}
-	return c.JSON(web.NewList(out, page, total))
+	return c.JSON(web.ListOf(database.Result[timelineapi.Activity](res), page, toActivityJSON))
 }
 
 type commentRequest struct {

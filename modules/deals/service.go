@@ -28,7 +28,7 @@ type Orgs interface {
 // Timeline is what this module uses of the timeline facade.
 type Timeline interface {
 	Append(ctx context.Context, a timelineapi.NewActivity) (timelineapi.Activity, error)
-	List(ctx context.Context, orgID, dealID int64, limit, offset uint64) ([]timelineapi.Activity, int64, error)
+	List(ctx context.Context, orgID, dealID int64, w timelineapi.Window) (timelineapi.Page, error)
 	Comment(ctx context.Context, orgID, dealID, authorID int64, typ string, payload json.RawMessage) (timelineapi.Activity, error)
 }
 
@@ -101,15 +101,15 @@ func (s *Service) changed(orgID int64) {
 }
 
 // List returns a page of the organization's deals.
-func (s *Service) List(ctx context.Context, f ListFilter, page web.Page) ([]Deal, int64, error) {
+func (s *Service) List(ctx context.Context, f ListFilter, page web.Page) (database.Result[Deal], error) {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
-		return nil, 0, err
+		return database.Result[Deal]{}, err
 	}
 	if err := checkOwnerFilter(p.Role, f.OwnerID); err != nil {
-		return nil, 0, err
+		return database.Result[Deal]{}, err
 	}
-	return s.store.list(ctx, p.OrgID, listQuery(f), page.Limit(), page.Offset())
+	return s.store.list(ctx, p.OrgID, listQuery(f), page.Window())
 }
 
 // Get returns one deal of the organization.
@@ -310,15 +310,15 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 }
 
 // Activities lists the deal's timeline, newest first. Anyone in the organization may read it.
-func (s *Service) Activities(ctx context.Context, dealID int64, page web.Page) ([]timelineapi.Activity, int64, error) {
+func (s *Service) Activities(ctx context.Context, dealID int64, page web.Page) (timelineapi.Page, error) {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
-		return nil, 0, err
+		return timelineapi.Page{}, err
 	}
 	if _, err := s.store.get(ctx, p.OrgID, dealID, noLock); err != nil {
-		return nil, 0, err
+		return timelineapi.Page{}, err
 	}
-	return s.timeline.List(ctx, p.OrgID, dealID, page.Limit(), page.Offset())
+	return s.timeline.List(ctx, p.OrgID, dealID, timelineapi.Window(page.Window()))
 }
 
 // Comment adds a client's activity to the deal's timeline. Every member may comment on every

@@ -210,14 +210,15 @@ func TestServiceTenantFilter(t *testing.T) {
 	_, err = svc.Update(away, d.ID, deals.Patch{Title: new("Stolen"), Status: new("won")}, "")
 	notFound("update", err)
 	notFound("delete", svc.Delete(away, d.ID))
-	_, _, err = svc.Activities(away, d.ID, web.Page{Page: 1, PageSize: 20})
+	_, err = svc.Activities(away, d.ID, web.Page{Page: 1, PageSize: 20})
 	notFound("activities", err)
 	_, err = svc.Comment(away, d.ID, "comment", json.RawMessage(`{"text":"x"}`))
 	notFound("comment", err)
 	if _, err := svc.Create(away, deals.NewDeal{ContactID: e.contact, Title: "x", Amount: money.MustParse("1")}); !errors.Is(err, contactsapi.ErrContactNotFound) {
 		t.Fatalf("create on a foreign contact: %v", err)
 	}
-	items, total, err := svc.List(away, deals.ListFilter{ContactID: &e.contact, OrderBy: "created_at"}, web.Page{Page: 1, PageSize: 20})
+	res, err := svc.List(away, deals.ListFilter{ContactID: &e.contact, OrderBy: "created_at"}, web.Page{Page: 1, PageSize: 20})
+	items, total := res.Items, *res.Total
 	if err != nil || total != 0 || len(items) != 0 {
 		t.Fatalf("list across: %v %d %v", items, total, err)
 	}

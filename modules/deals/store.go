@@ -183,7 +183,37 @@ type listQuery struct {
 	Desc      bool
 }
 
-func (s store) list(ctx context.Context, orgID int64, f listQuery, limit, offset uint64) ([]Deal, int64, error) {
+// listOrder is the order of the list by one of the whitelisted columns, id last.
+func listOrder(orderBy string, desc bool) (database.Order, func(Deal) []string) {
+	col, ok := orderColumns[orderBy]
+	if !ok {
+		col = "created_at"
+	}
+	types := map[string]string{"created_at": "timestamptz", "updated_at": "timestamptz", "amount": "numeric", "title": "text"}
+	dir := "asc"
+	if desc {
+		dir = "desc"
+	}
+	o := database.Order{Key: "deals:" + col + ":" + dir, Desc: desc,
+		Cols: []database.KeyCol{{Expr: col, Type: types[col]}, {Expr: "id", Type: "bigint"}}}
+	key := func(d Deal) []string {
+		var v string
+		switch col {
+		case "created_at":
+			v = database.TimeKey(d.CreatedAt)
+		case "updated_at":
+			v = database.TimeKey(d.UpdatedAt)
+		case "amount":
+			v = d.Amount.String()
+		case "title":
+			v = d.Title
+		}
+		return []string{v, database.IDKey(d.ID)}
+	}
+	return o, key
+}
+
+func (s store) list(ctx context.Context, orgID int64, f listQuery, w database.Window) (database.Result[Deal], error) {
 	where := sq.And{sq.Eq{"organization_id": orgID}}
 	if len(f.Statuses) > 0 {
 		where = append(where, sq.Eq{"status": f.Statuses})
@@ -203,23 +233,12 @@ func (s store) list(ctx context.Context, orgID int64, f listQuery, limit, offset
 	if f.ContactID != nil {
 		where = append(where, sq.Eq{"contact_id": *f.ContactID})
 	}
-	col, ok := orderColumns[f.OrderBy]
-	if !ok {
-		col = "created_at"
-	}
-	dir := "ASC"
-	if f.Desc {
-		dir = "DESC"
-	}
-	q := database.SQL.Select(dealCols...).From("deals").Where(where).
-		OrderBy(col+" "+dir, "id "+dir).Limit(limit).Offset(offset)
-	rows, err := database.Select[Deal](ctx, s.db.Q(ctx), q)
+	order, key := listOrder(f.OrderBy, f.Desc)
+	res, err := database.Paginate(ctx, s.db.Q(ctx),
+		database.SQL.Select(dealCols...).From("deals").Where(where),
+		database.SQL.Select("count(*)").From("deals").Where(where), order, w, key)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list deals: %w", err)
+		return res, fmt.Errorf("deals: %w", err)
 	}
-	total, err := database.Scalar[int64](ctx, s.db.Q(ctx), database.SQL.Select("count(*)").From("deals").Where(where))
-	if err != nil {
-		return nil, 0, fmt.Errorf("count deals: %w", err)
-	}
-	return rows, total, nil
+	return res, nil
 }

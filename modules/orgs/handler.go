@@ -139,15 +139,11 @@ func (h handler) members(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ms, total, err := h.svc.Members(c.UserContext(), page)
+	res, err := h.svc.Members(c.UserContext(), page)
 	if err != nil {
 		return err
 	}
-	out := make([]memberJSON, len(ms))
-	for i, m := range ms {
-		out[i] = toMemberJSON(m)
-	}
-	return c.JSON(web.NewList(out, page, total))
+	return c.JSON(web.ListOf(res, page, toMemberJSON))
 }
 
 type addMemberRequest struct {

@@ -153,17 +153,17 @@ func (s *Service) Update(ctx context.Context, name, currency *string) (Membershi
 }
 
 // Members lists the members of the organization, oldest first.
-func (s *Service) Members(ctx context.Context, page web.Page) ([]Member, int64, error) {
+func (s *Service) Members(ctx context.Context, page web.Page) (database.Result[Member], error) {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
-		return nil, 0, err
+		return database.Result[Member]{}, err
 	}
-	rows, total, err := s.store.members(ctx, p.OrgID, page.Limit(), page.Offset())
+	rows, err := s.store.members(ctx, p.OrgID, page.Window())
 	if err != nil {
-		return nil, 0, err
+		return database.Result[Member]{}, err
 	}
-	out, err := s.withUsers(ctx, rows)
-	return out, total, err
+	out, err := s.withUsers(ctx, rows.Items)
+	return database.Result[Member]{Items: out, Total: rows.Total, NextCursor: rows.NextCursor}, err
 }
 
 func (s *Service) withUsers(ctx context.Context, rows []memberRow) ([]Member, error) {

@@ -147,14 +147,14 @@ func (s store) countOwners(ctx context.Context, orgID int64) (int, error) {
 		Where(sq.Eq{"organization_id": orgID, "role": string(auth.RoleOwner)}))
 }
 
-func (s store) members(ctx context.Context, orgID int64, limit, offset uint64) ([]memberRow, int64, error) {
-	q := database.SQL.Select("user_id", "role", "joined_at").From("organization_members").
-		Where(sq.Eq{"organization_id": orgID}).OrderBy("joined_at", "user_id").Limit(limit).Offset(offset)
-	rows, err := database.Select[memberRow](ctx, s.db.Q(ctx), q)
-	if err != nil {
-		return nil, 0, err
-	}
-	total, err := database.Scalar[int64](ctx, s.db.Q(ctx), database.SQL.Select("count(*)").
-		From("organization_members").Where(sq.Eq{"organization_id": orgID}))
-	return rows, total, err
+// memberOrder is oldest first.
+var memberOrder = database.Order{Key: "members:joined_at:asc",
+	Cols: []database.KeyCol{{Expr: "joined_at", Type: "timestamptz"}, {Expr: "user_id", Type: "bigint"}}}
+
+func (s store) members(ctx context.Context, orgID int64, w database.Window) (database.Result[memberRow], error) {
+	where := sq.Eq{"organization_id": orgID}
+	return database.Paginate(ctx, s.db.Q(ctx),
+		database.SQL.Select("user_id", "role", "joined_at").From("organization_members").Where(where),
+		database.SQL.Select("count(*)").From("organization_members").Where(where),
+		memberOrder, w, func(r memberRow) []string { return []string{database.TimeKey(r.JoinedAt), database.IDKey(r.UserID)} })
 }

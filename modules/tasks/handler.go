@@ -105,15 +105,11 @@ func (h handler) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	items, total, err := h.svc.List(c.UserContext(), f, page)
+	res, err := h.svc.List(c.UserContext(), f, page)
 	if err != nil {
 		return err
 	}
-	out := make([]taskJSON, len(items))
-	for i, t := range items {
-		out[i] = toJSON(t)
-	}
-	return c.JSON(web.NewList(out, page, total))
+	return c.JSON(web.ListOf(res, page, toJSON))
 }
 
 type createRequest struct {

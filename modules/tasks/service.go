@@ -54,12 +54,12 @@ type ListFilter struct {
 // List returns a page of the organization's tasks by due date, undated tasks last. Anyone
 // in the organization may read every task. A deal_id of another organization matches no
 // task, like any id that matches none.
-func (s *Service) List(ctx context.Context, f ListFilter, page web.Page) ([]Task, int64, error) {
+func (s *Service) List(ctx context.Context, f ListFilter, page web.Page) (database.Result[Task], error) {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
-		return nil, 0, err
+		return database.Result[Task]{}, err
 	}
-	return s.store.list(ctx, p.OrgID, listQuery(f), page.Limit(), page.Offset())
+	return s.store.list(ctx, p.OrgID, listQuery(f), page.Window())
 }
 
 // Get returns one task of the organization.

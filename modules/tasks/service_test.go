@@ -105,7 +105,8 @@ func TestServiceTenantFilter(t *testing.T) {
 	if _, err := e.svc.Create(ctx, tasks.NewTask{DealID: e.ownerDeal, Title: "x"}); !errors.Is(err, dealsapi.ErrDealNotFound) {
 		t.Fatalf("create on another organization's deal: %v", err)
 	}
-	items, total, err := e.svc.List(ctx, tasks.ListFilter{DealID: &e.ownerDeal}, web.Page{Page: 1, PageSize: 20})
+	res, err := e.svc.List(ctx, tasks.ListFilter{DealID: &e.ownerDeal}, web.Page{Page: 1, PageSize: 20})
+	items, total := res.Items, *res.Total
 	if err != nil || len(items) != 0 || total != 0 {
 		t.Fatalf("list: %v %d %v", items, total, err)
 	}

@@ -113,9 +113,23 @@ type listQuery struct {
 	DueAfter  *time.Time
 }
 
-// list returns a page of tasks by due date, undated tasks last, then by id, and the number
-// of tasks matching the same filters.
-func (s store) list(ctx context.Context, orgID int64, f listQuery, limit, offset uint64) ([]Task, int64, error) {
+// dueKey orders by due date with undated tasks last, as a total order without NULLs (the
+// indexes are built on the same expression).
+const dueKey = "coalesce(due_date, 'infinity'::date)"
+
+var listOrder = database.Order{Key: "tasks:due_date:asc",
+	Cols: []database.KeyCol{{Expr: dueKey, Type: "date"}, {Expr: "id", Type: "bigint"}}}
+
+func taskKey(t Task) []string {
+	due := "infinity"
+	if t.DueDate != nil {
+		due = t.DueDate.Format(time.DateOnly)
+	}
+	return []string{due, database.IDKey(t.ID)}
+}
+
+// list returns a window of tasks by due date, undated tasks last, then by id.
+func (s store) list(ctx context.Context, orgID int64, f listQuery, w database.Window) (database.Result[Task], error) {
 	where := sq.And{sq.Eq{"organization_id": orgID}}
 	if f.DealID != nil {
 		where = append(where, sq.Eq{"deal_id": *f.DealID})
@@ -123,22 +137,19 @@ func (s store) list(ctx context.Context, orgID int64, f listQuery, limit, offset
 	if f.OnlyOpen {
 		where = append(where, sq.Expr("NOT is_done"))
 	}
-	// A NULL due_date compares as unknown, so undated tasks never match a date bound.
+	// Bounds are written on the due key so the list indexes serve them; an undated task
+	// (key infinity) never matches a bound.
 	if f.DueBefore != nil {
-		where = append(where, sq.LtOrEq{"due_date": *f.DueBefore})
+		where = append(where, sq.Expr(dueKey+" <= ?", *f.DueBefore))
 	}
 	if f.DueAfter != nil {
-		where = append(where, sq.GtOrEq{"due_date": *f.DueAfter})
+		where = append(where, sq.Expr(dueKey+" >= ?", *f.DueAfter), sq.Expr("due_date IS NOT NULL"))
 	}
-	q := database.SQL.Select(taskCols...).From("tasks").Where(where).
-		OrderBy("due_date ASC NULLS LAST", "id ASC").Limit(limit).Offset(offset)
-	rows, err := database.Select[Task](ctx, s.db.Q(ctx), q)
+	res, err := database.Paginate(ctx, s.db.Q(ctx),
+		database.SQL.Select(taskCols...).From("tasks").Where(where),
+		database.SQL.Select("count(*)").From("tasks").Where(where), listOrder, w, taskKey)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list tasks: %w", err)
+		return res, fmt.Errorf("tasks: %w", err)
 	}
-	total, err := database.Scalar[int64](ctx, s.db.Q(ctx), database.SQL.Select("count(*)").From("tasks").Where(where))
-	if err != nil {
-		return nil, 0, fmt.Errorf("count tasks: %w", err)
-	}
-	return rows, total, nil
+	return res, nil
 }

@@ -33,16 +33,12 @@ func (s *Service) Append(ctx context.Context, a timelineapi.NewActivity) (timeli
 }
 
 // List implements timelineapi.Timeline.
-func (s *Service) List(ctx context.Context, orgID, dealID int64, limit, offset uint64) ([]timelineapi.Activity, int64, error) {
-	rows, total, err := s.store.list(ctx, orgID, dealID, limit, offset)
+func (s *Service) List(ctx context.Context, orgID, dealID int64, w timelineapi.Window) (timelineapi.Page, error) {
+	rows, err := s.store.list(ctx, orgID, dealID, database.Window(w))
 	if err != nil {
-		return nil, 0, err
+		return timelineapi.Page{}, err
 	}
-	out := make([]timelineapi.Activity, len(rows))
-	for i, r := range rows {
-		out[i] = r.activity()
-	}
-	return out, total, nil
+	return timelineapi.Page(database.MapResult(rows, activityRow.activity)), nil
 }
 
 // Comment implements timelineapi.Timeline.

@@ -42,17 +42,18 @@ func (s store) insert(ctx context.Context, orgID, dealID int64, authorID *int64,
 	return r, nil
 }
 
-func (s store) list(ctx context.Context, orgID, dealID int64, limit, offset uint64) ([]activityRow, int64, error) {
+// listOrder is newest first, served by the index activities (organization_id, deal_id, created_at, id).
+var listOrder = database.Order{Key: "activities:created_at:desc", Desc: true,
+	Cols: []database.KeyCol{{Expr: "created_at", Type: "timestamptz"}, {Expr: "id", Type: "bigint"}}}
+
+func (s store) list(ctx context.Context, orgID, dealID int64, w database.Window) (database.Result[activityRow], error) {
 	where := sq.Eq{"organization_id": orgID, "deal_id": dealID}
-	q := database.SQL.Select(activityCols...).From("activities").Where(where).
-		OrderBy("created_at DESC", "id DESC").Limit(limit).Offset(offset)
-	rows, err := database.Select[activityRow](ctx, s.db.Q(ctx), q)
+	res, err := database.Paginate(ctx, s.db.Q(ctx),
+		database.SQL.Select(activityCols...).From("activities").Where(where),
+		database.SQL.Select("count(*)").From("activities").Where(where),
+		listOrder, w, func(r activityRow) []string { return []string{database.TimeKey(r.CreatedAt), database.IDKey(r.ID)} })
 	if err != nil {
-		return nil, 0, fmt.Errorf("list activities: %w", err)
+		return res, fmt.Errorf("activities: %w", err)
 	}
-	total, err := database.Scalar[int64](ctx, s.db.Q(ctx), database.SQL.Select("count(*)").From("activities").Where(where))
-	if err != nil {
-		return nil, 0, fmt.Errorf("count activities: %w", err)
-	}
-	return rows, total, nil
+	return res, nil
 }

@@ -60,7 +60,7 @@ var fuzzApp = func() *fiber.App {
 		if _, err := web.QueryInt64(c, "owner_id"); err != nil {
 			return err
 		}
-		return c.JSON(web.NewList([]int{}, p, 0))
+		return c.JSON(web.NewList([]int{}, p, nil, nil))
 	})
 	return app
 }()

@@ -6,19 +6,32 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/database"
 )
 
-// Page is a validated page request.
+// Page is a validated page request: a page number, or a cursor from a previous response.
 type Page struct {
-	Page     int
-	PageSize int
+	Page      int // 0 when Cursor is used
+	PageSize  int
+	Cursor    string // opaque next_cursor of a previous page
+	SkipTotal bool   // include_total=false: the client does not need the count
 }
 
 // Offset is the number of rows before the page.
-func (p Page) Offset() uint64 { return uint64((p.Page - 1) * p.PageSize) }
+func (p Page) Offset() uint64 {
+	if p.Page < 1 {
+		return 0
+	}
+	return uint64((p.Page - 1) * p.PageSize)
+}
 
 // Limit is the page size as a SQL limit.
 func (p Page) Limit() uint64 { return uint64(p.PageSize) }
+
+// Window is the page as the database layer takes it.
+func (p Page) Window() database.Window {
+	return database.Window{Limit: p.Limit(), Offset: p.Offset(), Cursor: p.Cursor, Count: !p.SkipTotal}
+}
 
 // Pagination limits.
 const (
@@ -26,26 +39,59 @@ const (
 	MaxPageSize     = 100
 )
 
-// List is the envelope of every paginated list.
+// List is the envelope of every paginated list. page is null for a page read by cursor;
+// total is null when the client asked to skip it; next_cursor is null on the last page.
 type List[T any] struct {
-	Items    []T   `json:"items"`
-	Page     int   `json:"page"`
-	PageSize int   `json:"page_size"`
-	Total    int64 `json:"total"`
+	Items      []T     `json:"items"`
+	Page       *int    `json:"page"`
+	PageSize   int     `json:"page_size"`
+	Total      *int64  `json:"total"`
+	NextCursor *string `json:"next_cursor"`
 }
 
 // NewList wraps items, never rendering a null array.
-func NewList[T any](items []T, p Page, total int64) List[T] {
+func NewList[T any](items []T, p Page, total *int64, next *string) List[T] {
 	if items == nil {
 		items = []T{}
 	}
-	return List[T]{Items: items, Page: p.Page, PageSize: p.PageSize, Total: total}
+	l := List[T]{Items: items, PageSize: p.PageSize, Total: total, NextCursor: next}
+	if p.Cursor == "" {
+		n := p.Page
+		l.Page = &n
+	}
+	return l
 }
 
-// PageFrom reads page and page_size from the query string.
+// ListOf wraps a database result whose rows are rendered by render.
+func ListOf[R, T any](res database.Result[R], p Page, render func(R) T) List[T] {
+	items := make([]T, len(res.Items))
+	for i, r := range res.Items {
+		items[i] = render(r)
+	}
+	return NewList(items, p, res.Total, res.NextCursor)
+}
+
+// PageFrom reads page, page_size, cursor and include_total from the query string. page and
+// cursor exclude each other.
 func PageFrom(c *fiber.Ctx) (Page, error) {
 	p := Page{Page: 1, PageSize: DefaultPageSize}
 	var fields []apperr.FieldError
+	if v := c.Query("cursor"); v != "" {
+		if c.Query("page") != "" {
+			fields = append(fields, apperr.FieldError{Field: "cursor", Message: "cannot be combined with page"})
+		} else if len(v) > 2048 {
+			fields = append(fields, apperr.FieldError{Field: "cursor", Message: "is not a cursor of this list"})
+		} else {
+			p.Page, p.Cursor = 0, v
+		}
+	}
+	switch c.Query("include_total") {
+	case "", "true":
+	case "false":
+		p.SkipTotal = true
+	default:
+		fields = append(fields, apperr.FieldError{Field: "include_total", Message: "must be true or false"})
+	}
 	if v := c.Query("page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1_000_000 {

@@ -42,7 +42,7 @@ func newApp(t *testing.T) *fiber.App {
 		if err != nil {
 			return err
 		}
-		return c.JSON(web.NewList([]int{}, p, 0))
+		return c.JSON(web.NewList([]int{}, p, nil, nil))
 	})
 	app.Get("/boom", func(*fiber.Ctx) error { panic("secret internals") })
 	app.Get("/sql", func(*fiber.Ctx) error { return errors.New(`pq: relation "users" does not exist`) })
@@ -179,7 +179,7 @@ func TestPagination(t *testing.T) {
 	var l web.List[int]
 	_ = json.NewDecoder(res.Body).Decode(&l)
 	res.Body.Close()
-	if l.Page != 3 || l.PageSize != 100 || l.Items == nil {
+	if l.Page == nil || *l.Page != 3 || l.PageSize != 100 || l.Items == nil {
 		t.Fatalf("list %+v", l)
 	}
 }
