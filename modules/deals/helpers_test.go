@@ -24,7 +24,7 @@ type env struct {
 	sql *pgx.Conn
 }
 
-func newEnv(t *testing.T) env {
+func newEnv(t testing.TB) env {
 	s := apptest.New(t)
 	e := env{Server: s, team: s.NewTeam()}
 	conn, err := pgx.Connect(context.Background(), s.App.DB.Pool.Config().ConnString())
