@@ -321,11 +321,11 @@ CREATE UNIQUE INDEX refresh_tokens_hash_key ON public.refresh_tokens USING btree
 
 CREATE INDEX refresh_tokens_user_idx ON public.refresh_tokens USING btree (user_id) WHERE (revoked_at IS NULL);
 
-CREATE INDEX tasks_deal_idx ON public.tasks USING btree (organization_id, deal_id, due_date, id);
+CREATE INDEX tasks_deal_idx ON public.tasks USING btree (organization_id, deal_id, COALESCE(due_date, 'infinity'::date), id);
 
-CREATE INDEX tasks_due_idx ON public.tasks USING btree (organization_id, due_date, id);
+CREATE INDEX tasks_due_idx ON public.tasks USING btree (organization_id, COALESCE(due_date, 'infinity'::date), id);
 
-CREATE INDEX tasks_open_idx ON public.tasks USING btree (organization_id, due_date, id) WHERE (NOT is_done);
+CREATE INDEX tasks_open_idx ON public.tasks USING btree (organization_id, COALESCE(due_date, 'infinity'::date), id) WHERE (NOT is_done);
 
 CREATE UNIQUE INDEX users_email_key ON public.users USING btree (lower(email));
 
