@@ -138,13 +138,6 @@ type updateFields struct {
 	OwnerID *int64  `json:"owner_id" validate:"omitnil,gt=0"`
 }
 
-func trimmed(o web.Optional[string]) web.Optional[string] {
-	if o.HasValue() {
-		o.Value = strings.TrimSpace(o.Value)
-	}
-	return o
-}
-
 func (h handler) update(c *fiber.Ctx) error {
 	id, err := web.PathID(c, "id")
 	if err != nil {
@@ -154,7 +147,7 @@ func (h handler) update(c *fiber.Ctx) error {
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	req.Name, req.Email, req.Phone = trimmed(req.Name), trimmed(req.Email), trimmed(req.Phone)
+	req.Name, req.Email, req.Phone = web.TrimSpace(req.Name), web.TrimSpace(req.Email), web.TrimSpace(req.Phone)
 	var extra []apperr.FieldError
 	if req.Name.Null {
 		extra = append(extra, apperr.FieldError{Field: "name", Message: "must not be null"})

@@ -51,15 +51,15 @@ func TestPermissionRules(t *testing.T) {
 			allowed bool
 			want    error
 		}{
-			{"create as self", checkCreateOwner(p, self), true, nil},
-			{"create for other", checkCreateOwner(p, other), privileged, ErrCreateForOther},
-			{"modify own", checkModify(p, self), true, nil},
-			{"modify other's", checkModify(p, other), privileged, ErrNotOwner},
-			{"reassign to the same owner", checkReassign(p, self, self), true, nil},
-			{"reassign own to other", checkReassign(p, self, other), privileged, ErrReassignForbidden},
-			{"reassign other's to self", checkReassign(p, other, self), privileged, ErrReassignForbidden},
-			{"list without owner filter", checkOwnerFilter(role, nil), true, nil},
-			{"list by owner", checkOwnerFilter(role, new(int64(self))), privileged, ErrOwnerFilterForbidden},
+			{"create as self", ownership.CheckCreate(p, self), true, nil},
+			{"create for other", ownership.CheckCreate(p, other), privileged, ErrCreateForOther},
+			{"modify own", ownership.CheckModify(p, self), true, nil},
+			{"modify other's", ownership.CheckModify(p, other), privileged, ErrNotOwner},
+			{"reassign to the same owner", ownership.CheckReassign(p, self, self), true, nil},
+			{"reassign own to other", ownership.CheckReassign(p, self, other), privileged, ErrReassignForbidden},
+			{"reassign other's to self", ownership.CheckReassign(p, other, self), privileged, ErrReassignForbidden},
+			{"list without owner filter", auth.CheckOwnerFilter(role, nil), true, nil},
+			{"list by owner", auth.CheckOwnerFilter(role, new(int64(self))), privileged, ErrOwnerFilterForbidden},
 		}
 		for _, tt := range tests {
 			t.Run(string(role)+"/"+tt.name, func(t *testing.T) {

@@ -48,7 +48,7 @@ func (s *Service) List(ctx context.Context, f ListFilter, page web.Page) (databa
 	if err != nil {
 		return database.Result[contactsapi.Contact]{}, err
 	}
-	if err := checkOwnerFilter(p.Role, f.OwnerID); err != nil {
+	if err := auth.CheckOwnerFilter(p.Role, f.OwnerID); err != nil {
 		return database.Result[contactsapi.Contact]{}, err
 	}
 	rows, err := s.store.list(ctx, p.OrgID, listFilter(f), page.Window())
@@ -68,7 +68,7 @@ func (s *Service) Create(ctx context.Context, in NewContact) (contactsapi.Contac
 	if in.OwnerID != nil {
 		owner = *in.OwnerID
 	}
-	if err := checkCreateOwner(p, owner); err != nil {
+	if err := ownership.CheckCreate(p, owner); err != nil {
 		return contactsapi.Contact{}, err
 	}
 	r, err := s.store.insert(ctx, p.OrgID, newContact{OwnerID: owner, Name: in.Name, Email: in.Email, Phone: in.Phone})
@@ -101,11 +101,11 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch) (contactsap
 		if err != nil {
 			return err
 		}
-		if err := checkModify(p, cur.OwnerID); err != nil {
+		if err := ownership.CheckModify(p, cur.OwnerID); err != nil {
 			return err
 		}
 		if patch.OwnerID != nil {
-			if err := checkReassign(p, cur.OwnerID, *patch.OwnerID); err != nil {
+			if err := ownership.CheckReassign(p, cur.OwnerID, *patch.OwnerID); err != nil {
 				return err
 			}
 		}
@@ -162,7 +162,7 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		if err := checkModify(p, cur.OwnerID); err != nil {
+		if err := ownership.CheckModify(p, cur.OwnerID); err != nil {
 			return err
 		}
 		n, err := s.deals.CountDealsOfContact(ctx, p.OrgID, id)

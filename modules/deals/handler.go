@@ -237,13 +237,6 @@ type updateFields struct {
 	LostReason *string `json:"lost_reason" validate:"omitnil,notblank,max=1000"`
 }
 
-func trimmed(o web.Optional[string]) web.Optional[string] {
-	if o.HasValue() {
-		o.Value = strings.TrimSpace(o.Value)
-	}
-	return o
-}
-
 func (h handler) update(c *fiber.Ctx) error {
 	id, err := web.PathID(c, "id")
 	if err != nil {
@@ -253,7 +246,7 @@ func (h handler) update(c *fiber.Ctx) error {
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	req.Title, req.LostReason = trimmed(req.Title), trimmed(req.LostReason)
+	req.Title, req.LostReason = web.TrimSpace(req.Title), web.TrimSpace(req.LostReason)
 	// Every field but lost_reason has a value on every deal, so null cannot mean anything.
 	var extra []apperr.FieldError
 	for _, f := range []struct {

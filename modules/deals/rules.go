@@ -14,21 +14,20 @@ import (
 )
 
 // Errors of the deal rules.
+// ownership is the policy for deals of API.md §3.
+var ownership = auth.NewOwnership("deals")
+
 var (
 	ErrWonRequiresPositiveAmount = apperr.InvalidField("won_requires_positive_amount", "amount",
 		"must be greater than 0 when status is won",
 		"amount must be greater than 0 to mark a deal as won")
 	ErrStageRollbackForbidden = apperr.Forbidden("stage_rollback_forbidden",
 		"only owners and admins can move a deal back to an earlier stage")
-	ErrNotOwner = apperr.Forbidden("not_owner",
-		"members can change or delete only the deals they own")
-	ErrCreateForOther = apperr.Forbidden("not_owner",
-		"members can create deals only as their own: leave owner_id out or set it to your own user id")
-	ErrReassignForbidden = apperr.Forbidden("reassign_forbidden",
-		"only owners, admins and managers can give a deal to another owner")
-	ErrOwnerFilterForbidden = apperr.Forbidden("owner_filter_forbidden",
-		"members cannot filter lists by owner_id")
-	ErrOwnerNotMember = apperr.InvalidField("owner_not_member", "owner_id", "must be a member of this organization",
+	ErrNotOwner             = ownership.ErrNotOwner
+	ErrCreateForOther       = ownership.ErrCreateForOther
+	ErrReassignForbidden    = ownership.ErrReassign
+	ErrOwnerFilterForbidden = auth.ErrOwnerFilterForbidden
+	ErrOwnerNotMember       = apperr.InvalidField("owner_not_member", "owner_id", "must be a member of this organization",
 		"owner_id must be the user id of a member of this organization")
 	ErrPreconditionFailed = apperr.New(apperr.KindPreconditionFailed, "precondition_failed",
 		"the deal has changed since you read it (If-Match does not match its ETag); read it again and retry")
@@ -94,38 +93,6 @@ func changes(prev, next state) []change {
 		out = append(out, change{Type: timelineapi.TypeStageChanged, From: prev.Stage, To: next.Stage})
 	}
 	return out
-}
-
-// checkCreateOwner decides whether the caller may create a deal owned by ownerID.
-func checkCreateOwner(p auth.Principal, ownerID int64) error {
-	if ownerID != p.UserID && !p.Role.CanActOnOthers() {
-		return ErrCreateForOther
-	}
-	return nil
-}
-
-// checkModify decides whether the caller may change or delete a deal owned by ownerID.
-func checkModify(p auth.Principal, ownerID int64) error {
-	if !p.CanModifyOwned(ownerID) {
-		return ErrNotOwner
-	}
-	return nil
-}
-
-// checkReassign decides whether the caller may move a deal from one owner to another.
-func checkReassign(p auth.Principal, current, next int64) error {
-	if current != next && !p.Role.CanActOnOthers() {
-		return ErrReassignForbidden
-	}
-	return nil
-}
-
-// checkOwnerFilter decides whether the caller may filter a list by owner.
-func checkOwnerFilter(role auth.Role, ownerID *int64) error {
-	if ownerID != nil && !role.CanActOnOthers() {
-		return ErrOwnerFilterForbidden
-	}
-	return nil
 }
 
 // etag is a strong validator of a deal's representation: a hash of every field a client

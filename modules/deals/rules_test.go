@@ -143,15 +143,15 @@ func TestPermissionRules(t *testing.T) {
 			allowed bool
 			want    error
 		}{
-			{"create as self", checkCreateOwner(p, self), true, nil},
-			{"create for other", checkCreateOwner(p, other), privileged, ErrCreateForOther},
-			{"modify own", checkModify(p, self), true, nil},
-			{"modify other's", checkModify(p, other), privileged, ErrNotOwner},
-			{"keep owner", checkReassign(p, self, self), true, nil},
-			{"give away", checkReassign(p, self, other), privileged, ErrReassignForbidden},
-			{"take over", checkReassign(p, other, self), privileged, ErrReassignForbidden},
-			{"list", checkOwnerFilter(role, nil), true, nil},
-			{"list by owner", checkOwnerFilter(role, new(int64(self))), privileged, ErrOwnerFilterForbidden},
+			{"create as self", ownership.CheckCreate(p, self), true, nil},
+			{"create for other", ownership.CheckCreate(p, other), privileged, ErrCreateForOther},
+			{"modify own", ownership.CheckModify(p, self), true, nil},
+			{"modify other's", ownership.CheckModify(p, other), privileged, ErrNotOwner},
+			{"keep owner", ownership.CheckReassign(p, self, self), true, nil},
+			{"give away", ownership.CheckReassign(p, self, other), privileged, ErrReassignForbidden},
+			{"take over", ownership.CheckReassign(p, other, self), privileged, ErrReassignForbidden},
+			{"list", auth.CheckOwnerFilter(role, nil), true, nil},
+			{"list by owner", auth.CheckOwnerFilter(role, new(int64(self))), privileged, ErrOwnerFilterForbidden},
 		}
 		for _, tt := range tests {
 			t.Run(string(role)+"/"+tt.name, func(t *testing.T) {

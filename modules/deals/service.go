@@ -106,7 +106,7 @@ func (s *Service) List(ctx context.Context, f ListFilter, page web.Page) (databa
 	if err != nil {
 		return database.Result[Deal]{}, err
 	}
-	if err := checkOwnerFilter(p.Role, f.OwnerID); err != nil {
+	if err := auth.CheckOwnerFilter(p.Role, f.OwnerID); err != nil {
 		return database.Result[Deal]{}, err
 	}
 	return s.store.list(ctx, p.OrgID, listQuery(f), page.Window())
@@ -139,7 +139,7 @@ func (s *Service) Create(ctx context.Context, in NewDeal) (Deal, error) {
 		d.Stage = *in.Stage
 	}
 	d.MaxStage = maxStage(0, d.Stage)
-	if err := checkCreateOwner(p, d.OwnerID); err != nil {
+	if err := ownership.CheckCreate(p, d.OwnerID); err != nil {
 		return Deal{}, err
 	}
 	if err := checkWon(nil, d.state()); err != nil {
@@ -193,7 +193,7 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch, ifMatchHead
 		if err != nil {
 			return err
 		}
-		if err := checkModify(p, cur.OwnerID); err != nil {
+		if err := ownership.CheckModify(p, cur.OwnerID); err != nil {
 			return err
 		}
 		if !ifMatch(ifMatchHeader, cur.ETag()) {
@@ -201,7 +201,7 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch, ifMatchHead
 		}
 		next, set := apply(cur, patch)
 		if _, ok := set["owner_id"]; ok {
-			if err := checkReassign(p, cur.OwnerID, next.OwnerID); err != nil {
+			if err := ownership.CheckReassign(p, cur.OwnerID, next.OwnerID); err != nil {
 				return err
 			}
 		}
@@ -294,7 +294,7 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		if err := checkModify(p, cur.OwnerID); err != nil {
+		if err := ownership.CheckModify(p, cur.OwnerID); err != nil {
 			return err
 		}
 		if err := s.store.delete(ctx, p.OrgID, id); err != nil {

@@ -16,6 +16,9 @@ var (
 		"members can create, change or delete tasks only on deals they own")
 )
 
+// ownership judges a task by the owner of its deal (API.md §3).
+var ownership = auth.Ownership{ErrNotOwner: ErrNotOwner}
+
 // today returns midnight UTC of the day now falls on in UTC.
 func today(now time.Time) time.Time {
 	now = now.UTC()
@@ -39,15 +42,6 @@ func checkDueDateChange(cur *time.Time, next web.Optional[time.Time], now time.T
 		return nil
 	}
 	return checkDueDate(&next.Value, now)
-}
-
-// checkModify decides whether the caller may create, change or delete a task on a deal
-// owned by dealOwnerID: owner, admin and manager on any deal, a member on their own.
-func checkModify(p auth.Principal, dealOwnerID int64) error {
-	if !p.CanModifyOwned(dealOwnerID) {
-		return ErrNotOwner
-	}
-	return nil
 }
 
 // Patch is a partial update: nil or unset fields stay as they are; a null Description or

@@ -102,10 +102,10 @@ func TestCheckModify(t *testing.T) {
 	const self, other = 7, 8
 	for _, role := range auth.Roles {
 		p := auth.Principal{UserID: self, OrgID: 1, Role: role}
-		if err := checkModify(p, self); err != nil {
+		if err := ownership.CheckModify(p, self); err != nil {
 			t.Errorf("%s on own deal: %v", role, err)
 		}
-		err := checkModify(p, other)
+		err := ownership.CheckModify(p, other)
 		if role == auth.RoleMember {
 			if !errors.Is(err, ErrNotOwner) {
 				t.Errorf("member on another's deal: %v", err)

@@ -87,7 +87,7 @@ func (s *Service) Create(ctx context.Context, in NewTask) (Task, error) {
 		if err != nil {
 			return err
 		}
-		if err := checkModify(p, deal.OwnerID); err != nil {
+		if err := ownership.CheckModify(p, deal.OwnerID); err != nil {
 			return err
 		}
 		// The foreign key check of the insert locks the deal against deletion until commit.
@@ -160,7 +160,7 @@ func (s *Service) lockForChange(ctx context.Context, p auth.Principal, id int64)
 	if err != nil {
 		return Task{}, err
 	}
-	if err := checkModify(p, deal.OwnerID); err != nil {
+	if err := ownership.CheckModify(p, deal.OwnerID); err != nil {
 		return Task{}, err
 	}
 	return cur, nil

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 )
 
 // Optional is a JSON field of a partial update that tells apart "absent" (leave the value
@@ -46,3 +47,11 @@ func Some[T any](v T) Optional[T] { return Optional[T]{Set: true, Value: v} }
 
 // Null returns an Optional that clears the field.
 func Null[T any]() Optional[T] { return Optional[T]{Set: true, Null: true} }
+
+// TrimSpace returns o with surrounding white space removed from a present string value.
+func TrimSpace(o Optional[string]) Optional[string] {
+	if o.HasValue() {
+		o.Value = strings.TrimSpace(o.Value)
+	}
+	return o
+}
