@@ -341,8 +341,16 @@ func (s *Service) Comment(ctx context.Context, dealID int64, typ string, payload
 }
 
 // Deal implements dealsapi.Deals.
+//
+// Inside a transaction the deal is share-locked: a caller deciding on its owner (tasks) keeps
+// that owner until it commits, and waits for a reassignment in flight instead of deciding
+// on the owner it replaces.
 func (s *Service) Deal(ctx context.Context, orgID, dealID int64) (dealsapi.Deal, error) {
-	d, err := s.store.get(ctx, orgID, dealID, noLock)
+	lock := noLock
+	if database.InTx(ctx) {
+		lock = forShare
+	}
+	d, err := s.store.get(ctx, orgID, dealID, lock)
 	if err != nil {
 		return dealsapi.Deal{}, err
 	}

@@ -69,6 +69,7 @@ const (
 	noLock     = ""
 	forUpdate  = "FOR UPDATE"
 	forKeyLock = "FOR KEY SHARE" // keeps the deal from being deleted, blocks no update
+	forShare   = "FOR SHARE"     // keeps the deal as read (owner included) until the reader commits
 )
 
 // store holds the deals table. Every method filters by the organization it is given.

@@ -313,3 +313,41 @@ func TestConcurrentPatchesOfOneTask(t *testing.T) {
 		t.Fatalf("final task mixes writers: %v", final)
 	}
 }
+
+// A member's task on their deal, racing a manager who gives the deal away: the deal's owner
+// is read under a share lock, so the task waits for the reassignment and is then refused,
+// instead of being decided on the owner that is being replaced.
+func TestTaskWaitsForAReassignmentInFlight(t *testing.T) {
+	e := newEnv(t)
+	conn, err := pgx.Connect(context.Background(), e.App.DB.Pool.Config().ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	tx, err := conn.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck
+	if _, err := tx.Exec(context.Background(), "UPDATE deals SET owner_id = $1 WHERE id = $2", e.team.Manager.ID, e.memberDeal); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan apptest.Response, 1)
+	go func() {
+		s := *e.Server
+		s.T = t
+		done <- s.Do(apptest.Req{Method: "POST", Path: "/api/v1/tasks", Token: e.team.Member.Token, Org: e.team.OrgID,
+			Body: map[string]any{"deal_id": e.memberDeal, "title": "mine?"}})
+	}()
+	select {
+	case res := <-done:
+		t.Fatalf("the task was decided while the reassignment was in flight: %d %s", res.Status, res.Body)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := tx.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if res := <-done; res.Status != http.StatusForbidden || res.Code() != "not_owner" {
+		t.Fatalf("after the reassignment: %d %s", res.Status, res.Body)
+	}
+}

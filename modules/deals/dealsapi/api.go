@@ -62,7 +62,8 @@ type Deal struct {
 // Deals is the facade of the deals module.
 type Deals interface {
 	// Deal returns the deal, ErrDealNotFound when it does not exist in orgID. It runs in the
-	// transaction carried by ctx when there is one.
+	// transaction carried by ctx when there is one, and then share-locks the deal until that
+	// transaction ends, so a decision taken on its owner cannot race a reassignment.
 	Deal(ctx context.Context, orgID, dealID int64) (Deal, error)
 	// CountCreatedBetween counts the deals of orgID created at or after from and before to.
 	// It is served by an index on (organization_id, created_at), so a short interval costs
