@@ -110,7 +110,14 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 	if InTx(ctx) {
 		return fn(ctx)
 	}
-	tx, err := db.Pool.BeginTx(ctx, pgx.TxOptions{})
+	var opts pgx.TxOptions
+	if s, ok := scopeOf(ctx); ok {
+		// The scope is set in the same round trip as BEGIN. The values are decimal ids or
+		// empty, so writing them into the statement is safe.
+		opts.BeginQuery = "BEGIN; SELECT set_config('app.organization_id', '" + idArg(s.org) +
+			"', true), set_config('app.user_id', '" + idArg(s.user) + "', true)"
+	}
+	tx, err := db.Pool.BeginTx(ctx, opts)
 	if err != nil {
 		return MapError(fmt.Errorf("begin: %w", err))
 	}
@@ -118,11 +125,6 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 		// Rollback after Commit is a no-op; after a panic it releases the connection.
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 	}()
-	if s, ok := scopeOf(ctx); ok {
-		if _, err := tx.Exec(ctx, setScopeSQL, idArg(s.org), idArg(s.user)); err != nil {
-			return MapError(fmt.Errorf("set scope: %w", err))
-		}
-	}
 	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
 		return err
 	}
