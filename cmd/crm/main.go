@@ -3,6 +3,7 @@
 //	crm [serve]   run the HTTP service (default)
 //	crm migrate   apply pending migrations and exit
 //	crm healthcheck  exit 0 when the local service answers /health (for container health checks)
+//	crm seed      fill the database with the benchmark data set (see cmd/crm/seed)
 package main
 
 import (
@@ -49,8 +50,10 @@ func run(args []string) error {
 		return migrate.Up(cfg.DatabaseURL, app.Sources(), logWriter{log})
 	case "healthcheck":
 		return healthcheck(ctx, cfg.HTTPAddr)
+	case "seed":
+		return runSeed(ctx, cfg, log, args[1:])
 	case "help", "-h", "--help":
-		fmt.Println("usage: crm [serve|migrate|healthcheck]")
+		fmt.Println("usage: crm [serve|migrate|healthcheck|seed]")
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)

@@ -30,7 +30,9 @@ func TestTheMigrationBackfillsAnExistingDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	// Cleanups run after the test returns, so the connection that drops the database must
+	// be closed by a cleanup registered before the drop (cleanups run last-in, first-out).
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+
+	"github.com/mini-crm/crm/cmd/crm/app"
+	"github.com/mini-crm/crm/cmd/crm/app/apptest"
+	"github.com/mini-crm/crm/cmd/crm/seed"
+	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/testdb"
+)
+
+// The benchmark is not part of the test run, but its quick mode must keep working: this
+// runs it, shortened, on a tiny seeded database against two instances of the service in
+// this process (with and without the analytics cache), and checks that every operation
+// was measured on both sides without an error.
+func TestQuickModeOnATinyDatabase(t *testing.T) {
+	ctx := context.Background()
+	url := testdb.URL(t, app.Sources())
+	cheap := &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	if _, err := seed.Run(ctx, url, seed.Options{Seed: 1, Scale: 0.0005, HashParams: cheap}); err != nil {
+		t.Fatal(err)
+	}
+	cached := serve(t, url, 30*time.Second)
+	uncached := serve(t, url, 0)
+
+	cfg := QuickDurations(DefaultConfig())
+	cfg.URL, cfg.UncachedURL, cfg.DSN = cached, uncached, url
+	cfg.PID, cfg.UncachedPID = os.Getpid(), os.Getpid()
+	cfg.Concurrency = []int{2}
+	cfg.Duration, cfg.Warmup, cfg.SettleWait = 150*time.Millisecond, 20*time.Millisecond, 0
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	want := map[string]bool{} // operation → has a direct-SQL side
+	for _, o := range (&harness{cursor: "x", after: []string{"a", "b"}}).ops() {
+		want[o.name] = o.sql != nil
+	}
+	for _, r := range rep.Results {
+		hasSQL, ok := want[r.Op]
+		if !ok {
+			t.Errorf("unexpected operation %q", r.Op)
+			continue
+		}
+		delete(want, r.Op)
+		if r.API.Requests == 0 || r.API.Errors > 0 {
+			t.Errorf("%s: API %d requests, %d errors (%s)", r.Op, r.API.Requests, r.API.Errors, r.API.FirstError)
+		}
+		if hasSQL != (r.SQL != nil) {
+			t.Errorf("%s: direct-SQL side %v, want %v", r.Op, r.SQL != nil, hasSQL)
+		} else if r.SQL != nil && (r.SQL.Requests == 0 || r.SQL.Errors > 0) {
+			t.Errorf("%s: SQL %d requests, %d errors (%s)", r.Op, r.SQL.Requests, r.SQL.Errors, r.SQL.FirstError)
+		}
+		if r.RSSPeakKB == 0 {
+			t.Errorf("%s: no memory sample", r.Op)
+		}
+	}
+	for op := range want {
+		t.Errorf("%s was not measured", op)
+	}
+	md := rep.Markdown()
+	for _, s := range []string{"### Concurrency 2", "| list deals, deep page by cursor |", "API ÷ SQL", "### Goals"} {
+		if !strings.Contains(md, s) {
+			t.Errorf("the report lacks %q:\n%s", s, md)
+		}
+	}
+	if testing.Verbose() {
+		t.Log("\n" + md)
+	}
+}
+
+// serve runs the service on a loopback port of this process until the test ends.
+func serve(t *testing.T, url string, cacheTTL time.Duration) string {
+	t.Helper()
+	db, err := database.Open(context.Background(), url, database.Options{MaxConns: 4, Role: database.AppRole, StatementTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	cfg := apptest.Config()
+	cfg.AnalyticsCacheTTL, cfg.LoginIPLimit = cacheTTL, 1_000_000_000
+	a, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), db, app.Options{HashParams: apptest.FastHash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.ServeListener(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}

@@ -1,0 +1,438 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+var stages = []string{"qualification", "proposal", "negotiation", "closed"}
+
+func stageOrdinal(s string) int {
+	for i, v := range stages {
+		if v == s {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// ops lists the benchmarked operations. Every API request is one the benchmark user (the
+// organization's owner) may make; every direct-SQL side sends the statements that request
+// makes the service send, in the same pipelines and transactions.
+func (h *harness) ops() []op {
+	ops := []op{
+		{
+			name: "GET /health (HTTP only, no SQL)",
+			api: func(ctx context.Context, w *worker) error {
+				return w.call(ctx, w.h.cfg.URL, http.MethodGet, "/health", nil, http.StatusOK, false)
+			},
+		},
+		{
+			name: "list deals, first page",
+			api:  func(ctx context.Context, w *worker) error { return w.get(ctx, dealsPath(w.h.cfg, "")) },
+			sql: func(ctx context.Context, w *worker) error {
+				return w.dealsPage(ctx, fmt.Sprintf(sqlDealsPage, w.h.cfg.PageSize+1), true)
+			},
+		},
+		{
+			name: "list deals, deep page by offset",
+			api: func(ctx context.Context, w *worker) error {
+				return w.get(ctx, dealsPath(w.h.cfg, "&page="+strconv.Itoa(w.h.deepPage)))
+			},
+			sql: func(ctx context.Context, w *worker) error {
+				return w.dealsPage(ctx, fmt.Sprintf(sqlDealsPageOffset, w.h.cfg.PageSize+1, (w.h.deepPage-1)*w.h.cfg.PageSize), true)
+			},
+		},
+	}
+	if h.cursor != "" {
+		o := op{
+			name: "list deals, deep page by cursor",
+			api: func(ctx context.Context, w *worker) error {
+				return w.get(ctx, dealsPath(w.h.cfg, "&include_total=false&cursor="+url.QueryEscape(w.h.cursor)))
+			},
+		}
+		if h.after != nil {
+			o.sql = func(ctx context.Context, w *worker) error {
+				if err := w.role(ctx); err != nil {
+					return err
+				}
+				return w.scoped(ctx, w.h.orgID, fmt.Sprintf(sqlDealsPageAfter, w.h.cfg.PageSize+1),
+					w.h.orgID, "new", "in_progress", w.h.minAmt, w.h.after[0], w.h.after[1])
+			}
+		}
+		ops = append(ops, o)
+	}
+	ops = append(ops,
+		op{
+			name: "get deal",
+			api: func(ctx context.Context, w *worker) error {
+				return w.get(ctx, "/api/v1/deals/"+strconv.FormatInt(w.randomDeal(), 10))
+			},
+			sql: func(ctx context.Context, w *worker) error {
+				if err := w.role(ctx); err != nil {
+					return err
+				}
+				return w.scoped(ctx, w.h.orgID, sqlDealGet, w.randomDeal(), w.h.orgID)
+			},
+		},
+		op{name: "create deal", api: method((*worker).createDealAPI), sql: method((*worker).createDealSQL)},
+		op{name: "PATCH deal stage (+ activity)", api: method((*worker).patchStageAPI), sql: method((*worker).patchStageSQL), before: pickPatchDeals},
+		op{
+			name: "list open tasks, first page",
+			api: func(ctx context.Context, w *worker) error {
+				return w.get(ctx, "/api/v1/tasks?only_open=true&page_size="+strconv.Itoa(w.h.cfg.PageSize))
+			},
+			sql: func(ctx context.Context, w *worker) error {
+				if err := w.role(ctx); err != nil {
+					return err
+				}
+				if err := w.scoped(ctx, w.h.orgID, fmt.Sprintf(sqlOpenTasksPage, w.h.cfg.PageSize+1), w.h.orgID); err != nil {
+					return err
+				}
+				return w.scoped(ctx, w.h.orgID, sqlOpenTasksCount, w.h.orgID)
+			},
+		},
+		op{
+			name: "deal timeline, first page",
+			api: func(ctx context.Context, w *worker) error {
+				return w.get(ctx, fmt.Sprintf("/api/v1/deals/%d/activities?page_size=%d", w.randomDeal(), w.h.cfg.PageSize))
+			},
+			sql: func(ctx context.Context, w *worker) error {
+				id, org := w.randomDeal(), w.h.orgID
+				if err := w.role(ctx); err != nil {
+					return err
+				}
+				if err := w.scoped(ctx, org, sqlDealGet, id, org); err != nil {
+					return err
+				}
+				if err := w.scoped(ctx, org, fmt.Sprintf(sqlActivitiesPage, w.h.cfg.PageSize+1), id, org); err != nil {
+					return err
+				}
+				return w.scoped(ctx, org, sqlActivitiesCnt, id, org)
+			},
+		},
+		op{name: "summary (uncached)", uncached: true, api: summaryAPI(true), sql: method((*worker).summarySQL)},
+		op{name: "summary (cached)", api: summaryAPI(false), sql: method((*worker).role)},
+		op{name: "funnel (uncached)", uncached: true, api: funnelAPI(true), sql: method((*worker).funnelSQL)},
+		op{name: "funnel (cached)", api: funnelAPI(false), sql: method((*worker).role)},
+		op{name: "login", api: method((*worker).loginAPI), sql: method((*worker).loginSQL)},
+	)
+	return ops
+}
+
+// method turns a method expression of worker into an operation's function.
+func method(f func(*worker, context.Context) error) func(context.Context, *worker) error {
+	return func(ctx context.Context, w *worker) error { return f(w, ctx) }
+}
+
+func (w *worker) randomDeal() int64 { return w.h.deals[w.rng.IntN(len(w.h.deals))] }
+
+func (w *worker) randomContact() int64 { return w.h.contacts[w.rng.IntN(len(w.h.contacts))] }
+
+// dealsPage is the deals list: membership check, the page, and the count.
+func (w *worker) dealsPage(ctx context.Context, page string, count bool) error {
+	org := w.h.orgID
+	if err := w.role(ctx); err != nil {
+		return err
+	}
+	if err := w.scoped(ctx, org, page, org, "new", "in_progress", w.h.minAmt); err != nil {
+		return err
+	}
+	if !count {
+		return nil
+	}
+	return w.scoped(ctx, org, sqlDealsCount, org, "new", "in_progress", w.h.minAmt)
+}
+
+func summaryAPI(uncached bool) func(context.Context, *worker) error {
+	return func(ctx context.Context, w *worker) error {
+		base := w.h.cfg.URL
+		if uncached {
+			base = w.h.cfg.UncachedURL
+		}
+		return w.call(ctx, base, http.MethodGet, "/api/v1/analytics/deals/summary?days=30", nil, http.StatusOK, true)
+	}
+}
+
+func funnelAPI(uncached bool) func(context.Context, *worker) error {
+	return func(ctx context.Context, w *worker) error {
+		base := w.h.cfg.URL
+		if uncached {
+			base = w.h.cfg.UncachedURL
+		}
+		return w.call(ctx, base, http.MethodGet, "/api/v1/analytics/deals/funnel", nil, http.StatusOK, true)
+	}
+}
+
+// window is analytics' window of "the last days days": its start, and the end of its
+// first UTC day (modules/analytics: window).
+func window(now time.Time, days int) (from, firstDayEnd time.Time) {
+	from = now.Add(-time.Duration(days) * 24 * time.Hour)
+	y, m, d := from.UTC().Date()
+	return from, time.Date(y, m, d, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+}
+
+func (w *worker) summarySQL(ctx context.Context) error {
+	org := w.h.orgID
+	if err := w.role(ctx); err != nil {
+		return err
+	}
+	if err := w.scoped(ctx, org, sqlTotals, org, 0); err != nil {
+		return err
+	}
+	from, dayEnd := window(time.Now(), 30)
+	if err := w.scoped(ctx, org, sqlCreatedSince, org, dayEnd.Format(time.DateOnly)); err != nil {
+		return err
+	}
+	return w.scoped(ctx, org, sqlDealsCreatedBetween, org, from, dayEnd)
+}
+
+func (w *worker) funnelSQL(ctx context.Context) error {
+	if err := w.role(ctx); err != nil {
+		return err
+	}
+	return w.scoped(ctx, w.h.orgID, sqlTotals, w.h.orgID, 0)
+}
+
+// --- writes ---
+
+const benchAmount = "1234.50"
+
+func (w *worker) createDealAPI(ctx context.Context) error {
+	body := fmt.Sprintf(`{"contact_id": %d, "title": "Bench deal", "amount": %q, "currency": "USD"}`, w.randomContact(), benchAmount)
+	return w.call(ctx, w.h.cfg.URL, http.MethodPost, "/api/v1/deals", []byte(body), http.StatusCreated, true)
+}
+
+// dealRow is a row of dealCols.
+type dealRow struct {
+	id, org, contact, owner int64
+	title                   string
+	amount                  pgtype.Numeric
+	currency, status, stage string
+	maxStage                int16
+	lostReason              *string
+	created, updated        time.Time
+}
+
+func scanDeal(r pgx.Row) (dealRow, error) {
+	var d dealRow
+	err := r.Scan(&d.id, &d.org, &d.contact, &d.owner, &d.title, &d.amount, &d.currency, &d.status, &d.stage, &d.maxStage,
+		&d.lostReason, &d.created, &d.updated)
+	return d, err
+}
+
+// drain reads every row of a statement run in a transaction.
+func drain(ctx context.Context, tx pgx.Tx, sql string, args ...any) error {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		_ = rows.RawValues()
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+// inTx runs fn in a transaction opened as the service opens them: BEGIN and the scope in
+// one round trip.
+func (w *worker) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := w.h.db.BeginTx(ctx, pgx.TxOptions{BeginQuery: fmt.Sprintf(sqlBeginScoped, idArg(w.h.orgID), idArg(w.h.userID))})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// createDealSQL is POST /deals: membership check, then one transaction with the contact
+// check, the insert, its deal_created activity and the analytics read model's upserts.
+func (w *worker) createDealSQL(ctx context.Context) error {
+	org, user := w.h.orgID, w.h.userID
+	if err := w.role(ctx); err != nil {
+		return err
+	}
+	amount, _ := parseAmount(benchAmount)
+	return w.inTx(ctx, func(tx pgx.Tx) error {
+		if err := drain(ctx, tx, sqlContactGet, w.randomContact(), org); err != nil {
+			return err
+		}
+		d, err := scanDeal(tx.QueryRow(ctx, sqlDealInsert, org, w.randomContact(), user, "Bench deal", amount, "USD",
+			"new", "qualification", 1, nil))
+		if err != nil {
+			return err
+		}
+		if err := drain(ctx, tx, sqlActivityInsert, org, d.id, nil, "system", `{"event":"deal_created"}`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, sqlTotalsUpsert1, org, "new", 1, 1, "USD", int64(1), amount); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, sqlCreatedUpsert, org, d.created.UTC().Format(time.DateOnly), int64(1))
+		return err
+	})
+}
+
+// patchDeal is a deal a worker moves through the stages; each worker has its own, so the
+// next stage is always a real change that records an activity.
+type patchDeal struct {
+	id    int64
+	stage int // index in stages
+}
+
+// pickPatchDeals gives each worker its own deals of the organization, with their stages.
+func pickPatchDeals(ctx context.Context, h *harness, conc int, _ bool) error {
+	const perWorker = 200
+	ids := make([]int64, 0, conc*perWorker)
+	for _, i := range mrand.Perm(len(h.deals))[:min(len(h.deals), conc*perWorker)] { //nolint:gosec // load, not secrets
+		ids = append(ids, h.deals[i])
+	}
+	rows, err := h.owner.Query(ctx, `SELECT id, stage FROM deals WHERE organization_id = $1 AND id = ANY($2) ORDER BY id`, h.orgID, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	h.patch = make([][]patchDeal, conc)
+	i := 0
+	for rows.Next() {
+		var d patchDeal
+		var stage string
+		if err := rows.Scan(&d.id, &stage); err != nil {
+			return err
+		}
+		d.stage = stageOrdinal(stage) - 1
+		h.patch[i%conc] = append(h.patch[i%conc], d)
+		i++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, p := range h.patch {
+		if len(p) == 0 {
+			return fmt.Errorf("not enough deals for %d workers", conc)
+		}
+	}
+	return nil
+}
+
+// nextPatch returns the worker's next deal and moves its stage on (back to qualification
+// after closed, which the owner may do).
+func (w *worker) nextPatch() (id int64, from, to int) {
+	ds := w.h.patch[w.id]
+	d := &ds[w.pi%len(ds)]
+	w.pi++
+	from = d.stage
+	d.stage = (d.stage + 1) % len(stages)
+	return d.id, from, d.stage
+}
+
+func (w *worker) patchStageAPI(ctx context.Context) error {
+	id, _, to := w.nextPatch()
+	body := `{"stage": "` + stages[to] + `"}`
+	return w.call(ctx, w.h.cfg.URL, http.MethodPatch, "/api/v1/deals/"+strconv.FormatInt(id, 10), []byte(body), http.StatusOK, true)
+}
+
+// patchStageSQL is PATCH /deals/{id} {"stage"}: membership check, then one transaction
+// locking the deal, updating it, appending its stage_changed activity and moving the deal
+// between two rows of the analytics read model.
+func (w *worker) patchStageSQL(ctx context.Context) error {
+	org, user := w.h.orgID, w.h.userID
+	id, _, to := w.nextPatch()
+	if err := w.role(ctx); err != nil {
+		return err
+	}
+	return w.inTx(ctx, func(tx pgx.Tx) error {
+		cur, err := scanDeal(tx.QueryRow(ctx, sqlDealGetLocked, id, org))
+		if err != nil {
+			return err
+		}
+		next := stages[to]
+		if next == cur.stage {
+			return nil // nothing to change: the service would write nothing
+		}
+		out, err := scanDeal(tx.QueryRow(ctx, sqlDealSetStage, next, stageOrdinal(next), id, org))
+		if err != nil {
+			return err
+		}
+		payload, _ := json.Marshal(map[string]string{"from": cur.stage, "to": out.stage})
+		if err := drain(ctx, tx, sqlActivityInsert, org, id, user, "stage_changed", string(payload)); err != nil {
+			return err
+		}
+		type row struct {
+			stage, max int
+			deals      int64
+			amount     pgtype.Numeric
+		}
+		rows := []row{
+			{stageOrdinal(cur.stage), int(cur.maxStage), -1, negate(cur.amount)},
+			{stageOrdinal(out.stage), int(out.maxStage), 1, out.amount},
+		}
+		if cmp.Or(cmp.Compare(rows[0].stage, rows[1].stage), cmp.Compare(rows[0].max, rows[1].max)) > 0 {
+			rows[0], rows[1] = rows[1], rows[0]
+		}
+		_, err = tx.Exec(ctx, sqlTotalsUpsert2,
+			org, cur.status, rows[0].stage, rows[0].max, cur.currency, rows[0].deals, rows[0].amount,
+			org, cur.status, rows[1].stage, rows[1].max, cur.currency, rows[1].deals, rows[1].amount)
+		return err
+	})
+}
+
+func negate(n pgtype.Numeric) pgtype.Numeric {
+	if n.Int != nil {
+		n.Int = new(big.Int).Neg(n.Int)
+	}
+	return n
+}
+
+func parseAmount(s string) (pgtype.Numeric, error) {
+	var n pgtype.Numeric
+	if err := n.Scan(s); err != nil {
+		return n, fmt.Errorf("bench: amount %q: %w", s, err)
+	}
+	return n, nil
+}
+
+// --- login ---
+
+func (w *worker) loginAPI(ctx context.Context) error {
+	body, _ := json.Marshal(map[string]string{"email": w.h.cfg.Email, "password": w.h.cfg.Password})
+	return w.call(ctx, w.h.cfg.URL, http.MethodPost, "/api/v1/auth/login", body, http.StatusOK, false)
+}
+
+// loginSQL is the SQL of a login: the user by email and a new refresh token (both outside
+// any tenant scope). The password hash the service verifies in between is not SQL.
+func (w *worker) loginSQL(ctx context.Context) error {
+	var (
+		id                int64
+		email, hash, name string
+		created           time.Time
+	)
+	if err := w.h.db.QueryRow(ctx, sqlUserByEmail, w.h.cfg.Email).Scan(&id, &email, &hash, &name, &created); err != nil {
+		return err
+	}
+	var family pgtype.UUID
+	token := make([]byte, 32)
+	_, _ = rand.Read(family.Bytes[:])
+	_, _ = rand.Read(token)
+	family.Valid = true
+	_, err := w.h.db.Exec(ctx, sqlRefreshInsert, id, family, token, time.Now().Add(720*time.Hour))
+	return err
+}
+
+func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }

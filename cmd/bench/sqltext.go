@@ -1,0 +1,71 @@
+package main
+
+// The statements the endpoints issue, copied from the modules' stores (squirrel output,
+// byte for byte, as PostgreSQL logs them with log_statement = all) so that the direct-SQL
+// side of the benchmark runs exactly what the service runs. They are copies, not imports:
+// the stores keep them unexported, and the benchmark must not reach into modules. When a
+// store changes a statement, change it here too; `go test ./cmd/bench` does not notice.
+//
+// The service sends every statement of a tenant request in one pipeline after the scope
+// statement (platform/database: setScopeSQL), and opens transactions with BEGIN and the
+// scope in one simple-protocol round trip (platform/database: WithinTx), then the writes,
+// then COMMIT.
+const (
+	// platform/database/tenant.go
+	sqlScope = "SELECT set_config('app.organization_id', $1, true), set_config('app.user_id', $2, true)"
+	// platform/database/database.go WithinTx: the transaction's BeginQuery, with the
+	// organization and user ids (decimal, or empty).
+	sqlBeginScoped = "BEGIN; SELECT set_config('app.organization_id', '%s', true), set_config('app.user_id', '%s', true)"
+
+	// modules/orgs/store.go role: the tenant middleware's membership check, on every
+	// tenant request.
+	sqlRole = "SELECT role FROM organization_members WHERE organization_id = $1 AND user_id = $2"
+
+	dealCols = "id, organization_id, contact_id, owner_id, title, amount, currency, status, stage, max_stage, lost_reason, created_at, updated_at"
+
+	// modules/deals/store.go get (noLock and forUpdate), update, insert.
+	sqlDealGet       = "SELECT " + dealCols + " FROM deals WHERE id = $1 AND organization_id = $2"
+	sqlDealGetLocked = sqlDealGet + " FOR UPDATE"
+	sqlDealSetStage  = "UPDATE deals SET stage = $1, updated_at = clock_timestamp(), max_stage = GREATEST(max_stage, $2::smallint) WHERE id = $3 AND organization_id = $4 RETURNING " + dealCols
+	sqlDealInsert    = "INSERT INTO deals (organization_id,contact_id,owner_id,title,amount,currency,status,stage,max_stage,lost_reason) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING " + dealCols
+
+	// modules/deals/store.go list through platform/database.Paginate, for the filter the
+	// benchmark uses (status=new&status=in_progress&min_amount=…, order_by=created_at desc):
+	// page size + 1 rows, by offset or after a cursor, and the count with the same filter.
+	dealsWhere         = "WHERE (organization_id = $1 AND status IN ($2,$3) AND amount >= $4)"
+	sqlDealsPage       = "SELECT " + dealCols + " FROM deals " + dealsWhere + " ORDER BY created_at DESC, id DESC LIMIT %d"
+	sqlDealsPageOffset = sqlDealsPage + " OFFSET %d"
+	sqlDealsPageAfter  = "SELECT " + dealCols + " FROM deals " + dealsWhere +
+		" AND (created_at, id) < ($5::text::timestamptz, $6::text::bigint) ORDER BY created_at DESC, id DESC LIMIT %d"
+	sqlDealsCount = "SELECT count(*) FROM deals " + dealsWhere
+
+	// modules/deals/store.go countCreatedBetween (analytics' new deals of the window's first day).
+	sqlDealsCreatedBetween = "SELECT count(*) FROM deals WHERE organization_id = $1 AND created_at >= $2 AND created_at < $3"
+
+	// modules/contacts/store.go get (the contact check of a deal create).
+	sqlContactGet = "SELECT id, organization_id, owner_id, name, email, phone, created_at, updated_at FROM contacts WHERE id = $1 AND organization_id = $2"
+
+	// modules/timeline/store.go insert and list.
+	activityCols      = "id, organization_id, deal_id, author_id, type, payload, created_at"
+	sqlActivityInsert = "INSERT INTO activities (organization_id,deal_id,author_id,type,payload) VALUES ($1,$2,$3,$4,$5) RETURNING " + activityCols
+	sqlActivitiesPage = "SELECT " + activityCols + " FROM activities WHERE deal_id = $1 AND organization_id = $2 ORDER BY created_at DESC, id DESC LIMIT %d"
+	sqlActivitiesCnt  = "SELECT count(*) FROM activities WHERE deal_id = $1 AND organization_id = $2"
+
+	// modules/tasks/store.go list with only_open=true.
+	sqlOpenTasksPage  = "SELECT id, organization_id, deal_id, title, description, due_date, is_done, created_at, updated_at FROM tasks WHERE (organization_id = $1 AND NOT is_done) ORDER BY coalesce(due_date, 'infinity'::date) ASC, id ASC LIMIT %d"
+	sqlOpenTasksCount = "SELECT count(*) FROM tasks WHERE (organization_id = $1 AND NOT is_done)"
+
+	// modules/analytics/store.go apply (one and two rows of totals, one of creations),
+	// totals and createdSince.
+	sqlTotalsUpsertTail = " ON CONFLICT (organization_id, status, stage, max_stage, currency) DO UPDATE SET " +
+		"deals = analytics_deal_totals.deals + EXCLUDED.deals, amount = analytics_deal_totals.amount + EXCLUDED.amount"
+	sqlTotalsUpsert1 = "INSERT INTO analytics_deal_totals (organization_id,status,stage,max_stage,currency,deals,amount) VALUES ($1,$2,$3,$4,$5,$6,$7)" + sqlTotalsUpsertTail
+	sqlTotalsUpsert2 = "INSERT INTO analytics_deal_totals (organization_id,status,stage,max_stage,currency,deals,amount) VALUES ($1,$2,$3,$4,$5,$6,$7),($8,$9,$10,$11,$12,$13,$14)" + sqlTotalsUpsertTail
+	sqlCreatedUpsert = "INSERT INTO analytics_deals_created (organization_id,day,deals) VALUES ($1,$2::date,$3) ON CONFLICT (organization_id, day) DO UPDATE SET deals = analytics_deals_created.deals + EXCLUDED.deals"
+	sqlTotals        = "SELECT status, stage, max_stage, currency, deals, amount FROM analytics_deal_totals WHERE organization_id = $1 AND deals <> $2"
+	sqlCreatedSince  = "SELECT COALESCE(sum(deals), 0)::bigint FROM analytics_deals_created WHERE organization_id = $1 AND day >= $2::date"
+
+	// modules/identity/store.go userByEmail and insertRefresh (login).
+	sqlUserByEmail   = "SELECT id, email, password_hash, name, created_at FROM users WHERE lower(email) = lower($1)"
+	sqlRefreshInsert = "INSERT INTO refresh_tokens (user_id,family_id,token_hash,expires_at) VALUES ($1,$2,$3,$4)"
+)
