@@ -32,6 +32,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mini-crm/crm/modules/analytics"
+	"github.com/mini-crm/crm/modules/identity"
 )
 
 // Password is the password of every seeded user.
@@ -58,7 +59,7 @@ type Options struct {
 	// Progress receives a line every few seconds and one per finished step; nil for none.
 	Progress io.Writer
 	// HashParams are the argon2id parameters of the users' password hash; nil means the
-	// service's (argon2id.DefaultParams), so that a login costs what it costs in production.
+	// service's (identity.HashParams), so that a login costs what it costs in production.
 	HashParams *argon2id.Params
 }
 
@@ -219,7 +220,7 @@ func Run(ctx context.Context, dsn string, o Options) (Result, error) {
 	if err := step("generate", func() error {
 		params := o.HashParams
 		if params == nil {
-			params = argon2id.DefaultParams
+			params = identity.HashParams
 		}
 		hash, err = argon2id.CreateHash(Password, params)
 		if err != nil {
