@@ -44,11 +44,7 @@ func validate(dst any, extra ...apperr.FieldError) error {
 		fields = ae.Fields
 	}
 	fields = append(fields, extra...)
-	detail := fields[0].Field + " " + fields[0].Message
-	if len(fields) > 1 {
-		detail += " (and " + strconv.Itoa(len(fields)-1) + " more invalid fields)"
-	}
-	return apperr.Invalid("validation_failed", detail, fields...)
+	return apperr.InvalidFields("validation_failed", fields...)
 }
 
 func phoneErrors(phone *string) []apperr.FieldError {

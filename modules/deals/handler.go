@@ -75,15 +75,7 @@ func validate(dst any, extra ...apperr.FieldError) error {
 		fields = ae.Fields
 	}
 	fields = append(fields, extra...)
-	return apperr.Invalid("validation_failed", summary(fields), fields...)
-}
-
-func summary(fields []apperr.FieldError) string {
-	detail := fields[0].Field + " " + fields[0].Message
-	if len(fields) > 1 {
-		detail += " (and " + strconv.Itoa(len(fields)-1) + " more invalid fields)"
-	}
-	return detail
+	return apperr.InvalidFields("validation_failed", fields...)
 }
 
 // listFilter reads the query of GET /deals. Every unknown value is a 400 naming its
@@ -157,7 +149,7 @@ func listFilter(c *fiber.Ctx) (ListFilter, error) {
 		fail("order", "must be one of: asc, desc")
 	}
 	if len(bad) > 0 {
-		return f, apperr.Invalid("invalid_query", summary(bad), bad...)
+		return f, apperr.InvalidFields("invalid_query", bad...)
 	}
 	return f, nil
 }

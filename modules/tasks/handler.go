@@ -48,14 +48,6 @@ func (d *dueDate) ptr() *time.Time {
 	return &t
 }
 
-func summary(fields []apperr.FieldError) string {
-	detail := fields[0].Field + " " + fields[0].Message
-	if len(fields) > 1 {
-		detail += " (and " + strconv.Itoa(len(fields)-1) + " more invalid fields)"
-	}
-	return detail
-}
-
 // listFilter reads the query of GET /tasks. Every invalid value is a 400 naming its
 // parameter; all of them are reported at once.
 func listFilter(c *fiber.Ctx) (ListFilter, error) {
@@ -91,7 +83,7 @@ func listFilter(c *fiber.Ctx) (ListFilter, error) {
 		}
 	}
 	if len(bad) > 0 {
-		return f, apperr.Invalid("invalid_query", summary(bad), bad...)
+		return f, apperr.InvalidFields("invalid_query", bad...)
 	}
 	return f, nil
 }
@@ -187,7 +179,7 @@ func (h handler) update(c *fiber.Ctx) error {
 		fields = append(fields, ae.Fields...)
 	}
 	if len(fields) > 0 {
-		return apperr.Invalid("validation_failed", summary(fields), fields...)
+		return apperr.InvalidFields("validation_failed", fields...)
 	}
 	patch := Patch{Title: uf.Title, Description: req.Description, IsDone: req.IsDone.Ptr()}
 	if req.DueDate.Set {

@@ -70,6 +70,16 @@ func Invalid(code, detail string, fields ...FieldError) *Error {
 	return &Error{Kind: KindInvalid, Code: code, Detail: detail, Fields: fields}
 }
 
+// InvalidFields is a 400 about every field listed (at least one); its detail names the first
+// and counts the others.
+func InvalidFields(code string, fields ...FieldError) *Error {
+	detail := fields[0].Field + " " + fields[0].Message
+	if len(fields) > 1 {
+		detail += fmt.Sprintf(" (and %d more invalid fields)", len(fields)-1)
+	}
+	return Invalid(code, detail, fields...)
+}
+
 // InvalidField is a 400 about one field.
 func InvalidField(code, field, message, detail string) *Error {
 	return Invalid(code, detail, FieldError{Field: field, Message: message})

@@ -178,11 +178,7 @@ func Validate(dst any) error {
 	for _, fe := range ves {
 		fields = append(fields, apperr.FieldError{Field: fieldPath(fe), Message: message(fe)})
 	}
-	detail := fields[0].Field + " " + fields[0].Message
-	if len(fields) > 1 {
-		detail += fmt.Sprintf(" (and %d more invalid fields)", len(fields)-1)
-	}
-	return apperr.Invalid("validation_failed", detail, fields...)
+	return apperr.InvalidFields("validation_failed", fields...)
 }
 
 func fieldPath(fe validator.FieldError) string {
