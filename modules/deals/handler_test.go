@@ -44,7 +44,7 @@ func TestCreateEveryRole(t *testing.T) {
 		if role == "member" {
 			e.deal(u, map[string]any{"owner_id": u.ID})
 			res = e.as(u, "POST", "/api/v1/deals", map[string]any{"contact_id": e.contact, "title": "x", "amount": 1, "owner_id": e.team.Manager.ID})
-			wantProblem(t, res, http.StatusForbidden, "not_owner")
+			apptest.WantProblem(t, res, http.StatusForbidden, "not_owner")
 			continue
 		}
 		if res.Status != http.StatusCreated || num(res.JSON()["owner_id"]) != e.team.Member.ID {
@@ -53,7 +53,7 @@ func TestCreateEveryRole(t *testing.T) {
 	}
 	res := e.Do(apptest.Req{Method: "POST", Path: "/api/v1/deals", Token: e.team.Outsider.Token, Org: e.team.OrgID,
 		Body: map[string]any{"contact_id": e.contact, "title": "x", "amount": 1}})
-	wantProblem(t, res, http.StatusForbidden, "not_a_member")
+	apptest.WantProblem(t, res, http.StatusForbidden, "not_a_member")
 }
 
 func TestCreateDefaultsAndMoney(t *testing.T) {
@@ -131,8 +131,8 @@ func TestCreateValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := wantProblem(t, e.as(e.team.Owner, "POST", "/api/v1/deals", tt.body), tt.status, tt.code)
-			if got := fields(m); !slices.Equal(got, tt.fields) {
+			m := apptest.WantProblem(t, e.as(e.team.Owner, "POST", "/api/v1/deals", tt.body), tt.status, tt.code)
+			if got := apptest.ProblemFields(m); !slices.Equal(got, tt.fields) {
 				t.Fatalf("fields %v, want %v (%v)", got, tt.fields, m)
 			}
 			if tt.code == "won_requires_positive_amount" && !strings.Contains(m["detail"].(string), "amount") {
@@ -146,8 +146,8 @@ func TestCreateValidation(t *testing.T) {
 		Body: map[string]any{"contact_id": e.contact, "title": "x", "amount": 1}})
 	never := e.Do(apptest.Req{Method: "POST", Path: "/api/v1/deals", Token: out.Token, Org: out.OrgID,
 		Body: map[string]any{"contact_id": 987654, "title": "x", "amount": 1}})
-	wantProblem(t, foreign, http.StatusNotFound, "contact_not_found")
-	sameProblem(t, foreign, never)
+	apptest.WantProblem(t, foreign, http.StatusNotFound, "contact_not_found")
+	apptest.SameProblem(t, foreign, never)
 	if m := e.must(http.StatusOK, e.team.Owner, "GET", "/api/v1/deals", nil); m["total"] != float64(0) {
 		t.Fatalf("a rejected create stored a deal: %v", m)
 	}
@@ -170,7 +170,7 @@ func TestGetEveryRoleAndIsolation(t *testing.T) {
 		}
 	}
 	out := e.team.Outsider
-	wantProblem(t, e.Do(apptest.Req{Method: "GET", Path: dealPath(id(d)), Token: out.Token, Org: e.team.OrgID}),
+	apptest.WantProblem(t, e.Do(apptest.Req{Method: "GET", Path: dealPath(id(d)), Token: out.Token, Org: e.team.OrgID}),
 		http.StatusForbidden, "not_a_member")
 	for _, tt := range []struct {
 		method, suffix string
@@ -184,16 +184,16 @@ func TestGetEveryRoleAndIsolation(t *testing.T) {
 	} {
 		foreign := e.Do(apptest.Req{Method: tt.method, Path: dealPath(id(d)) + tt.suffix, Token: out.Token, Org: out.OrgID, Body: tt.body})
 		never := e.Do(apptest.Req{Method: tt.method, Path: dealPath(987654) + tt.suffix, Token: out.Token, Org: out.OrgID, Body: tt.body})
-		wantProblem(t, foreign, http.StatusNotFound, "deal_not_found")
-		sameProblem(t, foreign, never)
+		apptest.WantProblem(t, foreign, http.StatusNotFound, "deal_not_found")
+		apptest.SameProblem(t, foreign, never)
 	}
 	got := e.must(http.StatusOK, e.team.Owner, "GET", dealPath(id(d)), nil)
 	if got["title"] != "Visible" || len(e.activities(id(d))) != 1 {
 		t.Fatalf("touched from another organization: %v", got)
 	}
-	wantProblem(t, e.as(e.team.Owner, "GET", "/api/v1/deals/abc", nil), http.StatusNotFound, "not_found")
-	wantProblem(t, e.as(e.team.Owner, "GET", "/api/v1/deals/0", nil), http.StatusNotFound, "not_found")
-	wantProblem(t, e.as(e.team.Owner, "PUT", dealPath(id(d)), map[string]any{}), http.StatusMethodNotAllowed, "method_not_allowed")
+	apptest.WantProblem(t, e.as(e.team.Owner, "GET", "/api/v1/deals/abc", nil), http.StatusNotFound, "not_found")
+	apptest.WantProblem(t, e.as(e.team.Owner, "GET", "/api/v1/deals/0", nil), http.StatusNotFound, "not_found")
+	apptest.WantProblem(t, e.as(e.team.Owner, "PUT", dealPath(id(d)), map[string]any{}), http.StatusMethodNotAllowed, "method_not_allowed")
 }
 
 func TestUpdateEveryRole(t *testing.T) {
@@ -208,8 +208,8 @@ func TestUpdateEveryRole(t *testing.T) {
 		}
 		res := e.as(u, "PATCH", dealPath(id(others)), map[string]any{"title": "Taken"})
 		if role == "member" {
-			wantProblem(t, res, http.StatusForbidden, "not_owner")
-			wantProblem(t, e.as(u, "PATCH", dealPath(id(own)), map[string]any{"owner_id": e.team.Owner.ID}), http.StatusForbidden, "reassign_forbidden")
+			apptest.WantProblem(t, res, http.StatusForbidden, "not_owner")
+			apptest.WantProblem(t, e.as(u, "PATCH", dealPath(id(own)), map[string]any{"owner_id": e.team.Owner.ID}), http.StatusForbidden, "reassign_forbidden")
 			e.must(http.StatusOK, u, "PATCH", dealPath(id(own)), map[string]any{"owner_id": u.ID})
 			if got := e.must(http.StatusOK, u, "GET", dealPath(id(others)), nil); got["title"] != "Deal" {
 				t.Fatalf("refused patch changed the deal: %v", got)
@@ -223,8 +223,8 @@ func TestUpdateEveryRole(t *testing.T) {
 		if num(got["owner_id"]) != e.team.Member.ID {
 			t.Fatalf("%s reassign: %v", role, got)
 		}
-		m := wantProblem(t, e.as(u, "PATCH", dealPath(id(others)), map[string]any{"owner_id": e.team.Outsider.ID}), http.StatusBadRequest, "owner_not_member")
-		if !slices.Equal(fields(m), []string{"owner_id"}) {
+		m := apptest.WantProblem(t, e.as(u, "PATCH", dealPath(id(others)), map[string]any{"owner_id": e.team.Outsider.ID}), http.StatusBadRequest, "owner_not_member")
+		if !slices.Equal(apptest.ProblemFields(m), []string{"owner_id"}) {
 			t.Fatalf("fields %v", m)
 		}
 	}
@@ -237,13 +237,13 @@ func TestUpdateRulesAndTimeline(t *testing.T) {
 	member, manager, admin, owner := e.team.Member, e.team.Manager, e.team.Admin, e.team.Owner
 
 	// Won needs a positive amount: on a status change...
-	m := wantProblem(t, e.as(member, "PATCH", p, map[string]any{"status": "won"}), http.StatusBadRequest, "won_requires_positive_amount")
-	if !strings.Contains(m["detail"].(string), "amount") || !slices.Equal(fields(m), []string{"amount"}) {
+	m := apptest.WantProblem(t, e.as(member, "PATCH", p, map[string]any{"status": "won"}), http.StatusBadRequest, "won_requires_positive_amount")
+	if !strings.Contains(m["detail"].(string), "amount") || !slices.Equal(apptest.ProblemFields(m), []string{"amount"}) {
 		t.Fatalf("won rule: %v", m)
 	}
 	e.must(http.StatusOK, member, "PATCH", p, map[string]any{"status": "won", "amount": "250"})
 	// ...and on an amount change of a won deal.
-	wantProblem(t, e.as(member, "PATCH", p, map[string]any{"amount": 0}), http.StatusBadRequest, "won_requires_positive_amount")
+	apptest.WantProblem(t, e.as(member, "PATCH", p, map[string]any{"amount": 0}), http.StatusBadRequest, "won_requires_positive_amount")
 	e.must(http.StatusOK, member, "PATCH", p, map[string]any{"amount": "0.01"})
 	e.must(http.StatusOK, member, "PATCH", p, map[string]any{"title": "Still won"})
 	e.must(http.StatusOK, member, "PATCH", p, map[string]any{"status": "in_progress", "amount": 0})
@@ -259,10 +259,10 @@ func TestUpdateRulesAndTimeline(t *testing.T) {
 	e.must(http.StatusOK, member, "PATCH", p, map[string]any{"stage": "negotiation"})
 	e.must(http.StatusOK, manager, "PATCH", p, map[string]any{"stage": "closed"})
 	// Back moves only for owner and admin.
-	wantProblem(t, e.as(member, "PATCH", p, map[string]any{"stage": "proposal"}), http.StatusForbidden, "stage_rollback_forbidden")
-	wantProblem(t, e.as(manager, "PATCH", p, map[string]any{"stage": "qualification"}), http.StatusForbidden, "stage_rollback_forbidden")
+	apptest.WantProblem(t, e.as(member, "PATCH", p, map[string]any{"stage": "proposal"}), http.StatusForbidden, "stage_rollback_forbidden")
+	apptest.WantProblem(t, e.as(manager, "PATCH", p, map[string]any{"stage": "qualification"}), http.StatusForbidden, "stage_rollback_forbidden")
 	// A refused patch changes nothing else either.
-	wantProblem(t, e.as(manager, "PATCH", p, map[string]any{"stage": "proposal", "title": "changed"}), http.StatusForbidden, "stage_rollback_forbidden")
+	apptest.WantProblem(t, e.as(manager, "PATCH", p, map[string]any{"stage": "proposal", "title": "changed"}), http.StatusForbidden, "stage_rollback_forbidden")
 	e.must(http.StatusOK, admin, "PATCH", p, map[string]any{"stage": "negotiation"})
 	e.must(http.StatusOK, owner, "PATCH", p, map[string]any{"stage": "qualification", "status": "lost", "lost_reason": "budget"})
 
@@ -305,8 +305,8 @@ func TestUpdateRulesAndTimeline(t *testing.T) {
 	// contact_id must be a contact of this organization.
 	other := e.Do(apptest.Req{Method: "POST", Path: "/api/v1/contacts", Token: e.team.Outsider.Token, Org: e.team.Outsider.OrgID,
 		Body: map[string]any{"name": "Elsewhere"}}).JSON()
-	wantProblem(t, e.as(owner, "PATCH", p, map[string]any{"contact_id": id(other)}), http.StatusNotFound, "contact_not_found")
-	wantProblem(t, e.as(owner, "PATCH", p, map[string]any{"contact_id": 987654}), http.StatusNotFound, "contact_not_found")
+	apptest.WantProblem(t, e.as(owner, "PATCH", p, map[string]any{"contact_id": id(other)}), http.StatusNotFound, "contact_not_found")
+	apptest.WantProblem(t, e.as(owner, "PATCH", p, map[string]any{"contact_id": 987654}), http.StatusNotFound, "contact_not_found")
 	c2 := e.must(http.StatusCreated, owner, "POST", "/api/v1/contacts", map[string]any{"name": "Second"})
 	if got := e.must(http.StatusOK, owner, "PATCH", p, map[string]any{"contact_id": id(c2), "currency": "GBP"}); num(got["contact_id"]) != id(c2) || got["currency"] != "GBP" {
 		t.Fatalf("new contact: %v", got)
@@ -338,8 +338,8 @@ func TestUpdateValidation(t *testing.T) {
 		{map[string]any{"updated_at": "2020-01-01T00:00:00Z"}, "unknown_field", []string{"updated_at"}},
 		{"[]", "malformed_json", nil},
 	} {
-		m := wantProblem(t, e.as(e.team.Owner, "PATCH", p, tt.body), http.StatusBadRequest, tt.code)
-		if got := fields(m); !slices.Equal(got, tt.fields) {
+		m := apptest.WantProblem(t, e.as(e.team.Owner, "PATCH", p, tt.body), http.StatusBadRequest, tt.code)
+		if got := apptest.ProblemFields(m); !slices.Equal(got, tt.fields) {
 			t.Fatalf("%v: fields %v, want %v", tt.body, got, tt.fields)
 		}
 	}
@@ -355,8 +355,8 @@ func TestIfMatch(t *testing.T) {
 	}
 	first := e.as(e.team.Owner, "GET", p, nil).Header.Get("ETag")
 
-	wantProblem(t, patch(`"not-the-tag"`, map[string]any{"title": "A"}), http.StatusPreconditionFailed, "precondition_failed")
-	wantProblem(t, patch("W/"+first, map[string]any{"title": "A"}), http.StatusPreconditionFailed, "precondition_failed")
+	apptest.WantProblem(t, patch(`"not-the-tag"`, map[string]any{"title": "A"}), http.StatusPreconditionFailed, "precondition_failed")
+	apptest.WantProblem(t, patch("W/"+first, map[string]any{"title": "A"}), http.StatusPreconditionFailed, "precondition_failed")
 	if got := e.must(http.StatusOK, e.team.Owner, "GET", p, nil); got["title"] != "Deal" {
 		t.Fatalf("412 changed the deal: %v", got)
 	}
@@ -369,7 +369,7 @@ func TestIfMatch(t *testing.T) {
 		t.Fatalf("GET ETag %q, PATCH ETag %q", got, second)
 	}
 	// The old tag no longer matches: the update it was read for is already applied.
-	wantProblem(t, patch(first, map[string]any{"title": "B"}), http.StatusPreconditionFailed, "precondition_failed")
+	apptest.WantProblem(t, patch(first, map[string]any{"title": "B"}), http.StatusPreconditionFailed, "precondition_failed")
 	if res := patch(`"x", `+second, map[string]any{"title": "B"}); res.Status != http.StatusOK {
 		t.Fatalf("list If-Match: %d %s", res.Status, res.Body)
 	}
@@ -388,7 +388,7 @@ func TestIfMatch(t *testing.T) {
 	// A precondition is no way around ownership.
 	res = e.Do(apptest.Req{Method: "PATCH", Path: p, Token: e.team.Member.Token, Org: e.team.OrgID,
 		Body: map[string]any{"title": "X"}, Headers: map[string]string{"If-Match": third}})
-	wantProblem(t, res, http.StatusForbidden, "not_owner")
+	apptest.WantProblem(t, res, http.StatusForbidden, "not_owner")
 }
 
 func TestDelete(t *testing.T) {
@@ -400,16 +400,16 @@ func TestDelete(t *testing.T) {
 		e.must(http.StatusCreated, e.team.Member, "POST", activitiesPath(id(own)), map[string]any{"type": "comment", "payload": map[string]any{"text": "bye"}})
 		e.must(http.StatusOK, u, "PATCH", dealPath(id(own)), map[string]any{"status": "in_progress"})
 		e.must(http.StatusNoContent, u, "DELETE", dealPath(id(own)), nil)
-		wantProblem(t, e.as(u, "GET", dealPath(id(own)), nil), http.StatusNotFound, "deal_not_found")
-		wantProblem(t, e.as(u, "DELETE", dealPath(id(own)), nil), http.StatusNotFound, "deal_not_found")
-		wantProblem(t, e.as(u, "GET", activitiesPath(id(own)), nil), http.StatusNotFound, "deal_not_found")
+		apptest.WantProblem(t, e.as(u, "GET", dealPath(id(own)), nil), http.StatusNotFound, "deal_not_found")
+		apptest.WantProblem(t, e.as(u, "DELETE", dealPath(id(own)), nil), http.StatusNotFound, "deal_not_found")
+		apptest.WantProblem(t, e.as(u, "GET", activitiesPath(id(own)), nil), http.StatusNotFound, "deal_not_found")
 		var left int
 		if err := e.sql.QueryRow(context.Background(), "SELECT count(*) FROM activities WHERE deal_id = $1", id(own)).Scan(&left); err != nil || left != 0 {
 			t.Fatalf("%s: %d activities outlived their deal (%v)", role, left, err)
 		}
 		res := e.as(u, "DELETE", dealPath(id(others)), nil)
 		if role == "member" {
-			wantProblem(t, res, http.StatusForbidden, "not_owner")
+			apptest.WantProblem(t, res, http.StatusForbidden, "not_owner")
 			e.must(http.StatusOK, u, "GET", dealPath(id(others)), nil)
 			continue
 		}
@@ -501,7 +501,7 @@ func TestListFiltersAndOrders(t *testing.T) {
 			t.Fatalf("%s owner filter: %v", role, m)
 		}
 	}
-	wantProblem(t, e.as(e.team.Member, "GET", fmt.Sprintf("/api/v1/deals?owner_id=%d", e.team.Member.ID), nil),
+	apptest.WantProblem(t, e.as(e.team.Member, "GET", fmt.Sprintf("/api/v1/deals?owner_id=%d", e.team.Member.ID), nil),
 		http.StatusForbidden, "owner_filter_forbidden")
 	for _, tt := range []struct {
 		query string
@@ -523,8 +523,8 @@ func TestListFiltersAndOrders(t *testing.T) {
 		{"?page=0", "page"},
 		{"?page_size=101", "page_size"},
 	} {
-		m := wantProblem(t, e.as(e.team.Owner, "GET", "/api/v1/deals"+tt.query, nil), http.StatusBadRequest, "invalid_query")
-		if got := fields(m); len(got) == 0 || got[0] != tt.field || !strings.Contains(m["detail"].(string), tt.field) {
+		m := apptest.WantProblem(t, e.as(e.team.Owner, "GET", "/api/v1/deals"+tt.query, nil), http.StatusBadRequest, "invalid_query")
+		if got := apptest.ProblemFields(m); len(got) == 0 || got[0] != tt.field || !strings.Contains(m["detail"].(string), tt.field) {
 			t.Fatalf("%q: %v", tt.query, m)
 		}
 	}
@@ -573,8 +573,8 @@ func TestActivitiesEndpoints(t *testing.T) {
 		{map[string]any{"type": "comment", "payload": map[string]any{"text": "x", "extra": 1}}, "unknown_field", []string{"payload.extra"}},
 		{map[string]any{"type": "comment", "payload": map[string]any{"text": "x"}, "author_id": 1}, "unknown_field", []string{"author_id"}},
 	} {
-		m := wantProblem(t, e.as(e.team.Member, "POST", ap, tt.body), http.StatusBadRequest, tt.code)
-		if got := fields(m); !slices.Equal(got, tt.fields) {
+		m := apptest.WantProblem(t, e.as(e.team.Member, "POST", ap, tt.body), http.StatusBadRequest, tt.code)
+		if got := apptest.ProblemFields(m); !slices.Equal(got, tt.fields) {
 			t.Fatalf("%v: fields %v, want %v", tt.body, got, tt.fields)
 		}
 	}
@@ -585,12 +585,12 @@ func TestActivitiesEndpoints(t *testing.T) {
 	if got := e.must(http.StatusOK, e.team.Owner, "GET", ap, nil)["total"]; got != float64(6) {
 		t.Fatalf("rejected comments were stored: total %v", got)
 	}
-	wantProblem(t, e.as(e.team.Owner, "GET", activitiesPath(987654), nil), http.StatusNotFound, "deal_not_found")
-	wantProblem(t, e.as(e.team.Owner, "POST", activitiesPath(987654), map[string]any{"type": "comment", "payload": map[string]any{"text": "x"}}),
+	apptest.WantProblem(t, e.as(e.team.Owner, "GET", activitiesPath(987654), nil), http.StatusNotFound, "deal_not_found")
+	apptest.WantProblem(t, e.as(e.team.Owner, "POST", activitiesPath(987654), map[string]any{"type": "comment", "payload": map[string]any{"text": "x"}}),
 		http.StatusNotFound, "deal_not_found")
-	wantProblem(t, e.as(e.team.Owner, "GET", "/api/v1/deals/x/activities", nil), http.StatusNotFound, "not_found")
-	wantProblem(t, e.as(e.team.Owner, "GET", ap+"?page_size=0", nil), http.StatusBadRequest, "invalid_query")
+	apptest.WantProblem(t, e.as(e.team.Owner, "GET", "/api/v1/deals/x/activities", nil), http.StatusNotFound, "not_found")
+	apptest.WantProblem(t, e.as(e.team.Owner, "GET", ap+"?page_size=0", nil), http.StatusBadRequest, "invalid_query")
 	res := e.Do(apptest.Req{Method: "POST", Path: ap, Token: e.team.Outsider.Token, Org: e.team.OrgID,
 		Body: map[string]any{"type": "comment", "payload": map[string]any{"text": "x"}}})
-	wantProblem(t, res, http.StatusForbidden, "not_a_member")
+	apptest.WantProblem(t, res, http.StatusForbidden, "not_a_member")
 }

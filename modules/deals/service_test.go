@@ -154,7 +154,7 @@ func TestFailedActivityRollsBackTheDeal(t *testing.T) {
 	}
 	// The status activity is appended, then the stage activity fails: nothing may remain.
 	res := e.as(e.team.Owner, "PATCH", dealPath(id(d)), map[string]any{"title": "changed", "status": "won", "stage": "closed"})
-	wantProblem(t, res, http.StatusInternalServerError, "internal_error")
+	apptest.WantProblem(t, res, http.StatusInternalServerError, "internal_error")
 	if strings.Contains(string(res.Body), "refused") {
 		t.Fatalf("database error leaked: %s", res.Body)
 	}
@@ -171,7 +171,7 @@ func TestFailedActivityRollsBackTheDeal(t *testing.T) {
 	}
 	// A create whose system activity fails leaves no deal.
 	res = e.as(e.team.Owner, "POST", "/api/v1/deals", map[string]any{"contact_id": e.contact, "title": "ghost", "amount": 1})
-	wantProblem(t, res, http.StatusInternalServerError, "internal_error")
+	apptest.WantProblem(t, res, http.StatusInternalServerError, "internal_error")
 	if m := e.must(http.StatusOK, e.team.Owner, "GET", "/api/v1/deals", nil); m["total"] != float64(1) {
 		t.Fatalf("deal of a failed create stored: %v", m)
 	}
@@ -326,7 +326,7 @@ func TestMemberWithDealsCannotBeRemoved(t *testing.T) {
 	e := newEnv(t)
 	d := e.deal(e.team.Member, nil)
 	p := fmt.Sprintf("/api/v1/organizations/%d/members/%d", e.team.OrgID, e.team.Member.ID)
-	wantProblem(t, e.Do(apptest.Req{Method: "DELETE", Path: p, Token: e.team.Owner.Token}), http.StatusConflict, "member_owns_records")
+	apptest.WantProblem(t, e.Do(apptest.Req{Method: "DELETE", Path: p, Token: e.team.Owner.Token}), http.StatusConflict, "member_owns_records")
 	e.must(http.StatusOK, e.team.Manager, "PATCH", dealPath(id(d)), map[string]any{"owner_id": e.team.Manager.ID})
 	e.Must(http.StatusNoContent, apptest.Req{Method: "DELETE", Path: p, Token: e.team.Owner.Token})
 	// The former member's comment stays on the timeline.

@@ -45,7 +45,7 @@ func TestCreateEveryRole(t *testing.T) {
 		// On a deal someone else owns, only the member is refused.
 		res = e.as(u, "POST", "/api/v1/tasks", map[string]any{"deal_id": e.ownerDeal, "title": "Follow up"})
 		if role == "member" {
-			m := wantProblem(t, res, http.StatusForbidden, "not_owner")
+			m := apptest.WantProblem(t, res, http.StatusForbidden, "not_owner")
 			if !strings.Contains(m["detail"].(string), "deals they own") {
 				t.Fatalf("detail %v", m["detail"])
 			}
@@ -62,7 +62,7 @@ func TestCreateEveryRole(t *testing.T) {
 	}
 	res := e.Do(apptest.Req{Method: "POST", Path: "/api/v1/tasks", Token: e.team.Outsider.Token, Org: e.team.OrgID,
 		Body: map[string]any{"deal_id": e.ownerDeal, "title": "x"}})
-	wantProblem(t, res, http.StatusForbidden, "not_a_member")
+	apptest.WantProblem(t, res, http.StatusForbidden, "not_a_member")
 }
 
 func TestCreateDefaultsAndTimeline(t *testing.T) {
@@ -121,12 +121,12 @@ func TestCreateDealNotFound(t *testing.T) {
 	for _, role := range roles {
 		u := e.team.As(role)
 		a := e.as(u, "POST", "/api/v1/tasks", map[string]any{"deal_id": foreign, "title": "x"})
-		m := wantProblem(t, a, http.StatusNotFound, "deal_not_found")
+		m := apptest.WantProblem(t, a, http.StatusNotFound, "deal_not_found")
 		if !strings.Contains(m["detail"].(string), "deal") {
 			t.Fatalf("detail %v", m["detail"])
 		}
 		b := e.as(u, "POST", "/api/v1/tasks", map[string]any{"deal_id": foreign + 1000000, "title": "x"})
-		sameProblem(t, a, b)
+		apptest.SameProblem(t, a, b)
 	}
 	// Nothing was written in either organization.
 	if n := count(t, e, "SELECT count(*) FROM tasks"); n != 0 {
@@ -183,8 +183,8 @@ func TestCreateValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := e.as(e.team.Owner, "POST", "/api/v1/tasks", tt.body)
-			m := wantProblem(t, res, tt.status, tt.code)
-			got := fields(m)
+			m := apptest.WantProblem(t, res, tt.status, tt.code)
+			got := apptest.ProblemFields(m)
 			slices.Sort(got)
 			if !slices.Equal(got, tt.fields) {
 				t.Fatalf("fields %v, want %v; body %s", got, tt.fields, res.Body)
@@ -198,7 +198,7 @@ func TestCreateValidation(t *testing.T) {
 	}
 	res := e.Do(apptest.Req{Method: "POST", Path: "/api/v1/tasks", Token: e.team.Owner.Token, Org: e.team.OrgID,
 		Body: `{"deal_id":1,"title":"x"}`, Headers: map[string]string{"Content-Type": "text/plain"}})
-	wantProblem(t, res, http.StatusUnsupportedMediaType, "unsupported_media_type")
+	apptest.WantProblem(t, res, http.StatusUnsupportedMediaType, "unsupported_media_type")
 }
 
 // The past-date rule at the UTC day boundary, in both input formats, on create and PATCH.
@@ -209,8 +209,8 @@ func TestDueDateAtMidnightUTC(t *testing.T) {
 	}
 	past := func(res apptest.Response) {
 		t.Helper()
-		m := wantProblem(t, res, http.StatusBadRequest, "due_date_in_past")
-		if !strings.Contains(m["detail"].(string), "past") || !slices.Equal(fields(m), []string{"due_date"}) {
+		m := apptest.WantProblem(t, res, http.StatusBadRequest, "due_date_in_past")
+		if !strings.Contains(m["detail"].(string), "past") || !slices.Equal(apptest.ProblemFields(m), []string{"due_date"}) {
 			t.Fatalf("problem %v", m)
 		}
 	}
@@ -283,24 +283,24 @@ func TestGetEveryRoleAndIsolation(t *testing.T) {
 	out := e.team.Outsider
 	// In their own organization the task does not exist, exactly like an id never used.
 	a := e.Do(apptest.Req{Method: "GET", Path: taskPath(id(tk)), Token: out.Token, Org: out.OrgID})
-	wantProblem(t, a, http.StatusNotFound, "task_not_found")
+	apptest.WantProblem(t, a, http.StatusNotFound, "task_not_found")
 	b := e.Do(apptest.Req{Method: "GET", Path: taskPath(id(tk) + 1000000), Token: out.Token, Org: out.OrgID})
-	sameProblem(t, a, b)
+	apptest.SameProblem(t, a, b)
 	for _, method := range []string{"PATCH", "DELETE"} {
 		var body any
 		if method == "PATCH" {
 			body = map[string]any{"title": "stolen"}
 		}
 		a := e.Do(apptest.Req{Method: method, Path: taskPath(id(tk)), Token: out.Token, Org: out.OrgID, Body: body})
-		wantProblem(t, a, http.StatusNotFound, "task_not_found")
+		apptest.WantProblem(t, a, http.StatusNotFound, "task_not_found")
 		b := e.Do(apptest.Req{Method: method, Path: taskPath(id(tk) + 1000000), Token: out.Token, Org: out.OrgID, Body: body})
-		sameProblem(t, a, b)
+		apptest.SameProblem(t, a, b)
 	}
 	// In the team's organization they are no member.
-	wantProblem(t, e.Do(apptest.Req{Method: "GET", Path: taskPath(id(tk)), Token: out.Token, Org: e.team.OrgID}), http.StatusForbidden, "not_a_member")
-	wantProblem(t, e.Do(apptest.Req{Method: "GET", Path: taskPath(id(tk))}), http.StatusUnauthorized, "missing_token")
+	apptest.WantProblem(t, e.Do(apptest.Req{Method: "GET", Path: taskPath(id(tk)), Token: out.Token, Org: e.team.OrgID}), http.StatusForbidden, "not_a_member")
+	apptest.WantProblem(t, e.Do(apptest.Req{Method: "GET", Path: taskPath(id(tk))}), http.StatusUnauthorized, "missing_token")
 	for _, bad := range []string{"abc", "0", "-1", "1.5", "99999999999999999999"} {
-		wantProblem(t, e.as(e.team.Owner, "GET", "/api/v1/tasks/"+bad, nil), http.StatusNotFound, "not_found")
+		apptest.WantProblem(t, e.as(e.team.Owner, "GET", "/api/v1/tasks/"+bad, nil), http.StatusNotFound, "not_found")
 	}
 	// The task survived all of it.
 	if got := e.must(http.StatusOK, e.team.Owner, "GET", taskPath(id(tk)), nil); !reflect.DeepEqual(got, tk) {
@@ -321,7 +321,7 @@ func TestUpdateEveryRole(t *testing.T) {
 		conforms(t, "Task", res.Body)
 		res = e.as(u, "PATCH", taskPath(id(onOwners)), map[string]any{"title": "by " + role})
 		if role == "member" {
-			wantProblem(t, res, http.StatusForbidden, "not_owner")
+			apptest.WantProblem(t, res, http.StatusForbidden, "not_owner")
 			continue
 		}
 		if res.Status != http.StatusOK || res.JSON()["title"] != "by "+role {
@@ -332,8 +332,8 @@ func TestUpdateEveryRole(t *testing.T) {
 		t.Fatalf("the member's refused patch was written: %v", got)
 	}
 	// The refusal does not depend on what the patch holds, nor on whether it changes anything.
-	wantProblem(t, e.as(e.team.Member, "PATCH", taskPath(id(onOwners)), map[string]any{}), http.StatusForbidden, "not_owner")
-	wantProblem(t, e.as(e.team.Member, "PATCH", taskPath(id(onOwners)), map[string]any{"due_date": "2000-01-01"}), http.StatusForbidden, "not_owner")
+	apptest.WantProblem(t, e.as(e.team.Member, "PATCH", taskPath(id(onOwners)), map[string]any{}), http.StatusForbidden, "not_owner")
+	apptest.WantProblem(t, e.as(e.team.Member, "PATCH", taskPath(id(onOwners)), map[string]any{"due_date": "2000-01-01"}), http.StatusForbidden, "not_owner")
 }
 
 func TestUpdateFields(t *testing.T) {
@@ -403,8 +403,8 @@ func TestUpdateFields(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := wantProblem(t, e.as(e.team.Owner, "PATCH", path, tt.body), http.StatusBadRequest, tt.code)
-			f := fields(m)
+			m := apptest.WantProblem(t, e.as(e.team.Owner, "PATCH", path, tt.body), http.StatusBadRequest, tt.code)
+			f := apptest.ProblemFields(m)
 			slices.Sort(f)
 			if !slices.Equal(f, tt.fields) {
 				t.Fatalf("fields %v, want %v: %v", f, tt.fields, m)
@@ -414,7 +414,7 @@ func TestUpdateFields(t *testing.T) {
 	if !reflect.DeepEqual(e.must(http.StatusOK, e.team.Owner, "GET", path, nil), got) {
 		t.Fatal("a refused patch changed the task")
 	}
-	wantProblem(t, e.as(e.team.Owner, "PATCH", taskPath(id(tk)+1000), map[string]any{"title": "x"}), http.StatusNotFound, "task_not_found")
+	apptest.WantProblem(t, e.as(e.team.Owner, "PATCH", taskPath(id(tk)+1000), map[string]any{"title": "x"}), http.StatusNotFound, "task_not_found")
 }
 
 // Who may change a task is decided by who owns its deal now, not when the task was made.
@@ -425,9 +425,9 @@ func TestPermissionFollowsTheDealsCurrentOwner(t *testing.T) {
 	e.must(http.StatusOK, e.team.Member, "PATCH", path, map[string]any{"is_done": true})
 
 	e.must(http.StatusOK, e.team.Manager, "PATCH", dealPath(e.memberDeal), map[string]any{"owner_id": e.team.Manager.ID})
-	wantProblem(t, e.as(e.team.Member, "PATCH", path, map[string]any{"is_done": false}), http.StatusForbidden, "not_owner")
-	wantProblem(t, e.as(e.team.Member, "DELETE", path, nil), http.StatusForbidden, "not_owner")
-	wantProblem(t, e.as(e.team.Member, "POST", "/api/v1/tasks", map[string]any{"deal_id": e.memberDeal, "title": "x"}), http.StatusForbidden, "not_owner")
+	apptest.WantProblem(t, e.as(e.team.Member, "PATCH", path, map[string]any{"is_done": false}), http.StatusForbidden, "not_owner")
+	apptest.WantProblem(t, e.as(e.team.Member, "DELETE", path, nil), http.StatusForbidden, "not_owner")
+	apptest.WantProblem(t, e.as(e.team.Member, "POST", "/api/v1/tasks", map[string]any{"deal_id": e.memberDeal, "title": "x"}), http.StatusForbidden, "not_owner")
 	e.must(http.StatusOK, e.team.Member, "GET", path, nil) // reading stays open
 
 	e.must(http.StatusOK, e.team.Manager, "PATCH", dealPath(e.memberDeal), map[string]any{"owner_id": e.team.Member.ID})
@@ -444,13 +444,13 @@ func TestDelete(t *testing.T) {
 		if res.Status != http.StatusNoContent || len(res.Body) != 0 {
 			t.Fatalf("%s: %d %s", role, res.Status, res.Body)
 		}
-		wantProblem(t, e.as(u, "GET", taskPath(id(onMembers)), nil), http.StatusNotFound, "task_not_found")
-		wantProblem(t, e.as(u, "DELETE", taskPath(id(onMembers)), nil), http.StatusNotFound, "task_not_found")
+		apptest.WantProblem(t, e.as(u, "GET", taskPath(id(onMembers)), nil), http.StatusNotFound, "task_not_found")
+		apptest.WantProblem(t, e.as(u, "DELETE", taskPath(id(onMembers)), nil), http.StatusNotFound, "task_not_found")
 
 		onOwners := e.task(e.ownerDeal, nil)
 		res = e.as(u, "DELETE", taskPath(id(onOwners)), nil)
 		if role == "member" {
-			wantProblem(t, res, http.StatusForbidden, "not_owner")
+			apptest.WantProblem(t, res, http.StatusForbidden, "not_owner")
 			e.must(http.StatusOK, u, "GET", taskPath(id(onOwners)), nil)
 			continue
 		}
@@ -467,12 +467,12 @@ func TestDeletingTheDealDeletesItsTasks(t *testing.T) {
 	kept := id(e.task(e.memberDeal, nil))
 	e.must(http.StatusNoContent, e.team.Owner, "DELETE", dealPath(e.ownerDeal), nil)
 	for _, tid := range gone {
-		wantProblem(t, e.as(e.team.Owner, "GET", taskPath(tid), nil), http.StatusNotFound, "task_not_found")
+		apptest.WantProblem(t, e.as(e.team.Owner, "GET", taskPath(tid), nil), http.StatusNotFound, "task_not_found")
 	}
 	e.must(http.StatusOK, e.team.Owner, "GET", taskPath(kept), nil)
 	list := e.must(http.StatusOK, e.team.Owner, "GET", "/api/v1/tasks", nil)
 	if list["total"] != float64(1) {
 		t.Fatalf("list after deleting the deal: %v", list)
 	}
-	wantProblem(t, e.as(e.team.Owner, "POST", "/api/v1/tasks", map[string]any{"deal_id": e.ownerDeal, "title": "x"}), http.StatusNotFound, "deal_not_found")
+	apptest.WantProblem(t, e.as(e.team.Owner, "POST", "/api/v1/tasks", map[string]any{"deal_id": e.ownerDeal, "title": "x"}), http.StatusNotFound, "deal_not_found")
 }

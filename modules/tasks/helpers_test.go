@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"reflect"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -117,47 +115,6 @@ func id(m map[string]any) int64 { return int64(m["id"].(float64)) }
 func taskPath(id int64) string { return fmt.Sprintf("/api/v1/tasks/%d", id) }
 
 func dealPath(id int64) string { return fmt.Sprintf("/api/v1/deals/%d", id) }
-
-func wantProblem(t *testing.T, res apptest.Response, status int, code string) map[string]any {
-	t.Helper()
-	if res.Status != status || res.Code() != code {
-		t.Fatalf("status %d code %q, want %d %q; body %s", res.Status, res.Code(), status, code, res.Body)
-	}
-	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
-		t.Fatalf("content type %q", ct)
-	}
-	m := res.JSON()
-	if m["status"] != float64(status) {
-		t.Fatalf("status member %v", m["status"])
-	}
-	return m
-}
-
-// sameProblem checks that two error bodies differ at most in request_id and instance, so
-// that a client cannot tell another organization's id from one that never existed.
-func sameProblem(t *testing.T, a, b apptest.Response) {
-	t.Helper()
-	if a.Status != b.Status {
-		t.Fatalf("statuses differ: %d %s / %d %s", a.Status, a.Body, b.Status, b.Body)
-	}
-	ja, jb := a.JSON(), b.JSON()
-	for _, k := range []string{"request_id", "instance"} {
-		delete(ja, k)
-		delete(jb, k)
-	}
-	if !reflect.DeepEqual(ja, jb) {
-		t.Fatalf("bodies differ:\n%s\n%s", a.Body, b.Body)
-	}
-}
-
-func fields(m map[string]any) []string {
-	var out []string
-	errs, _ := m["errors"].([]any)
-	for _, e := range errs {
-		out = append(out, e.(map[string]any)["field"].(string))
-	}
-	return out
-}
 
 var (
 	docOnce sync.Once

@@ -130,8 +130,8 @@ func TestListInvalidQuery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		res := e.as(e.team.Member, "GET", "/api/v1/tasks"+tt.query, nil)
-		m := wantProblem(t, res, http.StatusBadRequest, "invalid_query")
-		got := fields(m)
+		m := apptest.WantProblem(t, res, http.StatusBadRequest, "invalid_query")
+		got := apptest.ProblemFields(m)
 		// The detail names the first invalid parameter in plain words.
 		if detail, _ := m["detail"].(string); len(got) == 0 || !strings.HasPrefix(detail, got[0]+" must") {
 			t.Fatalf("%s: detail %q", tt.query, detail)
@@ -141,6 +141,6 @@ func TestListInvalidQuery(t *testing.T) {
 			t.Fatalf("%s: fields %v, want %v", tt.query, got, tt.fields)
 		}
 	}
-	wantProblem(t, e.Do(apptest.Req{Method: "GET", Path: "/api/v1/tasks", Token: e.team.Owner.Token}), http.StatusBadRequest, "missing_organization")
-	wantProblem(t, e.Do(apptest.Req{Method: "GET", Path: "/api/v1/tasks", Token: e.team.Outsider.Token, Org: e.team.OrgID}), http.StatusForbidden, "not_a_member")
+	apptest.WantProblem(t, e.Do(apptest.Req{Method: "GET", Path: "/api/v1/tasks", Token: e.team.Owner.Token}), http.StatusBadRequest, "missing_organization")
+	apptest.WantProblem(t, e.Do(apptest.Req{Method: "GET", Path: "/api/v1/tasks", Token: e.team.Outsider.Token, Org: e.team.OrgID}), http.StatusForbidden, "not_a_member")
 }

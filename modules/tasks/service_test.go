@@ -69,7 +69,7 @@ func TestFailedActivityRollsBackTheTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := e.as(e.team.Owner, "POST", "/api/v1/tasks", map[string]any{"deal_id": e.ownerDeal, "title": "Doomed"})
-	m := wantProblem(t, res, http.StatusInternalServerError, "internal_error")
+	m := apptest.WantProblem(t, res, http.StatusInternalServerError, "internal_error")
 	if m["detail"] != "something went wrong on our side; quote the request_id when reporting it" {
 		t.Fatalf("a 500 says too much: %s", res.Body)
 	}

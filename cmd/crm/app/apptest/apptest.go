@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -227,4 +228,49 @@ func (t Team) As(role string) User {
 		return t.Member
 	}
 	return t.Outsider
+}
+
+// WantProblem fails the test unless res is a problem+json with the status and code, and
+// returns its body.
+func WantProblem(t testing.TB, res Response, status int, code string) map[string]any {
+	t.Helper()
+	if res.Status != status || res.Code() != code {
+		t.Fatalf("status %d code %q, want %d %q; body %s", res.Status, res.Code(), status, code, res.Body)
+	}
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Fatalf("content type %q", ct)
+	}
+	m := res.JSON()
+	if m["status"] != float64(status) {
+		t.Fatalf("status member %v", m["status"])
+	}
+	return m
+}
+
+// SameProblem fails the test unless two error responses differ at most in request_id and
+// instance, so that a client cannot tell another organization's id from one that never
+// existed.
+func SameProblem(t testing.TB, a, b Response) {
+	t.Helper()
+	if a.Status != b.Status {
+		t.Fatalf("statuses differ: %d %s / %d %s", a.Status, a.Body, b.Status, b.Body)
+	}
+	ja, jb := a.JSON(), b.JSON()
+	for _, k := range []string{"request_id", "instance"} {
+		delete(ja, k)
+		delete(jb, k)
+	}
+	if !reflect.DeepEqual(ja, jb) {
+		t.Fatalf("bodies differ:\n%s\n%s", a.Body, b.Body)
+	}
+}
+
+// ProblemFields lists the fields named by a problem's errors.
+func ProblemFields(m map[string]any) []string {
+	var out []string
+	errs, _ := m["errors"].([]any)
+	for _, e := range errs {
+		out = append(out, e.(map[string]any)["field"].(string))
+	}
+	return out
 }
