@@ -193,15 +193,16 @@ func TestBodyOverLimitIs413(t *testing.T) {
 	}
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
-	// The client announces 2 MiB and sends only the start: the server must answer from the
-	// announced length, without reading (or buffering) the body.
+	// The client announces 2 MiB: the server must answer from the announced length, without
+	// reading (or buffering) the body.
 	conn, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	// Only the head is sent: unread body bytes would make the server's close a reset, which
+	// can discard its answer before the client reads it.
 	fmt.Fprintf(conn, "POST /things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", 2<<20)
-	_, _ = conn.Write(bytes.Repeat([]byte("a"), 4096))
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
