@@ -28,25 +28,6 @@ func toJSON(c contactsapi.Contact) contactJSON {
 		CreatedAt: web.Time(c.CreatedAt), UpdatedAt: web.Time(c.UpdatedAt)}
 }
 
-// validate runs the struct tags of dst and adds the field errors found by hand, so that one
-// 400 lists every invalid field.
-func validate(dst any, extra ...apperr.FieldError) error {
-	err := web.Validate(dst)
-	if err == nil && len(extra) == 0 {
-		return nil
-	}
-	var fields []apperr.FieldError
-	if err != nil {
-		ae, ok := apperr.As(err)
-		if !ok {
-			return err
-		}
-		fields = ae.Fields
-	}
-	fields = append(fields, extra...)
-	return apperr.InvalidFields("validation_failed", fields...)
-}
-
 func phoneErrors(phone *string) []apperr.FieldError {
 	if phone != nil && !validPhone(*phone) {
 		return []apperr.FieldError{{Field: "phone", Message: PhoneMessage}}
@@ -97,7 +78,7 @@ func (h handler) create(c *fiber.Ctx) error {
 		return err
 	}
 	req := createRequest(body)
-	if err := validate(&req, phoneErrors(req.Phone)...); err != nil {
+	if err := web.Validate(&req, phoneErrors(req.Phone)...); err != nil {
 		return err
 	}
 	ct, err := h.svc.Create(c.UserContext(), NewContact{OwnerID: req.OwnerID, Name: req.Name, Email: req.Email, Phone: req.Phone})
@@ -153,7 +134,7 @@ func (h handler) update(c *fiber.Ctx) error {
 	}
 	extra = append(extra, phoneErrors(req.Phone.Ptr())...)
 	fields := updateFields{Name: req.Name.Ptr(), Email: req.Email.Ptr(), OwnerID: req.OwnerID.Ptr()}
-	if err := validate(&fields, extra...); err != nil {
+	if err := web.Validate(&fields, extra...); err != nil {
 		return err
 	}
 	ct, err := h.svc.Update(c.UserContext(), id, Patch{OwnerID: fields.OwnerID, Name: fields.Name, Email: req.Email, Phone: req.Phone})

@@ -59,25 +59,6 @@ func toActivityJSON(a timelineapi.Activity) activityJSON {
 		CreatedAt: web.Time(a.CreatedAt)}
 }
 
-// validate runs the struct tags of dst and adds the field errors found by hand, so that one
-// 400 lists every invalid field.
-func validate(dst any, extra ...apperr.FieldError) error {
-	err := web.Validate(dst)
-	if err == nil && len(extra) == 0 {
-		return nil
-	}
-	var fields []apperr.FieldError
-	if err != nil {
-		ae, ok := apperr.As(err)
-		if !ok {
-			return err
-		}
-		fields = ae.Fields
-	}
-	fields = append(fields, extra...)
-	return apperr.InvalidFields("validation_failed", fields...)
-}
-
 // listFilter reads the query of GET /deals. Every unknown value is a 400 naming its
 // parameter; all of them are reported at once.
 func listFilter(c *fiber.Ctx) (ListFilter, error) {
@@ -255,7 +236,7 @@ func (h handler) update(c *fiber.Ctx) error {
 	}
 	fields := updateFields{Title: req.Title.Ptr(), Currency: req.Currency.Ptr(), Status: req.Status.Ptr(), Stage: req.Stage.Ptr(),
 		ContactID: req.ContactID.Ptr(), OwnerID: req.OwnerID.Ptr(), LostReason: req.LostReason.Ptr()}
-	if err := validate(&fields, extra...); err != nil {
+	if err := web.Validate(&fields, extra...); err != nil {
 		return err
 	}
 	d, err := h.svc.Update(c.UserContext(), id, Patch{Title: fields.Title, Amount: req.Amount.Ptr(), Currency: fields.Currency,

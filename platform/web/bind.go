@@ -164,21 +164,24 @@ func jsonKind(t reflect.Type) string {
 	return "of another type"
 }
 
-// Validate runs the struct tags of dst and reports every invalid field by JSON name.
-func Validate(dst any) error {
+// Validate runs the struct tags of dst and reports every invalid field by JSON name, with
+// the field errors a caller found by hand (extra), so that one 400 lists them all.
+func Validate(dst any, extra ...apperr.FieldError) error {
 	err := Validator().Struct(dst)
-	if err == nil {
+	if err == nil && len(extra) == 0 {
 		return nil
 	}
-	var ves validator.ValidationErrors
-	if !errors.As(err, &ves) {
-		return fmt.Errorf("validate: %w", err)
+	var fields []apperr.FieldError
+	if err != nil {
+		var ves validator.ValidationErrors
+		if !errors.As(err, &ves) {
+			return fmt.Errorf("validate: %w", err)
+		}
+		for _, fe := range ves {
+			fields = append(fields, apperr.FieldError{Field: fieldPath(fe), Message: message(fe)})
+		}
 	}
-	fields := make([]apperr.FieldError, 0, len(ves))
-	for _, fe := range ves {
-		fields = append(fields, apperr.FieldError{Field: fieldPath(fe), Message: message(fe)})
-	}
-	return apperr.InvalidFields("validation_failed", fields...)
+	return apperr.InvalidFields("validation_failed", append(fields, extra...)...)
 }
 
 func fieldPath(fe validator.FieldError) string {

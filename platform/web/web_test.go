@@ -214,3 +214,22 @@ func TestBodyOverLimitIs413(t *testing.T) {
 		t.Fatalf("status %d type %q body %s", res.StatusCode, res.Header.Get("Content-Type"), raw)
 	}
 }
+
+// Field errors found by hand are reported with the tag errors in one 400, and alone when the
+// tags pass.
+func TestValidateWithExtraFields(t *testing.T) {
+	phone := apperr.FieldError{Field: "phone", Message: "is not a phone number"}
+	err := web.Validate(&createThing{}, phone)
+	ae, ok := apperr.As(err)
+	if !ok || ae.Code != "validation_failed" || len(ae.Fields) != 2 || ae.Fields[0].Field != "name" || ae.Fields[1] != phone ||
+		!strings.Contains(ae.Detail, "and 1 more") {
+		t.Fatalf("both: %v", err)
+	}
+	err = web.Validate(&createThing{Name: "ok"}, phone)
+	if ae, ok := apperr.As(err); !ok || len(ae.Fields) != 1 || ae.Detail != "phone is not a phone number" {
+		t.Fatalf("extra only: %v", err)
+	}
+	if err := web.Validate(&createThing{Name: "ok"}); err != nil {
+		t.Fatalf("valid: %v", err)
+	}
+}
