@@ -94,9 +94,11 @@ func (s *Service) written(ctx context.Context, e dealsapi.DealWritten) error {
 	return s.emit(ctx, e)
 }
 
-func (s *Service) changed(orgID int64) {
+// changed announces a write of the organization's deals once the transaction of ctx (the
+// request's, when the write is part of a larger unit of work) has committed.
+func (s *Service) changed(ctx context.Context, orgID int64) {
 	if s.publish != nil {
-		s.publish(dealsapi.DealsChanged{OrgID: orgID})
+		database.AfterCommit(ctx, func() { s.publish(dealsapi.DealsChanged{OrgID: orgID}) })
 	}
 }
 
@@ -173,7 +175,7 @@ func (s *Service) Create(ctx context.Context, in NewDeal) (Deal, error) {
 	if err != nil {
 		return Deal{}, err
 	}
-	s.changed(p.OrgID)
+	s.changed(ctx, p.OrgID)
 	return out, nil
 }
 
@@ -243,7 +245,7 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch, ifMatchHead
 		return Deal{}, err
 	}
 	if wrote {
-		s.changed(p.OrgID)
+		s.changed(ctx, p.OrgID)
 	}
 	return out, nil
 }
@@ -305,7 +307,7 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	s.changed(p.OrgID)
+	s.changed(ctx, p.OrgID)
 	return nil
 }
 

@@ -88,8 +88,8 @@ func (db *DB) Close() { db.Pool.Close() }
 // Q returns the transaction carried by ctx or, outside a transaction, the pool; when ctx is
 // scoped to a tenant or user (WithTenant, WithUser), each statement runs with that scope.
 func (db *DB) Q(ctx context.Context) Querier {
-	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
-		return tx
+	if t, ok := ctx.Value(txKey{}).(*txState); ok {
+		return t.tx
 	}
 	if s, ok := scopeOf(ctx); ok {
 		return scoped{db: db, s: s}
@@ -99,8 +99,26 @@ func (db *DB) Q(ctx context.Context) Querier {
 
 // InTx reports whether ctx carries a transaction.
 func InTx(ctx context.Context) bool {
-	_, ok := ctx.Value(txKey{}).(pgx.Tx)
+	_, ok := ctx.Value(txKey{}).(*txState)
 	return ok
+}
+
+// txState is the transaction carried by a context and the work to do once it commits.
+type txState struct {
+	tx          pgx.Tx
+	afterCommit []func()
+}
+
+// AfterCommit runs fn once the transaction carried by ctx has committed, and never when it
+// rolls back; outside a transaction it runs fn at once. Announcements that others act on
+// (a cache dropping what a write changed) go here, so that nobody acts on a write that may
+// still roll back, or reads the old state again before the new one is visible.
+func AfterCommit(ctx context.Context, fn func()) {
+	if t, ok := ctx.Value(txKey{}).(*txState); ok {
+		t.afterCommit = append(t.afterCommit, fn)
+		return
+	}
+	fn()
 }
 
 // WithinTx runs fn in a transaction carried by the context it is given. A nested call joins
@@ -125,11 +143,15 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 		// Rollback after Commit is a no-op; after a panic it releases the connection.
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 	}()
-	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+	state := &txState{tx: tx}
+	if err := fn(context.WithValue(ctx, txKey{}, state)); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return MapError(fmt.Errorf("commit: %w", err))
+	}
+	for _, after := range state.afterCommit {
+		after()
 	}
 	return nil
 }

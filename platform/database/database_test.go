@@ -110,3 +110,40 @@ func TestWithDatabase(t *testing.T) {
 		t.Fatalf("name %q", n)
 	}
 }
+
+func TestAfterCommitRunsOnlyOnceTheOutermostTransactionCommits(t *testing.T) {
+	db := testdb.New(t, sources)
+	ctx := context.Background()
+	var ran []string
+	boom := errors.New("boom")
+	err := db.WithinTx(ctx, func(ctx context.Context) error {
+		if err := db.WithinTx(ctx, func(ctx context.Context) error {
+			database.AfterCommit(ctx, func() { ran = append(ran, "inner") })
+			return insert(ctx, db, 1, "a")
+		}); err != nil {
+			return err
+		}
+		if len(ran) != 0 {
+			t.Errorf("ran %v before the outer transaction committed", ran)
+		}
+		database.AfterCommit(ctx, func() { ran = append(ran, "outer") })
+		return nil
+	})
+	if err != nil || len(ran) != 2 || ran[0] != "inner" || ran[1] != "outer" {
+		t.Fatalf("err %v, ran %v; want inner then outer after the commit", err, ran)
+	}
+
+	ran = nil
+	err = db.WithinTx(ctx, func(ctx context.Context) error {
+		database.AfterCommit(ctx, func() { ran = append(ran, "rolled back") })
+		return boom
+	})
+	if !errors.Is(err, boom) || len(ran) != 0 {
+		t.Fatalf("err %v, ran %v; a rolled back transaction must run nothing", err, ran)
+	}
+
+	database.AfterCommit(ctx, func() { ran = append(ran, "now") })
+	if len(ran) != 1 {
+		t.Fatalf("outside a transaction AfterCommit must run at once, ran %v", ran)
+	}
+}

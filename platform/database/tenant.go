@@ -68,9 +68,9 @@ func idArg(id int64) string {
 // an organization and then writes its first tenant rows. It returns the context to use.
 func (db *DB) SetTenant(ctx context.Context, orgID int64) (context.Context, error) {
 	ctx = WithTenant(ctx, orgID)
-	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+	if t, ok := ctx.Value(txKey{}).(*txState); ok {
 		s, _ := scopeOf(ctx)
-		if _, err := tx.Exec(ctx, setScopeSQL, idArg(s.org), idArg(s.user)); err != nil {
+		if _, err := t.tx.Exec(ctx, setScopeSQL, idArg(s.org), idArg(s.user)); err != nil {
 			return ctx, MapError(err)
 		}
 	}
