@@ -49,7 +49,12 @@ func ParseDate(s string) (DateInput, error) {
 	switch {
 	case len(s) == len(time.DateOnly):
 		t, err = time.Parse(time.DateOnly, s)
-	case s[len(s)-1] == 'Z' || s[len(s)-6] == '+' || s[len(s)-6] == '-':
+	case s[len(s)-1] == 'Z':
+		t, err = time.Parse(time.RFC3339, s)
+	case s[len(s)-6] == '+' || s[len(s)-6] == '-':
+		if !validOffset(s[len(s)-5:]) {
+			return DateInput{}, &FieldDecodeError{Message: DateMessage}
+		}
 		t, err = time.Parse(time.RFC3339, s)
 	default:
 		t, err = time.Parse("2006-01-02T15:04:05", s) // fractional seconds are accepted too
@@ -59,6 +64,13 @@ func ParseDate(s string) (DateInput, error) {
 		return DateInput{}, &FieldDecodeError{Message: DateMessage}
 	}
 	return NewDateInput(t), nil
+}
+
+// validOffset reports whether hh:mm, a numeric offset whose four digits datePattern has
+// checked, is within what RFC 3339 allows: hours 00 to 23, minutes 00 to 59. time.Parse
+// alone takes +24:00 and minutes of 60.
+func validOffset(hhmm string) bool {
+	return hhmm[:2] <= "23" && hhmm[3:] <= "59"
 }
 
 // IsZero reports whether d holds no date.

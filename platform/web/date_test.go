@@ -32,6 +32,9 @@ func TestParseDate(t *testing.T) {
 		{"2026-11-27T23:30:00-01:00", "2026-11-28"},
 		{"2026-11-27T12:00:00+00:00", "2026-11-27"},
 		{"2026-12-31T23:00:00-05:00", "2027-01-01"},
+		{"2026-11-27T23:00:00-23:59", "2026-11-28"},
+		{"2026-11-27T00:00:00+23:59", "2026-11-26"},
+		{"2026-11-27T12:00:00-00:00", "2026-11-27"},
 		// No offset means UTC.
 		{"2026-11-27T23:59:59", "2026-11-27"},
 		{"2026-11-27T00:00:00.5", "2026-11-27"},
@@ -55,6 +58,13 @@ func TestParseDate(t *testing.T) {
 		{"2026-11-27t10:15:00z", ""},
 		{"2026-11-27T10:15:00+0200", ""},
 		{"2026-11-27T10:15:00+25:00", ""},
+		// RFC 3339 offsets run from -23:59 to +23:59; time.Parse alone takes +24:00 and :60.
+		{"2026-11-27T10:15:00+24:00", ""},
+		{"2026-11-27T10:15:00-24:00", ""},
+		{"2026-11-27T10:15:00+23:60", ""},
+		{"2026-11-27T10:15:00-00:60", ""},
+		{"2026-11-27T10:15:00+99:00", ""},
+		{"2026-11-27T10:15:00.5+24:00", ""},
 		{"2026-11-27T", ""},
 		{"today", ""},
 		{"1732700000", ""},
@@ -126,6 +136,7 @@ func TestDateInputJSON(t *testing.T) {
 		`{"due_date": "2026-02-30"}`, `{"due_date": "tomorrow"}`, `{"due_date": 20261127}`,
 		`{"due_date": true}`, `{"due_date": {}}`, `{"due_date": ["2026-11-27"]}`, `{"due_date": ""}`,
 		`{"due_date": "2026-11-27\u0000"}`, `{"opt": "2026-11-27T10:00"}`,
+		`{"due_date": "2026-11-27T10:00:00+24:00"}`, `{"opt": "2026-11-27T10:00:00-23:60"}`,
 	} {
 		var r dateRequest
 		err := web.Decode([]byte(body), &r)
@@ -167,16 +178,17 @@ func TestQueryDate(t *testing.T) {
 			t.Errorf("%q: %d %s, want %s", q, res.StatusCode, body, want)
 		}
 	}
-	res, err := app.Test(dateRequestTo(http.MethodGet, "/?due_before=soon"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p web.Problem
-	if err := json.Unmarshal([]byte(dateBody(t, res)), &p); err != nil {
-		t.Fatal(err)
-	}
-	if res.StatusCode != http.StatusBadRequest || p.Code != "invalid_query" || len(p.Errors) != 1 || p.Errors[0].Field != "due_before" {
-		t.Fatalf("%d %+v", res.StatusCode, p)
+	for _, q := range []string{"soon", "2026-11-27T10:00:00%2B24:00", "2026-11-27T10:00:00-23:60"} {
+		res, err := app.Test(dateRequestTo(http.MethodGet, "/?due_before="+q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := dateBody(t, res)
+		var p web.Problem
+		if res.StatusCode != http.StatusBadRequest || json.Unmarshal([]byte(body), &p) != nil ||
+			p.Code != "invalid_query" || len(p.Errors) != 1 || p.Errors[0].Field != "due_before" {
+			t.Errorf("%s: %d %s", q, res.StatusCode, body)
+		}
 	}
 }
 
