@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/mini-crm/crm/platform/apperr"
 )
 
 // Options configures the application.
@@ -53,8 +55,31 @@ func NewApp(o Options) *fiber.App {
 		ErrorHandler:          ErrorHandler(o.Logger),
 		ReadBufferSize:        8192,
 	})
-	app.Use(requestID, recoverer(o.Logger), accessLog(o.Logger, o.Metrics), deadline(o.RequestTimeout))
+	app.Use(requestID, recoverer(o.Logger), accessLog(o.Logger, o.Metrics), deadline(o.RequestTimeout), queryText)
 	return app
+}
+
+// queryText refuses a request whose query string, once URL-decoded, holds a name or a value
+// that is not text PostgreSQL can store (the NUL character, invalid UTF-8): a 400
+// invalid_query naming the parameter, before any handler reads it.
+func queryText(c *fiber.Ctx) error {
+	var bad error
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		if bad != nil {
+			return
+		}
+		name := printableName(string(k))
+		if msg := textProblem(k); msg != "" {
+			msg = "is not a valid parameter name: " + msg
+			bad = apperr.InvalidField("invalid_query", name, msg, name+" "+msg)
+		} else if msg := textProblem(v); msg != "" {
+			bad = apperr.InvalidField("invalid_query", name, msg, name+" "+msg)
+		}
+	})
+	if bad != nil {
+		return bad
+	}
+	return c.Next()
 }
 
 type ctxKey int

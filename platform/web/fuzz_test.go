@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -31,6 +33,8 @@ func FuzzDecodeAndValidate(f *testing.F) {
 		`{"name":"a"}`, `{"name":" "}`, `{"name":"a","email":"x@y.z","count":3,"tags":["a"]}`,
 		`{"name":1}`, `{"unknown":true}`, `[]`, `null`, `"x"`, `{"name":"a"}{}`, `{`, ``, `{"nested":{"A":"x"}}`,
 		`{"tags":[1,2]}`, `{"count":1e400}`, `{"name":"\u0000"}`, `{"meta":{"a":1}}`, `{"email":null,"name":"n"}`,
+		`{"NAME":"a"}`, `{"nested":{"a":1}}`, "{\"name\":\"\xff\"}", `{"name":"\ud800"}`, `{"tags":["\ud83d\ude00"]}`,
+		`{"meta":{"K\u0000":"v"}}`, `{"name":"\\u0000"}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -38,6 +42,7 @@ func FuzzDecodeAndValidate(f *testing.F) {
 		var dst fuzzBody
 		err := web.Decode(body, &dst)
 		if err == nil {
+			checkStorable(t, body, &dst)
 			err = web.Validate(&dst)
 		}
 		if err == nil {
@@ -48,6 +53,25 @@ func FuzzDecodeAndValidate(f *testing.F) {
 			t.Fatalf("body %q: %v is not a 400", body, err)
 		}
 	})
+}
+
+// checkStorable fails when a decoded body holds text PostgreSQL cannot store, or text
+// encoding/json altered (U+FFFD where the body has none).
+func checkStorable(t *testing.T, body []byte, dst *fuzzBody) {
+	t.Helper()
+	texts := append([]string{dst.Name}, dst.Tags...)
+	if dst.Email != nil {
+		texts = append(texts, *dst.Email)
+	}
+	for k, v := range dst.Meta {
+		texts = append(texts, k, v)
+	}
+	noneSent := !bytes.Contains(body, []byte("\uFFFD")) && !bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`))
+	for _, s := range texts {
+		if strings.ContainsRune(s, 0) || !utf8.ValidString(s) || (noneSent && strings.ContainsRune(s, utf8.RuneError)) {
+			t.Fatalf("body %q decoded with text %q", body, s)
+		}
+	}
 }
 
 var fuzzApp = func() *fiber.App {

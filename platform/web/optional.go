@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 )
 
@@ -55,3 +56,6 @@ func TrimSpace(o Optional[string]) Optional[string] {
 	}
 	return o
 }
+
+// valueType tells the body scan of Decode what the wrapper decodes into.
+func (o *Optional[T]) valueType() reflect.Type { return reflect.TypeFor[T]() }
