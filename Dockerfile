@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-FROM golang:1.26-bookworm AS build
+# The exact Go release named by go.mod (deploy_test.go keeps them equal).
+FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

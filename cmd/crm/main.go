@@ -47,7 +47,7 @@ func run(args []string) error {
 	case "serve":
 		return serve(ctx, cfg, log)
 	case "migrate":
-		return migrate.Up(cfg.DatabaseURL, app.Sources(), logWriter{log})
+		return migrate.UpWhenReachable(ctx, cfg.DatabaseURL, app.Sources(), logWriter{log}, connectRetry(cfg, log))
 	case "healthcheck":
 		return healthcheck(ctx, cfg.HTTPAddr)
 	case "seed":
@@ -61,11 +61,14 @@ func run(args []string) error {
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if cfg.MigrateOnStart {
-		if err := migrate.Up(cfg.DatabaseURL, app.Sources(), logWriter{log}); err != nil {
+		if err := migrate.UpWhenReachable(ctx, cfg.DatabaseURL, app.Sources(), logWriter{log}, connectRetry(cfg, log)); err != nil {
 			return err
 		}
 	}
-	db, err := database.Open(ctx, cfg.DatabaseURL, database.Options{MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.RequestTimeout, Role: cfg.DBAppRole})
+	db, err := database.Open(ctx, cfg.DatabaseURL, database.Options{
+		MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.RequestTimeout, Role: cfg.DBAppRole,
+		Connect: connectRetry(cfg, log),
+	})
 	if err != nil {
 		return err
 	}
@@ -75,6 +78,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	return a.Serve(ctx, cfg.HTTPAddr)
+}
+
+// connectRetry waits for a database that is not reachable yet (a container starting with
+// its database) for up to DB_CONNECT_TIMEOUT.
+func connectRetry(cfg config.Config, log *slog.Logger) database.Retry {
+	return database.Retry{Timeout: cfg.DBConnectTimeout, Log: log}
 }
 
 func newLogger(cfg config.Config) *slog.Logger {

@@ -24,7 +24,8 @@ type Config struct {
 	RequestTimeout    time.Duration `env:"REQUEST_TIMEOUT, default=10s"`
 	ReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT, default=15s"`
 	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT, default=20s"`
-	DBMaxConns        int32         `env:"DB_MAX_CONNS, default=0"`
+	DBMaxConns        int32         `env:"DB_MAX_CONNS, default=0"` // 0: database.DefaultMaxConns
+	DBConnectTimeout  time.Duration `env:"DB_CONNECT_TIMEOUT, default=60s"`
 	DBAppRole         string        `env:"DB_APP_ROLE, default=crm_app"`
 	RedisURL          string        `env:"REDIS_URL"`
 	LoginIPLimit      int           `env:"LOGIN_IP_LIMIT, default=20"`
@@ -76,6 +77,12 @@ func (c Config) Validate() error {
 	}
 	if c.RequestTimeout <= 0 {
 		return fmt.Errorf("config: REQUEST_TIMEOUT must be positive")
+	}
+	if c.DBMaxConns < 0 {
+		return fmt.Errorf("config: DB_MAX_CONNS must not be negative")
+	}
+	if c.DBConnectTimeout < 0 {
+		return fmt.Errorf("config: DB_CONNECT_TIMEOUT must not be negative")
 	}
 	return nil
 }

@@ -45,3 +45,32 @@ func TestOverridesAndValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestDatabaseConnectTimeout(t *testing.T) {
+	c, err := config.LoadFrom(context.Background(), envconfig.MapLookuper(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DBConnectTimeout != 60*time.Second {
+		t.Fatalf("DB_CONNECT_TIMEOUT default = %s, want 60s", c.DBConnectTimeout)
+	}
+	if c.DBMaxConns != 0 {
+		t.Fatalf("DB_MAX_CONNS default = %d, want 0 (the database package's default)", c.DBMaxConns)
+	}
+	for val, want := range map[string]time.Duration{"5s": 5 * time.Second, "2m30s": 150 * time.Second, "0": 0} {
+		c, err := config.LoadFrom(context.Background(), envconfig.MapLookuper(map[string]string{"DB_CONNECT_TIMEOUT": val}))
+		if err != nil || c.DBConnectTimeout != want {
+			t.Errorf("DB_CONNECT_TIMEOUT=%s: got %s, err %v; want %s", val, c.DBConnectTimeout, err, want)
+		}
+	}
+	for env, val := range map[string]string{"DB_CONNECT_TIMEOUT": "-1s", "DB_MAX_CONNS": "-2"} {
+		_, err := config.LoadFrom(context.Background(), envconfig.MapLookuper(map[string]string{env: val}))
+		if err == nil || !strings.Contains(err.Error(), env) {
+			t.Errorf("%s=%s: err = %v, want a refusal naming %s", env, val, err, env)
+		}
+	}
+	_, err = config.LoadFrom(context.Background(), envconfig.MapLookuper(map[string]string{"DB_CONNECT_TIMEOUT": "soon"}))
+	if err == nil || !strings.Contains(err.Error(), `invalid duration "soon"`) {
+		t.Errorf("DB_CONNECT_TIMEOUT=soon: err = %v", err)
+	}
+}

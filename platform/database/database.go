@@ -46,21 +46,28 @@ type Options struct {
 	// Role, when set, is switched to on every new connection (SET ROLE), so that row-level
 	// security applies to the application's queries even when it connects as the owner.
 	Role string
+	// Connect says how long the first connection is retried while the server cannot be
+	// reached; the zero value makes one attempt.
+	Connect Retry
 }
 
-// Open connects a pool to url and checks that the server answers.
+// Open connects a pool to url and checks that the server answers, waiting for it as
+// o.Connect says. The pool holds o.MaxConns connections, DefaultMaxConns when unset.
 func Open(ctx context.Context, url string, o Options) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("database: parse url: %w", err)
 	}
-	if o.MaxConns > 0 {
+	switch {
+	case o.MaxConns > 0:
 		cfg.MaxConns = o.MaxConns
+	case !strings.Contains(url, "pool_max_conns"):
+		cfg.MaxConns = DefaultMaxConns
 	}
 	if o.StatementTimeout > 0 {
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(o.StatementTimeout.Milliseconds())
 	}
-	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	cfg.ConnConfig.ConnectTimeout = attemptTimeout
 	if o.Role != "" {
 		setRole := "SET ROLE " + pgx.Identifier{o.Role}.Sanitize()
 		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
@@ -73,11 +80,17 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database: connect: %w", err)
 	}
-	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := pool.Ping(pingCtx); err != nil {
+	err = o.Connect.Do(ctx, "database", func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		defer cancel()
+		if err := pool.Ping(ctx); err != nil {
+			return fmt.Errorf("database: ping: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("database: ping: %w", err)
+		return nil, err
 	}
 	return &DB{Pool: pool}, nil
 }

@@ -4,6 +4,7 @@
 package migrate
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/amacneil/dbmate/v2/pkg/dbmate"
 	_ "github.com/amacneil/dbmate/v2/pkg/driver/postgres" // registers the postgres driver
+
+	"github.com/mini-crm/crm/platform/database"
 )
 
 // Source is one module's migrations.
@@ -73,6 +76,16 @@ func New(dbURL string, sources []Source, log io.Writer) (*dbmate.DB, error) {
 		db.Log = io.Discard
 	}
 	return db, nil
+}
+
+// UpWhenReachable waits, as r says, until the server at dbURL accepts connections (it may
+// still be starting, or not yet listening on TCP), then runs Up. The database itself need
+// not exist yet.
+func UpWhenReachable(ctx context.Context, dbURL string, sources []Source, log io.Writer, r database.Retry) error {
+	if err := database.WaitForServer(ctx, dbURL, r); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return Up(dbURL, sources, log)
 }
 
 // Up creates the database when missing and applies every pending migration.
