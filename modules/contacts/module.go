@@ -53,10 +53,10 @@ func (m *Module) Init(k *kernel.Kernel) error {
 
 func (m *Module) Routes(api fiber.Router) {
 	h := handler{svc: m.svc}
-	authn, tenant := m.guard.Authenticated(), m.guard.Tenant()
-	api.Get("/contacts", authn, tenant, h.list)
-	api.Post("/contacts", authn, tenant, h.create)
-	api.Get("/contacts/:id", authn, tenant, h.get)
-	api.Patch("/contacts/:id", authn, tenant, h.update)
-	api.Delete("/contacts/:id", authn, tenant, h.delete)
+	tenant := m.guard.Tenant()
+	api.Get("/contacts", tenant, h.list)
+	api.Post("/contacts", tenant, h.create)
+	api.Get("/contacts/:id", tenant, h.get)
+	api.Patch("/contacts/:id", tenant, h.update)
+	api.Delete("/contacts/:id", tenant, h.delete)
 }

@@ -73,12 +73,12 @@ func (m *Module) Init(k *kernel.Kernel) error {
 
 func (m *Module) Routes(api fiber.Router) {
 	h := handler{svc: m.svc}
-	authn, tenant := m.guard.Authenticated(), m.guard.Tenant()
-	api.Get("/deals", authn, tenant, h.list)
-	api.Post("/deals", authn, tenant, h.create)
-	api.Get("/deals/:id", authn, tenant, h.get)
-	api.Patch("/deals/:id", authn, tenant, h.update)
-	api.Delete("/deals/:id", authn, tenant, h.delete)
-	api.Get("/deals/:deal_id/activities", authn, tenant, h.activities)
-	api.Post("/deals/:deal_id/activities", authn, tenant, h.comment)
+	tenant := m.guard.Tenant()
+	api.Get("/deals", tenant, h.list)
+	api.Post("/deals", tenant, h.create)
+	api.Get("/deals/:id", tenant, h.get)
+	api.Patch("/deals/:id", tenant, h.update)
+	api.Delete("/deals/:id", tenant, h.delete)
+	api.Get("/deals/:deal_id/activities", tenant, h.activities)
+	api.Post("/deals/:deal_id/activities", tenant, h.comment)
 }

@@ -69,7 +69,10 @@ func (m *Module) Init(*kernel.Kernel) error {
 }
 
 func (m *Module) Provide(k *kernel.Kernel) error {
-	return kernel.Provide[identityapi.Identity](k, m.svc)
+	if err := kernel.Provide[identityapi.Identity](k, m.svc); err != nil {
+		return err
+	}
+	return kernel.Provide[auth.Accounts](k, m.svc)
 }
 
 func (m *Module) Routes(api fiber.Router) {

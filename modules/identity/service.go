@@ -174,6 +174,15 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	})
 }
 
+// UserExists implements auth.Accounts: a token of a user who no longer exists is invalid.
+func (s *Service) UserExists(ctx context.Context, userID int64) (bool, error) {
+	_, err := s.store.userByID(ctx, userID)
+	if errors.Is(err, identityapi.ErrUserNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // Me returns the calling user.
 func (s *Service) Me(ctx context.Context) (identityapi.User, error) {
 	p, err := auth.Caller(ctx)

@@ -34,11 +34,17 @@ func (m memberships) RoleOf(_ context.Context, org, user int64) (auth.Role, erro
 	return "", auth.ErrNotMember
 }
 
+// accounts are the users that exist; every other user id stands for a deleted account.
+type accounts map[int64]bool
+
+func (a accounts) UserExists(_ context.Context, id int64) (bool, error) { return a[id], nil }
+
 func newApp(t *testing.T) (*fiber.App, *auth.Tokens) {
 	t.Helper()
 	tokens := auth.NewTokens(secret, "mini-crm", time.Minute, time.Hour)
 	g := auth.NewGuard(tokens)
 	g.SetMemberships(memberships{{7, 1}: auth.RoleManager})
+	g.SetAccounts(accounts{1: true, 2: true})
 	app := web.NewApp(web.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	app.Get("/me", g.Authenticated(), func(c *fiber.Ctx) error {
 		p, err := auth.Caller(c.UserContext())
@@ -47,7 +53,7 @@ func newApp(t *testing.T) (*fiber.App, *auth.Tokens) {
 		}
 		return c.JSON(fiber.Map{"user": p.UserID})
 	})
-	app.Get("/tenant", g.Authenticated(), g.Tenant(), func(c *fiber.Ctx) error {
+	app.Get("/tenant", g.Tenant(), func(c *fiber.Ctx) error {
 		p, _ := auth.TenantCaller(c.UserContext())
 		return c.JSON(fiber.Map{"org": p.OrgID, "role": p.Role})
 	})
@@ -121,15 +127,43 @@ func TestStrictAccessTokens(t *testing.T) {
 		"not a jwt":        "opaque-refresh-token-value",
 		"not yet valid":    sign(t, jwt.SigningMethodHS256, secret, with("nbf", now.Add(time.Hour).Unix())),
 	}
+	// Lenient base64 ignores the unused low bits of a segment's last character: a signature
+	// altered there decodes to the same bytes and must still be refused.
+	sig := []byte(parts[2])
+	last := strings.IndexByte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", sig[len(sig)-1])
+	sig[len(sig)-1] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last^1]
+	cases["signature's last character altered"] = parts[0] + "." + parts[1] + "." + string(sig)
 	for name, tok := range cases {
-		if st, body := call(t, app, "/me", "Bearer "+tok, ""); st != 401 || body["code"] != "invalid_token" {
-			t.Errorf("%s: %d %v", name, st, body)
+		for _, path := range []string{"/me", "/tenant"} {
+			if st, body := call(t, app, path, "Bearer "+tok, "7"); st != 401 || body["code"] != "invalid_token" {
+				t.Errorf("%s on %s: %d %v", name, path, st, body)
+			}
 		}
 	}
 	for name, h := range map[string]string{"none": "", "basic": "Basic dXNlcjpwYXNz", "empty bearer": "Bearer "} {
 		if st, body := call(t, app, "/me", h, ""); st != 401 || body["code"] != "missing_token" {
 			t.Errorf("%s: %d %v", name, st, body)
 		}
+	}
+}
+
+// A valid token of a user who no longer exists is an invalid token on every route, not a
+// 403 or a failure further down.
+func TestTokenOfADeletedUserIsInvalid(t *testing.T) {
+	app, tokens := newApp(t)
+	tok, err := tokens.Access(3) // user 3 does not exist
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/me", "/tenant"} {
+		if st, body := call(t, app, path, "Bearer "+tok, "7"); st != 401 || body["code"] != "invalid_token" {
+			t.Errorf("%s: %d %v", path, st, body)
+		}
+	}
+	// An existing user outside the organization is still told so.
+	other, _ := tokens.Access(2)
+	if st, body := call(t, app, "/tenant", "Bearer "+other, "7"); st != 403 || body["code"] != "not_a_member" {
+		t.Errorf("non-member: %d %v", st, body)
 	}
 }
 

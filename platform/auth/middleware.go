@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"strconv"
 	"strings"
@@ -23,6 +24,11 @@ type Memberships interface {
 // the same whether or not the organization exists.
 var ErrNotMember = apperr.Forbidden("not_a_member", "you are not a member of this organization")
 
+// Accounts tells whether the user a token names still exists. The identity module provides it.
+type Accounts interface {
+	UserExists(ctx context.Context, userID int64) (bool, error)
+}
+
 // Errors of the authentication middleware.
 var (
 	ErrMissingToken = apperr.Unauthenticated("missing_token", "an Authorization: Bearer <access token> header is required")
@@ -36,21 +42,34 @@ const HeaderOrganization = "X-Organization-Id"
 type Guard struct {
 	tokens      *Tokens
 	memberships Memberships
-	jwt         fiber.Handler
+	accounts    Accounts
+	signedIn    fiber.Handler
 	onCreate    fiber.Handler
 }
 
-// NewGuard returns a guard verifying tokens issued by t. Memberships must be set with
-// SetMemberships before a tenant route is served.
+// NewGuard returns a guard verifying tokens issued by t. Memberships and accounts must be
+// set with SetMemberships and SetAccounts before a route is served.
 func NewGuard(t *Tokens) *Guard {
 	g := &Guard{tokens: t}
-	g.jwt = jwtware.New(jwtware.Config{
-		SigningKey:     jwtware.SigningKey{JWTAlg: jwtware.HS256, Key: t.Secret()},
-		Claims:         &Claims{},
-		ContextKey:     "jwt",
-		TokenLookup:    "header:" + fiber.HeaderAuthorization,
-		AuthScheme:     "Bearer",
-		SuccessHandler: g.checkClaims,
+	g.signedIn = g.verify(g.requireAccount)
+	return g
+}
+
+// verify returns middleware that checks the access token, puts its principal into the user
+// context and continues with then.
+func (g *Guard) verify(then fiber.Handler) fiber.Handler {
+	return jwtware.New(jwtware.Config{
+		SigningKey:  jwtware.SigningKey{JWTAlg: jwtware.HS256, Key: g.tokens.Secret()},
+		Claims:      &Claims{},
+		ContextKey:  "jwt",
+		TokenLookup: "header:" + fiber.HeaderAuthorization,
+		AuthScheme:  "Bearer",
+		SuccessHandler: func(c *fiber.Ctx) error {
+			if err := g.checkClaims(c); err != nil {
+				return err
+			}
+			return then(c)
+		},
 		ErrorHandler: func(_ *fiber.Ctx, err error) error {
 			if err != nil && strings.Contains(err.Error(), "missing or malformed JWT") {
 				return ErrMissingToken
@@ -58,25 +77,29 @@ func NewGuard(t *Tokens) *Guard {
 			return ErrInvalidToken.Wrap(err)
 		},
 	})
-	return g
 }
 
 // SetMemberships wires the role lookup used by the tenant middleware.
 func (g *Guard) SetMemberships(m Memberships) { g.memberships = m }
+
+// SetAccounts wires the lookup that turns away tokens of users who no longer exist.
+func (g *Guard) SetAccounts(a Accounts) { g.accounts = a }
 
 // OnCreate sets a middleware that runs after the tenant is resolved on every POST of a tenant
 // route: every such POST creates something (a record, a member, a comment), so this is where
 // idempotency keys apply to all of them, including routes added later.
 func (g *Guard) OnCreate(h fiber.Handler) { g.onCreate = h }
 
-// Authenticated requires a valid access token and puts its principal into the user context.
-func (g *Guard) Authenticated() fiber.Handler { return g.jwt }
+// Authenticated requires a valid access token of an existing user and puts its principal
+// into the user context. Tenant routes use Tenant or TenantFromPath instead, which
+// authenticate too.
+func (g *Guard) Authenticated() fiber.Handler { return g.signedIn }
 
 // checkClaims runs after the signature, algorithm and expiry (when present) were checked:
-// it insists on the claims the library does not.
+// it insists on the claims the library does not, and on a canonical encoding.
 func (g *Guard) checkClaims(c *fiber.Ctx) error {
 	tok, _ := c.Locals("jwt").(*jwt.Token)
-	if tok == nil {
+	if tok == nil || !canonicalSegments(tok.Raw) {
 		return ErrInvalidToken
 	}
 	claims, ok := tok.Claims.(*Claims)
@@ -88,13 +111,51 @@ func (g *Guard) checkClaims(c *fiber.Ctx) error {
 		return ErrInvalidToken
 	}
 	c.SetUserContext(WithPrincipal(c.UserContext(), Principal{UserID: uid}))
+	return nil
+}
+
+// canonicalSegments reports whether every part of a compact JWT is strict unpadded base64url:
+// lenient decoding ignores the unused low bits of the last character, so without this check a
+// token whose signature was altered in its last character would still be accepted.
+func canonicalSegments(raw string) bool {
+	for part := range strings.SplitSeq(raw, ".") {
+		if _, err := base64.RawURLEncoding.Strict().DecodeString(part); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// requireAccount turns away a token whose user no longer exists.
+func (g *Guard) requireAccount(c *fiber.Ctx) error {
+	if err := g.checkAccount(c.UserContext()); err != nil {
+		return err
+	}
 	return c.Next()
 }
 
-// Tenant resolves the organization named by the X-Organization-Id header and the caller's
-// role in it. It must run after Authenticated.
+func (g *Guard) checkAccount(ctx context.Context) error {
+	p, err := Caller(ctx)
+	if err != nil {
+		return err
+	}
+	if g.accounts == nil {
+		return errors.New("auth: accounts are not wired")
+	}
+	ok, err := g.accounts.UserExists(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrInvalidToken
+	}
+	return nil
+}
+
+// Tenant authenticates the request and resolves the organization named by the
+// X-Organization-Id header and the caller's role in it.
 func (g *Guard) Tenant() fiber.Handler {
-	return func(c *fiber.Ctx) error {
+	return g.verify(func(c *fiber.Ctx) error {
 		raw := c.Get(HeaderOrganization)
 		if raw == "" {
 			return apperr.InvalidField("missing_organization", HeaderOrganization, "is required",
@@ -106,19 +167,30 @@ func (g *Guard) Tenant() fiber.Handler {
 				"the X-Organization-Id header must be a positive integer organization id")
 		}
 		return g.enter(c, orgID)
-	}
+	})
 }
 
-// TenantFromPath resolves the organization named by the path parameter param.
+// TenantFromPath authenticates the request and resolves the organization named by the path
+// parameter param.
 func (g *Guard) TenantFromPath(param string) fiber.Handler {
-	return func(c *fiber.Ctx) error {
+	return g.verify(func(c *fiber.Ctx) error {
 		orgID, err := ParseOrgID(c.Params(param))
 		if err != nil {
 			// No organization can have such an id, and the caller is a member of none.
-			return ErrNotMember
+			return g.notMember(c.UserContext())
 		}
 		return g.enter(c, orgID)
+	})
+}
+
+// notMember is the answer for a caller outside the organization: 403, unless the token's user
+// no longer exists at all, which makes the token itself invalid. Only this path asks, so a
+// member's request costs no lookup of its own.
+func (g *Guard) notMember(ctx context.Context) error {
+	if err := g.checkAccount(ctx); err != nil {
+		return err
 	}
+	return ErrNotMember
 }
 
 func (g *Guard) enter(c *fiber.Ctx, orgID int64) error {
@@ -130,6 +202,9 @@ func (g *Guard) enter(c *fiber.Ctx, orgID int64) error {
 		return errors.New("auth: memberships are not wired")
 	}
 	role, err := g.memberships.RoleOf(c.UserContext(), orgID, p.UserID)
+	if errors.Is(err, ErrNotMember) {
+		return g.notMember(c.UserContext())
+	}
 	if err != nil {
 		return err
 	}

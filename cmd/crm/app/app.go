@@ -99,6 +99,11 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	guard.SetMemberships(memberships)
+	accounts, err := kernel.Resolve[auth.Accounts](k)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	guard.SetAccounts(accounts)
 
 	metrics := web.NewMetrics()
 	metrics.Registry.MustRegister(database.NewPoolCollector(db.Pool))
