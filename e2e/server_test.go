@@ -20,16 +20,36 @@ import (
 
 // buildBinary compiles cmd/crm into a temporary directory with the go command that runs
 // this test (with -race when the test runs with it).
+//
+// The binary is built once per test process and shared by the tests that start a server.
 func buildBinary(t *testing.T) string {
 	t.Helper()
+	built.Do(func() { built.bin, built.err = compile() })
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin
+}
+
+var built struct {
+	sync.Once
+	bin string
+	err error
+}
+
+func compile() (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil && os.Getenv("GOROOT") != "" {
 		goBin, err = filepath.Join(os.Getenv("GOROOT"), "bin", "go"), nil
 	}
 	if err != nil {
-		t.Fatalf("the go command is needed to build the service: %v", err)
+		return "", fmt.Errorf("the go command is needed to build the service: %w", err)
 	}
-	bin := filepath.Join(t.TempDir(), "crm")
+	dir, err := os.MkdirTemp("", "crm-e2e-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "crm")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	args := []string{"build", "-o", bin}
@@ -40,9 +60,9 @@ func buildBinary(t *testing.T) string {
 	cmd.Dir = ".." // the module root: this test runs in e2e/
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("go build ./cmd/crm: %v\n%s", err, out)
+		return "", fmt.Errorf("go build ./cmd/crm: %w\n%s", err, out)
 	}
-	return bin
+	return bin, nil
 }
 
 // Server is the service binary under test.

@@ -147,3 +147,25 @@ func TestAfterCommitRunsOnlyOnceTheOutermostTransactionCommits(t *testing.T) {
 		t.Fatalf("outside a transaction AfterCommit must run at once, ran %v", ran)
 	}
 }
+
+// A scoped query read to its end gives its connection back even when the caller does not
+// call Close, as plain pgx rows do.
+func TestScopedRowsReadToTheEndReleaseTheirConnection(t *testing.T) {
+	db := testdb.New(t, sources)
+	ctx := database.WithTenant(context.Background(), 1)
+	if err := insert(ctx, db, 1, "a"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Q(ctx).Query(ctx, "SELECT name FROM things")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n := db.Pool.Stat().AcquiredConns(); n != 0 {
+		t.Fatalf("%d connections still held after the rows were read to the end", n)
+	}
+}

@@ -153,6 +153,16 @@ type batchRows struct {
 	err    error
 }
 
+// Next closes the batch once the rows are exhausted, as pgx closes plain rows, so that a
+// caller that reads to the end without calling Close still gives the connection back.
+func (r *batchRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.Close()
+	return false
+}
+
 func (r *batchRows) Close() {
 	if r.closed {
 		return

@@ -10,8 +10,12 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io/fs"
+	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -40,8 +44,8 @@ var (
 		"this Idempotency-Key was already used with a different request body; use a new key for a new request")
 	ErrInProgress = apperr.Conflict("idempotency_key_in_progress",
 		"a request with this Idempotency-Key is still being processed; retry shortly")
-	ErrBadKey = apperr.InvalidField("invalid_idempotency_key", Header, "must be 1 to 255 characters",
-		"the Idempotency-Key header must be 1 to 255 characters long")
+	ErrBadKey = apperr.InvalidField("invalid_idempotency_key", Header, "must be 1 to 255 characters of UTF-8 text",
+		"the Idempotency-Key header must be 1 to 255 characters of UTF-8 text without NUL")
 )
 
 // Retention is how long a response is replayed.
@@ -74,13 +78,19 @@ type record struct {
 
 // Handler is the middleware. It must run after authentication (and the tenant middleware,
 // where there is one) so that the key is scoped to the caller.
+//
+// The claim of a key commits on its own, so that a concurrent retry sees it and gets 409.
+// The request then runs in one transaction that also records its response: the write and
+// the key's outcome commit together or not at all, so a key whose write committed can only
+// ever replay that response, and a key whose write did not commit stays unanswered (and is
+// given back, or taken over once abandoned) so that a retry runs the request for real.
 func (k *Keys) Handler() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		key := c.Get(Header)
 		if key == "" {
 			return c.Next()
 		}
-		if len(key) > 255 {
+		if len(key) > 255 || !utf8.ValidString(key) || strings.ContainsRune(key, 0) {
 			return ErrBadKey
 		}
 		p, _ := auth.PrincipalFrom(c.UserContext())
@@ -97,16 +107,49 @@ func (k *Keys) Handler() fiber.Handler {
 		if !claimed {
 			return k.replay(c, p, key, hash)
 		}
-		err = c.Next()
-		if err != nil {
-			// Render the error now, so what is recorded is what the client gets.
+		err = k.db.WithinTx(ctx, func(txCtx context.Context) error {
+			c.SetUserContext(txCtx)
+			defer c.SetUserContext(ctx)
+			if err := c.Next(); err != nil {
+				return err
+			}
+			if c.Response().StatusCode() >= 500 {
+				return errServerError
+			}
+			return k.record(txCtx, c, p, key)
+		})
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, errServerError) {
+			// The handler's error, or a response that did not commit with its write: render
+			// that error in place of whatever the handler had put into the response, so the
+			// client never sees a success that did not happen, and what is recorded below is
+			// what the client gets.
+			resetResponse(c)
 			if herr := c.App().ErrorHandler(c, err); herr != nil {
 				return herr
 			}
 		}
-		// A record must outlive the request's own deadline.
-		return k.finish(context.WithoutCancel(ctx), c, p, key)
+		// The request's own deadline must not cut the bookkeeping short.
+		after := context.WithoutCancel(ctx)
+		if c.Response().StatusCode() >= 500 {
+			return k.release(after, p, key)
+		}
+		// A client error: nothing was written, and the answer is final for this body.
+		return k.record(after, c, p, key)
 	}
+}
+
+// errServerError rolls back a request whose handler answered 5xx without an error.
+var errServerError = errors.New("idempotency: server error response")
+
+// resetResponse drops what a handler put into the response before it failed.
+func resetResponse(c *fiber.Ctx) {
+	for _, name := range keptHeaders {
+		c.Response().Header.Del(name)
+	}
+	c.Response().ResetBody()
 }
 
 // claim inserts the in-progress record; false means a record for the key already exists.
@@ -163,16 +206,17 @@ func (k *Keys) replay(c *fiber.Ctx, p auth.Principal, key string, hash []byte) e
 	return c.Send(r.Body)
 }
 
-// finish records the response, or gives the key back after a server error so the client can
-// retry for real.
-func (k *Keys) finish(ctx context.Context, c *fiber.Ctx, p auth.Principal, key string) error {
-	status := c.Response().StatusCode()
-	q := k.db.Q(ctx)
-	if status >= 500 {
-		_, err := q.Exec(ctx, `DELETE FROM idempotency_keys WHERE user_id = $1 AND organization_id = $2 AND key = $3`,
-			p.UserID, p.OrgID, key)
-		return database.MapError(err)
-	}
+// release gives the key back after a server error so that the client can retry for real.
+// Only an unanswered claim is removed: if the request's transaction did commit (the
+// connection died while the commit was acknowledged), its recorded response stays.
+func (k *Keys) release(ctx context.Context, p auth.Principal, key string) error {
+	_, err := k.db.Q(ctx).Exec(ctx, `DELETE FROM idempotency_keys WHERE user_id = $1 AND organization_id = $2 AND key = $3
+		AND status IS NULL`, p.UserID, p.OrgID, key)
+	return database.MapError(err)
+}
+
+// record stores the response for the key, in the transaction of ctx when there is one.
+func (k *Keys) record(ctx context.Context, c *fiber.Ctx, p auth.Principal, key string) error {
 	headers := map[string]string{}
 	for _, name := range keptHeaders {
 		if v := c.GetRespHeader(name); v != "" {
@@ -183,8 +227,23 @@ func (k *Keys) finish(ctx context.Context, c *fiber.Ctx, p auth.Principal, key s
 	if err != nil {
 		return err
 	}
-	_, err = q.Exec(ctx, `UPDATE idempotency_keys SET status = $4, headers = $5, body = $6
+	if database.InTx(ctx) {
+		// The request may have moved its transaction to another tenant (sign-up and creating
+		// an organization write the new organization's first rows): the key lives in the
+		// caller's own scope.
+		if ctx, err = k.db.SetTenant(ctx, p.OrgID); err != nil {
+			return err
+		}
+	}
+	tag, err := k.db.Q(ctx).Exec(ctx, `UPDATE idempotency_keys SET status = $4, headers = $5, body = $6
 		WHERE user_id = $1 AND organization_id = $2 AND key = $3`,
-		p.UserID, p.OrgID, key, status, raw, c.Response().Body())
-	return database.MapError(err)
+		p.UserID, p.OrgID, key, c.Response().StatusCode(), raw, c.Response().Body())
+	if err != nil {
+		return database.MapError(err)
+	}
+	if tag.RowsAffected() != 1 {
+		// Without its record the key would stay unanswered while the write commits.
+		return fmt.Errorf("idempotency: the claim of key %q is gone", key)
+	}
+	return nil
 }

@@ -24,13 +24,15 @@ import (
 )
 
 var sources = []migrate.Source{
+	{Module: "database", FS: database.Migrations()},
 	{Module: "idempotency", FS: idempotency.Migrations()},
 	{Module: "things", FS: fstest.MapFS{"migrations/20300101000000_things.sql": {Data: []byte(
 		"-- migrate:up\nCREATE TABLE things (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL);\n-- migrate:down\nDROP TABLE things;\n")}}},
 }
 
 type fixture struct {
-	db      *database.DB
+	db      *database.DB // as the service connects: the application role, under row-level security
+	owner   *database.DB // as migrations connect, for what a test arranges behind the service's back
 	app     *fiber.App
 	release chan struct{}
 	entered chan struct{}
@@ -38,7 +40,8 @@ type fixture struct {
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{db: testdb.New(t, sources), release: make(chan struct{}), entered: make(chan struct{}, 8)}
+	url := testdb.URL(t, sources)
+	f := &fixture{db: open(t, url, database.AppRole), owner: open(t, url, ""), release: make(chan struct{}), entered: make(chan struct{}, 8)}
 	app := web.NewApp(web.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	who := func(c *fiber.Ctx) error { // stands in for the auth and tenant middleware
 		uid, _ := strconv.ParseInt(c.Get("X-User"), 10, 64)
@@ -71,6 +74,16 @@ func setup(t *testing.T) *fixture {
 	})
 	f.app = app
 	return f
+}
+
+func open(t *testing.T, url, role string) *database.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), url, database.Options{MaxConns: 8, Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
 }
 
 type result struct {
@@ -191,13 +204,59 @@ func TestErrorsAreReplayedButServerErrorsReleaseTheKey(t *testing.T) {
 func TestExpiredKeysAreForgotten(t *testing.T) {
 	f := setup(t)
 	f.post(t, "1", "10", "k1", `{"name":"a"}`)
-	if _, err := f.db.Pool.Exec(context.Background(), "UPDATE idempotency_keys SET created_at = now() - interval '25 hours'"); err != nil {
+	if _, err := f.owner.Pool.Exec(context.Background(), "UPDATE idempotency_keys SET created_at = now() - interval '25 hours'"); err != nil {
 		t.Fatal(err)
 	}
 	if res := f.post(t, "1", "10", "k1", `{"name":"b"}`); res.status != 201 || res.header["Replayed"] != "" {
 		t.Fatalf("after 24h the key is new again: %+v", res)
 	}
-	if res := f.post(t, "1", "10", strings.Repeat("x", 256), `{"name":"a"}`); res.status != 400 {
-		t.Fatalf("long key: %+v", res)
+	for _, bad := range []string{strings.Repeat("x", 256), "k\xff", "k\xc3"} {
+		if res := f.post(t, "1", "10", bad, `{"name":"a"}`); res.status != 400 || !strings.Contains(res.body, "invalid_idempotency_key") {
+			t.Fatalf("key %q: %+v", bad, res)
+		}
+	}
+}
+
+// The response is recorded in the transaction of the write: when recording it fails, or the
+// transaction fails at commit, nothing was created, the client gets a server error (never the
+// success its handler had rendered), and the key is free for a retry that then creates the
+// record exactly once.
+func TestTheWriteAndItsRecordedResponseCommitTogether(t *testing.T) {
+	for name, trigger := range map[string]string{
+		"recording fails": `CREATE TRIGGER fail_record BEFORE UPDATE ON idempotency_keys
+			FOR EACH ROW WHEN (NEW.status IS NOT NULL) EXECUTE FUNCTION fail_record()`,
+		"commit fails": `CREATE CONSTRAINT TRIGGER fail_record AFTER UPDATE ON idempotency_keys
+			DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.status IS NOT NULL) EXECUTE FUNCTION fail_record()`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := setup(t)
+			ctx := context.Background()
+			for _, stmt := range []string{
+				`CREATE FUNCTION fail_record() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'recording refused'; END $$`,
+				trigger,
+			} {
+				if _, err := f.owner.Pool.Exec(ctx, stmt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res := f.post(t, "1", "10", "k1", `{"name":"a"}`)
+			if res.status < 500 || res.header["Location"] != "" || strings.Contains(res.body, `"id"`) {
+				t.Fatalf("a response that could not be recorded must not reach the client as a success: %+v", res)
+			}
+			if n := f.count(t); n != 0 {
+				t.Fatalf("%d things created by a request whose response was not recorded, want 0", n)
+			}
+			if _, err := f.owner.Pool.Exec(ctx, `DROP TRIGGER fail_record ON idempotency_keys`); err != nil {
+				t.Fatal(err)
+			}
+			first := f.post(t, "1", "10", "k1", `{"name":"a"}`)
+			again := f.post(t, "1", "10", "k1", `{"name":"a"}`)
+			if first.status != 201 || first.header["Replayed"] != "" || again.status != 201 || again.header["Replayed"] != "true" || again.body != first.body {
+				t.Fatalf("retry %+v, replay %+v", first, again)
+			}
+			if n := f.count(t); n != 1 {
+				t.Fatalf("%d things after the retries, want 1", n)
+			}
+		})
 	}
 }

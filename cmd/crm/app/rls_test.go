@@ -45,9 +45,6 @@ func TestEveryTenantTableIsUnderRowLevelSecurity(t *testing.T) {
 		if err := rows.Scan(&name, &enabled, &forced, &owner, &policies); err != nil {
 			t.Fatal(err)
 		}
-		if name == "idempotency_keys" {
-			continue // keyed by user and organization together, and 0 for requests outside one
-		}
 		tables = append(tables, name)
 		if !enabled || !forced || owner == database.AppRole || !strings.Contains(policies, "current_organization_id()") {
 			t.Errorf("table %s: rls %v, forced %v, owner %s, policies %q", name, enabled, forced, owner, policies)
@@ -56,10 +53,54 @@ func TestEveryTenantTableIsUnderRowLevelSecurity(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"contacts", "deals", "activities", "tasks", "organization_members"} {
+	for _, want := range []string{"contacts", "deals", "activities", "tasks", "organization_members", "idempotency_keys"} {
 		if !strings.Contains(","+strings.Join(tables, ",")+",", ","+want+",") {
 			t.Errorf("tenant table %s not found among %v", want, tables)
 		}
+	}
+}
+
+// The idempotency keys' rows are under row-level security too: the service's role sees and
+// writes only the keys of the user and organization it acts for, whatever its statements say.
+func TestIdempotencyKeysAreVisibleOnlyToTheirCaller(t *testing.T) {
+	s := apptest.New(t)
+	team := s.NewTeam()
+	for _, u := range []apptest.User{team.Owner, team.Outsider} {
+		s.Must(201, apptest.Req{Method: "POST", Path: "/api/v1/contacts", Token: u.Token, Org: u.OrgID,
+			Body: map[string]any{"name": "Ann"}, Headers: map[string]string{"Idempotency-Key": "same-key"}})
+	}
+	ctx := context.Background()
+	q := s.App.DB
+	seen := func(ctx context.Context) []string {
+		t.Helper()
+		rows, err := q.Q(ctx).Query(ctx, `SELECT user_id || '/' || organization_id FROM idempotency_keys ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, v)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	owner := database.WithUser(database.WithTenant(ctx, team.OrgID), team.Owner.ID)
+	if got, want := fmt.Sprint(seen(owner)), fmt.Sprintf("[%d/%d]", team.Owner.ID, team.OrgID); got != want {
+		t.Fatalf("the owner's scope sees keys %s, want %s", got, want)
+	}
+	if got := seen(ctx); len(got) != 0 {
+		t.Fatalf("an unscoped statement sees keys %v, want none", got)
+	}
+	_, err := q.Q(owner).Exec(owner, `INSERT INTO idempotency_keys (user_id, organization_id, key, request_hash)
+		VALUES ($1, $2, 'forged', '\x00')`, team.Outsider.ID, team.Outsider.OrgID)
+	if err == nil {
+		t.Fatal("a key of another user and organization was written under the owner's scope")
 	}
 }
 
