@@ -37,7 +37,18 @@ func (p Page) Window() database.Window {
 const (
 	DefaultPageSize = 20
 	MaxPageSize     = 100
+	MaxCursorLength = 2048
 )
+
+// SignCursors makes the lists of the requests it handles issue and accept cursors signed
+// with c (see database.Cursors): a cursor is taken only from the service that issued it, or
+// from a replica sharing its secret, and only by the list and order it was issued for.
+func SignCursors(c database.Cursors) fiber.Handler {
+	return func(ctx *fiber.Ctx) error {
+		ctx.SetUserContext(database.WithCursors(ctx.UserContext(), c))
+		return ctx.Next()
+	}
+}
 
 // List is the envelope of every paginated list. page is null for a page read by cursor;
 // total is null when the client asked to skip it; next_cursor is null on the last page.
@@ -72,15 +83,15 @@ func ListOf[R, T any](res database.Result[R], p Page, render func(R) T) List[T] 
 }
 
 // PageFrom reads page, page_size, cursor and include_total from the query string. page and
-// cursor exclude each other.
+// cursor exclude each other. The cursor stays opaque here: the list that reads it checks it.
 func PageFrom(c *fiber.Ctx) (Page, error) {
 	p := Page{Page: 1, PageSize: DefaultPageSize}
 	var fields []apperr.FieldError
 	if v := c.Query("cursor"); v != "" {
 		if c.Query("page") != "" {
 			fields = append(fields, apperr.FieldError{Field: "cursor", Message: "cannot be combined with page"})
-		} else if len(v) > 2048 {
-			fields = append(fields, apperr.FieldError{Field: "cursor", Message: "is not a cursor of this list"})
+		} else if len(v) > MaxCursorLength {
+			return p, database.ErrInvalidCursor // no list issues cursors this long
 		} else {
 			p.Page, p.Cursor = 0, v
 		}

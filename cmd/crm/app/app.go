@@ -110,6 +110,9 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	httpApp := web.NewApp(web.Options{Logger: log, Metrics: metrics, RequestTimeout: cfg.RequestTimeout, ReadTimeout: cfg.ReadTimeout})
 	web.MountOps(httpApp, func(ctx context.Context) error { return db.Pool.Ping(ctx) }, metrics)
 	openapi.Mount(httpApp)
+	// List cursors are signed with a key derived from the JWT secret: replicas sharing it
+	// accept each other's cursors, and no other configuration is needed.
+	httpApp.Use(web.SignCursors(database.NewCursors(secret)))
 	api := httpApp.Group("/api/v1")
 	for _, m := range modules {
 		m.Routes(api)
