@@ -3,9 +3,10 @@
 // GET /api/v1/openapi.json, and the interactive reference page at GET /docs, whose assets
 // (Swagger UI) are embedded in the binary so that it works without internet access.
 //
-// The document is contract first: it describes every route of API.md. Tests prove it true:
-// the route coverage test in cmd/crm/app compares it with the routes registered in fiber,
-// and the e2e scenarios validate every request and response against it.
+// The document is the contract, written before the code it describes, and covers every
+// route. Tests prove it true: the route coverage test in cmd/crm/app compares it with the
+// routes registered in fiber, the e2e scenarios validate every request and response against
+// it, and the Go client in client/crmclient is generated from it.
 package openapi
 
 import (
