@@ -1,19 +1,30 @@
 // Command crm runs the mini-CRM service.
 //
-//	crm [serve]   run the HTTP service (default)
-//	crm migrate   apply pending migrations and exit
-//	crm healthcheck  exit 0 when the local service answers /health (for container health checks)
-//	crm seed      fill the database with the benchmark data set (see cmd/crm/seed)
+//	crm [command] [flags]
+//
+//	serve        run the HTTP service (the default command)
+//	migrate      apply pending database migrations and exit
+//	seed         fill the database with the benchmark data set (see cmd/crm/seed)
+//	healthcheck  exit 0 when the local service answers /health (for container health checks)
+//	help         print this list, or a command's usage and flags
+//
+// Settings come from environment variables (platform/config); `crm -h` and
+// `crm <command> -h` need none of them. Exit status: 0 done, 1 failed, 2 usage error (an
+// unknown command, flag or argument; the usage is then printed on standard error).
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,40 +34,170 @@ import (
 	"github.com/mini-crm/crm/platform/migrate"
 )
 
-func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "crm:", err)
-		os.Exit(1)
-	}
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// action is what a command does once its flags are parsed and the configuration loaded.
+type action func(ctx context.Context, cfg config.Config, log *slog.Logger) error
+
+// command is one subcommand of crm. define declares its flags on fs and returns its action.
+type command struct {
+	name    string
+	summary string // one line, for `crm -h`
+	define  func(fs *flag.FlagSet) action
 }
 
-func run(args []string) error {
+// commands lists every command crm runs, in the order of `crm -h`; nothing else dispatches.
+var commands = []command{
+	{"serve", "run the HTTP service on HTTP_ADDR, migrating first unless MIGRATE_ON_START=false (the default command)",
+		func(*flag.FlagSet) action { return serve }},
+	{"migrate", "apply pending database migrations to DATABASE_URL and exit",
+		func(*flag.FlagSet) action {
+			return func(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+				return migrate.UpWhenReachable(ctx, cfg.DatabaseURL, app.Sources(), logWriter{log}, connectRetry(cfg, log))
+			}
+		}},
+	{"seed", "migrate, then fill DATABASE_URL with the benchmark data set", seedCommand},
+	{"healthcheck", "exit 0 when the service on HTTP_ADDR answers GET /health with 200 (for container health checks)",
+		func(*flag.FlagSet) action {
+			return func(ctx context.Context, cfg config.Config, _ *slog.Logger) error {
+				return healthcheck(ctx, cfg.HTTPAddr)
+			}
+		}},
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run runs crm with args (without the program name) and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	name := "serve"
+	if len(args) > 0 {
+		name, args = args[0], args[1:]
+	}
+	if isHelp(name) {
+		if len(args) == 0 {
+			usage(stdout)
+			return exitOK
+		}
+		c, ok := lookup(args[0])
+		if !ok || len(args) > 1 {
+			return usageError(stderr, fmt.Sprintf("help: unknown command %q", strings.Join(args, " ")))
+		}
+		fs, _ := flags(c, stderr)
+		commandUsage(stdout, c, fs)
+		return exitOK
+	}
+	c, ok := lookup(name)
+	if !ok {
+		return usageError(stderr, fmt.Sprintf("unknown command %q", name))
+	}
+	fs, act := flags(c, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			commandUsage(stdout, c, fs)
+			return exitOK
+		}
+		// The flag package has printed what is wrong.
+		commandUsage(stderr, c, fs)
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "crm %s: unexpected argument %q\n", c.name, fs.Arg(0))
+		commandUsage(stderr, c, fs)
+		return exitUsage
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	cfg, err := config.Load(ctx)
 	if err != nil {
-		return err
+		fmt.Fprintln(stderr, "crm:", err)
+		return exitFailure
 	}
 	log := newLogger(cfg)
 	slog.SetDefault(log)
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd = args[0]
+	if err := act(ctx, cfg, log); err != nil {
+		fmt.Fprintln(stderr, "crm:", err)
+		return exitFailure
 	}
-	switch cmd {
-	case "serve":
-		return serve(ctx, cfg, log)
-	case "migrate":
-		return migrate.UpWhenReachable(ctx, cfg.DatabaseURL, app.Sources(), logWriter{log}, connectRetry(cfg, log))
-	case "healthcheck":
-		return healthcheck(ctx, cfg.HTTPAddr)
-	case "seed":
-		return runSeed(ctx, cfg, log, args[1:])
-	case "help", "-h", "--help":
-		fmt.Println("usage: crm [serve|migrate|healthcheck|seed]")
-		return nil
+	return exitOK
+}
+
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
 	}
-	return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)
+	return false
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// flags returns the flag set of c, reporting parse errors on stderr, and c's action.
+func flags(c command, stderr io.Writer) (*flag.FlagSet, action) {
+	fs := flag.NewFlagSet("crm "+c.name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // run prints the usage, on stdout when it was asked for
+	return fs, c.define(fs)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: crm [command] [flags]
+
+The mini-CRM service. Without a command, crm serves.
+
+commands:
+`)
+	for _, c := range commands {
+		summary := c.summary
+		if fs, _ := flags(c, io.Discard); hasFlags(fs) {
+			summary += " (flags: crm " + c.name + " -h)"
+		}
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, summary)
+	}
+	fmt.Fprintf(w, "  %-12s %s\n", "help", "print this list; crm help <command> (or crm <command> -h) prints a command's usage")
+	fmt.Fprint(w, `
+Settings come from environment variables: DATABASE_URL, HTTP_ADDR, JWT_SECRET and the others
+listed in README.md (Configuration).
+`)
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
+}
+
+func commandUsage(w io.Writer, c command, fs *flag.FlagSet) {
+	sentence := strings.ToUpper(c.summary[:1]) + c.summary[1:] + "."
+	if !hasFlags(fs) {
+		fmt.Fprintf(w, "usage: crm %s\n\n%s It takes no flags.\n", c.name, sentence)
+		return
+	}
+	fmt.Fprintf(w, "usage: crm %s [flags]\n\n%s\n\nflags:\n", c.name, sentence)
+	out := fs.Output()
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
+}
+
+func usageError(stderr io.Writer, msg string) int {
+	fmt.Fprintf(stderr, "crm: %s\n\n", msg)
+	usage(stderr)
+	return exitUsage
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {

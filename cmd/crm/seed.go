@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -15,30 +16,29 @@ import (
 	"github.com/mini-crm/crm/platform/migrate"
 )
 
-// runSeed is `crm seed [-seed N] [-scale F] [-reset] [-anchor YYYY-MM-DD]`: it migrates the
-// database of DATABASE_URL, then fills it with the benchmark data set (see package seed).
-func runSeed(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
-	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+// seedCommand is `crm seed [-seed N] [-scale F] [-reset] [-anchor YYYY-MM-DD]`: it declares
+// those flags on fs; the command migrates the database of DATABASE_URL, then fills it with the
+// benchmark data set (see package seed). A malformed flag is a usage error, before anything
+// is touched.
+func seedCommand(fs *flag.FlagSet) action {
 	n := fs.Uint64("seed", 1, "seed of the random data: the same seed and scale give the same data")
 	scale := fs.Float64("scale", 1, "size of the data set: 1 is 1M deals in the large organization and 1,000 small ones; 0.01 runs in seconds")
 	reset := fs.Bool("reset", false, "truncate the data tables first (a database holding organizations is refused otherwise)")
-	anchor := fs.String("anchor", "", "the day the data set ends on, YYYY-MM-DD (default today, UTC)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: crm seed [-seed N] [-scale F] [-reset] [-anchor YYYY-MM-DD]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	o := seed.Options{Seed: *n, Scale: *scale, Reset: *reset, Progress: os.Stderr}
-	if *anchor != "" {
-		t, err := time.Parse(time.DateOnly, *anchor)
+	var anchor time.Time
+	fs.Func("anchor", "the day the data set ends on, `YYYY-MM-DD` (default today, UTC)", func(v string) error {
+		t, err := time.Parse(time.DateOnly, v)
 		if err != nil {
-			return fmt.Errorf("seed: -anchor: %w", err)
+			return errors.New("want YYYY-MM-DD")
 		}
-		o.Anchor = t
+		anchor = t
+		return nil
+	})
+	return func(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+		return runSeed(ctx, cfg, log, seed.Options{Seed: *n, Scale: *scale, Reset: *reset, Anchor: anchor, Progress: os.Stderr})
 	}
+}
+
+func runSeed(ctx context.Context, cfg config.Config, log *slog.Logger, o seed.Options) error {
 	if err := migrate.Up(cfg.DatabaseURL, app.Sources(), logWriter{log}); err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func runSeed(ctx context.Context, cfg config.Config, log *slog.Logger, args []st
 	if err != nil {
 		return err
 	}
-	fmt.Printf("seeded with seed %d, scale %g, anchor %s in %s\n\n", *n, *scale, res.Anchor.Format(time.DateOnly),
+	fmt.Printf("seeded with seed %d, scale %g, anchor %s in %s\n\n", o.Seed, o.Scale, res.Anchor.Format(time.DateOnly),
 		res.Elapsed.Round(time.Millisecond))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "table\trows\t")
