@@ -479,7 +479,7 @@ func (r *Runner) step(st Step, vars *Vars) (*exchange, []string) {
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
-// invariants are the promises of API.md §1-2 that hold for every response.
+// invariants are the general and error rules of the OpenAPI document that hold for every response.
 func invariants(ex *exchange) []string {
 	var problems []string
 	id := ex.resHeader.Get("X-Request-Id")

@@ -11,7 +11,7 @@ import (
 )
 
 // Errors of the contact rules.
-// ownership is the policy for contacts of API.md §3.
+// ownership is the policy for contacts: a member acts only on their own.
 var ownership = auth.NewOwnership("contacts")
 
 var (

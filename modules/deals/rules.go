@@ -14,7 +14,7 @@ import (
 )
 
 // Errors of the deal rules.
-// ownership is the policy for deals of API.md §3.
+// ownership is the policy for deals: a member acts only on their own.
 var ownership = auth.NewOwnership("deals")
 
 var (

@@ -16,7 +16,7 @@ var (
 		"members can create, change or delete tasks only on deals they own")
 )
 
-// ownership judges a task by the owner of its deal (API.md §3).
+// ownership judges a task by the owner of its deal: a member acts only on tasks of deals they own.
 var ownership = auth.Ownership{ErrNotOwner: ErrNotOwner}
 
 // today returns midnight UTC of the day now falls on in UTC.

@@ -2,7 +2,7 @@ package auth
 
 import "github.com/mini-crm/crm/platform/apperr"
 
-// Ownership is the policy of API.md §3 for records that have an owner (contacts, deals, and
+// Ownership is the role policy for records that have an owner (contacts, deals, and
 // tasks through their deal): a member acts only on what they own; owners, admins and
 // managers act on anything. Its errors name the kind of record.
 type Ownership struct {

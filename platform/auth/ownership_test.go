@@ -9,7 +9,7 @@ import (
 	"github.com/mini-crm/crm/platform/auth"
 )
 
-// API.md §3 for owned records, for every role: members act only on their own records and
+// The policy for owned records, for every role: members act only on their own records and
 // cannot filter by owner; owners, admins and managers may do all of it.
 func TestOwnershipPolicy(t *testing.T) {
 	const self, other = 10, 20

@@ -1,4 +1,4 @@
-// Package config loads the service configuration from the environment (API.md §5).
+// Package config loads the service configuration from environment variables (listed in README.md).
 package config
 
 import (

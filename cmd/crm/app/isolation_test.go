@@ -104,7 +104,7 @@ func comparable(t *testing.T, body []byte) map[string]any {
 	return m
 }
 
-// For every route with an id: B's user with A's ids gets exactly what API.md says, an
+// For every route with an id: B's user with A's ids gets 404 under B's header and 403 under A's, an
 // existing id and a never-existing id are indistinguishable, and nothing of A changes.
 func TestCrossTenantMatrixFromRouteTable(t *testing.T) {
 	w := newWorld(t)
@@ -194,7 +194,7 @@ type action struct {
 	want   map[string]int // by role
 }
 
-// Every role against every privileged action, with the status API.md §3 gives.
+// Every role against every privileged action, with the status of the Roles table in the OpenAPI document.
 func TestRoleMatrix(t *testing.T) {
 	w := newWorld(t)
 	// One record owned by the member, so "own" and "someone else's" can both be tried.

@@ -14,7 +14,7 @@ import (
 
 // The routes registered in fiber and the operations of the OpenAPI document are the same
 // set, both ways (fiber's automatic HEAD for every GET aside). The document was written
-// contract first from API.md; while operations were being built, this test skipped them
+// contract first, before the handlers; while operations were being built, this test skipped them
 // from an explicit list that could only shrink. Every operation exists now, so the list is
 // gone: a new route needs its description, and a new description its route.
 func TestRoutesMatchTheOpenAPIDocument(t *testing.T) {
