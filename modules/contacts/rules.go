@@ -6,22 +6,13 @@ import (
 	"strings"
 
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
-	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
 )
 
-// Errors of the contact rules.
-// ownership is the policy for contacts: a member acts only on their own.
+// ownership is the policy for contacts: a member acts only on their own. Its errors are those of platform/auth
+// (auth.ErrNotOwner, auth.ErrCreateForOther, auth.ErrReassignForbidden) with sentences that
+// name contacts; an owner outside the organization is orgsapi.ErrOwnerNotMember.
 var ownership = auth.NewOwnership("contacts")
-
-var (
-	ErrNotOwner             = ownership.ErrNotOwner
-	ErrCreateForOther       = ownership.ErrCreateForOther
-	ErrReassignForbidden    = ownership.ErrReassign
-	ErrOwnerFilterForbidden = auth.ErrOwnerFilterForbidden
-	ErrOwnerNotMember       = apperr.InvalidField("owner_not_member", "owner_id", "must be a member of this organization",
-		"owner_id must be the user id of a member of this organization")
-)
 
 // MaxSearchLength bounds the search parameter of the contact list.
 const MaxSearchLength = 200

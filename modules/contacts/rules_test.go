@@ -39,20 +39,26 @@ func TestValidPhone(t *testing.T) {
 // name its records; the HTTP tests prove each role against the real routes.
 func TestPermissionRules(t *testing.T) {
 	p := auth.Principal{UserID: 10, OrgID: 1, Role: auth.RoleMember}
-	for _, c := range []struct {
-		err  error
-		want error
+	cases := []struct {
+		err          error
+		want, shared error
 	}{
-		{ownership.CheckCreate(p, 20), ErrCreateForOther},
-		{ownership.CheckModify(p, 20), ErrNotOwner},
-		{ownership.CheckReassign(p, 10, 20), ErrReassignForbidden},
-		{auth.CheckOwnerFilter(p.Role, &p.UserID), ErrOwnerFilterForbidden},
-	} {
+		{ownership.CheckCreate(p, 20), ownership.ErrCreateForOther, auth.ErrCreateForOther},
+		{ownership.CheckModify(p, 20), ownership.ErrNotOwner, auth.ErrNotOwner},
+		{ownership.CheckReassign(p, 10, 20), ownership.ErrReassign, auth.ErrReassignForbidden},
+		{auth.CheckOwnerFilter(p.Role, &p.UserID), auth.ErrOwnerFilterForbidden, auth.ErrOwnerFilterForbidden},
+	}
+	for i, c := range cases {
 		if !errors.Is(c.err, c.want) || apperr.KindOf(c.err) != apperr.KindForbidden {
 			t.Errorf("error = %v, want 403 %v", c.err, c.want)
 		}
+		for j, other := range cases {
+			if j != i && errors.Is(c.err, other.shared) {
+				t.Errorf("error = %v also matches %v", c.err, other.shared)
+			}
+		}
 	}
-	for _, e := range []*apperr.Error{ErrNotOwner, ErrCreateForOther, ErrReassignForbidden} {
+	for _, e := range []*apperr.Error{ownership.ErrNotOwner, ownership.ErrCreateForOther, ownership.ErrReassign} {
 		if !strings.Contains(e.Detail, "contacts") {
 			t.Errorf("%q does not name contacts", e.Detail)
 		}

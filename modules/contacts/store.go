@@ -10,6 +10,7 @@ import (
 	sq "github.com/Masterminds/squirrel"
 
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
+	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/platform/database"
 )
 
@@ -39,7 +40,7 @@ type store struct{ db *database.DB }
 // mapWriteError turns the owner foreign key into the 400 about owner_id.
 func mapWriteError(err error) error {
 	if database.PgCode(err) == database.CodeForeignKeyViolation && database.Constraint(err) == "contacts_owner_fkey" {
-		return ErrOwnerNotMember.Wrap(err)
+		return orgsapi.ErrOwnerNotMember.Wrap(err)
 	}
 	return err
 }

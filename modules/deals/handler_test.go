@@ -44,7 +44,7 @@ func TestCreateEveryRole(t *testing.T) {
 		if role == "member" {
 			e.deal(u, map[string]any{"owner_id": u.ID})
 			res = e.as(u, "POST", "/api/v1/deals", map[string]any{"contact_id": e.contact, "title": "x", "amount": 1, "owner_id": e.team.Manager.ID})
-			apptest.WantProblem(t, res, http.StatusForbidden, "not_owner")
+			apptest.WantProblem(t, res, http.StatusForbidden, "create_for_other_forbidden")
 			continue
 		}
 		if res.Status != http.StatusCreated || num(res.JSON()["owner_id"]) != e.team.Member.ID {

@@ -13,22 +13,18 @@ import (
 	"github.com/mini-crm/crm/platform/money"
 )
 
-// Errors of the deal rules.
-// ownership is the policy for deals: a member acts only on their own.
+// ownership is the policy for deals: a member acts only on their own. Its errors are those of platform/auth
+// (auth.ErrNotOwner, auth.ErrCreateForOther, auth.ErrReassignForbidden) with sentences that
+// name deals; an owner outside the organization is orgsapi.ErrOwnerNotMember.
 var ownership = auth.NewOwnership("deals")
 
+// Errors of the deal rules.
 var (
 	ErrWonRequiresPositiveAmount = apperr.InvalidField("won_requires_positive_amount", "amount",
 		"must be greater than 0 when status is won",
 		"amount must be greater than 0 to mark a deal as won")
 	ErrStageRollbackForbidden = apperr.Forbidden("stage_rollback_forbidden",
 		"only owners and admins can move a deal back to an earlier stage")
-	ErrNotOwner             = ownership.ErrNotOwner
-	ErrCreateForOther       = ownership.ErrCreateForOther
-	ErrReassignForbidden    = ownership.ErrReassign
-	ErrOwnerFilterForbidden = auth.ErrOwnerFilterForbidden
-	ErrOwnerNotMember       = apperr.InvalidField("owner_not_member", "owner_id", "must be a member of this organization",
-		"owner_id must be the user id of a member of this organization")
 	ErrPreconditionFailed = apperr.New(apperr.KindPreconditionFailed, "precondition_failed",
 		"the deal has changed since you read it (If-Match does not match its ETag); read it again and retry")
 )

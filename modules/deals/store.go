@@ -10,6 +10,7 @@ import (
 
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
+	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/money"
 )
@@ -84,7 +85,7 @@ func mapWriteError(err error) error {
 	case "deals_contact_fkey":
 		return contactsapi.ErrContactNotFound.Wrap(err)
 	case "deals_owner_fkey":
-		return ErrOwnerNotMember.Wrap(err)
+		return orgsapi.ErrOwnerNotMember.Wrap(err)
 	}
 	return err
 }

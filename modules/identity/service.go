@@ -23,8 +23,11 @@ var (
 	ErrInvalidRefresh     = apperr.Unauthenticated("invalid_refresh_token", "the refresh token is invalid, expired or revoked")
 	ErrRefreshReused      = apperr.Unauthenticated("refresh_token_reused",
 		"this refresh token was already used; every session started from the same sign-in has been revoked")
-	ErrWrongPassword = apperr.Unauthenticated("invalid_credentials", "the current password is incorrect")
 )
+
+// errWrongPassword refuses a password change whose current password is wrong: the same
+// invalid_credentials as a failed sign-in, with its own sentence.
+var errWrongPassword = ErrInvalidCredentials.WithDetail("the current password is incorrect")
 
 // Service implements the identity use cases and the identityapi.Identity facade.
 type Service struct {
@@ -212,7 +215,7 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) erro
 		return err
 	}
 	if !ok {
-		return ErrWrongPassword
+		return errWrongPassword
 	}
 	hash, err := s.hasher.hash(ctx, next)
 	if err != nil {

@@ -7,9 +7,16 @@ import (
 
 // Errors of the membership rules.
 var (
-	ErrOwnerOnlyGrant  = apperr.Forbidden("owner_role_required", "only an owner can grant the owner role")
-	ErrOwnerOnlyChange = apperr.Forbidden("owner_role_required", "only an owner can change or remove another owner")
-	ErrLastOwner       = apperr.Conflict("last_owner", "an organization must keep at least one owner; make someone else owner first")
+	// ErrOwnerRoleRequired is the 403 for an admin doing what only an owner may do to the
+	// owner role: grant it, or change or remove a member who has it.
+	ErrOwnerRoleRequired = apperr.Forbidden("owner_role_required", "only an owner can grant the owner role or change or remove an owner")
+	ErrLastOwner         = apperr.Conflict("last_owner", "an organization must keep at least one owner; make someone else owner first")
+)
+
+// The two sentences of ErrOwnerRoleRequired, by what was refused.
+var (
+	errOwnerOnlyGrant  = ErrOwnerRoleRequired.WithDetail("only an owner can grant the owner role")
+	errOwnerOnlyChange = ErrOwnerRoleRequired.WithDetail("only an owner can change or remove another owner")
 )
 
 // checkGrant decides whether actor may give role to a new member.
@@ -18,7 +25,7 @@ func checkGrant(actor, role auth.Role) error {
 		return auth.ErrForbidden
 	}
 	if role == auth.RoleOwner && actor != auth.RoleOwner {
-		return ErrOwnerOnlyGrant
+		return errOwnerOnlyGrant
 	}
 	return nil
 }
@@ -29,7 +36,7 @@ func checkRoleChange(actor, current, next auth.Role) error {
 		return auth.ErrForbidden
 	}
 	if current == auth.RoleOwner && actor != auth.RoleOwner {
-		return ErrOwnerOnlyChange
+		return errOwnerOnlyChange
 	}
 	return checkGrant(actor, next)
 }
@@ -44,7 +51,7 @@ func checkRemoval(actor auth.Role, self bool, target auth.Role) error {
 		return auth.ErrForbidden
 	}
 	if target == auth.RoleOwner && actor != auth.RoleOwner {
-		return ErrOwnerOnlyChange
+		return errOwnerOnlyChange
 	}
 	return nil
 }

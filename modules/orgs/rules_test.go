@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
 )
 
@@ -14,12 +15,25 @@ const (
 	member  = auth.RoleMember
 )
 
-// same compares errors by identity of kind, code and sentence.
+// same reports whether got is the error want (or derived from it), or both are nil.
 func same(got, want error) bool {
 	if got == nil || want == nil {
 		return got == nil && want == nil
 	}
-	return errors.Is(got, want) && got.Error() == want.Error()
+	return errors.Is(got, want)
+}
+
+// Granting the owner role and changing an owner are refused with one code and two
+// sentences; the rules below tell the two apart.
+func TestOwnerRoleRequiredSentences(t *testing.T) {
+	for _, e := range []*apperr.Error{errOwnerOnlyGrant, errOwnerOnlyChange} {
+		if !errors.Is(e, ErrOwnerRoleRequired) || e.Code != "owner_role_required" || e.Kind != apperr.KindForbidden {
+			t.Errorf("%v is not ErrOwnerRoleRequired", e)
+		}
+	}
+	if errors.Is(errOwnerOnlyGrant, errOwnerOnlyChange) || errors.Is(errOwnerOnlyChange, errOwnerOnlyGrant) {
+		t.Error("the two refusals match each other")
+	}
 }
 
 func TestCheckGrant(t *testing.T) {
@@ -29,7 +43,7 @@ func TestCheckGrant(t *testing.T) {
 	}{
 		{owner, owner, nil}, {owner, admin, nil}, {owner, member, nil},
 		{admin, admin, nil}, {admin, manager, nil}, {admin, member, nil},
-		{admin, owner, ErrOwnerOnlyGrant},
+		{admin, owner, errOwnerOnlyGrant},
 		{manager, member, auth.ErrForbidden}, {member, member, auth.ErrForbidden},
 	}
 	for _, c := range cases {
@@ -48,8 +62,8 @@ func TestCheckRoleChange(t *testing.T) {
 		{owner, member, owner, nil},
 		{admin, member, manager, nil},
 		{admin, manager, admin, nil},
-		{admin, owner, admin, ErrOwnerOnlyChange},
-		{admin, member, owner, ErrOwnerOnlyGrant},
+		{admin, owner, admin, errOwnerOnlyChange},
+		{admin, member, owner, errOwnerOnlyGrant},
 		{manager, member, manager, auth.ErrForbidden},
 		{member, member, admin, auth.ErrForbidden},
 	}
@@ -71,7 +85,7 @@ func TestCheckRemoval(t *testing.T) {
 		{owner, true, owner, nil}, // the last-owner rule is checked separately
 		{owner, false, owner, nil},
 		{admin, false, member, nil},
-		{admin, false, owner, ErrOwnerOnlyChange},
+		{admin, false, owner, errOwnerOnlyChange},
 		{manager, false, member, auth.ErrForbidden},
 		{member, false, member, auth.ErrForbidden},
 	}

@@ -8,16 +8,16 @@ import (
 	"github.com/mini-crm/crm/platform/web"
 )
 
-// Errors of the task rules.
-var (
-	ErrDueDateInPast = apperr.InvalidField("due_date_in_past", "due_date", "must not be in the past",
-		"due_date must not be in the past; today (UTC) or a later date is accepted")
-	ErrNotOwner = apperr.Forbidden("not_owner",
-		"members can create, change or delete tasks only on deals they own")
-)
+// ErrDueDateInPast is the 400 for a due date before today (UTC).
+var ErrDueDateInPast = apperr.InvalidField("due_date_in_past", "due_date", "must not be in the past",
+	"due_date must not be in the past; today (UTC) or a later date is accepted")
 
-// ownership judges a task by the owner of its deal: a member acts only on tasks of deals they own.
-var ownership = auth.Ownership{ErrNotOwner: ErrNotOwner}
+// ownership judges a task by the owner of its deal: creating, changing and
+// deleting a task all take CheckModify on the deal, refused with auth.ErrNotOwner. A task has
+// no owner of its own, so the other refusals keep the sentences of platform/auth.
+var ownership = auth.Ownership{
+	ErrNotOwner: auth.ErrNotOwner.WithDetail("members can create, change or delete tasks only on deals they own"),
+}
 
 // today returns midnight UTC of the day now falls on in UTC.
 func today(now time.Time) time.Time {

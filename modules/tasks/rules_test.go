@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/web"
 )
@@ -107,12 +108,32 @@ func TestCheckModify(t *testing.T) {
 		}
 		err := ownership.CheckModify(p, other)
 		if role == auth.RoleMember {
-			if !errors.Is(err, ErrNotOwner) {
+			if !errors.Is(err, ownership.ErrNotOwner) || !errors.Is(err, auth.ErrNotOwner) {
 				t.Errorf("member on another's deal: %v", err)
 			}
 		} else if err != nil {
 			t.Errorf("%s on another's deal: %v", role, err)
 		}
+	}
+}
+
+// The task policy sets only the refusal tasks use; the others still refuse with a real
+// error, never with a nil *apperr.Error inside a non-nil error.
+func TestPolicyHasNoNilRefusal(t *testing.T) {
+	p := auth.Principal{UserID: 7, OrgID: 1, Role: auth.RoleMember}
+	for _, c := range []struct {
+		err  error
+		want *apperr.Error
+	}{
+		{ownership.CheckCreate(p, 8), auth.ErrCreateForOther},
+		{ownership.CheckReassign(p, 7, 8), auth.ErrReassignForbidden},
+	} {
+		if ae, ok := apperr.As(c.err); !ok || ae != c.want || apperr.KindOf(c.err) != apperr.KindForbidden {
+			t.Errorf("error %#v, want %v", c.err, c.want)
+		}
+	}
+	if err := ownership.CheckCreate(p, 7); err != nil {
+		t.Errorf("create for self: %#v", err)
 	}
 }
 

@@ -39,6 +39,9 @@ type Error struct {
 	Err    error
 	// RetryAfter, when set, tells the client how long to wait (429, 503).
 	RetryAfter time.Duration
+	// from is the error this one was derived from by Wrap, WithDetail or After; nil for an
+	// error made by a constructor.
+	from *Error
 }
 
 func (e *Error) Error() string {
@@ -50,14 +53,22 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is makes errors.Is match two *Error values with the same kind and code, so sentinel
-// errors declared in facade packages can be compared after being wrapped.
+// Is makes errors.Is match an error with the sentinel it was derived from: e matches target
+// when target is e itself or an error e descends from through Wrap, WithDetail or After.
+// Errors are matched by identity, never by kind or code: two sentinels are different errors
+// even when they share a code, and a copy derived from one sentinel does not match another
+// copy derived from the same sentinel.
 func (e *Error) Is(target error) bool {
-	var t *Error
-	if !errors.As(target, &t) {
+	t, ok := target.(*Error)
+	if !ok || t == nil {
 		return false
 	}
-	return t.Kind == e.Kind && t.Code == e.Code
+	for x := e; x != nil; x = x.from {
+		if x == t {
+			return true
+		}
+	}
+	return false
 }
 
 // New returns an error of the given kind.
@@ -91,31 +102,40 @@ func NotFound(code, detail string) *Error        { return New(KindNotFound, code
 func Conflict(code, detail string) *Error        { return New(KindConflict, code, detail) }
 func Unavailable(code, detail string) *Error     { return New(KindUnavailable, code, detail) }
 
-// Wrap attaches a cause to a copy of e, keeping its kind and code.
+// derive returns a copy of e that remembers e, so that errors.Is matches it with e and with
+// everything e was derived from.
+func (e *Error) derive() *Error {
+	c := *e
+	c.from = e
+	return &c
+}
+
+// Wrap attaches a cause to a copy of e, keeping its kind and code; the copy is e for errors.Is.
 func (e *Error) Wrap(cause error) *Error {
-	c := *e
+	c := e.derive()
 	c.Err = cause
-	return &c
+	return c
 }
 
-// WithDetail returns a copy of e with another human sentence.
+// WithDetail returns a copy of e with another human sentence; the copy is e for errors.Is.
 func (e *Error) WithDetail(detail string) *Error {
-	c := *e
+	c := e.derive()
 	c.Detail = detail
-	return &c
+	return c
 }
 
-// After returns a copy of e that tells the client to retry after d.
+// After returns a copy of e that tells the client to retry after d; the copy is e for
+// errors.Is.
 func (e *Error) After(d time.Duration) *Error {
-	c := *e
+	c := e.derive()
 	c.RetryAfter = d
-	return &c
+	return c
 }
 
-// As extracts an *Error from err's chain.
+// As extracts an *Error from err's chain. A nil *Error in the chain is no error.
 func As(err error) (*Error, bool) {
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e != nil {
 		return e, true
 	}
 	return nil, false

@@ -27,3 +27,8 @@ type Orgs interface {
 
 // ErrOrganizationNotFound is returned for an organization that does not exist.
 var ErrOrganizationNotFound = apperr.NotFound("organization_not_found", "the organization does not exist")
+
+// ErrOwnerNotMember is the 400 for a record (contact, deal) given an owner_id that is not a
+// member of its organization: records are always owned by a member.
+var ErrOwnerNotMember = apperr.InvalidField("owner_not_member", "owner_id", "must be a member of this organization",
+	"owner_id must be the user id of a member of this organization")
