@@ -3,8 +3,12 @@ package crm_test
 
 import (
 	"encoding/json"
+	"go/parser"
+	"go/token"
 	"io"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -72,8 +76,16 @@ func TestModulesImportOnlyFacadesOfOtherModules(t *testing.T) {
 	}
 }
 
-// Facade packages carry plain DTOs: only the standard library and platform/apperr.
-func TestFacadesImportOnlyStandardLibraryAndApperr(t *testing.T) {
+// facadeImports are the platform packages a facade may use: errors and the shared value
+// types of the contract (lists, money), nothing with behaviour of its own.
+var facadeImports = map[string]bool{
+	modulePath + "/platform/apperr":  true,
+	modulePath + "/platform/listing": true,
+	modulePath + "/platform/money":   true,
+}
+
+// Facade packages carry plain DTOs: only the standard library and the contract's value types.
+func TestFacadesImportOnlyStandardLibraryAndValueTypes(t *testing.T) {
 	for _, p := range listPackages(t, "./modules/...") {
 		name, rest := moduleOf(p.ImportPath)
 		if rest != name+"api" {
@@ -83,8 +95,8 @@ func TestFacadesImportOnlyStandardLibraryAndApperr(t *testing.T) {
 			if !strings.Contains(strings.Split(imp, "/")[0], ".") {
 				continue // standard library
 			}
-			if imp != modulePath+"/platform/apperr" {
-				t.Errorf("facade %s imports %s; facades may import only the standard library and platform/apperr", p.ImportPath, imp)
+			if !facadeImports[imp] {
+				t.Errorf("facade %s imports %s; facades may import only the standard library and %v", p.ImportPath, imp, facadeImports)
 			}
 		}
 	}
@@ -112,5 +124,64 @@ func TestArchitectureChecksSeePackages(t *testing.T) {
 		if !mods[want] {
 			t.Errorf("module %s not found under ./modules", want)
 		}
+	}
+}
+
+// transport are the packages of HTTP: only the web layer, handlers and module wiring use them.
+var transport = []string{"github.com/gofiber/", "github.com/valyala/fasthttp", modulePath + "/platform/web"}
+
+func isTransport(importPath string) bool {
+	for _, t := range transport {
+		if importPath == strings.TrimSuffix(t, "/") || strings.HasPrefix(importPath, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// The domain side of the platform knows nothing of HTTP: what services and stores build on
+// (access checks, the database, errors, events, money) compiles without fiber.
+func TestDomainPlatformIsTransportFree(t *testing.T) {
+	for _, p := range listPackages(t, "./platform/auth", "./platform/database", "./platform/apperr", "./platform/kernel", "./platform/money", "./platform/listing", "./platform/patch") {
+		for _, dep := range p.Deps {
+			if isTransport(dep) {
+				t.Errorf("%s depends on %s: the domain platform must not pull in HTTP", p.ImportPath, dep)
+			}
+		}
+	}
+}
+
+// A module's use cases, storage and rules speak domain types: its service, store and rules
+// files import neither fiber nor the web package (handlers translate between the two). The
+// files are parsed one by one, since a Go package mixes handler and service files.
+func TestModuleCoreFilesImportNoTransport(t *testing.T) {
+	files, err := filepath.Glob("modules/*/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, f := range files {
+		base := filepath.Base(f)
+		if strings.HasSuffix(base, "_test.go") {
+			continue
+		}
+		kind := strings.TrimSuffix(base, ".go")
+		if kind != "service" && kind != "store" && kind != "rules" {
+			continue
+		}
+		checked++
+		parsed, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range parsed.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if isTransport(path) {
+				t.Errorf("%s imports %s: services, stores and rules must not know HTTP", f, path)
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d service/store/rules files found: the check would pass vacuously", checked)
 	}
 }

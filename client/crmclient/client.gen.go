@@ -120,6 +120,7 @@ const (
 	ProblemCodeBodyTooLarge              ProblemCode = "body_too_large"
 	ProblemCodeContactHasDeals           ProblemCode = "contact_has_deals"
 	ProblemCodeContactNotFound           ProblemCode = "contact_not_found"
+	ProblemCodeCreateForOtherForbidden   ProblemCode = "create_for_other_forbidden"
 	ProblemCodeDatabaseUnavailable       ProblemCode = "database_unavailable"
 	ProblemCodeDealNotFound              ProblemCode = "deal_not_found"
 	ProblemCodeDueDateInPast             ProblemCode = "due_date_in_past"
@@ -184,6 +185,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeContactHasDeals:
 		return true
 	case ProblemCodeContactNotFound:
+		return true
+	case ProblemCodeCreateForOtherForbidden:
 		return true
 	case ProblemCodeDatabaseUnavailable:
 		return true
@@ -979,7 +982,8 @@ type Problem struct {
 	// - 401: `missing_token`, `invalid_token`, `unauthenticated`, `invalid_credentials`,
 	//   `invalid_refresh_token`, `refresh_token_reused`;
 	// - 403: `not_a_member`, `forbidden`, `owner_role_required`, `not_owner`,
-	//   `reassign_forbidden`, `owner_filter_forbidden`, `stage_rollback_forbidden`;
+	//   `create_for_other_forbidden`, `reassign_forbidden`, `owner_filter_forbidden`,
+	//   `stage_rollback_forbidden`;
 	// - 404: `route_not_found`, `not_found`, `user_not_found`, `member_not_found`,
 	//   `organization_not_found`, `contact_not_found`, `deal_not_found`, `task_not_found`;
 	// - 405 `method_not_allowed`, 408 `request_timeout`, 413 `body_too_large`,
@@ -1026,7 +1030,8 @@ type Problem struct {
 //   - 401: `missing_token`, `invalid_token`, `unauthenticated`, `invalid_credentials`,
 //     `invalid_refresh_token`, `refresh_token_reused`;
 //   - 403: `not_a_member`, `forbidden`, `owner_role_required`, `not_owner`,
-//     `reassign_forbidden`, `owner_filter_forbidden`, `stage_rollback_forbidden`;
+//     `create_for_other_forbidden`, `reassign_forbidden`, `owner_filter_forbidden`,
+//     `stage_rollback_forbidden`;
 //   - 404: `route_not_found`, `not_found`, `user_not_found`, `member_not_found`,
 //     `organization_not_found`, `contact_not_found`, `deal_not_found`, `task_not_found`;
 //   - 405 `method_not_allowed`, 408 `request_timeout`, 413 `body_too_large`,
@@ -2326,7 +2331,7 @@ type ClientInterface interface {
 	// CreateContactWithBody Create a contact
 	//
 	// `owner_id` defaults to the caller. A `member` may only create contacts they own
-	// (another `owner_id` → 403 `not_owner`); others may name any member of the
+	// (another `owner_id` → 403 `create_for_other_forbidden`); others may name any member of the
 	// organization (a non-member → 400 `owner_not_member`).
 	//
 	// Takes any type of body and a specified content type.
@@ -2337,7 +2342,7 @@ type ClientInterface interface {
 	// CreateContact Create a contact
 	//
 	// `owner_id` defaults to the caller. A `member` may only create contacts they own
-	// (another `owner_id` → 403 `not_owner`); others may name any member of the
+	// (another `owner_id` → 403 `create_for_other_forbidden`); others may name any member of the
 	// organization (a non-member → 400 `owner_not_member`).
 	//
 	// Takes a body of the `application/json` content type.
@@ -2946,7 +2951,7 @@ func (c *Client) ListContacts(ctx context.Context, params *ListContactsParams, r
 // CreateContactWithBody Create a contact
 //
 // `owner_id` defaults to the caller. A `member` may only create contacts they own
-// (another `owner_id` → 403 `not_owner`); others may name any member of the
+// (another `owner_id` → 403 `create_for_other_forbidden`); others may name any member of the
 // organization (a non-member → 400 `owner_not_member`).
 //
 // Takes any type of body and a specified content type.
@@ -2967,7 +2972,7 @@ func (c *Client) CreateContactWithBody(ctx context.Context, params *CreateContac
 // CreateContact Create a contact
 //
 // `owner_id` defaults to the caller. A `member` may only create contacts they own
-// (another `owner_id` → 403 `not_owner`); others may name any member of the
+// (another `owner_id` → 403 `create_for_other_forbidden`); others may name any member of the
 // organization (a non-member → 400 `owner_not_member`).
 //
 // Takes a body of the `application/json` content type.
@@ -6248,7 +6253,7 @@ type ClientWithResponsesInterface interface {
 	// CreateContactWithBodyWithResponse Create a contact
 	//
 	// `owner_id` defaults to the caller. A `member` may only create contacts they own
-	// (another `owner_id` → 403 `not_owner`); others may name any member of the
+	// (another `owner_id` → 403 `create_for_other_forbidden`); others may name any member of the
 	// organization (a non-member → 400 `owner_not_member`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -6259,7 +6264,7 @@ type ClientWithResponsesInterface interface {
 	// CreateContactWithResponse Create a contact
 	//
 	// `owner_id` defaults to the caller. A `member` may only create contacts they own
-	// (another `owner_id` → 403 `not_owner`); others may name any member of the
+	// (another `owner_id` → 403 `create_for_other_forbidden`); others may name any member of the
 	// organization (a non-member → 400 `owner_not_member`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -11899,7 +11904,7 @@ func (c *ClientWithResponses) ListContactsWithResponse(ctx context.Context, para
 // CreateContactWithBodyWithResponse Create a contact
 //
 // `owner_id` defaults to the caller. A `member` may only create contacts they own
-// (another `owner_id` → 403 `not_owner`); others may name any member of the
+// (another `owner_id` → 403 `create_for_other_forbidden`); others may name any member of the
 // organization (a non-member → 400 `owner_not_member`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -11916,7 +11921,7 @@ func (c *ClientWithResponses) CreateContactWithBodyWithResponse(ctx context.Cont
 // CreateContactWithResponse Create a contact
 //
 // `owner_id` defaults to the caller. A `member` may only create contacts they own
-// (another `owner_id` → 403 `not_owner`); others may name any member of the
+// (another `owner_id` → 403 `create_for_other_forbidden`); others may name any member of the
 // organization (a non-member → 400 `owner_not_member`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).

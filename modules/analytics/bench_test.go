@@ -53,7 +53,7 @@ func BenchmarkUncachedReports(b *testing.B) {
 		b.Fatal(err)
 	}
 	svc := analytics.NewReader(e.App.DB, deals, cache.New(0), time.Now)
-	actx := auth.WithPrincipal(ctx, auth.Principal{UserID: o.user.ID, OrgID: o.id, Role: auth.RoleMember})
+	actx := apptest.Acting(ctx, auth.Principal{UserID: o.user.ID, OrgID: o.id, Role: auth.RoleMember})
 	b.Run("summary", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := svc.Summary(actx, 30); err != nil {

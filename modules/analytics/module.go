@@ -51,13 +51,11 @@ import (
 	"io/fs"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
-
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
-	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/cache"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
+	"github.com/mini-crm/crm/platform/web"
 )
 
 //go:embed migrations/*.sql
@@ -68,20 +66,18 @@ func Migrations() fs.FS { return migrations }
 
 // Module is the analytics slice.
 type Module struct {
-	svc   *Service
-	guard *auth.Guard
+	svc *Service
 }
 
 // New builds the module; c caches the reports (a zero TTL disables it).
-func New(db *database.DB, guard *auth.Guard, c *cache.Cache) *Module {
-	return &Module{svc: &Service{db: db, store: store{db: db}, cache: c, now: time.Now, gen: map[int64]uint64{}}, guard: guard}
+func New(db *database.DB, c *cache.Cache) *Module {
+	return &Module{svc: &Service{db: db, store: store{db: db}, cache: c, now: time.Now, gen: map[int64]uint64{}}}
 }
 
 // Service exposes the use cases (for tests and the composition root).
 func (m *Module) Service() *Service { return m.svc }
 
-func (m *Module) Name() string      { return "analytics" }
-func (m *Module) Migrations() fs.FS { return migrations }
+func (m *Module) Name() string { return "analytics" }
 
 // Provide registers nothing: no module uses analytics.
 func (m *Module) Provide(*kernel.Kernel) error { return nil }
@@ -97,9 +93,8 @@ func (m *Module) Init(k *kernel.Kernel) error {
 	return nil
 }
 
-func (m *Module) Routes(api fiber.Router) {
+func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
-	tenant := m.guard.Tenant()
-	api.Get("/analytics/deals/summary", tenant, h.summary)
-	api.Get("/analytics/deals/funnel", tenant, h.funnel)
+	r.Tenant.Get("/analytics/deals/summary", h.summary)
+	r.Tenant.Get("/analytics/deals/funnel", h.funnel)
 }

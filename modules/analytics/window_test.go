@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mini-crm/crm/cmd/crm/app/apptest"
 	"github.com/mini-crm/crm/modules/analytics"
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
 	"github.com/mini-crm/crm/platform/auth"
@@ -107,7 +108,7 @@ func TestBackfillAndTheWindowOfNewDeals(t *testing.T) {
 	}
 	clock := now
 	svc := analytics.NewReader(e.App.DB, deals, cache.New(0), func() time.Time { return clock })
-	actx := auth.WithPrincipal(ctx, auth.Principal{UserID: team.Owner.ID, OrgID: a.id, Role: auth.RoleOwner})
+	actx := apptest.Acting(ctx, auth.Principal{UserID: team.Owner.ID, OrgID: a.id, Role: auth.RoleOwner})
 	newDeals := func(days int) int64 {
 		t.Helper()
 		s, err := svc.Summary(actx, days)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
 	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/patch"
 	"github.com/mini-crm/crm/platform/web"
 )
 
@@ -49,7 +50,7 @@ func (h handler) list(c *fiber.Ctx) error {
 		return apperr.InvalidField("invalid_query", "search", "must be at most 200 characters long",
 			"search must be at most 200 characters long")
 	}
-	res, err := h.svc.List(c.UserContext(), ListFilter{Search: search, OwnerID: owner}, page)
+	res, err := h.svc.List(c.UserContext(), ListFilter{Search: search, OwnerID: owner}, page.Window())
 	if err != nil {
 		return err
 	}
@@ -102,10 +103,10 @@ func (h handler) get(c *fiber.Ctx) error {
 }
 
 type updateRequest struct {
-	Name    web.Optional[string] `json:"name"`
-	Email   web.Optional[string] `json:"email"`
-	Phone   web.Optional[string] `json:"phone"`
-	OwnerID web.Optional[int64]  `json:"owner_id"`
+	Name    patch.Optional[string] `json:"name"`
+	Email   patch.Optional[string] `json:"email"`
+	Phone   patch.Optional[string] `json:"phone"`
+	OwnerID patch.Optional[int64]  `json:"owner_id"`
 }
 
 // updateFields is the update with its present values, checked by the same tags as a create.
@@ -124,7 +125,7 @@ func (h handler) update(c *fiber.Ctx) error {
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	req.Name, req.Email, req.Phone = web.TrimSpace(req.Name), web.TrimSpace(req.Email), web.TrimSpace(req.Phone)
+	req.Name, req.Email, req.Phone = patch.TrimSpace(req.Name), patch.TrimSpace(req.Email), patch.TrimSpace(req.Phone)
 	var extra []apperr.FieldError
 	if req.Name.Null {
 		extra = append(extra, apperr.FieldError{Field: "name", Message: "must not be null"})

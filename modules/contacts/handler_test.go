@@ -17,7 +17,7 @@ import (
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
-	"github.com/mini-crm/crm/platform/web"
+	"github.com/mini-crm/crm/platform/listing"
 )
 
 var roles = []string{"owner", "admin", "manager", "member"}
@@ -114,7 +114,7 @@ func TestCreateEveryRole(t *testing.T) {
 			// For themself a member may name their own id.
 			e.contact(u, map[string]any{"name": "Mine", "owner_id": u.ID})
 			res = e.as(u, "POST", "/api/v1/contacts", map[string]any{"name": "For the owner", "owner_id": e.team.Owner.ID})
-			wantProblem(t, res, http.StatusForbidden, "not_owner")
+			wantProblem(t, res, http.StatusForbidden, "create_for_other_forbidden")
 			continue
 		}
 		if res.Status != http.StatusCreated || int64(res.JSON()["owner_id"].(float64)) != e.team.Member.ID {
@@ -401,8 +401,8 @@ func TestServiceTenantFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := facade.(*contacts.Service)
-	home := auth.WithPrincipal(context.Background(), auth.Principal{UserID: e.team.Owner.ID, OrgID: e.team.OrgID, Role: auth.RoleOwner})
-	away := auth.WithPrincipal(context.Background(), auth.Principal{UserID: e.team.Outsider.ID, OrgID: e.team.Outsider.OrgID, Role: auth.RoleOwner})
+	home := apptest.Acting(context.Background(), auth.Principal{UserID: e.team.Owner.ID, OrgID: e.team.OrgID, Role: auth.RoleOwner})
+	away := apptest.Acting(context.Background(), auth.Principal{UserID: e.team.Outsider.ID, OrgID: e.team.Outsider.OrgID, Role: auth.RoleOwner})
 
 	c, err := svc.Create(home, contacts.NewContact{Name: "Home"})
 	if err != nil {
@@ -426,12 +426,12 @@ func TestServiceTenantFilter(t *testing.T) {
 	if err := svc.Delete(away, c.ID); !errors.Is(err, contactsapi.ErrContactNotFound) {
 		t.Fatalf("delete across: %v", err)
 	}
-	res, err := svc.List(away, contacts.ListFilter{Search: "Home"}, web.Page{Page: 1, PageSize: 20})
+	res, err := svc.List(away, contacts.ListFilter{Search: "Home"}, listing.Window{Limit: 20, Count: true})
 	items, total := res.Items, *res.Total
 	if err != nil || total != 0 || len(items) != 0 {
 		t.Fatalf("list across: %v %d %v", items, total, err)
 	}
-	res, err = svc.List(away, contacts.ListFilter{}, web.Page{Page: 1, PageSize: 20})
+	res, err = svc.List(away, contacts.ListFilter{}, listing.Window{Limit: 20, Count: true})
 	items, total = res.Items, *res.Total
 	if err != nil || total != 1 || items[0].Name != "Away" {
 		t.Fatalf("own list: %v %d %v", items, total, err)

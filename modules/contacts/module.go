@@ -7,12 +7,10 @@ import (
 	"embed"
 	"io/fs"
 
-	"github.com/gofiber/fiber/v2"
-
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
-	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
+	"github.com/mini-crm/crm/platform/web"
 )
 
 //go:embed migrations/*.sql
@@ -23,20 +21,18 @@ func Migrations() fs.FS { return migrations }
 
 // Module is the contacts slice.
 type Module struct {
-	svc   *Service
-	guard *auth.Guard
+	svc *Service
 }
 
 // New builds the module.
-func New(db *database.DB, guard *auth.Guard) *Module {
-	return &Module{svc: &Service{db: db, store: store{db: db}}, guard: guard}
+func New(db *database.DB) *Module {
+	return &Module{svc: &Service{db: db, store: store{db: db}}}
 }
 
 // Service exposes the use cases (for tests and the composition root).
 func (m *Module) Service() *Service { return m.svc }
 
-func (m *Module) Name() string      { return "contacts" }
-func (m *Module) Migrations() fs.FS { return migrations }
+func (m *Module) Name() string { return "contacts" }
 
 func (m *Module) Provide(k *kernel.Kernel) error {
 	return kernel.Provide[contactsapi.Contacts](k, m.svc)
@@ -51,12 +47,11 @@ func (m *Module) Init(k *kernel.Kernel) error {
 	return nil
 }
 
-func (m *Module) Routes(api fiber.Router) {
+func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
-	tenant := m.guard.Tenant()
-	api.Get("/contacts", tenant, h.list)
-	api.Post("/contacts", tenant, h.create)
-	api.Get("/contacts/:id", tenant, h.get)
-	api.Patch("/contacts/:id", tenant, h.update)
-	api.Delete("/contacts/:id", tenant, h.delete)
+	r.Tenant.Get("/contacts", h.list)
+	r.Tenant.Post("/contacts", h.create)
+	r.Tenant.Get("/contacts/:id", h.get)
+	r.Tenant.Patch("/contacts/:id", h.update)
+	r.Tenant.Delete("/contacts/:id", h.delete)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
 	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/patch"
 	"github.com/mini-crm/crm/platform/web"
 )
 
@@ -103,10 +104,10 @@ func TestChanges(t *testing.T) {
 		want  []string
 	}{
 		{"empty patch", Patch{}, nil},
-		{"same values", Patch{OwnerID: new(int64(1)), Name: new("Ann"), Email: web.Some(email), Phone: web.Some(phone)}, nil},
+		{"same values", Patch{OwnerID: new(int64(1)), Name: new("Ann"), Email: patch.Some(email), Phone: patch.Some(phone)}, nil},
 		{"rename", Patch{Name: new("Bea")}, []string{"name"}},
-		{"clear email", Patch{Email: web.Null[string]()}, []string{"email"}},
-		{"new phone", Patch{Phone: web.Some("456")}, []string{"phone"}},
+		{"clear email", Patch{Email: patch.Null[string]()}, []string{"email"}},
+		{"new phone", Patch{Phone: patch.Some("456")}, []string{"phone"}},
 		{"new owner", Patch{OwnerID: new(int64(2))}, []string{"owner_id"}},
 	}
 	for _, tt := range tests {
@@ -122,11 +123,11 @@ func TestChanges(t *testing.T) {
 			}
 		})
 	}
-	if v := changes(cur, Patch{Email: web.Null[string]()})["email"].(*string); v != nil {
+	if v := changes(cur, Patch{Email: patch.Null[string]()})["email"].(*string); v != nil {
 		t.Fatalf("cleared email is written as %v", *v)
 	}
 	noEmail := contactRow{Name: "Ann"}
-	if got := changes(noEmail, Patch{Email: web.Null[string]()}); len(got) != 0 {
+	if got := changes(noEmail, Patch{Email: patch.Null[string]()}); len(got) != 0 {
 		t.Fatalf("clearing an absent email changes %v", got)
 	}
 }

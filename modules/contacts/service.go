@@ -7,7 +7,8 @@ import (
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
-	"github.com/mini-crm/crm/platform/web"
+	"github.com/mini-crm/crm/platform/listing"
+	"github.com/mini-crm/crm/platform/patch"
 )
 
 // Service implements the contact use cases and the contacts facade.
@@ -32,8 +33,8 @@ type NewContact struct {
 type Patch struct {
 	OwnerID *int64
 	Name    *string
-	Email   web.Optional[string]
-	Phone   web.Optional[string]
+	Email   patch.Optional[string]
+	Phone   patch.Optional[string]
 }
 
 // ListFilter narrows the contact list.
@@ -43,7 +44,7 @@ type ListFilter struct {
 }
 
 // List returns a page of the organization's contacts, newest first.
-func (s *Service) List(ctx context.Context, f ListFilter, page web.Page) (database.Result[contactsapi.Contact], error) {
+func (s *Service) List(ctx context.Context, f ListFilter, w listing.Window) (database.Result[contactsapi.Contact], error) {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
 		return database.Result[contactsapi.Contact]{}, err
@@ -51,7 +52,7 @@ func (s *Service) List(ctx context.Context, f ListFilter, page web.Page) (databa
 	if err := auth.CheckOwnerFilter(p.Role, f.OwnerID); err != nil {
 		return database.Result[contactsapi.Contact]{}, err
 	}
-	rows, err := s.store.list(ctx, p.OrgID, listFilter(f), page.Window())
+	rows, err := s.store.list(ctx, p.OrgID, listFilter(f), w)
 	if err != nil {
 		return database.Result[contactsapi.Contact]{}, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/money"
+	"github.com/mini-crm/crm/platform/patch"
 	"github.com/mini-crm/crm/platform/web"
 )
 
@@ -144,7 +145,7 @@ func (h handler) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.svc.List(c.UserContext(), f, page)
+	res, err := h.svc.List(c.UserContext(), f, page.Window())
 	if err != nil {
 		return err
 	}
@@ -189,14 +190,14 @@ func (h handler) get(c *fiber.Ctx) error {
 }
 
 type updateRequest struct {
-	Title      web.Optional[string]       `json:"title"`
-	Amount     web.Optional[money.Amount] `json:"amount"`
-	Currency   web.Optional[string]       `json:"currency"`
-	Status     web.Optional[string]       `json:"status"`
-	Stage      web.Optional[string]       `json:"stage"`
-	ContactID  web.Optional[int64]        `json:"contact_id"`
-	OwnerID    web.Optional[int64]        `json:"owner_id"`
-	LostReason web.Optional[string]       `json:"lost_reason"`
+	Title      patch.Optional[string]       `json:"title"`
+	Amount     patch.Optional[money.Amount] `json:"amount"`
+	Currency   patch.Optional[string]       `json:"currency"`
+	Status     patch.Optional[string]       `json:"status"`
+	Stage      patch.Optional[string]       `json:"stage"`
+	ContactID  patch.Optional[int64]        `json:"contact_id"`
+	OwnerID    patch.Optional[int64]        `json:"owner_id"`
+	LostReason patch.Optional[string]       `json:"lost_reason"`
 }
 
 // updateFields is the update with its present values, checked by the same tags as a create.
@@ -219,7 +220,7 @@ func (h handler) update(c *fiber.Ctx) error {
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	req.Title, req.LostReason = web.TrimSpace(req.Title), web.TrimSpace(req.LostReason)
+	req.Title, req.LostReason = patch.TrimSpace(req.Title), patch.TrimSpace(req.LostReason)
 	// Every field but lost_reason has a value on every deal, so null cannot mean anything.
 	var extra []apperr.FieldError
 	for _, f := range []struct {
@@ -241,7 +242,7 @@ func (h handler) update(c *fiber.Ctx) error {
 	}
 	d, err := h.svc.Update(c.UserContext(), id, Patch{Title: fields.Title, Amount: req.Amount.Ptr(), Currency: fields.Currency,
 		Status: fields.Status, Stage: fields.Stage, ContactID: fields.ContactID, OwnerID: fields.OwnerID,
-		LostReason: req.LostReason}, c.Get(fiber.HeaderIfMatch))
+		LostReason: req.LostReason}, web.IfMatch(c))
 	if err != nil {
 		return err
 	}
@@ -268,7 +269,7 @@ func (h handler) activities(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.svc.Activities(c.UserContext(), id, page)
+	res, err := h.svc.Activities(c.UserContext(), id, page.Window())
 	if err != nil {
 		return err
 	}

@@ -11,15 +11,13 @@ import (
 	"embed"
 	"io/fs"
 
-	"github.com/gofiber/fiber/v2"
-
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
 	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
-	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
+	"github.com/mini-crm/crm/platform/web"
 )
 
 //go:embed migrations/*.sql
@@ -30,20 +28,18 @@ func Migrations() fs.FS { return migrations }
 
 // Module is the deals slice.
 type Module struct {
-	svc   *Service
-	guard *auth.Guard
+	svc *Service
 }
 
 // New builds the module.
-func New(db *database.DB, guard *auth.Guard) *Module {
-	return &Module{svc: &Service{db: db, store: store{db: db}}, guard: guard}
+func New(db *database.DB) *Module {
+	return &Module{svc: &Service{db: db, store: store{db: db}}}
 }
 
 // Service exposes the use cases (for tests and the composition root).
 func (m *Module) Service() *Service { return m.svc }
 
-func (m *Module) Name() string      { return "deals" }
-func (m *Module) Migrations() fs.FS { return migrations }
+func (m *Module) Name() string { return "deals" }
 
 func (m *Module) Provide(k *kernel.Kernel) error {
 	if err := kernel.Provide[dealsapi.Deals](k, m.svc); err != nil {
@@ -71,14 +67,13 @@ func (m *Module) Init(k *kernel.Kernel) error {
 	return nil
 }
 
-func (m *Module) Routes(api fiber.Router) {
+func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
-	tenant := m.guard.Tenant()
-	api.Get("/deals", tenant, h.list)
-	api.Post("/deals", tenant, h.create)
-	api.Get("/deals/:id", tenant, h.get)
-	api.Patch("/deals/:id", tenant, h.update)
-	api.Delete("/deals/:id", tenant, h.delete)
-	api.Get("/deals/:deal_id/activities", tenant, h.activities)
-	api.Post("/deals/:deal_id/activities", tenant, h.comment)
+	r.Tenant.Get("/deals", h.list)
+	r.Tenant.Post("/deals", h.create)
+	r.Tenant.Get("/deals/:id", h.get)
+	r.Tenant.Patch("/deals/:id", h.update)
+	r.Tenant.Delete("/deals/:id", h.delete)
+	r.Tenant.Get("/deals/:deal_id/activities", h.activities)
+	r.Tenant.Post("/deals/:deal_id/activities", h.comment)
 }

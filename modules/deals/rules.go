@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"strings"
 
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
@@ -104,24 +103,4 @@ func etag(d Deal) string {
 		d.Status, d.Stage, d.LostReason, d.UpdatedAt.UnixNano()})
 	sum := sha256.Sum256(b)
 	return `"` + hex.EncodeToString(sum[:16]) + `"`
-}
-
-// ifMatch evaluates an If-Match header against the current ETag with the strong
-// comparison of RFC 9110: "*" matches any current representation, a weak tag never matches,
-// and a list matches when one of its tags does. An empty header is no precondition.
-func ifMatch(header, current string) bool {
-	header = strings.TrimSpace(header)
-	if header == "" || header == "*" {
-		return true
-	}
-	for _, tag := range strings.Split(header, ",") {
-		tag = strings.TrimSpace(tag)
-		if strings.HasPrefix(tag, "W/") {
-			continue
-		}
-		if tag == current {
-			return true
-		}
-	}
-	return false
 }

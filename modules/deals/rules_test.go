@@ -10,7 +10,7 @@ import (
 	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/money"
-	"github.com/mini-crm/crm/platform/web"
+	"github.com/mini-crm/crm/platform/patch"
 )
 
 func amt(s string) money.Amount { return money.MustParse(s) }
@@ -196,30 +196,6 @@ func TestETag(t *testing.T) {
 	}
 }
 
-func TestIfMatch(t *testing.T) {
-	const cur = `"abc"`
-	for _, tt := range []struct {
-		header string
-		ok     bool
-	}{
-		{"", true},
-		{"*", true},
-		{` * `, true},
-		{`"abc"`, true},
-		{` "abc" `, true},
-		{`"x", "abc"`, true},
-		{`"x","y"`, false},
-		{`"abd"`, false},
-		{`abc`, false},
-		{`W/"abc"`, false}, // strong comparison: a weak tag never matches
-		{`"ABC"`, false},
-	} {
-		if got := ifMatch(tt.header, cur); got != tt.ok {
-			t.Errorf("ifMatch(%q) = %v, want %v", tt.header, got, tt.ok)
-		}
-	}
-}
-
 func TestApply(t *testing.T) {
 	cur := sampleDeal()
 	cur.Stage, cur.MaxStage = "negotiation", 3
@@ -231,9 +207,9 @@ func TestApply(t *testing.T) {
 	}{
 		{"empty", Patch{}, nil},
 		{"same values", Patch{Title: new("T"), Amount: new(amt("10.00")), Currency: new("USD"), Status: new("new"),
-			Stage: new("negotiation"), ContactID: new(int64(3)), OwnerID: new(int64(4)), LostReason: web.Null[string]()}, nil},
+			Stage: new("negotiation"), ContactID: new(int64(3)), OwnerID: new(int64(4)), LostReason: patch.Null[string]()}, nil},
 		{"every field", Patch{Title: new("U"), Amount: new(amt("11")), Currency: new("EUR"), Status: new("lost"),
-			Stage: new("closed"), ContactID: new(int64(5)), OwnerID: new(int64(6)), LostReason: web.Some(reason)},
+			Stage: new("closed"), ContactID: new(int64(5)), OwnerID: new(int64(6)), LostReason: patch.Some(reason)},
 			[]string{"title", "amount", "currency", "status", "stage", "contact_id", "owner_id", "lost_reason"}},
 	}
 	for _, tt := range tests {
@@ -255,11 +231,11 @@ func TestApply(t *testing.T) {
 	}
 	withReason := cur
 	withReason.LostReason = &reason
-	next, set := apply(withReason, Patch{LostReason: web.Null[string]()})
+	next, set := apply(withReason, Patch{LostReason: patch.Null[string]()})
 	if next.LostReason != nil || len(set) != 1 {
 		t.Fatalf("clear lost_reason: %+v %v", next, set)
 	}
-	if _, set := apply(withReason, Patch{LostReason: web.Some(reason)}); len(set) != 0 {
+	if _, set := apply(withReason, Patch{LostReason: patch.Some(reason)}); len(set) != 0 {
 		t.Fatalf("same lost_reason written: %v", set)
 	}
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/listing"
 	"github.com/mini-crm/crm/platform/money"
-	"github.com/mini-crm/crm/platform/web"
+	"github.com/mini-crm/crm/platform/patch"
 )
 
 // Contacts is what this module uses of the contacts facade.
@@ -28,7 +29,7 @@ type Orgs interface {
 // Timeline is what this module uses of the timeline facade.
 type Timeline interface {
 	Append(ctx context.Context, a timelineapi.NewActivity) (timelineapi.Activity, error)
-	List(ctx context.Context, orgID, dealID int64, w timelineapi.Window) (timelineapi.Page, error)
+	List(ctx context.Context, orgID, dealID int64, w listing.Window) (listing.Result[timelineapi.Activity], error)
 	Comment(ctx context.Context, orgID, dealID, authorID int64, typ string, payload json.RawMessage) (timelineapi.Activity, error)
 }
 
@@ -70,7 +71,7 @@ type Patch struct {
 	Stage      *string
 	ContactID  *int64
 	OwnerID    *int64
-	LostReason web.Optional[string]
+	LostReason patch.Optional[string]
 }
 
 // ListFilter narrows and orders the deal list. Values are already validated.
@@ -103,7 +104,7 @@ func (s *Service) changed(ctx context.Context, orgID int64) {
 }
 
 // List returns a page of the organization's deals.
-func (s *Service) List(ctx context.Context, f ListFilter, page web.Page) (database.Result[Deal], error) {
+func (s *Service) List(ctx context.Context, f ListFilter, w listing.Window) (database.Result[Deal], error) {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
 		return database.Result[Deal]{}, err
@@ -111,7 +112,7 @@ func (s *Service) List(ctx context.Context, f ListFilter, page web.Page) (databa
 	if err := auth.CheckOwnerFilter(p.Role, f.OwnerID); err != nil {
 		return database.Result[Deal]{}, err
 	}
-	return s.store.list(ctx, p.OrgID, listQuery(f), page.Window())
+	return s.store.list(ctx, p.OrgID, listQuery(f), w)
 }
 
 // Get returns one deal of the organization.
@@ -182,8 +183,8 @@ func (s *Service) Create(ctx context.Context, in NewDeal) (Deal, error) {
 // Update applies a partial update. The row is locked first and every decision (ownership,
 // If-Match, rules, which activities to record) is taken on the locked row, so concurrent
 // updates of one deal serialise and never record a change that did not happen.
-// ifMatchHeader is the request's If-Match header, "" when absent.
-func (s *Service) Update(ctx context.Context, id int64, patch Patch, ifMatchHeader string) (Deal, error) {
+// expect is the version the caller read (If-Match); a deal that has changed since is refused.
+func (s *Service) Update(ctx context.Context, id int64, patch Patch, expect patch.Precondition) (Deal, error) {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
 		return Deal{}, err
@@ -198,7 +199,7 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch, ifMatchHead
 		if err := ownership.CheckModify(p, cur.OwnerID); err != nil {
 			return err
 		}
-		if !ifMatch(ifMatchHeader, cur.ETag()) {
+		if !expect.Matches(cur.ETag()) {
 			return ErrPreconditionFailed
 		}
 		next, set := apply(cur, patch)
@@ -312,15 +313,15 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 }
 
 // Activities lists the deal's timeline, newest first. Anyone in the organization may read it.
-func (s *Service) Activities(ctx context.Context, dealID int64, page web.Page) (timelineapi.Page, error) {
+func (s *Service) Activities(ctx context.Context, dealID int64, w listing.Window) (listing.Result[timelineapi.Activity], error) {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
-		return timelineapi.Page{}, err
+		return listing.Result[timelineapi.Activity]{}, err
 	}
 	if _, err := s.store.get(ctx, p.OrgID, dealID, noLock); err != nil {
-		return timelineapi.Page{}, err
+		return listing.Result[timelineapi.Activity]{}, err
 	}
-	return s.timeline.List(ctx, p.OrgID, dealID, timelineapi.Window(page.Window()))
+	return s.timeline.List(ctx, p.OrgID, dealID, w)
 }
 
 // Comment adds a client's activity to the deal's timeline. Every member may comment on every

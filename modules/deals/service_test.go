@@ -18,8 +18,9 @@ import (
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
+	"github.com/mini-crm/crm/platform/listing"
 	"github.com/mini-crm/crm/platform/money"
-	"github.com/mini-crm/crm/platform/web"
+	"github.com/mini-crm/crm/platform/patch"
 )
 
 func service(t *testing.T, e env) *deals.Service {
@@ -32,7 +33,7 @@ func service(t *testing.T, e env) *deals.Service {
 }
 
 func ctxAs(u apptest.User, orgID int64, role auth.Role) context.Context {
-	return auth.WithPrincipal(context.Background(), auth.Principal{UserID: u.ID, OrgID: orgID, Role: role})
+	return apptest.Acting(context.Background(), auth.Principal{UserID: u.ID, OrgID: orgID, Role: role})
 }
 
 // checkChain verifies that the activities of one type form an unbroken chain from the
@@ -207,17 +208,17 @@ func TestServiceTenantFilter(t *testing.T) {
 	notFound("get", err)
 	_, err = svc.Deal(homeScope, out.OrgID, d.ID)
 	notFound("facade", err)
-	_, err = svc.Update(away, d.ID, deals.Patch{Title: new("Stolen"), Status: new("won")}, "")
+	_, err = svc.Update(away, d.ID, deals.Patch{Title: new("Stolen"), Status: new("won")}, patch.Unconditional())
 	notFound("update", err)
 	notFound("delete", svc.Delete(away, d.ID))
-	_, err = svc.Activities(away, d.ID, web.Page{Page: 1, PageSize: 20})
+	_, err = svc.Activities(away, d.ID, listing.Window{Limit: 20, Count: true})
 	notFound("activities", err)
 	_, err = svc.Comment(away, d.ID, "comment", json.RawMessage(`{"text":"x"}`))
 	notFound("comment", err)
 	if _, err := svc.Create(away, deals.NewDeal{ContactID: e.contact, Title: "x", Amount: money.MustParse("1")}); !errors.Is(err, contactsapi.ErrContactNotFound) {
 		t.Fatalf("create on a foreign contact: %v", err)
 	}
-	res, err := svc.List(away, deals.ListFilter{ContactID: &e.contact, OrderBy: "created_at"}, web.Page{Page: 1, PageSize: 20})
+	res, err := svc.List(away, deals.ListFilter{ContactID: &e.contact, OrderBy: "created_at"}, listing.Window{Limit: 20, Count: true})
 	items, total := res.Items, *res.Total
 	if err != nil || total != 0 || len(items) != 0 {
 		t.Fatalf("list across: %v %d %v", items, total, err)
@@ -234,10 +235,10 @@ func TestServiceTenantFilter(t *testing.T) {
 	}
 	// Service-level rules match the HTTP ones.
 	member := ctxAs(e.team.Member, e.team.OrgID, auth.RoleMember)
-	if _, err := svc.Update(member, d.ID, deals.Patch{Title: new("x")}, ""); !errors.Is(err, deals.ErrNotOwner) {
+	if _, err := svc.Update(member, d.ID, deals.Patch{Title: new("x")}, patch.Unconditional()); !errors.Is(err, auth.ErrNotOwner) {
 		t.Fatalf("member on another's deal: %v", err)
 	}
-	if _, err := svc.Update(home, d.ID, deals.Patch{Title: new("x")}, `"stale"`); !errors.Is(err, deals.ErrPreconditionFailed) {
+	if _, err := svc.Update(home, d.ID, deals.Patch{Title: new("x")}, patch.OneOf(`"stale"`)); !errors.Is(err, deals.ErrPreconditionFailed) {
 		t.Fatalf("stale If-Match: %v", err)
 	}
 }

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/alexedwards/argon2id"
-	"github.com/gofiber/fiber/v2"
 
 	"github.com/mini-crm/crm/modules/identity/identityapi"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
+	"github.com/mini-crm/crm/platform/web"
 )
 
 //go:embed migrations/*.sql
@@ -41,12 +41,11 @@ var HashParams = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism:
 
 // Module is the identity slice.
 type Module struct {
-	svc   *Service
-	guard *auth.Guard
+	svc *Service
 }
 
 // New builds the module.
-func New(db *database.DB, tokens *auth.Tokens, guard *auth.Guard, o Options) *Module {
+func New(db *database.DB, tokens *auth.Tokens, o Options) *Module {
 	p := o.HashParams
 	if p == nil {
 		p = HashParams
@@ -56,14 +55,13 @@ func New(db *database.DB, tokens *auth.Tokens, guard *auth.Guard, o Options) *Mo
 		th = DefaultThrottle()
 	}
 	svc := &Service{db: db, store: store{db: db}, tokens: tokens, hasher: newHasher(p, runtime.GOMAXPROCS(0)), throttle: th, now: time.Now}
-	return &Module{svc: svc, guard: guard}
+	return &Module{svc: svc}
 }
 
 // Service exposes the use cases (for tests and the composition root).
 func (m *Module) Service() *Service { return m.svc }
 
-func (m *Module) Name() string      { return "identity" }
-func (m *Module) Migrations() fs.FS { return migrations }
+func (m *Module) Name() string { return "identity" }
 func (m *Module) Init(*kernel.Kernel) error {
 	return nil
 }
@@ -75,12 +73,11 @@ func (m *Module) Provide(k *kernel.Kernel) error {
 	return kernel.Provide[auth.Accounts](k, m.svc)
 }
 
-func (m *Module) Routes(api fiber.Router) {
+func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
-	api.Post("/auth/login", h.login)
-	api.Post("/auth/refresh", h.refresh)
-	api.Post("/auth/logout", h.logout)
-	me := api.Group("/users/me", m.guard.Authenticated())
-	me.Get("", h.me)
-	me.Post("/password", h.changePassword)
+	r.Public.Post("/auth/login", h.login)
+	r.Public.Post("/auth/refresh", h.refresh)
+	r.Public.Post("/auth/logout", h.logout)
+	r.SignedIn.Get("/users/me", h.me)
+	r.SignedIn.Post("/users/me/password", h.changePassword)
 }

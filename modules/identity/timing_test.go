@@ -15,7 +15,7 @@ import (
 func TestUnknownEmailCostsAHashLikeAWrongPassword(t *testing.T) {
 	db := testdb.New(t, []migrate.Source{{Module: "identity", FS: migrations}})
 	tokens := auth.NewTokens([]byte("0123456789abcdef0123456789abcdef"), "mini-crm", 60e9, 3600e9)
-	m := New(db, tokens, auth.NewGuard(tokens), Options{})
+	m := New(db, tokens, Options{})
 	svc := m.Service()
 	ctx := context.Background()
 	if _, err := svc.Register(ctx, "ann@example.com", "password123", "Ann"); err != nil {

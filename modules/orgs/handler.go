@@ -34,7 +34,7 @@ type memberJSON struct {
 }
 
 func toMemberJSON(m Member) memberJSON {
-	return memberJSON{UserID: m.User.ID, Email: m.User.Email, Name: m.User.Name, Role: string(m.Role), JoinedAt: m.JoinedAt}
+	return memberJSON{UserID: m.User.ID, Email: m.User.Email, Name: m.User.Name, Role: string(m.Role), JoinedAt: web.Time(m.JoinedAt)}
 }
 
 type userJSON struct {
@@ -139,7 +139,7 @@ func (h handler) members(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.svc.Members(c.UserContext(), page)
+	res, err := h.svc.Members(c.UserContext(), page.Window())
 	if err != nil {
 		return err
 	}

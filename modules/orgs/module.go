@@ -8,13 +8,12 @@ import (
 	"embed"
 	"io/fs"
 
-	"github.com/gofiber/fiber/v2"
-
 	"github.com/mini-crm/crm/modules/identity/identityapi"
 	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
+	"github.com/mini-crm/crm/platform/web"
 )
 
 //go:embed migrations/*.sql
@@ -25,25 +24,18 @@ func Migrations() fs.FS { return migrations }
 
 // Module is the orgs slice.
 type Module struct {
-	svc        *Service
-	guard      *auth.Guard
-	idempotent fiber.Handler
+	svc *Service
 }
 
-// New builds the module. idempotent is the idempotency-key middleware for the creating
-// routes that are not tenant routes (sign-up, new organization); nil disables it.
-func New(db *database.DB, guard *auth.Guard, idempotent fiber.Handler) *Module {
-	if idempotent == nil {
-		idempotent = func(c *fiber.Ctx) error { return c.Next() }
-	}
-	return &Module{svc: &Service{db: db, store: store{db: db}}, guard: guard, idempotent: idempotent}
+// New builds the module.
+func New(db *database.DB) *Module {
+	return &Module{svc: &Service{db: db, store: store{db: db}}}
 }
 
 // Service exposes the use cases (for tests and the composition root).
 func (m *Module) Service() *Service { return m.svc }
 
-func (m *Module) Name() string      { return "orgs" }
-func (m *Module) Migrations() fs.FS { return migrations }
+func (m *Module) Name() string { return "orgs" }
 
 func (m *Module) Provide(k *kernel.Kernel) error {
 	if err := kernel.Provide[orgsapi.Orgs](k, m.svc); err != nil {
@@ -61,17 +53,15 @@ func (m *Module) Init(k *kernel.Kernel) error {
 	return nil
 }
 
-func (m *Module) Routes(api fiber.Router) {
+func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
-	authn := m.guard.Authenticated()
-	org := m.guard.TenantFromPath("org_id")
-	api.Post("/auth/register", m.idempotent, h.register)
-	api.Get("/organizations/me", authn, h.mine)
-	api.Post("/organizations", authn, m.idempotent, h.create)
-	api.Get("/organizations/:org_id", org, h.get)
-	api.Patch("/organizations/:org_id", org, h.update)
-	api.Get("/organizations/:org_id/members", org, h.members)
-	api.Post("/organizations/:org_id/members", org, h.addMember)
-	api.Patch("/organizations/:org_id/members/:user_id", org, h.changeRole)
-	api.Delete("/organizations/:org_id/members/:user_id", org, h.removeMember)
+	r.Public.Post("/auth/register", r.Idempotent, h.register)
+	r.SignedIn.Get("/organizations/me", h.mine)
+	r.SignedIn.Post("/organizations", h.create)
+	r.OrgPath.Get("/organizations/:org_id", h.get)
+	r.OrgPath.Patch("/organizations/:org_id", h.update)
+	r.OrgPath.Get("/organizations/:org_id/members", h.members)
+	r.OrgPath.Post("/organizations/:org_id/members", h.addMember)
+	r.OrgPath.Patch("/organizations/:org_id/members/:user_id", h.changeRole)
+	r.OrgPath.Delete("/organizations/:org_id/members/:user_id", h.removeMember)
 }

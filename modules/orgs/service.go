@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/mini-crm/crm/modules/identity/identityapi"
 	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
-	"github.com/mini-crm/crm/platform/web"
+	"github.com/mini-crm/crm/platform/listing"
 )
 
 // Identity is what this module uses of the identity facade.
@@ -43,7 +44,7 @@ type Membership struct {
 type Member struct {
 	User     identityapi.User
 	Role     auth.Role
-	JoinedAt web.Time
+	JoinedAt time.Time
 }
 
 // Signup is the result of registering a user with their first organization.
@@ -153,12 +154,12 @@ func (s *Service) Update(ctx context.Context, name, currency *string) (Membershi
 }
 
 // Members lists the members of the organization, oldest first.
-func (s *Service) Members(ctx context.Context, page web.Page) (database.Result[Member], error) {
+func (s *Service) Members(ctx context.Context, w listing.Window) (database.Result[Member], error) {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
 		return database.Result[Member]{}, err
 	}
-	rows, err := s.store.members(ctx, p.OrgID, page.Window())
+	rows, err := s.store.members(ctx, p.OrgID, w)
 	if err != nil {
 		return database.Result[Member]{}, err
 	}
@@ -177,7 +178,7 @@ func (s *Service) withUsers(ctx context.Context, rows []memberRow) ([]Member, er
 	}
 	out := make([]Member, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, Member{User: users[r.UserID], Role: auth.Role(r.Role), JoinedAt: web.Time(r.JoinedAt)})
+		out = append(out, Member{User: users[r.UserID], Role: auth.Role(r.Role), JoinedAt: r.JoinedAt})
 	}
 	return out, nil
 }
@@ -203,7 +204,7 @@ func (s *Service) AddMember(ctx context.Context, email string, role auth.Role) (
 	if err != nil {
 		return Member{}, err
 	}
-	return Member{User: u, Role: auth.Role(row.Role), JoinedAt: web.Time(row.JoinedAt)}, nil
+	return Member{User: u, Role: auth.Role(row.Role), JoinedAt: row.JoinedAt}, nil
 }
 
 // ChangeRole changes a member's role.

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/patch"
 	"github.com/mini-crm/crm/platform/web"
 )
 
@@ -97,7 +98,7 @@ func (h handler) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.svc.List(c.UserContext(), f, page)
+	res, err := h.svc.List(c.UserContext(), f, page.Window())
 	if err != nil {
 		return err
 	}
@@ -138,10 +139,10 @@ func (h handler) get(c *fiber.Ctx) error {
 }
 
 type updateRequest struct {
-	Title       web.Optional[string]  `json:"title"`
-	Description web.Optional[string]  `json:"description"`
-	DueDate     web.Optional[dueDate] `json:"due_date"`
-	IsDone      web.Optional[bool]    `json:"is_done"`
+	Title       patch.Optional[string]  `json:"title"`
+	Description patch.Optional[string]  `json:"description"`
+	DueDate     patch.Optional[dueDate] `json:"due_date"`
+	IsDone      patch.Optional[bool]    `json:"is_done"`
 }
 
 // updateFields is the update with its present values, checked by the same tags as a create.
@@ -181,14 +182,14 @@ func (h handler) update(c *fiber.Ctx) error {
 	if len(fields) > 0 {
 		return apperr.InvalidFields("validation_failed", fields...)
 	}
-	patch := Patch{Title: uf.Title, Description: req.Description, IsDone: req.IsDone.Ptr()}
+	change := Patch{Title: uf.Title, Description: req.Description, IsDone: req.IsDone.Ptr()}
 	if req.DueDate.Set {
-		patch.DueDate = web.Null[time.Time]()
+		change.DueDate = patch.Null[time.Time]()
 		if req.DueDate.HasValue() {
-			patch.DueDate = web.Some(req.DueDate.Value.Time())
+			change.DueDate = patch.Some(req.DueDate.Value.Time())
 		}
 	}
-	t, err := h.svc.Update(c.UserContext(), id, patch)
+	t, err := h.svc.Update(c.UserContext(), id, change)
 	if err != nil {
 		return err
 	}

@@ -9,14 +9,12 @@ import (
 	"io/fs"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
-
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
 	"github.com/mini-crm/crm/modules/tasks/tasksapi"
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
-	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
+	"github.com/mini-crm/crm/platform/web"
 )
 
 //go:embed migrations/*.sql
@@ -27,21 +25,19 @@ func Migrations() fs.FS { return migrations }
 
 // Module is the tasks slice.
 type Module struct {
-	svc   *Service
-	guard *auth.Guard
+	svc *Service
 }
 
 // New builds the module. now is the clock that decides which day is today (UTC); the
 // composition root passes time.Now.
-func New(db *database.DB, guard *auth.Guard, now func() time.Time) *Module {
-	return &Module{svc: &Service{db: db, store: store{db: db}, now: now}, guard: guard}
+func New(db *database.DB, now func() time.Time) *Module {
+	return &Module{svc: &Service{db: db, store: store{db: db}, now: now}}
 }
 
 // Service exposes the use cases (for tests and the composition root).
 func (m *Module) Service() *Service { return m.svc }
 
-func (m *Module) Name() string      { return "tasks" }
-func (m *Module) Migrations() fs.FS { return migrations }
+func (m *Module) Name() string { return "tasks" }
 
 func (m *Module) Provide(k *kernel.Kernel) error {
 	return kernel.Provide[tasksapi.Tasks](k, m.svc)
@@ -60,12 +56,11 @@ func (m *Module) Init(k *kernel.Kernel) error {
 	return nil
 }
 
-func (m *Module) Routes(api fiber.Router) {
+func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
-	tenant := m.guard.Tenant()
-	api.Get("/tasks", tenant, h.list)
-	api.Post("/tasks", tenant, h.create)
-	api.Get("/tasks/:id", tenant, h.get)
-	api.Patch("/tasks/:id", tenant, h.update)
-	api.Delete("/tasks/:id", tenant, h.delete)
+	r.Tenant.Get("/tasks", h.list)
+	r.Tenant.Post("/tasks", h.create)
+	r.Tenant.Get("/tasks/:id", h.get)
+	r.Tenant.Patch("/tasks/:id", h.update)
+	r.Tenant.Delete("/tasks/:id", h.delete)
 }

@@ -5,7 +5,7 @@ import (
 
 	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
-	"github.com/mini-crm/crm/platform/web"
+	"github.com/mini-crm/crm/platform/patch"
 )
 
 // ErrDueDateInPast is the 400 for a due date before today (UTC).
@@ -37,7 +37,7 @@ func checkDueDate(due *time.Time, now time.Time) error {
 // checkDueDateChange applies the past-date rule to a PATCH: only a due date that is present,
 // not null and different from the current one is checked, so that an overdue task can be
 // renamed, marked done, or sent back whole with its old date.
-func checkDueDateChange(cur *time.Time, next web.Optional[time.Time], now time.Time) error {
+func checkDueDateChange(cur *time.Time, next patch.Optional[time.Time], now time.Time) error {
 	if !next.HasValue() || sameDate(cur, &next.Value) {
 		return nil
 	}
@@ -48,8 +48,8 @@ func checkDueDateChange(cur *time.Time, next web.Optional[time.Time], now time.T
 // DueDate clears it. DueDate values are midnight UTC.
 type Patch struct {
 	Title       *string
-	Description web.Optional[string]
-	DueDate     web.Optional[time.Time]
+	Description patch.Optional[string]
+	DueDate     patch.Optional[time.Time]
 	IsDone      *bool
 }
 

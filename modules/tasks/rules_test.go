@@ -8,7 +8,7 @@ import (
 
 	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
-	"github.com/mini-crm/crm/platform/web"
+	"github.com/mini-crm/crm/platform/patch"
 )
 
 func day(s string) time.Time {
@@ -81,16 +81,16 @@ func TestCheckDueDateChange(t *testing.T) {
 	tests := []struct {
 		name string
 		cur  *time.Time
-		next web.Optional[time.Time]
+		next patch.Optional[time.Time]
 		past bool
 	}{
-		{"absent on an overdue task", overdue, web.Optional[time.Time]{}, false},
-		{"null on an overdue task", overdue, web.Null[time.Time](), false},
-		{"the same overdue date again", overdue, web.Some(day("2030-01-10")), false},
-		{"another past date", overdue, web.Some(day("2030-01-11")), true},
-		{"a past date on an undated task", nil, web.Some(day("2030-01-15")), true},
-		{"today", overdue, web.Some(day("2030-01-16")), false},
-		{"later", nil, web.Some(day("2030-02-01")), false},
+		{"absent on an overdue task", overdue, patch.Optional[time.Time]{}, false},
+		{"null on an overdue task", overdue, patch.Null[time.Time](), false},
+		{"the same overdue date again", overdue, patch.Some(day("2030-01-10")), false},
+		{"another past date", overdue, patch.Some(day("2030-01-11")), true},
+		{"a past date on an undated task", nil, patch.Some(day("2030-01-15")), true},
+		{"today", overdue, patch.Some(day("2030-01-16")), false},
+		{"later", nil, patch.Some(day("2030-02-01")), false},
 	}
 	for _, tt := range tests {
 		if err := checkDueDateChange(tt.cur, tt.next, now); (err != nil) != tt.past {
@@ -145,14 +145,14 @@ func TestChanges(t *testing.T) {
 		want  map[string]any
 	}{
 		{"empty", Patch{}, map[string]any{}},
-		{"same values", Patch{Title: ptr("Call"), Description: web.Some("notes"), DueDate: web.Some(day("2030-01-10")), IsDone: ptr(false)}, map[string]any{}},
-		{"same date in another location", Patch{DueDate: web.Some(time.Date(2030, 1, 10, 0, 0, 0, 0, time.FixedZone("", 3600)))}, map[string]any{}},
+		{"same values", Patch{Title: ptr("Call"), Description: patch.Some("notes"), DueDate: patch.Some(day("2030-01-10")), IsDone: ptr(false)}, map[string]any{}},
+		{"same date in another location", Patch{DueDate: patch.Some(time.Date(2030, 1, 10, 0, 0, 0, 0, time.FixedZone("", 3600)))}, map[string]any{}},
 		{"title", Patch{Title: ptr("Email")}, map[string]any{"title": "Email"}},
 		{"done", Patch{IsDone: ptr(true)}, map[string]any{"is_done": true}},
-		{"clear description", Patch{Description: web.Null[string]()}, map[string]any{"description": (*string)(nil)}},
-		{"clear due date", Patch{DueDate: web.Null[time.Time]()}, map[string]any{"due_date": (*time.Time)(nil)}},
-		{"new due date", Patch{DueDate: web.Some(day("2030-02-01"))}, map[string]any{"due_date": ptr(day("2030-02-01"))}},
-		{"new description", Patch{Description: web.Some("more")}, map[string]any{"description": ptr("more")}},
+		{"clear description", Patch{Description: patch.Null[string]()}, map[string]any{"description": (*string)(nil)}},
+		{"clear due date", Patch{DueDate: patch.Null[time.Time]()}, map[string]any{"due_date": (*time.Time)(nil)}},
+		{"new due date", Patch{DueDate: patch.Some(day("2030-02-01"))}, map[string]any{"due_date": ptr(day("2030-02-01"))}},
+		{"new description", Patch{Description: patch.Some("more")}, map[string]any{"description": ptr("more")}},
 	}
 	for _, tt := range tests {
 		got := changes(cur, tt.patch)
@@ -162,7 +162,7 @@ func TestChanges(t *testing.T) {
 	}
 	// Clearing what is already empty is no change.
 	empty := Task{Title: "x"}
-	if got := changes(empty, Patch{Description: web.Null[string](), DueDate: web.Null[time.Time]()}); len(got) != 0 {
+	if got := changes(empty, Patch{Description: patch.Null[string](), DueDate: patch.Null[time.Time]()}); len(got) != 0 {
 		t.Errorf("clearing empty fields: %v", got)
 	}
 }

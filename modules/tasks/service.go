@@ -9,7 +9,7 @@ import (
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
-	"github.com/mini-crm/crm/platform/web"
+	"github.com/mini-crm/crm/platform/listing"
 )
 
 // Deals is what this module uses of the deals facade.
@@ -54,12 +54,12 @@ type ListFilter struct {
 // List returns a page of the organization's tasks by due date, undated tasks last. Anyone
 // in the organization may read every task. A deal_id of another organization matches no
 // task, like any id that matches none.
-func (s *Service) List(ctx context.Context, f ListFilter, page web.Page) (database.Result[Task], error) {
+func (s *Service) List(ctx context.Context, f ListFilter, w listing.Window) (database.Result[Task], error) {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
 		return database.Result[Task]{}, err
 	}
-	return s.store.list(ctx, p.OrgID, listQuery(f), page.Window())
+	return s.store.list(ctx, p.OrgID, listQuery(f), w)
 }
 
 // Get returns one task of the organization.

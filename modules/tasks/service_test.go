@@ -17,11 +17,13 @@ import (
 	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/listing"
+	"github.com/mini-crm/crm/platform/patch"
 	"github.com/mini-crm/crm/platform/web"
 )
 
 func ctxAs(u apptest.User, orgID int64, role auth.Role) context.Context {
-	return auth.WithPrincipal(context.Background(), auth.Principal{UserID: u.ID, OrgID: orgID, Role: role})
+	return apptest.Acting(context.Background(), auth.Principal{UserID: u.ID, OrgID: orgID, Role: role})
 }
 
 // owner connects to the test database as the role that owns the schema (the service runs
@@ -105,7 +107,7 @@ func TestServiceTenantFilter(t *testing.T) {
 	if _, err := e.svc.Create(ctx, tasks.NewTask{DealID: e.ownerDeal, Title: "x"}); !errors.Is(err, dealsapi.ErrDealNotFound) {
 		t.Fatalf("create on another organization's deal: %v", err)
 	}
-	res, err := e.svc.List(ctx, tasks.ListFilter{DealID: &e.ownerDeal}, web.Page{Page: 1, PageSize: 20})
+	res, err := e.svc.List(ctx, tasks.ListFilter{DealID: &e.ownerDeal}, listing.Window{Limit: 20, Count: true})
 	items, total := res.Items, *res.Total
 	if err != nil || len(items) != 0 || total != 0 {
 		t.Fatalf("list: %v %d %v", items, total, err)
@@ -150,10 +152,10 @@ func TestServiceUsesItsClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Set(time.Date(2030, 7, 1, 0, 0, 0, 0, time.UTC))
-	if _, err := e.svc.Update(ctx, tk.ID, tasks.Patch{DueDate: web.Some(*date("2030-06-30"))}); !errors.Is(err, tasks.ErrDueDateInPast) {
+	if _, err := e.svc.Update(ctx, tk.ID, tasks.Patch{DueDate: patch.Some(*date("2030-06-30"))}); !errors.Is(err, tasks.ErrDueDateInPast) {
 		t.Fatalf("update to yesterday: %v", err)
 	}
-	if _, err := e.svc.Update(ctx, tk.ID, tasks.Patch{IsDone: ptr(true), DueDate: web.Some(*date("2030-06-01"))}); err != nil {
+	if _, err := e.svc.Update(ctx, tk.ID, tasks.Patch{IsDone: ptr(true), DueDate: patch.Some(*date("2030-06-01"))}); err != nil {
 		t.Fatalf("overdue task marked done: %v", err)
 	}
 }

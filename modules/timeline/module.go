@@ -8,8 +8,6 @@ import (
 	"embed"
 	"io/fs"
 
-	"github.com/gofiber/fiber/v2"
-
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
@@ -34,14 +32,10 @@ func New(db *database.DB) *Module {
 // Service exposes the facade implementation (for tests and the composition root).
 func (m *Module) Service() *Service { return m.svc }
 
-func (m *Module) Name() string      { return "timeline" }
-func (m *Module) Migrations() fs.FS { return migrations }
+func (m *Module) Name() string { return "timeline" }
 
 func (m *Module) Provide(k *kernel.Kernel) error {
 	return kernel.Provide[timelineapi.Timeline](k, m.svc)
 }
 
 func (m *Module) Init(*kernel.Kernel) error { return nil }
-
-// Routes mounts nothing: the deals module serves /deals/{id}/activities through the facade.
-func (m *Module) Routes(fiber.Router) {}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
 	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/listing"
 )
 
 // Service implements the timeline facade.
@@ -33,12 +34,12 @@ func (s *Service) Append(ctx context.Context, a timelineapi.NewActivity) (timeli
 }
 
 // List implements timelineapi.Timeline.
-func (s *Service) List(ctx context.Context, orgID, dealID int64, w timelineapi.Window) (timelineapi.Page, error) {
+func (s *Service) List(ctx context.Context, orgID, dealID int64, w listing.Window) (listing.Result[timelineapi.Activity], error) {
 	rows, err := s.store.list(ctx, orgID, dealID, database.Window(w))
 	if err != nil {
-		return timelineapi.Page{}, err
+		return listing.Result[timelineapi.Activity]{}, err
 	}
-	return timelineapi.Page(database.MapResult(rows, activityRow.activity)), nil
+	return database.MapResult(rows, activityRow.activity), nil
 }
 
 // Comment implements timelineapi.Timeline.

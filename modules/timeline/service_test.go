@@ -8,6 +8,7 @@ import (
 
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
 	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/listing"
 	"github.com/mini-crm/crm/platform/migrate"
 	"github.com/mini-crm/crm/platform/testdb"
 )
@@ -120,7 +121,7 @@ func TestAppendRejectsBadInput(t *testing.T) {
 
 // list reads an offset page with its total.
 func list(s *Service, ctx context.Context, orgID, dealID int64, limit, offset uint64) ([]timelineapi.Activity, int64, error) {
-	p, err := s.List(ctx, orgID, dealID, timelineapi.Window{Limit: limit, Offset: offset, Count: true})
+	p, err := s.List(ctx, orgID, dealID, listing.Window{Limit: limit, Offset: offset, Count: true})
 	if err != nil {
 		return nil, 0, err
 	}

@@ -1,8 +1,8 @@
-// Package auth owns tokens, the principal of a request and the checks made on it: the JWT
-// middleware, the tenant middleware that turns X-Organization-Id (or an organization id in
-// the path) into a role, and role checks that services call. Which role a user has in an
-// organization is a domain fact: the orgs module provides it through the Memberships
-// interface declared here.
+// Package auth is the domain side of access: tokens, the principal of a request (who acts, in
+// which organization, with which role) and the checks services make on it. It knows nothing of
+// HTTP: the web layer verifies tokens and resolves the tenant (platform/web's Guard) and puts
+// the principal into the context. Which role a user has in an organization is a domain fact:
+// the orgs module provides it through the Memberships interface declared here.
 package auth
 
 import (
@@ -106,15 +106,15 @@ func (p Principal) CanModifyOwned(ownerID int64) bool {
 	return p.Role.CanActOnOthers() || p.UserID == ownerID
 }
 
-// RequireOwnership returns a 403 with the given code unless the caller may change a record
-// owned by ownerID.
+// RequireOwnership returns ErrNotOwner with the given sentence unless the caller may change
+// a record owned by ownerID.
 func RequireOwnership(ctx context.Context, ownerID int64, detail string) (Principal, error) {
 	p, err := TenantCaller(ctx)
 	if err != nil {
 		return p, err
 	}
 	if !p.CanModifyOwned(ownerID) {
-		return p, apperr.Forbidden("not_owner", detail)
+		return p, ErrNotOwner.WithDetail(detail)
 	}
 	return p, nil
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mini-crm/crm/platform/listing"
 	"io"
 	"regexp"
 	"strconv"
@@ -66,21 +67,12 @@ func (o Order) seek(values []string) sq.Sqlizer {
 	return sq.Expr("("+strings.Join(exprs, ", ")+") "+op+" ("+strings.Join(params, ", ")+")", args...)
 }
 
-// Window is the part of a list a client asks for: either a page by offset or the rows after
-// a cursor, and whether to count the total.
-type Window struct {
-	Limit  uint64
-	Offset uint64
-	Cursor string // opaque; "" for offset pages
-	Count  bool
-}
+// Window is the part of a list a client asks for (the one type of the service, named here
+// too for the stores that page with Paginate).
+type Window = listing.Window
 
 // Result is one window of a list.
-type Result[T any] struct {
-	Items      []T
-	Total      *int64  // nil when the window did not ask for a count
-	NextCursor *string // nil on the last page
-}
+type Result[T any] = listing.Result[T]
 
 // ErrInvalidCursor is the 400 for a cursor that this list did not make.
 var ErrInvalidCursor = apperr.InvalidField("invalid_cursor", "cursor", "is not a cursor of this list",

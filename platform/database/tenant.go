@@ -8,8 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/mini-crm/crm/platform/auth"
 )
 
 //go:embed migrations/*.sql
@@ -42,16 +40,11 @@ func WithUser(ctx context.Context, userID int64) context.Context {
 	return context.WithValue(ctx, scopeKey{}, s)
 }
 
-// scopeOf returns the scope set with WithTenant/WithUser or, by default, the organization
-// and user of the request's principal, so that every use case running for a tenant request
-// is scoped without having to ask for it.
+// scopeOf returns the scope set with WithTenant/WithUser. Whoever establishes the tenant of
+// a unit of work (the web guard for a request, a job for its organization) sets it once;
+// nothing guesses it from other values in the context.
 func scopeOf(ctx context.Context) (scope, bool) {
-	s, ok := ctx.Value(scopeKey{}).(scope)
-	if !ok {
-		if p, found := auth.PrincipalFrom(ctx); found {
-			s = scope{org: p.OrgID, user: p.UserID}
-		}
-	}
+	s, _ := ctx.Value(scopeKey{}).(scope)
 	return s, s.org != 0 || s.user != 0
 }
 

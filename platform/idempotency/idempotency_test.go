@@ -46,7 +46,8 @@ func setup(t *testing.T) *fixture {
 	who := func(c *fiber.Ctx) error { // stands in for the auth and tenant middleware
 		uid, _ := strconv.ParseInt(c.Get("X-User"), 10, 64)
 		org, _ := strconv.ParseInt(c.Get("X-Org"), 10, 64)
-		c.SetUserContext(auth.WithPrincipal(c.UserContext(), auth.Principal{UserID: uid, OrgID: org, Role: auth.RoleOwner}))
+		ctx := auth.WithPrincipal(c.UserContext(), auth.Principal{UserID: uid, OrgID: org, Role: auth.RoleOwner})
+		c.SetUserContext(database.WithTenant(database.WithUser(ctx, uid), org))
 		return c.Next()
 	}
 	keys := idempotency.New(f.db, time.Second)

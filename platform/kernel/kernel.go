@@ -7,13 +7,10 @@ package kernel
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"reflect"
 	"sort"
 	"strings"
 	"sync"
-
-	"github.com/gofiber/fiber/v2"
 )
 
 // Module is one vertical slice of the application.
@@ -24,10 +21,6 @@ type Module interface {
 	Provide(k *Kernel) error
 	// Init resolves the facades this module uses.
 	Init(k *Kernel) error
-	// Routes mounts the module's HTTP handlers under the versioned API router.
-	Routes(api fiber.Router)
-	// Migrations returns the module's dbmate files under a "migrations" directory, or nil.
-	Migrations() fs.FS
 }
 
 // Kernel holds the facades provided by modules, keyed by interface type.

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 	"testing"
-
-	"github.com/gofiber/fiber/v2"
 
 	"github.com/mini-crm/crm/platform/kernel"
 )
@@ -38,8 +35,6 @@ func (m fakeModule) Init(k *kernel.Kernel) error {
 	}
 	return m.init(k)
 }
-func (fakeModule) Routes(fiber.Router) {}
-func (fakeModule) Migrations() fs.FS   { return nil }
 
 func TestResolveFindsFacadeProvidedByModuleListedLater(t *testing.T) {
 	var got Greeter

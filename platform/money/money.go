@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/shopspring/decimal"
 
-	"github.com/mini-crm/crm/platform/web"
+	"github.com/mini-crm/crm/platform/apperr"
 )
 
 // Places is the number of fractional digits of an amount.
@@ -152,7 +152,7 @@ func (a Amount) Div(n int64) (Amount, error) {
 func (a Amount) MarshalJSON() ([]byte, error) { return []byte(`"` + a.String() + `"`), nil }
 
 // UnmarshalJSON accepts a JSON number or a string holding one. Errors are
-// *web.FieldDecodeError about the field "amount", the name of every money field of the API,
+// *apperr.FieldDecodeError about the field "amount", the name of every money field of the API,
 // so that the client learns which field is wrong.
 func (a *Amount) UnmarshalJSON(b []byte) error {
 	s := string(b)
@@ -161,17 +161,17 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 	}
 	if strings.HasPrefix(s, `"`) {
 		if len(s) < 2 || !strings.HasSuffix(s, `"`) || strings.ContainsAny(s[1:len(s)-1], `"\`) {
-			return &web.FieldDecodeError{Field: "amount", Message: MsgNotNumber}
+			return &apperr.FieldDecodeError{Field: "amount", Message: MsgNotNumber}
 		}
 		s = s[1 : len(s)-1]
 	} else if s == "" || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) {
-		return &web.FieldDecodeError{Field: "amount", Message: MsgNotNumber}
+		return &apperr.FieldDecodeError{Field: "amount", Message: MsgNotNumber}
 	}
 	v, err := Parse(s)
 	if err != nil {
 		var pe *ParseError
 		if errors.As(err, &pe) {
-			return &web.FieldDecodeError{Field: "amount", Message: pe.Message}
+			return &apperr.FieldDecodeError{Field: "amount", Message: pe.Message}
 		}
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/money"
 	"github.com/mini-crm/crm/platform/web"
 )
@@ -91,7 +92,7 @@ func TestJSON(t *testing.T) {
 			}
 			err := json.Unmarshal([]byte(`{"amount":`+tt.in+`}`), &v)
 			if tt.wantErr != "" {
-				var fe *web.FieldDecodeError
+				var fe *apperr.FieldDecodeError
 				if !errors.As(err, &fe) || fe.Field != "amount" || fe.Message != tt.wantErr {
 					t.Fatalf("unmarshal %s: %v; want field error %q", tt.in, err, tt.wantErr)
 				}

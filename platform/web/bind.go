@@ -159,12 +159,7 @@ func decodeError(err error) error {
 
 // FieldDecodeError is returned by custom JSON decoders (money, dates) to name the problem;
 // Decode turns it into a 400 about Field.
-type FieldDecodeError struct {
-	Field   string
-	Message string
-}
-
-func (e *FieldDecodeError) Error() string { return e.Field + " " + e.Message }
+type FieldDecodeError = apperr.FieldDecodeError
 
 func jsonKind(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
@@ -478,9 +473,9 @@ func (sh shape) foldedName(key string) (string, bool) {
 	return best, best != ""
 }
 
-// optionalValue is implemented by *Optional[T]: the scan sees through it to T.
+// optionalValue is implemented by *patch.Optional[T]: the scan sees through it to T.
 type optionalValue interface {
-	valueType() reflect.Type
+	ValueType() reflect.Type
 }
 
 var (
@@ -507,7 +502,7 @@ func newShape(t reflect.Type) shape {
 	}
 	pt := reflect.PointerTo(t)
 	if pt.Implements(optionalValueType) {
-		return shapeOf(reflect.New(t).Interface().(optionalValue).valueType())
+		return shapeOf(reflect.New(t).Interface().(optionalValue).ValueType())
 	}
 	if t.Implements(unmarshalerType) || pt.Implements(unmarshalerType) {
 		return shape{}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/mini-crm/crm/platform/patch"
 	"github.com/mini-crm/crm/platform/web"
 )
 
@@ -107,8 +108,8 @@ type dueDate struct{ web.DateInput }
 func (d *dueDate) UnmarshalJSON(b []byte) error { return d.UnmarshalJSONField("due_date", b) }
 
 type dateRequest struct {
-	DueDate  *dueDate              `json:"due_date"`
-	Optional web.Optional[dueDate] `json:"opt"`
+	DueDate  *dueDate                `json:"due_date"`
+	Optional patch.Optional[dueDate] `json:"opt"`
 }
 
 func TestDateInputJSON(t *testing.T) {

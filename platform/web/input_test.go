@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/mini-crm/crm/platform/patch"
 	"github.com/mini-crm/crm/platform/web"
 )
 
@@ -21,16 +22,16 @@ type inputBase struct {
 
 type inputBody struct {
 	inputBase
-	Name     string                  `json:"name"`
-	Note     *string                 `json:"note"`
-	Untagged string                  // its JSON name is Untagged
-	Items    []inputItem             `json:"items"`
-	Meta     map[string]string       `json:"meta"`
-	Extra    map[string]inputItem    `json:"extra"`
-	Optional web.Optional[inputItem] `json:"optional"`
-	Payload  json.RawMessage         `json:"payload"`
-	Any      any                     `json:"any"`
-	Skipped  string                  `json:"-"`
+	Name     string                    `json:"name"`
+	Note     *string                   `json:"note"`
+	Untagged string                    // its JSON name is Untagged
+	Items    []inputItem               `json:"items"`
+	Meta     map[string]string         `json:"meta"`
+	Extra    map[string]inputItem      `json:"extra"`
+	Optional patch.Optional[inputItem] `json:"optional"`
+	Payload  json.RawMessage           `json:"payload"`
+	Any      any                       `json:"any"`
+	Skipped  string                    `json:"-"`
 }
 
 const (

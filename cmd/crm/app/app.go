@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"time"
@@ -32,20 +33,46 @@ import (
 	"github.com/mini-crm/crm/platform/web"
 )
 
-// Sources lists the migrations of every module, in dependency order.
+// deps is what modules are built from.
+type deps struct {
+	cfg      config.Config
+	db       *database.DB
+	tokens   *auth.Tokens
+	opts     Options
+	throttle identity.Throttle
+}
+
+// catalog is the one list of modules, in dependency order: each module's migrations and how
+// it is built. Sources and New both read it, so a module is added in exactly one place.
+var catalog = []struct {
+	name       string
+	migrations func() fs.FS
+	build      func(d deps) kernel.Module
+}{
+	{"identity", identity.Migrations, func(d deps) kernel.Module {
+		return identity.New(d.db, d.tokens, identity.Options{HashParams: d.opts.HashParams, Throttle: d.throttle})
+	}},
+	{"orgs", orgs.Migrations, func(d deps) kernel.Module { return orgs.New(d.db) }},
+	{"contacts", contacts.Migrations, func(d deps) kernel.Module { return contacts.New(d.db) }},
+	{"timeline", timeline.Migrations, func(d deps) kernel.Module { return timeline.New(d.db) }},
+	{"deals", deals.Migrations, func(d deps) kernel.Module { return deals.New(d.db) }},
+	{"tasks", tasks.Migrations, func(d deps) kernel.Module { return tasks.New(d.db, time.Now) }},
+	{"analytics", analytics.Migrations, func(d deps) kernel.Module {
+		return analytics.New(d.db, cache.New(d.cfg.AnalyticsCacheTTL))
+	}},
+	// add new modules above this line, in dependency order
+}
+
+// Sources lists the migrations of the platform and of every module, in dependency order.
 func Sources() []migrate.Source {
-	return []migrate.Source{
+	out := []migrate.Source{
 		{Module: "database", FS: database.Migrations()},
 		{Module: "idempotency", FS: idempotency.Migrations()},
-		{Module: "identity", FS: identity.Migrations()},
-		{Module: "orgs", FS: orgs.Migrations()},
-		{Module: "contacts", FS: contacts.Migrations()},
-		{Module: "timeline", FS: timeline.Migrations()},
-		{Module: "deals", FS: deals.Migrations()},
-		{Module: "tasks", FS: tasks.Migrations()},
-		{Module: "analytics", FS: analytics.Migrations()},
-		// module sources: add new modules above this line, in dependency order
 	}
+	for _, m := range catalog {
+		out = append(out, migrate.Source{Module: m.name, FS: m.migrations()})
+	}
+	return out
 }
 
 // Options are knobs that are not configuration: tests use them to make hashing cheap.
@@ -72,23 +99,14 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 		secret = auth.RandomSecret()
 	}
 	tokens := auth.NewTokens(secret, cfg.JWTIssuer, cfg.AccessTokenTTL, cfg.RefreshTokenTTL)
-	guard := auth.NewGuard(tokens)
-	idem := idempotency.New(db, cfg.RequestTimeout).Handler()
-	guard.OnCreate(idem)
-
 	throttle, err := newThrottle(cfg)
 	if err != nil {
 		return nil, err
 	}
-	modules := []kernel.Module{
-		identity.New(db, tokens, guard, identity.Options{HashParams: o.HashParams, Throttle: throttle}),
-		orgs.New(db, guard, idem),
-		contacts.New(db, guard),
-		timeline.New(db),
-		deals.New(db, guard),
-		tasks.New(db, guard, time.Now),
-		analytics.New(db, guard, cache.New(cfg.AnalyticsCacheTTL)),
-		// modules: add new modules above this line, in dependency order
+	d := deps{cfg: cfg, db: db, tokens: tokens, opts: o, throttle: throttle}
+	modules := make([]kernel.Module, 0, len(catalog))
+	for _, m := range catalog {
+		modules = append(modules, m.build(d))
 	}
 	k := kernel.New()
 	if err := k.Boot(modules...); err != nil {
@@ -98,12 +116,11 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	guard.SetMemberships(memberships)
 	accounts, err := kernel.Resolve[auth.Accounts](k)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	guard.SetAccounts(accounts)
+	guard := web.NewGuard(tokens, memberships, accounts)
 
 	metrics := web.NewMetrics()
 	metrics.Registry.MustRegister(database.NewPoolCollector(db.Pool))
@@ -113,9 +130,11 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	// List cursors are signed with a key derived from the JWT secret: replicas sharing it
 	// accept each other's cursors, and no other configuration is needed.
 	httpApp.Use(web.SignCursors(database.NewCursors(secret)))
-	api := httpApp.Group("/api/v1")
+	routes := web.NewRoutes(httpApp.Group("/api/v1"), guard, idempotency.New(db, cfg.RequestTimeout).Handler())
 	for _, m := range modules {
-		m.Routes(api)
+		if r, ok := m.(web.Router); ok {
+			r.Routes(routes)
+		}
 	}
 	return &App{Config: cfg, Log: log, DB: db, Kernel: k, Tokens: tokens, HTTP: httpApp, Metrics: metrics}, nil
 }

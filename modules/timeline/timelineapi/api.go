@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/listing"
 )
 
 // Activity types written by the modules of the service. Append accepts any snake_case
@@ -50,27 +51,10 @@ type Timeline interface {
 	// one, so the activity commits or rolls back with the caller's write.
 	Append(ctx context.Context, a NewActivity) (Activity, error)
 	// List returns a window of the deal's activities, newest first.
-	List(ctx context.Context, orgID, dealID int64, w Window) (Page, error)
+	List(ctx context.Context, orgID, dealID int64, w listing.Window) (listing.Result[Activity], error)
 	// Comment validates a client's activity (only TypeComment, payload {"text": 1..10000
 	// characters}) and appends it with authorID as author.
 	Comment(ctx context.Context, orgID, dealID, authorID int64, typ string, payload json.RawMessage) (Activity, error)
-}
-
-// Window selects part of a list: an offset page, or the rows after an opaque cursor of a
-// previous Page; Count asks for the total.
-type Window struct {
-	Limit  uint64
-	Offset uint64
-	Cursor string
-	Count  bool
-}
-
-// Page is a window of activities. Total is nil unless counted; NextCursor is nil on the
-// last page.
-type Page struct {
-	Items      []Activity
-	Total      *int64
-	NextCursor *string
 }
 
 // ErrTypeNotAllowed is the 400 for a client creating an activity of another type than

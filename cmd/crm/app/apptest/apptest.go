@@ -20,7 +20,9 @@ import (
 	"github.com/alexedwards/argon2id"
 
 	"github.com/mini-crm/crm/cmd/crm/app"
+	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/config"
+	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/testdb"
 )
 
@@ -273,4 +275,12 @@ func ProblemFields(m map[string]any) []string {
 		out = append(out, e.(map[string]any)["field"].(string))
 	}
 	return out
+}
+
+// Acting returns ctx as a request of p sees it below the web layer: p as the principal for
+// the services' checks and p's organization and user as the database scope for row-level
+// security, for tests that call a service or facade directly.
+func Acting(ctx context.Context, p auth.Principal) context.Context {
+	ctx = auth.WithPrincipal(ctx, p)
+	return database.WithTenant(database.WithUser(ctx, p.UserID), p.OrgID)
 }

@@ -1,9 +1,13 @@
-package web
+// Package patch holds what partial updates are made of: a field that tells apart "absent"
+// (leave the value as it is), "null" (clear it) and a value. Handlers decode request bodies
+// into it and services decide on it, so it belongs to neither the web layer nor a module.
+package patch
 
 import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -57,5 +61,32 @@ func TrimSpace(o Optional[string]) Optional[string] {
 	return o
 }
 
-// valueType tells the body scan of Decode what the wrapper decodes into.
-func (o *Optional[T]) valueType() reflect.Type { return reflect.TypeFor[T]() }
+// ValueType tells a decoder that inspects documents before decoding them what the wrapper
+// decodes into.
+func (o *Optional[T]) ValueType() reflect.Type { return reflect.TypeFor[T]() }
+
+// Precondition is the version a write expects the record to have (an HTTP If-Match, once the
+// web layer has read it): none, any existing version, or one of a set of entity tags.
+type Precondition struct {
+	given bool
+	any   bool
+	tags  []string
+}
+
+// Unconditional is no precondition: the write applies to whatever version exists.
+func Unconditional() Precondition { return Precondition{} }
+
+// AnyVersion matches every existing version.
+func AnyVersion() Precondition { return Precondition{given: true, any: true} }
+
+// OneOf matches the versions whose entity tags (quoted, compared byte for byte) are listed;
+// an empty list matches nothing.
+func OneOf(tags ...string) Precondition { return Precondition{given: true, tags: tags} }
+
+// Matches reports whether a record whose current entity tag is current may be written.
+func (p Precondition) Matches(current string) bool {
+	if !p.given || p.any {
+		return true
+	}
+	return slices.Contains(p.tags, current)
+}

@@ -1,0 +1,75 @@
+package web
+
+import "github.com/gofiber/fiber/v2"
+
+// Routes are the route groups a module mounts its handlers on. Each group runs its access
+// middleware before the module's handlers, and the signed-in and tenant groups make every
+// POST honour Idempotency-Key, so a module adds neither itself and a new route cannot forget
+// them.
+type Routes struct {
+	// Public routes need no token.
+	Public Group
+	// SignedIn routes need the access token of an existing user.
+	SignedIn Group
+	// Tenant routes also name an organization in X-Organization-Id, of which the caller must
+	// be a member.
+	Tenant Group
+	// OrgPath routes name the organization in the path parameter :org_id instead.
+	OrgPath Group
+	// Idempotent is the idempotency-key middleware, for the one public route that creates
+	// (sign-up); the other public routes (sign-in, refresh, sign-out) are not retried that way.
+	Idempotent fiber.Handler
+}
+
+// Router is what a module that serves HTTP implements.
+type Router interface {
+	Routes(r Routes)
+}
+
+// NewRoutes builds the groups on api. idempotent runs after access is established, on POST.
+func NewRoutes(api fiber.Router, g *Guard, idempotent fiber.Handler) Routes {
+	return Routes{
+		Public:     Group{router: api},
+		SignedIn:   Group{router: api, before: []fiber.Handler{g.SignedIn()}, onPost: idempotent},
+		Tenant:     Group{router: api, before: []fiber.Handler{g.Tenant()}, onPost: idempotent},
+		OrgPath:    Group{router: api, before: []fiber.Handler{g.TenantFromPath("org_id")}, onPost: idempotent},
+		Idempotent: idempotent,
+	}
+}
+
+// Group mounts routes with the group's middleware in front of their handlers. Unlike a fiber
+// group, which applies its middleware to every route under its prefix, it touches only the
+// routes mounted through it.
+type Group struct {
+	router fiber.Router
+	before []fiber.Handler
+	onPost fiber.Handler
+}
+
+func (g Group) add(method, path string, post bool, handlers []fiber.Handler) {
+	chain := append([]fiber.Handler{}, g.before...)
+	if post && g.onPost != nil {
+		chain = append(chain, g.onPost)
+	}
+	chain = append(chain, handlers...)
+	if method == fiber.MethodGet {
+		g.router.Get(path, chain...) // HEAD too, as fiber does for GET
+		return
+	}
+	g.router.Add(method, path, chain...)
+}
+
+// Get mounts a GET route.
+func (g Group) Get(path string, h ...fiber.Handler) { g.add(fiber.MethodGet, path, false, h) }
+
+// Post mounts a POST route.
+func (g Group) Post(path string, h ...fiber.Handler) { g.add(fiber.MethodPost, path, true, h) }
+
+// Patch mounts a PATCH route.
+func (g Group) Patch(path string, h ...fiber.Handler) { g.add(fiber.MethodPatch, path, false, h) }
+
+// Put mounts a PUT route.
+func (g Group) Put(path string, h ...fiber.Handler) { g.add(fiber.MethodPut, path, false, h) }
+
+// Delete mounts a DELETE route.
+func (g Group) Delete(path string, h ...fiber.Handler) { g.add(fiber.MethodDelete, path, false, h) }
