@@ -298,11 +298,3 @@ func (s *Service) Organization(ctx context.Context, orgID int64) (orgsapi.Organi
 	return o.org(), err
 }
 
-// IsMember implements orgsapi.Orgs.
-func (s *Service) IsMember(ctx context.Context, orgID, userID int64) (bool, error) {
-	_, err := s.store.role(ctx, orgID, userID)
-	if errors.Is(err, ErrMemberNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}

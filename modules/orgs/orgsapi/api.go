@@ -21,8 +21,6 @@ type Organization struct {
 type Orgs interface {
 	// Organization returns the organization, ErrOrganizationNotFound when it does not exist.
 	Organization(ctx context.Context, orgID int64) (Organization, error)
-	// IsMember reports whether userID belongs to orgID.
-	IsMember(ctx context.Context, orgID, userID int64) (bool, error)
 }
 
 // ErrOrganizationNotFound is returned for an organization that does not exist.
