@@ -12,7 +12,6 @@ import (
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
 	"github.com/mini-crm/crm/platform/apperr"
-	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/money"
 	"github.com/mini-crm/crm/platform/patch"
 	"github.com/mini-crm/crm/platform/web"
@@ -273,7 +272,7 @@ func (h handler) activities(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(web.ListOf(database.Result[timelineapi.Activity](res), page, toActivityJSON))
+	return c.JSON(web.ListOf(res, page, toActivityJSON))
 }
 
 type commentRequest struct {

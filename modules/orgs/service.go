@@ -297,4 +297,3 @@ func (s *Service) Organization(ctx context.Context, orgID int64) (orgsapi.Organi
 	o, err := s.store.org(ctx, orgID)
 	return o.org(), err
 }
-

@@ -35,7 +35,7 @@ func (s *Service) Append(ctx context.Context, a timelineapi.NewActivity) (timeli
 
 // List implements timelineapi.Timeline.
 func (s *Service) List(ctx context.Context, orgID, dealID int64, w listing.Window) (listing.Result[timelineapi.Activity], error) {
-	rows, err := s.store.list(ctx, orgID, dealID, database.Window(w))
+	rows, err := s.store.list(ctx, orgID, dealID, w)
 	if err != nil {
 		return listing.Result[timelineapi.Activity]{}, err
 	}

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mini-crm/crm/platform/listing"
 	"io"
 	"regexp"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	sq "github.com/Masterminds/squirrel"
 
 	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/listing"
 )
 
 // KeyCol is one column of a list order: the SQL expression and its type, for the cast of
