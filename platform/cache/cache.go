@@ -17,15 +17,36 @@ type Cache struct {
 	c   *gocache.Cache
 	mu  sync.Mutex
 	gen map[int64]uint64
+	// now is the clock an entry's age is read from.
+	now func() time.Time
+}
+
+// entry is a stored value and the moment it stops being served.
+type entry struct {
+	v       any
+	expires time.Time
+}
+
+// Option configures a Cache.
+type Option func(*Cache)
+
+// WithClock reads the time from now instead of time.Now, so that tests can let entries
+// expire without waiting. Expired entries are still dropped from memory on the real clock.
+func WithClock(now func() time.Time) Option {
+	return func(c *Cache) { c.now = now }
 }
 
 // New returns a cache whose entries live for ttl.
-func New(ttl time.Duration) *Cache {
+func New(ttl time.Duration, opts ...Option) *Cache {
 	cleanup := ttl * 2
 	if cleanup < time.Minute {
 		cleanup = time.Minute
 	}
-	return &Cache{ttl: ttl, c: gocache.New(ttl, cleanup), gen: map[int64]uint64{}}
+	c := &Cache{ttl: ttl, c: gocache.New(ttl, cleanup), gen: map[int64]uint64{}, now: time.Now}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // TTL is the lifetime of an entry.
@@ -46,7 +67,15 @@ func (c *Cache) Get(org int64, key string) (any, bool) {
 	if !c.Enabled() {
 		return nil, false
 	}
-	return c.c.Get(c.key(org, key))
+	v, ok := c.c.Get(c.key(org, key))
+	if !ok {
+		return nil, false
+	}
+	e := v.(entry)
+	if !c.now().Before(e.expires) {
+		return nil, false
+	}
+	return e.v, true
 }
 
 // Set stores v under key for the organization.
@@ -54,7 +83,7 @@ func (c *Cache) Set(org int64, key string, v any) {
 	if !c.Enabled() {
 		return
 	}
-	c.c.SetDefault(c.key(org, key), v)
+	c.c.SetDefault(c.key(org, key), entry{v: v, expires: c.now().Add(c.ttl)})
 }
 
 // DropOrg forgets every entry of the organization at once.

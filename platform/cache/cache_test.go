@@ -8,6 +8,7 @@ import (
 )
 
 func TestEntriesBelongToTheirOrganization(t *testing.T) {
+	t.Parallel()
 	c := cache.New(time.Minute)
 	c.Set(1, "summary", "one")
 	c.Set(2, "summary", "two")
@@ -24,11 +25,21 @@ func TestEntriesBelongToTheirOrganization(t *testing.T) {
 }
 
 func TestExpiryAndDisabled(t *testing.T) {
-	c := cache.New(20 * time.Millisecond)
+	t.Parallel()
+	now := time.Date(2030, 1, 15, 12, 0, 0, 0, time.UTC)
+	c := cache.New(time.Minute, cache.WithClock(func() time.Time { return now }))
 	c.Set(1, "k", 1)
-	time.Sleep(40 * time.Millisecond)
+	now = now.Add(time.Minute - time.Nanosecond)
+	if v, ok := c.Get(1, "k"); !ok || v != 1 {
+		t.Fatalf("entry gone before its TTL: %v %v", v, ok)
+	}
+	now = now.Add(time.Nanosecond)
 	if _, ok := c.Get(1, "k"); ok {
 		t.Fatal("entry outlived its TTL")
+	}
+	c.Set(1, "k", 2) // a new value lives a full TTL again
+	if v, ok := c.Get(1, "k"); !ok || v != 2 {
+		t.Fatalf("entry set again: %v %v", v, ok)
 	}
 	off := cache.New(0)
 	off.Set(1, "k", 1)

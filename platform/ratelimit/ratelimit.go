@@ -44,9 +44,22 @@ type window struct {
 	ends  time.Time
 }
 
+// MemoryOption configures a Memory store.
+type MemoryOption func(*Memory)
+
+// WithClock reads the time from now instead of time.Now, so that tests can end a window
+// without waiting for it.
+func WithClock(now func() time.Time) MemoryOption {
+	return func(m *Memory) { m.now = now }
+}
+
 // NewMemory returns an empty in-process store.
-func NewMemory() *Memory {
-	return &Memory{windows: map[string]window{}, now: time.Now}
+func NewMemory(opts ...MemoryOption) *Memory {
+	m := &Memory{windows: map[string]window{}, now: time.Now}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
 }
 
 func (m *Memory) current(rule Rule, key string, add int64) (int64, time.Duration) {

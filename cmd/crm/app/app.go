@@ -58,7 +58,7 @@ var catalog = []struct {
 	{"deals", deals.Migrations, func(d deps) kernel.Module { return deals.New(d.db) }},
 	{"tasks", tasks.Migrations, func(d deps) kernel.Module { return tasks.New(d.db, time.Now) }},
 	{"analytics", analytics.Migrations, func(d deps) kernel.Module {
-		return analytics.New(d.db, cache.New(d.cfg.AnalyticsCacheTTL))
+		return analytics.New(d.db, cache.New(d.cfg.AnalyticsCacheTTL, cache.WithClock(d.opts.now())))
 	}},
 	// add new modules above this line, in dependency order
 }
@@ -75,9 +75,21 @@ func Sources() []migrate.Source {
 	return out
 }
 
-// Options are knobs that are not configuration: tests use them to make hashing cheap.
+// Options are knobs that are not configuration: tests use them to make hashing cheap and to
+// move time forward.
 type Options struct {
 	HashParams *argon2id.Params
+	// Now is the clock of the analytics cache and of the in-memory sign-in counters; nil is
+	// time.Now.
+	Now func() time.Time
+}
+
+// now is the clock of o.
+func (o Options) now() func() time.Time {
+	if o.Now == nil {
+		return time.Now
+	}
+	return o.Now
 }
 
 // App is a built service.
@@ -99,7 +111,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 		secret = auth.RandomSecret()
 	}
 	tokens := auth.NewTokens(secret, cfg.JWTIssuer, cfg.AccessTokenTTL, cfg.RefreshTokenTTL)
-	throttle, err := newThrottle(cfg)
+	throttle, err := newThrottle(cfg, o.now())
 	if err != nil {
 		return nil, err
 	}
@@ -141,9 +153,9 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 
 // newThrottle keeps sign-in counters in Redis when REDIS_URL is set, so replicas share them,
 // and in memory otherwise.
-func newThrottle(cfg config.Config) (identity.Throttle, error) {
+func newThrottle(cfg config.Config, now func() time.Time) (identity.Throttle, error) {
 	t := identity.Throttle{
-		Store:   ratelimit.NewMemory(),
+		Store:   ratelimit.NewMemory(ratelimit.WithClock(now)),
 		PerIP:   ratelimit.Rule{Name: "login-ip", Limit: cfg.LoginIPLimit, Window: cfg.LoginIPWindow},
 		PerUser: ratelimit.Rule{Name: "login-account", Limit: cfg.LoginUserLimit, Window: cfg.LoginUserWindow},
 	}

@@ -14,6 +14,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,13 +57,49 @@ func New(t testing.TB) *Server {
 // NewWith builds the service with cfg on a fresh database.
 func NewWith(t testing.TB, cfg config.Config) *Server {
 	t.Helper()
+	return build(t, cfg, app.Options{HashParams: FastHash})
+}
+
+// NewWithClock builds the service with cfg on a fresh database, its analytics cache and
+// sign-in counters reading the time from clock.
+func NewWithClock(t testing.TB, cfg config.Config, clock *Clock) *Server {
+	t.Helper()
+	return build(t, cfg, app.Options{HashParams: FastHash, Now: clock.Now})
+}
+
+func build(t testing.TB, cfg config.Config, o app.Options) *Server {
+	t.Helper()
 	db := testdb.New(t, app.Sources())
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))
-	a, err := app.New(cfg, log, db, app.Options{HashParams: FastHash})
+	a, err := app.New(cfg, log, db, o)
 	if err != nil {
 		t.Fatalf("build app: %v", err)
 	}
 	return &Server{T: t, App: a}
+}
+
+// Clock is a time that only moves when a test advances it. It is safe for concurrent use,
+// as the service reads it from its request goroutines.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock standing at now.
+func NewClock(now time.Time) *Clock { return &Clock{now: now} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
 }
 
 // testWriter sends the service's error log lines to the test log, so a 500 explains itself.
@@ -169,13 +207,14 @@ type User struct {
 	OrgID   int64 // the organization created at registration, where the user is owner
 }
 
-var userSeq int
+// userSeq numbers registered users so that their emails never collide, also across
+// parallel tests.
+var userSeq atomic.Int64
 
 // Register signs up a new user with their own organization.
 func (s *Server) Register(name string) User {
 	s.T.Helper()
-	userSeq++
-	email := fmt.Sprintf("%s.%d.%d@example.com", name, userSeq, time.Now().UnixNano())
+	email := fmt.Sprintf("%s.%d.%d@example.com", name, userSeq.Add(1), time.Now().UnixNano())
 	res := s.Must(http.StatusCreated, Req{Method: "POST", Path: "/api/v1/auth/register", Body: map[string]any{
 		"email": email, "password": "password123", "name": name, "organization_name": name + "'s org",
 	}})
