@@ -56,34 +56,6 @@ func id(m map[string]any) int64 { return int64(m["id"].(float64)) }
 
 func contactPath(id int64) string { return fmt.Sprintf("/api/v1/contacts/%d", id) }
 
-func wantProblem(t *testing.T, res apptest.Response, status int, code string) map[string]any {
-	t.Helper()
-	if res.Status != status || res.Code() != code {
-		t.Fatalf("status %d code %q, want %d %q; body %s", res.Status, res.Code(), status, code, res.Body)
-	}
-	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
-		t.Fatalf("content type %q", ct)
-	}
-	return res.JSON()
-}
-
-// sameProblem checks that two error bodies differ at most in request_id and instance, so
-// that a client cannot tell another organization's id from one that never existed.
-func sameProblem(t *testing.T, a, b apptest.Response) {
-	t.Helper()
-	if a.Status != b.Status {
-		t.Fatalf("statuses differ: %d %s / %d %s", a.Status, a.Body, b.Status, b.Body)
-	}
-	ja, jb := a.JSON(), b.JSON()
-	for _, k := range []string{"request_id", "instance"} {
-		delete(ja, k)
-		delete(jb, k)
-	}
-	if !reflect.DeepEqual(ja, jb) {
-		t.Fatalf("bodies differ:\n%s\n%s", a.Body, b.Body)
-	}
-}
-
 func fieldOf(m map[string]any) string {
 	errs, _ := m["errors"].([]any)
 	if len(errs) == 0 {
@@ -114,7 +86,7 @@ func TestCreateEveryRole(t *testing.T) {
 			// For themself a member may name their own id.
 			e.contact(u, map[string]any{"name": "Mine", "owner_id": u.ID})
 			res = e.as(u, "POST", "/api/v1/contacts", map[string]any{"name": "For the owner", "owner_id": e.team.Owner.ID})
-			wantProblem(t, res, http.StatusForbidden, "create_for_other_forbidden")
+			apptest.WantProblem(t, res, http.StatusForbidden, "create_for_other_forbidden")
 			continue
 		}
 		if res.Status != http.StatusCreated || int64(res.JSON()["owner_id"].(float64)) != e.team.Member.ID {
@@ -123,11 +95,11 @@ func TestCreateEveryRole(t *testing.T) {
 	}
 	// An owner outside the organization is a 400 about owner_id, also for a real user.
 	res := e.as(e.team.Admin, "POST", "/api/v1/contacts", map[string]any{"name": "x", "owner_id": e.team.Outsider.ID})
-	if fieldOf(wantProblem(t, res, http.StatusBadRequest, "owner_not_member")) != "owner_id" {
+	if fieldOf(apptest.WantProblem(t, res, http.StatusBadRequest, "owner_not_member")) != "owner_id" {
 		t.Fatalf("owner outside: %s", res.Body)
 	}
 	res = e.as(e.team.Admin, "POST", "/api/v1/contacts", map[string]any{"name": "x", "owner_id": 999999})
-	wantProblem(t, res, http.StatusBadRequest, "owner_not_member")
+	apptest.WantProblem(t, res, http.StatusBadRequest, "owner_not_member")
 	// Email and phone are optional and null when absent.
 	c := e.contact(e.team.Owner, map[string]any{"name": "Bare"})
 	if c["email"] != nil || c["phone"] != nil {
@@ -159,7 +131,7 @@ func TestCreateValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := wantProblem(t, e.as(e.team.Owner, "POST", "/api/v1/contacts", tt.body), http.StatusBadRequest, tt.code)
+			m := apptest.WantProblem(t, e.as(e.team.Owner, "POST", "/api/v1/contacts", tt.body), http.StatusBadRequest, tt.code)
 			errs, _ := m["errors"].([]any)
 			if len(errs) != len(tt.fields) {
 				t.Fatalf("errors %v, want fields %v", errs, tt.fields)
@@ -173,7 +145,7 @@ func TestCreateValidation(t *testing.T) {
 	}
 	res := e.Do(apptest.Req{Method: "POST", Path: "/api/v1/contacts", Token: e.team.Owner.Token, Org: e.team.OrgID,
 		Body: `{"name":"a"}`, Headers: map[string]string{"Content-Type": "text/plain"}})
-	wantProblem(t, res, http.StatusUnsupportedMediaType, "unsupported_media_type")
+	apptest.WantProblem(t, res, http.StatusUnsupportedMediaType, "unsupported_media_type")
 }
 
 func TestGetEveryRoleAndIsolation(t *testing.T) {
@@ -188,12 +160,12 @@ func TestGetEveryRoleAndIsolation(t *testing.T) {
 	out := e.team.Outsider
 	// Not a member of the organization named by the header: 403, whatever the id.
 	res := e.Do(apptest.Req{Method: "GET", Path: contactPath(id(c)), Token: out.Token, Org: e.team.OrgID})
-	wantProblem(t, res, http.StatusForbidden, "not_a_member")
+	apptest.WantProblem(t, res, http.StatusForbidden, "not_a_member")
 	// From their own organization, another organization's contact does not exist.
 	foreign := e.Do(apptest.Req{Method: "GET", Path: contactPath(id(c)), Token: out.Token, Org: out.OrgID})
 	never := e.Do(apptest.Req{Method: "GET", Path: contactPath(987654), Token: out.Token, Org: out.OrgID})
-	wantProblem(t, foreign, http.StatusNotFound, "contact_not_found")
-	sameProblem(t, foreign, never)
+	apptest.WantProblem(t, foreign, http.StatusNotFound, "contact_not_found")
+	apptest.SameProblem(t, foreign, never)
 	for _, m := range []string{"PATCH", "DELETE"} {
 		var body any
 		if m == "PATCH" {
@@ -201,16 +173,16 @@ func TestGetEveryRoleAndIsolation(t *testing.T) {
 		}
 		foreign = e.Do(apptest.Req{Method: m, Path: contactPath(id(c)), Token: out.Token, Org: out.OrgID, Body: body})
 		never = e.Do(apptest.Req{Method: m, Path: contactPath(987654), Token: out.Token, Org: out.OrgID, Body: body})
-		wantProblem(t, foreign, http.StatusNotFound, "contact_not_found")
-		sameProblem(t, foreign, never)
+		apptest.WantProblem(t, foreign, http.StatusNotFound, "contact_not_found")
+		apptest.SameProblem(t, foreign, never)
 	}
 	if got := e.must(http.StatusOK, e.team.Owner, "GET", contactPath(id(c)), nil); got["name"] != "Visible" {
 		t.Fatalf("changed from another organization: %v", got)
 	}
-	wantProblem(t, e.as(e.team.Owner, "GET", "/api/v1/contacts/abc", nil), http.StatusNotFound, "not_found")
+	apptest.WantProblem(t, e.as(e.team.Owner, "GET", "/api/v1/contacts/abc", nil), http.StatusNotFound, "not_found")
 	// No token, no organization header.
-	wantProblem(t, e.Do(apptest.Req{Method: "GET", Path: contactPath(id(c)), Org: e.team.OrgID}), http.StatusUnauthorized, "missing_token")
-	wantProblem(t, e.Do(apptest.Req{Method: "GET", Path: contactPath(id(c)), Token: e.team.Owner.Token}), http.StatusBadRequest, "missing_organization")
+	apptest.WantProblem(t, e.Do(apptest.Req{Method: "GET", Path: contactPath(id(c)), Org: e.team.OrgID}), http.StatusUnauthorized, "missing_token")
+	apptest.WantProblem(t, e.Do(apptest.Req{Method: "GET", Path: contactPath(id(c)), Token: e.team.Owner.Token}), http.StatusBadRequest, "missing_organization")
 }
 
 func TestUpdateEveryRole(t *testing.T) {
@@ -226,10 +198,10 @@ func TestUpdateEveryRole(t *testing.T) {
 		}
 		res := e.as(u, "PATCH", contactPath(id(others)), map[string]any{"name": "Taken"})
 		if role == "member" {
-			wantProblem(t, res, http.StatusForbidden, "not_owner")
+			apptest.WantProblem(t, res, http.StatusForbidden, "not_owner")
 			// Nor may a member give their own contact away.
 			res = e.as(u, "PATCH", contactPath(id(own)), map[string]any{"owner_id": e.team.Owner.ID})
-			wantProblem(t, res, http.StatusForbidden, "reassign_forbidden")
+			apptest.WantProblem(t, res, http.StatusForbidden, "reassign_forbidden")
 			// Naming themself as owner is no reassignment.
 			e.must(http.StatusOK, u, "PATCH", contactPath(id(own)), map[string]any{"owner_id": u.ID})
 			continue
@@ -242,7 +214,7 @@ func TestUpdateEveryRole(t *testing.T) {
 			t.Fatalf("%s reassigned: %v", role, got)
 		}
 		res = e.as(u, "PATCH", contactPath(id(others)), map[string]any{"owner_id": e.team.Outsider.ID})
-		if fieldOf(wantProblem(t, res, http.StatusBadRequest, "owner_not_member")) != "owner_id" {
+		if fieldOf(apptest.WantProblem(t, res, http.StatusBadRequest, "owner_not_member")) != "owner_id" {
 			t.Fatalf("reassigned outside: %s", res.Body)
 		}
 	}
@@ -291,10 +263,10 @@ func TestDelete(t *testing.T) {
 		own := e.contact(u, map[string]any{"name": "Own"})
 		others := e.contact(e.team.Owner, map[string]any{"name": "Others"})
 		e.must(http.StatusNoContent, u, "DELETE", contactPath(id(own)), nil)
-		wantProblem(t, e.as(u, "GET", contactPath(id(own)), nil), http.StatusNotFound, "contact_not_found")
+		apptest.WantProblem(t, e.as(u, "GET", contactPath(id(own)), nil), http.StatusNotFound, "contact_not_found")
 		res := e.as(u, "DELETE", contactPath(id(others)), nil)
 		if role == "member" {
-			wantProblem(t, res, http.StatusForbidden, "not_owner")
+			apptest.WantProblem(t, res, http.StatusForbidden, "not_owner")
 			continue
 		}
 		if res.Status != http.StatusNoContent {
@@ -309,20 +281,20 @@ func TestDelete(t *testing.T) {
 			"contact_id": id(c), "title": fmt.Sprint("deal ", i), "amount": 10, "status": status})
 		deals = append(deals, id(d))
 	}
-	m := wantProblem(t, e.as(e.team.Owner, "DELETE", contactPath(id(c)), nil), http.StatusConflict, "contact_has_deals")
+	m := apptest.WantProblem(t, e.as(e.team.Owner, "DELETE", contactPath(id(c)), nil), http.StatusConflict, "contact_has_deals")
 	if !strings.Contains(m["detail"].(string), "3 deals") {
 		t.Fatalf("detail %q", m["detail"])
 	}
 	for _, d := range deals[1:] {
 		e.must(http.StatusNoContent, e.team.Owner, "DELETE", fmt.Sprintf("/api/v1/deals/%d", d), nil)
 	}
-	m = wantProblem(t, e.as(e.team.Owner, "DELETE", contactPath(id(c)), nil), http.StatusConflict, "contact_has_deals")
+	m = apptest.WantProblem(t, e.as(e.team.Owner, "DELETE", contactPath(id(c)), nil), http.StatusConflict, "contact_has_deals")
 	if !strings.Contains(m["detail"].(string), "1 deal ") {
 		t.Fatalf("detail %q", m["detail"])
 	}
 	e.must(http.StatusNoContent, e.team.Owner, "DELETE", fmt.Sprintf("/api/v1/deals/%d", deals[0]), nil)
 	e.must(http.StatusNoContent, e.team.Owner, "DELETE", contactPath(id(c)), nil)
-	wantProblem(t, e.as(e.team.Owner, "DELETE", contactPath(id(c)), nil), http.StatusNotFound, "contact_not_found")
+	apptest.WantProblem(t, e.as(e.team.Owner, "DELETE", contactPath(id(c)), nil), http.StatusNotFound, "contact_not_found")
 }
 
 func TestListSearchOwnerFilterAndPages(t *testing.T) {
@@ -384,9 +356,9 @@ func TestListSearchOwnerFilterAndPages(t *testing.T) {
 		}
 	}
 	res := e.as(e.team.Member, "GET", fmt.Sprintf("/api/v1/contacts?owner_id=%d", e.team.Member.ID), nil)
-	wantProblem(t, res, http.StatusForbidden, "owner_filter_forbidden")
+	apptest.WantProblem(t, res, http.StatusForbidden, "owner_filter_forbidden")
 	for _, q := range []string{"?owner_id=abc", "?page=0", "?page_size=101", "?search=" + strings.Repeat("a", 201)} {
-		wantProblem(t, e.as(e.team.Owner, "GET", "/api/v1/contacts"+q, nil), http.StatusBadRequest, "invalid_query")
+		apptest.WantProblem(t, e.as(e.team.Owner, "GET", "/api/v1/contacts"+q, nil), http.StatusBadRequest, "invalid_query")
 	}
 	// Trailing slash is the same route.
 	e.must(http.StatusOK, e.team.Owner, "GET", "/api/v1/contacts/", nil)
@@ -459,7 +431,7 @@ func TestMemberWithContactsCannotBeRemoved(t *testing.T) {
 	c := e.contact(e.team.Member, map[string]any{"name": "Held"})
 	p := fmt.Sprintf("/api/v1/organizations/%d/members/%d", e.team.OrgID, e.team.Member.ID)
 	res := e.Do(apptest.Req{Method: "DELETE", Path: p, Token: e.team.Owner.Token})
-	wantProblem(t, res, http.StatusConflict, "member_owns_records")
+	apptest.WantProblem(t, res, http.StatusConflict, "member_owns_records")
 	e.must(http.StatusOK, e.team.Owner, "PATCH", contactPath(id(c)), map[string]any{"owner_id": e.team.Owner.ID})
 	e.Must(http.StatusNoContent, apptest.Req{Method: "DELETE", Path: p, Token: e.team.Owner.Token})
 }
