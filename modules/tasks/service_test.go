@@ -14,7 +14,6 @@ import (
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
 	"github.com/mini-crm/crm/modules/tasks"
 	"github.com/mini-crm/crm/modules/tasks/tasksapi"
-	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/listing"
@@ -134,7 +133,7 @@ func TestServiceTenantFilter(t *testing.T) {
 	}
 
 	// Services need a tenant principal.
-	if _, err := e.svc.Get(context.Background(), tid); apperr.KindOf(err) != apperr.KindUnauthenticated {
+	if _, err := e.svc.Get(context.Background(), tid); !errors.Is(err, auth.ErrNoPrincipal) {
 		t.Fatalf("no principal: %v", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 
 	sq "github.com/Masterminds/squirrel"
 
-	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/migrate"
 	"github.com/mini-crm/crm/platform/testdb"
@@ -96,8 +95,8 @@ func TestErrorsAreMapped(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, 50_000_000) // 50 ms
 	defer cancel()
 	_, err = db.Q(short).Exec(short, "SELECT pg_sleep(2)")
-	if apperr.KindOf(database.MapError(err)) != apperr.KindUnavailable {
-		t.Fatalf("timeout mapped to %v (%v)", apperr.KindOf(database.MapError(err)), err)
+	if mapped := database.MapError(err); !errors.Is(mapped, database.ErrUnavailable) {
+		t.Fatalf("timeout mapped to %v (%v)", mapped, err)
 	}
 }
 

@@ -171,18 +171,34 @@ func TestCrossTenantMatrixFromRouteTable(t *testing.T) {
 	}
 }
 
-// Tenant lists and analytics computed under B's header never contain A's data.
+// Tenant lists and analytics computed under B's header never contain A's data: B's lists
+// are empty, and B's reports are exactly those of an organization without any record, while
+// A's are not.
 func TestListsNeverShowAnotherOrganization(t *testing.T) {
 	w := newWorld(t)
 	for _, p := range []string{"/api/v1/contacts", "/api/v1/deals", "/api/v1/tasks"} {
 		res := w.s.Must(200, apptest.Req{Method: "GET", Path: p, Token: w.team.Outsider.Token, Org: w.b})
-		if res.JSON()["total"].(float64) != 0 {
+		var page struct {
+			Items []json.RawMessage `json:"items"`
+			Total *int64            `json:"total"`
+		}
+		res.Decode(t, &page)
+		if len(page.Items) != 0 || page.Total == nil || *page.Total != 0 {
 			t.Errorf("%s under B shows %s", p, res.Body)
 		}
 	}
-	sum := w.s.Must(200, apptest.Req{Method: "GET", Path: "/api/v1/analytics/deals/summary", Token: w.team.Outsider.Token, Org: w.b})
-	if strings.Contains(string(sum.Body), "100.00") {
-		t.Errorf("B's summary shows A's amount: %s", sum.Body)
+	empty := w.s.Register("empty")
+	for _, p := range []string{"/api/v1/analytics/deals/summary", "/api/v1/analytics/deals/funnel"} {
+		report := func(u apptest.User, org int64) string {
+			return string(w.s.Must(200, apptest.Req{Method: "GET", Path: p, Token: u.Token, Org: org}).Body)
+		}
+		none := report(empty, empty.OrgID)
+		if a := report(w.team.Owner, w.a); a == none {
+			t.Fatalf("%s of A (one deal) is that of an empty organization: %s", p, a)
+		}
+		if b := report(w.team.Outsider, w.b); b != none {
+			t.Errorf("%s under B shows data:\n%s\nwant that of an empty organization:\n%s", p, b, none)
+		}
 	}
 }
 
