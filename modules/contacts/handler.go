@@ -29,12 +29,7 @@ func toJSON(c contactsapi.Contact) contactJSON {
 		CreatedAt: web.Time(c.CreatedAt), UpdatedAt: web.Time(c.UpdatedAt)}
 }
 
-func phoneErrors(phone *string) []apperr.FieldError {
-	if phone != nil && !validPhone(*phone) {
-		return []apperr.FieldError{{Field: "phone", Message: PhoneMessage}}
-	}
-	return nil
-}
+func init() { web.RegisterTextRule("phone", PhoneMessage, validPhone) }
 
 func (h handler) list(c *fiber.Ctx) error {
 	page, err := web.PageFrom(c)
@@ -57,29 +52,16 @@ func (h handler) list(c *fiber.Ctx) error {
 	return c.JSON(web.ListOf(res, page, toJSON))
 }
 
-// createBody is decoded without validation, so that the tags of createRequest and the phone
-// check are reported together.
-type createBody struct {
-	Name    string  `json:"name" trim:"true"`
-	Email   *string `json:"email" trim:"true"`
-	Phone   *string `json:"phone" trim:"true"`
-	OwnerID *int64  `json:"owner_id"`
-}
-
 type createRequest struct {
-	Name    string  `json:"name" validate:"required,notblank,max=200"`
-	Email   *string `json:"email" validate:"omitnil,max=254,email"`
-	Phone   *string `json:"phone"`
+	Name    string  `json:"name" trim:"true" validate:"required,notblank,max=200"`
+	Email   *string `json:"email" trim:"true" validate:"omitnil,max=254,email"`
+	Phone   *string `json:"phone" trim:"true" validate:"omitnil,phone"`
 	OwnerID *int64  `json:"owner_id" validate:"omitnil,gt=0"`
 }
 
 func (h handler) create(c *fiber.Ctx) error {
-	var body createBody
-	if err := web.Bind(c, &body); err != nil {
-		return err
-	}
-	req := createRequest(body)
-	if err := web.Validate(&req, phoneErrors(req.Phone)...); err != nil {
+	var req createRequest
+	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
 	ct, err := h.svc.Create(c.UserContext(), NewContact{OwnerID: req.OwnerID, Name: req.Name, Email: req.Email, Phone: req.Phone})
@@ -102,18 +84,13 @@ func (h handler) get(c *fiber.Ctx) error {
 	return c.JSON(toJSON(ct))
 }
 
+// updateRequest is a PATCH: each field's create rules apply to a present value, and name and
+// owner_id, which every contact has, cannot be null.
 type updateRequest struct {
-	Name    patch.Optional[string] `json:"name"`
-	Email   patch.Optional[string] `json:"email"`
-	Phone   patch.Optional[string] `json:"phone"`
-	OwnerID patch.Optional[int64]  `json:"owner_id"`
-}
-
-// updateFields is the update with its present values, checked by the same tags as a create.
-type updateFields struct {
-	Name    *string `json:"name" validate:"omitnil,notblank,max=200"`
-	Email   *string `json:"email" validate:"omitnil,max=254,email"`
-	OwnerID *int64  `json:"owner_id" validate:"omitnil,gt=0"`
+	Name    patch.Optional[string] `json:"name" trim:"true" patch:"nonnull,notblank,max=200"`
+	Email   patch.Optional[string] `json:"email" trim:"true" patch:"max=254,email"`
+	Phone   patch.Optional[string] `json:"phone" trim:"true" patch:"phone"`
+	OwnerID patch.Optional[int64]  `json:"owner_id" patch:"nonnull,gt=0"`
 }
 
 func (h handler) update(c *fiber.Ctx) error {
@@ -125,20 +102,7 @@ func (h handler) update(c *fiber.Ctx) error {
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	req.Name, req.Email, req.Phone = patch.TrimSpace(req.Name), patch.TrimSpace(req.Email), patch.TrimSpace(req.Phone)
-	var extra []apperr.FieldError
-	if req.Name.Null {
-		extra = append(extra, apperr.FieldError{Field: "name", Message: "must not be null"})
-	}
-	if req.OwnerID.Null {
-		extra = append(extra, apperr.FieldError{Field: "owner_id", Message: "must not be null"})
-	}
-	extra = append(extra, phoneErrors(req.Phone.Ptr())...)
-	fields := updateFields{Name: req.Name.Ptr(), Email: req.Email.Ptr(), OwnerID: req.OwnerID.Ptr()}
-	if err := web.Validate(&fields, extra...); err != nil {
-		return err
-	}
-	ct, err := h.svc.Update(c.UserContext(), id, Patch{OwnerID: fields.OwnerID, Name: fields.Name, Email: req.Email, Phone: req.Phone})
+	ct, err := h.svc.Update(c.UserContext(), id, Patch{OwnerID: req.OwnerID.Ptr(), Name: req.Name.Ptr(), Email: req.Email, Phone: req.Phone})
 	if err != nil {
 		return err
 	}

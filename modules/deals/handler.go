@@ -188,26 +188,17 @@ func (h handler) get(c *fiber.Ctx) error {
 	return sendDeal(c, fiber.StatusOK, d)
 }
 
+// updateRequest is a PATCH: each field's create rules apply to a present value, and every
+// field but lost_reason, which every deal has, cannot be null.
 type updateRequest struct {
-	Title      patch.Optional[string]       `json:"title"`
-	Amount     patch.Optional[money.Amount] `json:"amount"`
-	Currency   patch.Optional[string]       `json:"currency"`
-	Status     patch.Optional[string]       `json:"status"`
-	Stage      patch.Optional[string]       `json:"stage"`
-	ContactID  patch.Optional[int64]        `json:"contact_id"`
-	OwnerID    patch.Optional[int64]        `json:"owner_id"`
-	LostReason patch.Optional[string]       `json:"lost_reason"`
-}
-
-// updateFields is the update with its present values, checked by the same tags as a create.
-type updateFields struct {
-	Title      *string `json:"title" validate:"omitnil,notblank,max=200"`
-	Currency   *string `json:"currency" validate:"omitnil,iso4217"`
-	Status     *string `json:"status" validate:"omitnil,oneof=new in_progress won lost"`
-	Stage      *string `json:"stage" validate:"omitnil,oneof=qualification proposal negotiation closed"`
-	ContactID  *int64  `json:"contact_id" validate:"omitnil,gt=0"`
-	OwnerID    *int64  `json:"owner_id" validate:"omitnil,gt=0"`
-	LostReason *string `json:"lost_reason" validate:"omitnil,notblank,max=1000"`
+	Title      patch.Optional[string]       `json:"title" trim:"true" patch:"nonnull,notblank,max=200"`
+	Amount     patch.Optional[money.Amount] `json:"amount" patch:"nonnull"`
+	Currency   patch.Optional[string]       `json:"currency" patch:"nonnull,iso4217"`
+	Status     patch.Optional[string]       `json:"status" patch:"nonnull,oneof=new in_progress won lost"`
+	Stage      patch.Optional[string]       `json:"stage" patch:"nonnull,oneof=qualification proposal negotiation closed"`
+	ContactID  patch.Optional[int64]        `json:"contact_id" patch:"nonnull,gt=0"`
+	OwnerID    patch.Optional[int64]        `json:"owner_id" patch:"nonnull,gt=0"`
+	LostReason patch.Optional[string]       `json:"lost_reason" trim:"true" patch:"notblank,max=1000"`
 }
 
 func (h handler) update(c *fiber.Ctx) error {
@@ -219,28 +210,8 @@ func (h handler) update(c *fiber.Ctx) error {
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	req.Title, req.LostReason = patch.TrimSpace(req.Title), patch.TrimSpace(req.LostReason)
-	// Every field but lost_reason has a value on every deal, so null cannot mean anything.
-	var extra []apperr.FieldError
-	for _, f := range []struct {
-		name string
-		null bool
-	}{
-		{"title", req.Title.Null}, {"amount", req.Amount.Null}, {"currency", req.Currency.Null},
-		{"status", req.Status.Null}, {"stage", req.Stage.Null}, {"contact_id", req.ContactID.Null},
-		{"owner_id", req.OwnerID.Null},
-	} {
-		if f.null {
-			extra = append(extra, apperr.FieldError{Field: f.name, Message: "must not be null"})
-		}
-	}
-	fields := updateFields{Title: req.Title.Ptr(), Currency: req.Currency.Ptr(), Status: req.Status.Ptr(), Stage: req.Stage.Ptr(),
-		ContactID: req.ContactID.Ptr(), OwnerID: req.OwnerID.Ptr(), LostReason: req.LostReason.Ptr()}
-	if err := web.Validate(&fields, extra...); err != nil {
-		return err
-	}
-	d, err := h.svc.Update(c.UserContext(), id, Patch{Title: fields.Title, Amount: req.Amount.Ptr(), Currency: fields.Currency,
-		Status: fields.Status, Stage: fields.Stage, ContactID: fields.ContactID, OwnerID: fields.OwnerID,
+	d, err := h.svc.Update(c.UserContext(), id, Patch{Title: req.Title.Ptr(), Amount: req.Amount.Ptr(), Currency: req.Currency.Ptr(),
+		Status: req.Status.Ptr(), Stage: req.Stage.Ptr(), ContactID: req.ContactID.Ptr(), OwnerID: req.OwnerID.Ptr(),
 		LostReason: req.LostReason}, web.IfMatch(c))
 	if err != nil {
 		return err

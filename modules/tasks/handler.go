@@ -2,7 +2,6 @@ package tasks
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -138,17 +137,13 @@ func (h handler) get(c *fiber.Ctx) error {
 	return c.JSON(toJSON(t))
 }
 
+// updateRequest is a PATCH: each field's create rules apply to a present value, and title and
+// is_done, which every task has, cannot be null.
 type updateRequest struct {
-	Title       patch.Optional[string]  `json:"title"`
-	Description patch.Optional[string]  `json:"description"`
-	DueDate     patch.Optional[dueDate] `json:"due_date"`
-	IsDone      patch.Optional[bool]    `json:"is_done"`
-}
-
-// updateFields is the update with its present values, checked by the same tags as a create.
-type updateFields struct {
-	Title       *string `json:"title" validate:"omitnil,notblank,max=200"`
-	Description *string `json:"description" validate:"omitnil,max=5000"`
+	Title       patch.Optional[string]  `json:"title" trim:"true" patch:"nonnull,notblank,max=200"`
+	Description patch.Optional[string]  `json:"description" patch:"max=5000"`
+	DueDate     patch.Optional[dueDate] `json:"due_date" patch:""`
+	IsDone      patch.Optional[bool]    `json:"is_done" patch:"nonnull"`
 }
 
 func (h handler) update(c *fiber.Ctx) error {
@@ -160,29 +155,7 @@ func (h handler) update(c *fiber.Ctx) error {
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	if req.Title.HasValue() {
-		req.Title.Value = strings.TrimSpace(req.Title.Value)
-	}
-	// A task always has a title and a done flag, so null cannot mean anything for them.
-	var fields []apperr.FieldError
-	if req.Title.Null {
-		fields = append(fields, apperr.FieldError{Field: "title", Message: "must not be null"})
-	}
-	if req.IsDone.Null {
-		fields = append(fields, apperr.FieldError{Field: "is_done", Message: "must not be null"})
-	}
-	uf := updateFields{Title: req.Title.Ptr(), Description: req.Description.Ptr()}
-	if err := web.Validate(&uf); err != nil {
-		ae, ok := apperr.As(err)
-		if !ok {
-			return err
-		}
-		fields = append(fields, ae.Fields...)
-	}
-	if len(fields) > 0 {
-		return apperr.InvalidFields("validation_failed", fields...)
-	}
-	change := Patch{Title: uf.Title, Description: req.Description, IsDone: req.IsDone.Ptr()}
+	change := Patch{Title: req.Title.Ptr(), Description: req.Description, IsDone: req.IsDone.Ptr()}
 	if req.DueDate.Set {
 		change.DueDate = patch.Null[time.Time]()
 		if req.DueDate.HasValue() {

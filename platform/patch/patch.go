@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
-	"strings"
 )
 
 // Optional is a JSON field of a partial update that tells apart "absent" (leave the value
@@ -53,13 +52,6 @@ func Some[T any](v T) Optional[T] { return Optional[T]{Set: true, Value: v} }
 // Null returns an Optional that clears the field.
 func Null[T any]() Optional[T] { return Optional[T]{Set: true, Null: true} }
 
-// TrimSpace returns o with surrounding white space removed from a present string value.
-func TrimSpace(o Optional[string]) Optional[string] {
-	if o.HasValue() {
-		o.Value = strings.TrimSpace(o.Value)
-	}
-	return o
-}
 
 // ValueType tells a decoder that inspects documents before decoding them what the wrapper
 // decodes into.
@@ -89,4 +81,13 @@ func (p Precondition) Matches(current string) bool {
 		return true
 	}
 	return slices.Contains(p.tags, current)
+}
+
+// State reports whether the field was present and whether it was null, and its value as an
+// any (nil unless it carries one): what a validator needs without knowing T.
+func (o Optional[T]) State() (set, null bool, value any) {
+	if o.HasValue() {
+		return true, false, o.Value
+	}
+	return o.Set, o.Null, nil
 }

@@ -46,6 +46,21 @@ func Validator() *validator.Validate {
 	return validate
 }
 
+// textRules are the rules modules add with RegisterTextRule, by tag, with their messages.
+var textRules sync.Map // tag → message
+
+// RegisterTextRule adds a validation tag for text fields that a module's format needs (a
+// phone number, say): ok decides, and message follows the field name in the 400. Create and
+// PATCH bodies then use the tag like any other, so the rule lives in one place.
+func RegisterTextRule(tag, message string, ok func(string) bool) {
+	if _, dup := textRules.LoadOrStore(tag, message); dup {
+		return
+	}
+	if err := Validator().RegisterValidation(tag, func(fl validator.FieldLevel) bool { return ok(fl.Field().String()) }); err != nil {
+		panic(fmt.Sprintf("web: register rule %q: %v", tag, err))
+	}
+}
+
 // Bind decodes the JSON body of c into dst, rejecting unknown fields, and validates it.
 // dst must be a pointer to a struct.
 func Bind(c *fiber.Ctx, dst any) error {
@@ -55,13 +70,14 @@ func Bind(c *fiber.Ctx, dst any) error {
 	if err := Decode(c.Body(), dst); err != nil {
 		return err
 	}
-	trimFields(dst)
+	TrimFields(dst)
 	return Validate(dst)
 }
 
-// trimFields trims surrounding white space from the string and *string fields of the
-// struct dst points to that are tagged trim:"true", before they are validated.
-func trimFields(dst any) {
+// TrimFields trims surrounding white space from the string, *string and
+// patch.Optional[string] fields of the struct dst points to that are tagged trim:"true",
+// before they are validated.
+func TrimFields(dst any) {
 	v := reflect.ValueOf(dst)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return
@@ -78,6 +94,14 @@ func trimFields(dst any) {
 			f.SetString(strings.TrimSpace(f.String()))
 		case f.Kind() == reflect.Pointer && !f.IsNil() && f.Elem().Kind() == reflect.String:
 			f.Elem().SetString(strings.TrimSpace(f.Elem().String()))
+		case f.Kind() == reflect.Struct && f.CanInterface():
+			if o, ok := f.Interface().(optionalState); ok {
+				if set, null, _ := o.State(); set && !null {
+					if val := f.FieldByName("Value"); val.Kind() == reflect.String {
+						val.SetString(strings.TrimSpace(val.String()))
+					}
+				}
+			}
 		}
 	}
 }
@@ -186,6 +210,11 @@ func jsonKind(t reflect.Type) string {
 // Validate runs the struct tags of dst and reports every invalid field by JSON name, with
 // the field errors a caller found by hand (extra), so that one 400 lists them all.
 func Validate(dst any, extra ...apperr.FieldError) error {
+	optional, oerr := checkOptionals(dst)
+	if oerr != nil {
+		return oerr
+	}
+	extra = append(optional, extra...)
 	err := Validator().Struct(dst)
 	if err == nil && len(extra) == 0 {
 		return nil
@@ -240,6 +269,9 @@ func message(fe validator.FieldError) string {
 		return "must be an ISO 4217 currency code in upper case, such as USD"
 	case "len":
 		return "must be exactly " + fe.Param() + " characters long"
+	}
+	if m, ok := textRules.Load(fe.Tag()); ok {
+		return m.(string)
 	}
 	return "is invalid (" + fe.Tag() + ")"
 }
