@@ -52,7 +52,7 @@ func (s *Service) List(ctx context.Context, f ListFilter, w listing.Window) (dat
 	if err := auth.CheckOwnerFilter(p.Role, f.OwnerID); err != nil {
 		return database.Result[contactsapi.Contact]{}, err
 	}
-	rows, err := s.store.list(ctx, p.OrgID, listFilter(f), w)
+	rows, err := s.store.list(ctx, p.OrgID, f, w)
 	if err != nil {
 		return database.Result[contactsapi.Contact]{}, err
 	}

@@ -109,16 +109,11 @@ func (s store) delete(ctx context.Context, orgID, id int64) error {
 	return nil
 }
 
-type listFilter struct {
-	Search  string
-	OwnerID *int64
-}
-
 // listOrder is newest first; the index contacts (organization_id, created_at, id) serves it.
 var listOrder = database.Order{Key: "contacts:created_at:desc", Desc: true,
 	Cols: []database.KeyCol{{Expr: "created_at", Type: "timestamptz"}, {Expr: "id", Type: "bigint"}}}
 
-func (s store) list(ctx context.Context, orgID int64, f listFilter, w database.Window) (database.Result[contactRow], error) {
+func (s store) list(ctx context.Context, orgID int64, f ListFilter, w database.Window) (database.Result[contactRow], error) {
 	where := sq.And{sq.Eq{"organization_id": orgID}}
 	if f.OwnerID != nil {
 		where = append(where, sq.Eq{"owner_id": *f.OwnerID})

@@ -59,7 +59,7 @@ func (s *Service) List(ctx context.Context, f ListFilter, w listing.Window) (dat
 	if err != nil {
 		return database.Result[Task]{}, err
 	}
-	return s.store.list(ctx, p.OrgID, listQuery(f), w)
+	return s.store.list(ctx, p.OrgID, f, w)
 }
 
 // Get returns one task of the organization.

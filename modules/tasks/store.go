@@ -105,14 +105,6 @@ func (s store) delete(ctx context.Context, orgID, id int64) error {
 	return nil
 }
 
-// listQuery narrows the list; dates are midnight UTC and both bounds are inclusive.
-type listQuery struct {
-	DealID    *int64
-	OnlyOpen  bool
-	DueBefore *time.Time
-	DueAfter  *time.Time
-}
-
 // dueKey orders by due date with undated tasks last, as a total order without NULLs (the
 // indexes are built on the same expression).
 const dueKey = "coalesce(due_date, 'infinity'::date)"
@@ -129,7 +121,7 @@ func taskKey(t Task) []string {
 }
 
 // list returns a window of tasks by due date, undated tasks last, then by id.
-func (s store) list(ctx context.Context, orgID int64, f listQuery, w database.Window) (database.Result[Task], error) {
+func (s store) list(ctx context.Context, orgID int64, f ListFilter, w database.Window) (database.Result[Task], error) {
 	where := sq.And{sq.Eq{"organization_id": orgID}}
 	if f.DealID != nil {
 		where = append(where, sq.Eq{"deal_id": *f.DealID})
