@@ -41,7 +41,7 @@ func percent(part, whole int64) *Percent {
 }
 
 // key is one row of the read model: the deals sharing a status, a stage, a furthest stage
-// reached and a currency. Stages are ordinals, 1 (qualification) .. 4 (closed).
+// reached and a currency. Stages are positions in the pipeline (dealsapi.Stage.Position).
 type key struct {
 	Status   string
 	Stage    int
@@ -68,16 +68,19 @@ func dayOf(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
+// keyOf is the row of the read model a deal with facts f counts in. Stages are stored by
+// the positions deals gives them (dealsapi.Stage.Position), so analytics never needs to
+// know the order of their keys.
 func keyOf(f *dealsapi.DealFacts) (key, money.Amount, error) {
-	k := key{Status: f.Status, Stage: dealsapi.StageOrdinal(f.Stage), MaxStage: dealsapi.StageOrdinal(f.MaxStage), Currency: f.Currency}
-	if !slices.Contains(dealsapi.Statuses, k.Status) || k.Stage == 0 || k.MaxStage < k.Stage || len(k.Currency) != 3 {
+	k := key{Status: f.Status, Stage: f.Stage.Position, MaxStage: f.MaxStage.Position, Currency: f.Currency}
+	if !slices.Contains(dealsapi.Statuses, k.Status) || k.Stage < 1 || k.MaxStage < k.Stage ||
+		k.MaxStage > len(dealsapi.Pipeline) || len(k.Currency) != 3 {
 		return k, money.Amount{}, fmt.Errorf("analytics: deal facts out of range: %+v", *f)
 	}
-	a, err := money.Parse(f.Amount)
-	if err != nil {
-		return k, money.Amount{}, fmt.Errorf("analytics: deal amount %q: %w", f.Amount, err)
+	if f.Amount.Sign() < 0 {
+		return k, money.Amount{}, fmt.Errorf("analytics: negative deal amount %s", f.Amount)
 	}
-	return k, a, nil
+	return k, f.Amount, nil
 }
 
 // deltas turns a deal write into the changes of the read model: Before's contribution taken
@@ -206,9 +209,9 @@ type FunnelStage struct {
 
 // funnel builds the funnel from the rows of the read model: every stage, in pipeline order.
 func funnel(rows []totalsRow) []FunnelStage {
-	out := make([]FunnelStage, len(dealsapi.Stages))
-	for i, st := range dealsapi.Stages {
-		out[i] = FunnelStage{Stage: st, ByStatus: map[string]int64{}}
+	out := make([]FunnelStage, len(dealsapi.Pipeline))
+	for i, st := range dealsapi.Pipeline {
+		out[i] = FunnelStage{Stage: st.Key, ByStatus: map[string]int64{}}
 		for _, s := range dealsapi.Statuses {
 			out[i].ByStatus[s] = 0
 		}

@@ -3,6 +3,7 @@ package analytics
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,8 +84,17 @@ func TestWindowStartsNDaysBackAndSplitsItsFirstDay(t *testing.T) {
 	}
 }
 
+// facts builds the facts of a deal as deals reports them: stages with their positions (an
+// unknown key has none), an exact amount (a leading "-" makes one below zero, which no deal
+// has).
 func facts(status, stage, maxStage, currency, amount string, created time.Time) *dealsapi.DealFacts {
-	return &dealsapi.DealFacts{Status: status, Stage: stage, MaxStage: maxStage, Currency: currency, Amount: amount, CreatedAt: created}
+	st, _ := dealsapi.StageOf(stage)
+	ms, _ := dealsapi.StageOf(maxStage)
+	a := money.MustParse(strings.TrimPrefix(amount, "-"))
+	if strings.HasPrefix(amount, "-") {
+		a = money.Zero.Sub(a)
+	}
+	return &dealsapi.DealFacts{Status: status, Stage: st, MaxStage: ms, Currency: currency, Amount: a, CreatedAt: created}
 }
 
 func TestDeltas(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
+	"github.com/mini-crm/crm/platform/money"
 )
 
 // recorder keeps the DealWritten events of one organization, checking that each arrives
@@ -58,7 +59,9 @@ func TestDealWrittenReportsEveryChangeOfTheFactsInTheTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	facts := func(status, stage, maxStage, amount string) *dealsapi.DealFacts {
-		return &dealsapi.DealFacts{Status: status, Stage: stage, MaxStage: maxStage, Currency: "EUR", Amount: amount}
+		st, _ := dealsapi.StageOf(stage)
+		ms, _ := dealsapi.StageOf(maxStage)
+		return &dealsapi.DealFacts{Status: status, Stage: st, MaxStage: ms, Currency: "EUR", Amount: money.MustParse(amount)}
 	}
 	check := func(step string, want ...dealsapi.DealWritten) {
 		t.Helper()
@@ -80,7 +83,10 @@ func TestDealWrittenReportsEveryChangeOfTheFactsInTheTransaction(t *testing.T) {
 					t.Fatalf("%s: created at %v, deal says %v", step, p[0].CreatedAt, created)
 				}
 				g, w := *p[0], *p[1]
-				g.CreatedAt = time.Time{}
+				if g.Amount.String() != w.Amount.String() {
+					t.Fatalf("%s: amount %s, want %s", step, g.Amount, w.Amount)
+				}
+				g.CreatedAt, g.Amount, w.Amount = time.Time{}, money.Amount{}, money.Amount{}
 				if g != w {
 					t.Fatalf("%s: facts %+v, want %+v", step, g, w)
 				}

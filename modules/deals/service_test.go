@@ -195,7 +195,8 @@ func TestServiceTenantFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub, err := svc.Deal(homeScope, e.team.OrgID, d.ID)
-	if err != nil || pub.OwnerID != e.team.Owner.ID || pub.Amount != "100.00" || pub.Currency != "USD" || pub.MaxStage != "qualification" {
+	if err != nil || pub.OwnerID != e.team.Owner.ID || pub.Amount.String() != "100.00" || pub.Currency != "USD" ||
+		pub.Stage != (dealsapi.Stage{Key: "qualification", Position: 1}) || pub.MaxStage != (dealsapi.Stage{Key: "qualification", Position: 1}) {
 		t.Fatalf("facade: %+v %v", pub, err)
 	}
 	notFound := func(what string, err error) {

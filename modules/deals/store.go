@@ -26,7 +26,7 @@ type Deal struct {
 	Currency       string       `db:"currency"`
 	Status         string       `db:"status"`
 	Stage          string       `db:"stage"`
-	MaxStage       int          `db:"max_stage"` // ordinal, see dealsapi.Stages
+	MaxStage       int          `db:"max_stage"` // position in dealsapi.Pipeline
 	LostReason     *string      `db:"lost_reason"`
 	CreatedAt      time.Time    `db:"created_at"`
 	UpdatedAt      time.Time    `db:"updated_at"`
@@ -37,13 +37,13 @@ func (d Deal) ETag() string { return etag(d) }
 
 func (d Deal) state() state { return state{Status: d.Status, Stage: d.Stage, Amount: d.Amount} }
 
+// public is the deal as other modules see it: the amount as an exact decimal and the stages
+// with their positions in the pipeline (dealsapi.Pipeline).
 func (d Deal) public() dealsapi.Deal {
-	ms := ""
-	if d.MaxStage >= 1 && d.MaxStage <= len(dealsapi.Stages) {
-		ms = dealsapi.Stages[d.MaxStage-1]
-	}
+	stage, _ := dealsapi.StageOf(d.Stage)
+	ms, _ := dealsapi.StageAt(d.MaxStage)
 	return dealsapi.Deal{ID: d.ID, OrganizationID: d.OrganizationID, ContactID: d.ContactID, OwnerID: d.OwnerID,
-		Title: d.Title, Amount: d.Amount.String(), Currency: d.Currency, Status: d.Status, Stage: d.Stage,
+		Title: d.Title, Amount: d.Amount, Currency: d.Currency, Status: d.Status, Stage: stage,
 		MaxStage: ms, LostReason: d.LostReason, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 }
 
@@ -57,7 +57,7 @@ func (d Deal) facts() *dealsapi.DealFacts {
 // sameFacts reports whether a and b report the same facts.
 func sameFacts(a, b *dealsapi.DealFacts) bool {
 	return a.Status == b.Status && a.Stage == b.Stage && a.MaxStage == b.MaxStage && a.Currency == b.Currency &&
-		a.Amount == b.Amount && a.CreatedAt.Equal(b.CreatedAt)
+		a.Amount.Equal(b.Amount) && a.CreatedAt.Equal(b.CreatedAt)
 }
 
 var dealCols = []string{"id", "organization_id", "contact_id", "owner_id", "title", "amount", "currency",

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/money"
 )
 
 // Statuses of a deal.
@@ -20,7 +21,7 @@ const (
 // Statuses lists every status in their natural order.
 var Statuses = []string{StatusNew, StatusInProgress, StatusWon, StatusLost}
 
-// Stages of the pipeline.
+// Keys of the pipeline's stages, as the API names them.
 const (
 	StageQualification = "qualification"
 	StageProposal      = "proposal"
@@ -28,18 +29,59 @@ const (
 	StageClosed        = "closed"
 )
 
-// Stages lists the stages in pipeline order. A stage's ordinal (its index + 1) is what the
-// max_stage column of the deals table stores.
-var Stages = []string{StageQualification, StageProposal, StageNegotiation, StageClosed}
+// Stage is a stage of the pipeline: its key and its position, 1 for the first stage. The
+// position is what consumers order and compare stages by (the analytics read model stores
+// it), so nobody needs to know the order of the keys.
+type Stage struct {
+	Key      string
+	Position int
+}
 
-// StageOrdinal returns the 1-based position of stage in the pipeline, 0 for an unknown stage.
-func StageOrdinal(stage string) int {
-	for i, s := range Stages {
-		if s == stage {
-			return i + 1
+// Pipeline is the pipeline, in order: the one definition of the stages and of their order.
+// Every other list or position of stages is derived from it, in Go and in SQL (the deals
+// module stores positions in max_stage and is given the order as an argument wherever SQL
+// needs it).
+var Pipeline = func() []Stage {
+	keys := []string{StageQualification, StageProposal, StageNegotiation, StageClosed}
+	out := make([]Stage, len(keys))
+	for i, k := range keys {
+		out[i] = Stage{Key: k, Position: i + 1}
+	}
+	return out
+}()
+
+// Stages lists the keys of the stages in pipeline order.
+var Stages = func() []string {
+	out := make([]string, len(Pipeline))
+	for i, s := range Pipeline {
+		out[i] = s.Key
+	}
+	return out
+}()
+
+// StageOf returns the stage whose key is key; ok is false for an unknown key.
+func StageOf(key string) (s Stage, ok bool) {
+	for _, s := range Pipeline {
+		if s.Key == key {
+			return s, true
 		}
 	}
-	return 0
+	return Stage{}, false
+}
+
+// StageAt returns the stage at position pos (1-based); ok is false outside the pipeline.
+func StageAt(pos int) (s Stage, ok bool) {
+	if pos < 1 || pos > len(Pipeline) {
+		return Stage{}, false
+	}
+	return Pipeline[pos-1], true
+}
+
+// StageOrdinal returns the 1-based position of the stage whose key is key, 0 for an
+// unknown key.
+func StageOrdinal(key string) int {
+	s, _ := StageOf(key)
+	return s.Position
 }
 
 // Deal is a deal of an organization.
@@ -49,11 +91,11 @@ type Deal struct {
 	ContactID      int64
 	OwnerID        int64
 	Title          string
-	Amount         string // exact decimal with two fractional digits, e.g. "15000.00"
+	Amount         money.Amount
 	Currency       string
 	Status         string
-	Stage          string
-	MaxStage       string // the furthest stage the deal ever reached
+	Stage          Stage
+	MaxStage       Stage // the furthest stage the deal ever reached
 	LostReason     *string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time

@@ -1,16 +1,20 @@
 package dealsapi
 
-import "time"
+import (
+	"time"
+
+	"github.com/mini-crm/crm/platform/money"
+)
 
 // DealFacts are the facts of a deal that what is derived from deals (the analytics read
 // model) depends on. Title, contact, owner and lost reason are not among them: a write that
 // changes only those emits nothing.
 type DealFacts struct {
 	Status    string
-	Stage     string
-	MaxStage  string // the furthest stage the deal ever reached
+	Stage     Stage
+	MaxStage  Stage // the furthest stage the deal ever reached
 	Currency  string
-	Amount    string // exact decimal with two fractional digits, e.g. "15000.00"
+	Amount    money.Amount
 	CreatedAt time.Time
 }
 
