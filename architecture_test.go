@@ -3,11 +3,15 @@ package crm_test
 
 import (
 	"encoding/json"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -183,5 +187,176 @@ func TestModuleCoreFilesImportNoTransport(t *testing.T) {
 	}
 	if checked < 10 {
 		t.Fatalf("only %d service/store/rules files found: the check would pass vacuously", checked)
+	}
+}
+
+// createTable finds the tables a migration creates.
+var createTable = regexp.MustCompile(`\bCREATE\s+(?:UNLOGGED\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"?([a-z_][a-z0-9_]*)`)
+
+// tableOwners maps every table to the module whose migrations create it.
+func tableOwners(t *testing.T) map[string]string {
+	t.Helper()
+	files, err := filepath.Glob("modules/*/migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners := map[string]string{}
+	for _, f := range files {
+		mod := strings.Split(filepath.ToSlash(f), "/")[1]
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range createTable.FindAllStringSubmatch(stripSQLComments(string(b)), -1) {
+			if prev, ok := owners[m[1]]; ok && prev != mod {
+				t.Errorf("table %s is created by both %s and %s", m[1], prev, mod)
+			}
+			owners[m[1]] = mod
+		}
+	}
+	return owners
+}
+
+var sqlLineComment = regexp.MustCompile(`--[^\n]*`)
+
+func stripSQLComments(s string) string { return sqlLineComment.ReplaceAllString(s, "") }
+
+// tableRef finds where SQL names a table it reads, writes or alters: after FROM, JOIN, INTO,
+// UPDATE, TABLE, TRUNCATE, COPY, ON (policies, indexes, triggers) and LOCK. A name followed
+// at once by "(" is a function call, which is how a module offers its data to the SQL of others;
+// REFERENCES (a foreign key) is not a use of the table's rows by the module declaring it.
+var tableRef = regexp.MustCompile(`\b(?:FROM|JOIN|INTO|UPDATE|TABLE|TRUNCATE|COPY|ON|LOCK)\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?"?([a-z_][a-z0-9_]*)"?(\()?`)
+
+// sqlTables returns the tables the SQL text names, functions left out.
+func sqlTables(sql string) []string {
+	var out []string
+	for _, m := range tableRef.FindAllStringSubmatch(stripSQLComments(sql), -1) {
+		if m[2] == "" {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// builderTables are the query builder's methods whose first argument names a table.
+var builderTables = map[string]bool{"From": true, "Insert": true, "Update": true, "Delete": true, "Into": true,
+	"Join": true, "LeftJoin": true, "RightJoin": true, "InnerJoin": true, "CrossJoin": true, "Table": true}
+
+var leadingName = regexp.MustCompile(`^\s*"?([a-z_][a-z0-9_]*)"?(?:\s|$)`)
+
+// goTables returns the tables a Go file names in SQL: in its string constants, and as the
+// first argument of a query builder call such as From("deals").
+func goTables(t *testing.T, file string) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.BasicLit:
+			if n.Kind == token.STRING {
+				if v, err := strconv.Unquote(n.Value); err == nil {
+					out = append(out, sqlTables(v)...)
+				}
+			}
+		case *ast.CallExpr:
+			sel, ok := n.Fun.(*ast.SelectorExpr)
+			if !ok || !builderTables[sel.Sel.Name] || len(n.Args) == 0 {
+				break
+			}
+			if lit, ok := n.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				v, _ := strconv.Unquote(lit.Value)
+				if m := leadingName.FindStringSubmatch(v); m != nil {
+					out = append(out, m[1])
+				}
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// appliedMigrations are migrations that ran in production before the rule below existed and
+// must keep producing the schema they produced, with the tables of other modules they
+// name: the deals migration gives the timeline's activities their foreign key to deals (the
+// timeline depends on no module, so the tie was made from the deals side).
+var appliedMigrations = map[string][]string{
+	"modules/deals/migrations/20261127100400_deals_deals.sql": {"activities"},
+}
+
+// Each table is read and written only by the module that creates it. Other modules reach
+// its data through the owner's facade, an event, or an SQL function the owner creates in
+// its migrations (deals_pipeline_totals, organization_ids). Every non-test Go file and
+// every migration of a module is searched for the tables of other modules.
+func TestTablesAreUsedOnlyByTheirModule(t *testing.T) {
+	owners := tableOwners(t)
+	for _, want := range []string{"users", "organizations", "organization_members", "contacts", "deals",
+		"activities", "tasks", "analytics_deal_totals"} {
+		if owners[want] == "" {
+			t.Fatalf("table %s has no owner among %v: the check would pass vacuously", want, owners)
+		}
+	}
+	var files []string
+	err := filepath.WalkDir("modules", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if (strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go")) || strings.HasSuffix(path, ".sql") {
+			files = append(files, filepath.ToSlash(path))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := 0
+	for _, f := range files {
+		mod := strings.Split(f, "/")[1]
+		var tables []string
+		if strings.HasSuffix(f, ".go") {
+			tables = goTables(t, f)
+		} else {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tables = sqlTables(string(b))
+		}
+		for _, tbl := range tables {
+			owner, ok := owners[tbl]
+			if !ok {
+				continue // not a table of a module (a platform table, a column, a keyword)
+			}
+			refs++
+			if owner == mod || slices.Contains(appliedMigrations[f], tbl) {
+				continue
+			}
+			t.Errorf("%s (module %s) uses table %s of module %s: go through its facade, an event or an SQL function it owns",
+				f, mod, tbl, owner)
+		}
+	}
+	if refs < 50 {
+		t.Fatalf("only %d table references found: the check would pass vacuously", refs)
+	}
+}
+
+// The search finds tables where SQL uses them and leaves function calls and foreign keys.
+func TestTableSearchFindsUsesAndLeavesFunctions(t *testing.T) {
+	got := sqlTables(`SELECT a FROM deals d JOIN contacts c ON c.id = d.contact_id; -- FROM tasks
+		INSERT INTO analytics_deal_totals (x) SELECT * FROM deals_pipeline_totals(org);
+		UPDATE users SET x = 1; DELETE FROM ONLY activities; ALTER TABLE IF EXISTS orgs ADD
+		CONSTRAINT f FOREIGN KEY (x) REFERENCES organizations (id) ON DELETE CASCADE;
+		CREATE POLICY p ON tasks; FOR org IN SELECT id FROM organization_ids() AS id LOOP`)
+	for _, want := range []string{"deals", "contacts", "analytics_deal_totals", "users", "activities", "orgs", "tasks"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("sqlTables = %v, lacks %s", got, want)
+		}
+	}
+	for _, not := range []string{"deals_pipeline_totals", "organization_ids", "organizations", "id"} {
+		if slices.Contains(got, not) {
+			t.Errorf("sqlTables = %v, holds %s", got, not)
+		}
 	}
 }

@@ -15,6 +15,29 @@ CREATE FUNCTION public.current_organization_id() RETURNS bigint
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT NULLIF(current_setting('app.organization_id', true), '')::bigint $$;
 
+CREATE FUNCTION public.deals_created_per_day(org bigint) RETURNS TABLE(day date, deals bigint)
+    LANGUAGE sql STABLE
+    AS $$ SELECT (d.created_at AT TIME ZONE 'UTC')::date, count(*)
+          FROM deals d
+          WHERE d.organization_id = org
+          GROUP BY 1 $$;
+
+CREATE FUNCTION public.deals_pipeline_totals(org bigint) RETURNS TABLE(status text, stage smallint, max_stage smallint, currency character, deals bigint, amount numeric)
+    LANGUAGE sql STABLE
+    AS $$ SELECT d.status, deals_stage_position(d.stage), d.max_stage, d.currency, count(*), sum(d.amount)
+          FROM deals d
+          WHERE d.organization_id = org
+          GROUP BY 1, 2, 3, 4 $$;
+
+CREATE FUNCTION public.deals_stage_position(stage text) RETURNS smallint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE stage WHEN 'qualification' THEN 1 WHEN 'proposal' THEN 2
+                            WHEN 'negotiation' THEN 3 WHEN 'closed' THEN 4 END::smallint $$;
+
+CREATE FUNCTION public.organization_ids() RETURNS SETOF bigint
+    LANGUAGE sql STABLE
+    AS $$ SELECT id FROM organizations ORDER BY id $$;
+
 CREATE TABLE public.activities (
     id bigint NOT NULL,
     organization_id bigint NOT NULL,

@@ -4,9 +4,10 @@
 //
 // # Read model, kept in the deal-write transaction
 //
-// Analytics never queries the deals table. It owns two tables, filled by its migration from
-// the deals that exist when it is first applied and from then on kept in step by the deals
-// module's dealsapi.DealWritten event, which deals emits with kernel.Emit inside the
+// Analytics never queries the deals table. It owns two tables, filled by its backfill
+// migration from what the deals module's SQL functions report of the deals that exist
+// (deals_pipeline_totals, deals_created_per_day: see dealsapi) and from then on kept in step
+// by the deals module's dealsapi.DealWritten event, which deals emits with kernel.Emit inside the
 // transaction of every create, every update that changes a fact analytics uses (status,
 // stage, furthest stage, currency, amount) and every delete. The handler subtracts the
 // deal's contribution before the write and adds the one after, with upserts in that same

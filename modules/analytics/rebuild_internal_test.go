@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// The rebuild must recount exactly as the migration's backfill does: its two INSERT
+// The rebuild must recount exactly as the backfill migration does: its two INSERT
 // statements are the migration's, word for word.
 func TestRebuildRunsTheMigrationsBackfill(t *testing.T) {
-	b, err := fs.ReadFile(migrations, "migrations/20261127100600_analytics_read_model.sql")
+	b, err := fs.ReadFile(migrations, "migrations/20261201100300_analytics_backfill.sql")
 	if err != nil {
 		t.Fatal(err)
 	}

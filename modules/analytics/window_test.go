@@ -17,9 +17,9 @@ import (
 	"github.com/mini-crm/crm/platform/kernel"
 )
 
-const migrationFile = "migrations/20261127100600_analytics_read_model.sql"
+const migrationFile = "migrations/20261201100300_analytics_backfill.sql"
 
-// backfill runs the backfill of the analytics migration on emptied read-model tables, as
+// backfill runs the backfill migration of analytics on emptied read-model tables, as
 // the application role: no superuser, subject to row-level security on the deals table,
 // as a migrating role that is not a superuser would be where deals force it.
 func (e env) backfill(t testing.TB) {

@@ -1,5 +1,12 @@
 // Package dealsapi is the public contract of the deals module: the sales opportunities of
 // an organization, their pipeline and the event announcing that they changed.
+//
+// Only the deals module reads and writes the deals table. SQL of other modules that needs
+// deals calls the functions the deals module creates in its migrations:
+// deals_stage_position(stage) (a stage's position in Pipeline), deals_pipeline_totals(org)
+// (the organization's deals counted and summed per status, stage position, furthest stage
+// and currency) and deals_created_per_day(org) (its deals counted per UTC day). They run
+// with the caller's rights, under row-level security.
 package dealsapi
 
 import (
@@ -38,9 +45,10 @@ type Stage struct {
 }
 
 // Pipeline is the pipeline, in order: the one definition of the stages and of their order.
-// Every other list or position of stages is derived from it, in Go and in SQL (the deals
-// module stores positions in max_stage and is given the order as an argument wherever SQL
-// needs it).
+// Every other list or position of stages in Go is derived from it. In SQL, the deals table
+// stores the furthest stage reached as a position (max_stage), and other modules' SQL gets
+// positions from the deals module's functions (deals_stage_position, deals_pipeline_totals),
+// which a test of the deals module holds to this order.
 var Pipeline = func() []Stage {
 	keys := []string{StageQualification, StageProposal, StageNegotiation, StageClosed}
 	out := make([]Stage, len(keys))
