@@ -16,18 +16,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/mini-crm/crm/modules/deals/dealsapi"
 )
 
-var stages = []string{"qualification", "proposal", "negotiation", "closed"}
+// stages are the keys of the pipeline's stages in order, as the deals module defines them.
+var stages = dealsapi.Stages
 
-func stageOrdinal(s string) int {
-	for i, v := range stages {
-		if v == s {
-			return i + 1
-		}
-	}
-	return 0
-}
+func stageOrdinal(s string) int { return dealsapi.StageOrdinal(s) }
 
 // ops lists the benchmarked operations. Every API request is one the benchmark user (the
 // organization's owner) may make; every direct-SQL side sends the statements that request

@@ -3,8 +3,11 @@ package main
 // The statements the endpoints issue, copied from the modules' stores (squirrel output,
 // byte for byte, as PostgreSQL logs them with log_statement = all) so that the direct-SQL
 // side of the benchmark runs exactly what the service runs. They are copies, not imports:
-// the stores keep them unexported, and the benchmark must not reach into modules. When a
-// store changes a statement, change it here too; `go test ./cmd/bench` does not notice.
+// the stores keep their statements unexported. A test (sqltext_test.go) runs the
+// benchmark's operations against the service with every statement it sends recorded, and
+// fails unless each constant named sql… here is one of them, byte for byte (%d and %s
+// standing for the numbers and ids formatted in), so a store that changes a statement
+// breaks `go test ./cmd/bench` until the copy follows.
 //
 // The service sends every statement of a tenant request in one pipeline after the scope
 // statement (platform/database: setScopeSQL), and opens transactions with BEGIN and the
@@ -57,10 +60,10 @@ const (
 
 	// modules/analytics/store.go apply (one and two rows of totals, one of creations),
 	// totals and createdSince.
-	sqlTotalsUpsertTail = " ON CONFLICT (organization_id, status, stage, max_stage, currency) DO UPDATE SET " +
+	totalsUpsertTail = " ON CONFLICT (organization_id, status, stage, max_stage, currency) DO UPDATE SET " +
 		"deals = analytics_deal_totals.deals + EXCLUDED.deals, amount = analytics_deal_totals.amount + EXCLUDED.amount"
-	sqlTotalsUpsert1 = "INSERT INTO analytics_deal_totals (organization_id,status,stage,max_stage,currency,deals,amount) VALUES ($1,$2,$3,$4,$5,$6,$7)" + sqlTotalsUpsertTail
-	sqlTotalsUpsert2 = "INSERT INTO analytics_deal_totals (organization_id,status,stage,max_stage,currency,deals,amount) VALUES ($1,$2,$3,$4,$5,$6,$7),($8,$9,$10,$11,$12,$13,$14)" + sqlTotalsUpsertTail
+	sqlTotalsUpsert1 = "INSERT INTO analytics_deal_totals (organization_id,status,stage,max_stage,currency,deals,amount) VALUES ($1,$2,$3,$4,$5,$6,$7)" + totalsUpsertTail
+	sqlTotalsUpsert2 = "INSERT INTO analytics_deal_totals (organization_id,status,stage,max_stage,currency,deals,amount) VALUES ($1,$2,$3,$4,$5,$6,$7),($8,$9,$10,$11,$12,$13,$14)" + totalsUpsertTail
 	sqlCreatedUpsert = "INSERT INTO analytics_deals_created (organization_id,day,deals) VALUES ($1,$2::date,$3) ON CONFLICT (organization_id, day) DO UPDATE SET deals = analytics_deals_created.deals + EXCLUDED.deals"
 	sqlTotals        = "SELECT status, stage, max_stage, currency, deals, amount FROM analytics_deal_totals WHERE organization_id = $1 AND deals <> $2"
 	sqlCreatedSince  = "SELECT COALESCE(sum(deals), 0)::bigint FROM analytics_deals_created WHERE organization_id = $1 AND day >= $2::date"

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/mini-crm/crm/modules/deals/dealsapi"
 )
 
 // Times are kept as Unix microseconds, the resolution of timestamptz.
@@ -14,11 +16,11 @@ const (
 	history      = 3 * 365 // days of data before the anchor
 )
 
-// Statuses and stages, in the order of the API (dealsapi.Statuses, dealsapi.Stages); the
-// seeder keeps their indexes, and a stage's ordinal (max_stage) is its index + 1.
+// Statuses and stages, as the deals module defines them and in its order; the seeder keeps
+// their indexes, and a stage's position (max_stage) is its index + 1.
 var (
-	statuses = []string{"new", "in_progress", "won", "lost"}
-	stages   = []string{"qualification", "proposal", "negotiation", "closed"}
+	statuses = dealsapi.Statuses
+	stages   = dealsapi.Stages
 )
 
 const (
