@@ -8,9 +8,8 @@
 //
 // Every request and every response is validated against the OpenAPI document the binary
 // serves at /api/v1/openapi.json (kin-openapi), on top of the scenario's own expectations.
-// A scenario whose operations are documented but not yet registered by the server is
-// reported as pending (skipped with the list of missing routes) and runs by itself as soon
-// as they exist.
+// A scenario that calls a documented operation the server does not register fails, naming
+// the missing routes.
 //
 // The scenario format is described in e2e/README.md.
 package e2e

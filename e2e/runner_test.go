@@ -253,8 +253,8 @@ func (r *Runner) Registered(t *testing.T, route *routers.Route) bool {
 	return registered
 }
 
-// Missing lists the documented operations a scenario calls that the service does not have
-// yet: the scenario is pending until they exist.
+// Missing lists the documented operations a scenario calls that the service does not
+// serve; a scenario with any of them fails.
 func (r *Runner) Missing(t *testing.T, sc *Scenario) []string {
 	var missing []string
 	for _, st := range sc.Steps {
