@@ -74,6 +74,7 @@ func healthcheckWords(t *testing.T, test any) []string {
 // image runs a temporary server on the Unix socket only, which a socket check takes for the
 // real one.
 func TestComposeDatabaseHealthcheckUsesTCP(t *testing.T) {
+	t.Parallel()
 	_, _, db := loadCompose(t)
 	words := healthcheckWords(t, db.Healthcheck.Test)
 	at := -1
@@ -103,6 +104,7 @@ func TestComposeDatabaseHealthcheckUsesTCP(t *testing.T) {
 }
 
 func TestComposeAppRestartsAndWaitsForAHealthyDatabase(t *testing.T) {
+	t.Parallel()
 	app, dbName, _ := loadCompose(t)
 	switch app.Restart {
 	case "always", "unless-stopped", "on-failure":
@@ -128,6 +130,7 @@ var (
 // The image builds with the Go release go.mod names, to the patch version, so that the
 // binary in the image is the one tested.
 func TestDockerfilePinsTheGoVersionOfGoMod(t *testing.T) {
+	t.Parallel()
 	mod, err := os.ReadFile("go.mod")
 	if err != nil {
 		t.Fatal(err)

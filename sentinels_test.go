@@ -218,6 +218,7 @@ func runProbe(t *testing.T, sentinels []sentinel) []probeResult {
 // application errors never share a code (a code means one thing; one meaning is one
 // sentinel, declared once).
 func TestSentinelErrorsAreDistinct(t *testing.T) {
+	t.Parallel()
 	sentinels := findSentinels(t)
 	if len(sentinels) < 30 {
 		t.Fatalf("found only %d sentinels; the search does not see the packages: %v", len(sentinels), sentinels)

@@ -8,6 +8,7 @@ import (
 
 // The runner's own machinery, without a service.
 func TestMatchers(t *testing.T) {
+	t.Parallel()
 	doc := normalize(map[string]any{
 		"id": 7, "name": "Acme", "amount": "15000.00", "note": nil,
 		"items": []any{map[string]any{"id": 1, "type": "system"}, map[string]any{"id": 2, "type": "comment"}},
@@ -51,6 +52,7 @@ func TestMatchers(t *testing.T) {
 }
 
 func TestVariables(t *testing.T) {
+	t.Parallel()
 	v := NewVars("u1", time.Date(2030, 1, 31, 23, 0, 0, 0, time.UTC))
 	v.Set("deal", map[string]any{"id": float64(42)})
 	v.Set("token", "abc")

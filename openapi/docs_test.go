@@ -48,6 +48,7 @@ func get(t *testing.T, app *fiber.App, path string, headers ...string) (*http.Re
 }
 
 func TestServesTheDocumentWithoutAuthentication(t *testing.T) {
+	t.Parallel()
 	app := newApp()
 	res, body := get(t, app, openapi.JSONPath)
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/json" {
@@ -63,6 +64,7 @@ func TestServesTheDocumentWithoutAuthentication(t *testing.T) {
 }
 
 func TestServesThePageAndItsAssets(t *testing.T) {
+	t.Parallel()
 	app := newApp()
 	for _, path := range []string{"/docs", "/docs/"} {
 		res, body := get(t, app, path)
@@ -111,6 +113,7 @@ func TestServesThePageAndItsAssets(t *testing.T) {
 // is on the page. Chromium comes from Debian's chromium package; without it the test is
 // skipped on a developer machine and fails in CI.
 func TestReferencePageRendersInChromium(t *testing.T) {
+	t.Parallel()
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
 		if os.Getenv("CI") != "" {

@@ -27,6 +27,7 @@ func load(t *testing.T) *openapi3.T {
 // The served JSON and the YAML source are the same document, and kin-openapi accepts it with
 // examples, defaults and patterns checked.
 func TestDocumentIsValid(t *testing.T) {
+	t.Parallel()
 	load(t)
 	if _, err := openapitest.Parse(openapi.YAML()); err != nil {
 		t.Fatalf("YAML source: %v", err)
@@ -56,6 +57,7 @@ func TestDocumentIsValid(t *testing.T) {
 }
 
 func TestToJSONKeepsOrderAndTypes(t *testing.T) {
+	t.Parallel()
 	got, err := openapi.ToJSON([]byte("b: 1\na: [true, null, 1.50, '2', x]\nc: {z: 0x10}\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +78,7 @@ func TestToJSONKeepsOrderAndTypes(t *testing.T) {
 // The rules every operation of the API follows, checked over the whole document so that a
 // new operation cannot forget one.
 func TestEveryOperationFollowsTheHouseRules(t *testing.T) {
+	t.Parallel()
 	doc := load(t)
 	seenIDs := map[string]string{}
 	for _, op := range openapitest.Operations(doc) {
@@ -198,6 +201,7 @@ func walkObjects(s *openapi3.Schema, f func(string, *openapi3.Schema), path stri
 
 // Every response object, every error example and every code in the catalog agree.
 func TestProblemCatalog(t *testing.T) {
+	t.Parallel()
 	doc := load(t)
 	codes := doc.Components.Schemas["Problem"].Value.Properties["code"].Value.Enum
 	if len(codes) < 40 {
@@ -213,6 +217,7 @@ func TestProblemCatalog(t *testing.T) {
 
 // The reference page's assets are exactly those the document lists.
 func TestDocumentedAssets(t *testing.T) {
+	t.Parallel()
 	doc := load(t)
 	p := doc.Paths.Find("/docs/{asset}").Get.Parameters.GetByInAndName("path", "asset")
 	var documented []string

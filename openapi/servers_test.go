@@ -16,6 +16,7 @@ import (
 // operation whatever address the service listens on. Every server is a root: the paths
 // carry /api/v1 themselves, and /health, /ready, /metrics and /docs are at the root.
 func TestServers(t *testing.T) {
+	t.Parallel()
 	doc := load(t)
 	if len(doc.Servers) < 2 {
 		t.Fatalf("servers %v: want the service itself (/) and a local one", doc.Servers)

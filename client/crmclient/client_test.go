@@ -37,6 +37,7 @@ func serve(t *testing.T) string {
 // A client written only against the OpenAPI document drives the service through a deal's
 // life: sign-up, sign-in, a contact, a deal won, and both pipeline reports counting it.
 func TestGeneratedClientDrivesTheService(t *testing.T) {
+	t.Parallel()
 	base := serve(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -223,6 +224,7 @@ func TestGeneratedClientDrivesTheService(t *testing.T) {
 
 // Without a token the typed 401 problem comes back, with the header the document promises.
 func TestGeneratedClientDecodesProblems(t *testing.T) {
+	t.Parallel()
 	base := serve(t)
 	c, err := crmclient.NewClientWithResponses(base)
 	if err != nil {

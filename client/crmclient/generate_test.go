@@ -14,6 +14,7 @@ import (
 // current OpenAPI document: a change to openapi/openapi.yaml (or to the generator's version
 // or configuration) without `go tool task generate` fails here.
 func TestGeneratedClientIsUpToDate(t *testing.T) {
+	t.Parallel()
 	args := generateArgs(t)
 	goBin, err := exec.LookPath("go")
 	if err != nil {

@@ -45,6 +45,7 @@ func crm(t *testing.T, env []string, args ...string) result {
 var wantCommands = []string{"serve", "migrate", "seed", "healthcheck"}
 
 func TestEveryCommandIsInTheTable(t *testing.T) {
+	t.Parallel()
 	var names []string
 	for _, c := range commands {
 		names = append(names, c.name)
@@ -61,6 +62,7 @@ func TestEveryCommandIsInTheTable(t *testing.T) {
 // would refuse does not matter), goes to standard output, exits 0, and lists every command
 // with its one-line description.
 func TestHelpListsEveryCommand(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"-help"}, {"help"}} {
 		r := crm(t, []string{"JWT_SECRET=short"}, args...)
 		if r.code != 0 || r.stderr != "" {
@@ -76,6 +78,7 @@ func TestHelpListsEveryCommand(t *testing.T) {
 }
 
 func TestCommandHelpListsItsFlags(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"seed", "--help"}, {"seed", "-h"}, {"help", "seed"}} {
 		r := crm(t, []string{"JWT_SECRET=short"}, args...)
 		if r.code != 0 || r.stderr != "" {
@@ -101,6 +104,7 @@ func TestCommandHelpListsItsFlags(t *testing.T) {
 // A usage error exits 2 with the usage on standard error and nothing on standard output,
 // before any configuration is read or anything is touched.
 func TestUsageErrorsExit2(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		want string // on stderr
@@ -127,6 +131,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 
 // A command that runs and fails exits 1, telling why on standard error.
 func TestFailuresExit1(t *testing.T) {
+	t.Parallel()
 	// Nothing listens on port 1 of the loopback address.
 	r := crm(t, []string{"HTTP_ADDR=127.0.0.1:1"}, "healthcheck")
 	if r.code != 1 || !strings.HasPrefix(r.stderr, "crm: ") {

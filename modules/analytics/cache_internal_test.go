@@ -9,6 +9,7 @@ import (
 )
 
 func TestCachedStoresNoReportComputedWhileAWriteCommitted(t *testing.T) {
+	t.Parallel()
 	s := &Service{cache: cache.New(time.Minute), gen: map[int64]uint64{}}
 	calls := 0
 	compute := func(v int, invalidate bool) func() (int, error) {
@@ -54,6 +55,7 @@ func TestCachedStoresNoReportComputedWhileAWriteCommitted(t *testing.T) {
 }
 
 func TestCachedWithTheCacheDisabledAlwaysComputes(t *testing.T) {
+	t.Parallel()
 	s := &Service{cache: cache.New(0), gen: map[int64]uint64{}}
 	for i := range 3 {
 		if v, _ := cached(s, 1, "k", func() (int, error) { return i, nil }); v != i {

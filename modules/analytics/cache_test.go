@@ -32,6 +32,7 @@ func qualificationCount(t *testing.T, res apptest.Response) float64 {
 }
 
 func TestReportsAreCachedPerOrganizationAndDroppedByItsWrites(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t) // ANALYTICS_CACHE_TTL 30s
 	a, b := e.newOrg("a"), e.newOrg("b")
 	a.deal(nil)
@@ -139,6 +140,7 @@ func TestCachedReportsExpire(t *testing.T) {
 }
 
 func TestWithTTL0NothingIsCached(t *testing.T) {
+	t.Parallel()
 	cfg := apptest.Config()
 	cfg.AnalyticsCacheTTL = 0
 	e := newEnvWith(t, cfg)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestAnEmptyOrganizationHasZerosAndNulls(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	o := e.newOrg("empty")
 	res := o.report(summaryPath)
@@ -116,6 +117,7 @@ func seedOther(e env, u apptest.User) org {
 }
 
 func TestKnownDataSetsOfTwoOrganizations(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	team := e.NewTeam()
 	a := seedTeam(e, team)
@@ -148,6 +150,7 @@ func TestKnownDataSetsOfTwoOrganizations(t *testing.T) {
 }
 
 func TestAReadModelWriteRollsBackWithTheDealWrite(t *testing.T) {
+	t.Parallel()
 	cfg := apptest.Config()
 	cfg.AnalyticsCacheTTL = 0 // every report below is computed, none replayed
 	e := newEnvWith(t, cfg)
@@ -185,6 +188,7 @@ func TestAReadModelWriteRollsBackWithTheDealWrite(t *testing.T) {
 }
 
 func TestDaysMustBeAnIntegerFrom1To365(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	o := e.newOrg("days")
 	for _, v := range []string{"0", "366", "-1", "abc", "1.5", "30.0", "1e2", "%2B5", "99999999999999999999"} {
@@ -207,6 +211,7 @@ func TestDaysMustBeAnIntegerFrom1To365(t *testing.T) {
 }
 
 func TestReportsNeedAMemberOfTheOrganization(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	team := e.NewTeam()
 	for _, path := range []string{summaryPath, funnelPath} {

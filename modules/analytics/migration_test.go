@@ -18,6 +18,7 @@ import (
 // security of deals, whose migrations are newer), gets the analytics migration on its next
 // migrate and with it a read model equal to a recount of its deals.
 func TestTheMigrationBackfillsAnExistingDatabase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	admin, err := testdb.ServerURL()
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 // the rebuilt model must equal the incremental one row for row (rows that fell to zero
 // deals excepted: the reports skip them) and give the same reports.
 func TestRebuildEqualsTheIncrementalModel(t *testing.T) {
+	t.Parallel()
 	cfg := apptest.Config()
 	cfg.AnalyticsCacheTTL = 0 // reports computed from the model on every request
 	e := newEnvWith(t, cfg)

@@ -19,6 +19,7 @@ import (
 // across two organizations, and then compares the read model and both reports with a
 // recount computed by SQL straight from the deals table.
 func TestReadModelEqualsAFullRecount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	team := e.NewTeam()
 	orgs := []org{e.org(team.Owner, team.OrgID), e.org(team.Outsider, team.Outsider.OrgID)}

@@ -65,6 +65,7 @@ func fieldOf(m map[string]any) string {
 }
 
 func TestCreateEveryRole(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, role := range roles {
 		u := e.team.As(role)
@@ -108,6 +109,7 @@ func TestCreateEveryRole(t *testing.T) {
 }
 
 func TestCreateValidation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tests := []struct {
 		name   string
@@ -149,6 +151,7 @@ func TestCreateValidation(t *testing.T) {
 }
 
 func TestGetEveryRoleAndIsolation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.contact(e.team.Member, map[string]any{"name": "Visible"})
 	for _, role := range roles {
@@ -186,6 +189,7 @@ func TestGetEveryRoleAndIsolation(t *testing.T) {
 }
 
 func TestUpdateEveryRole(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, role := range roles {
 		u := e.team.As(role)
@@ -221,6 +225,7 @@ func TestUpdateEveryRole(t *testing.T) {
 }
 
 func TestUpdateAbsentNullAndValidation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.contact(e.team.Owner, map[string]any{"name": "Ann", "email": "ann@example.com", "phone": "123"})
 	p := contactPath(id(c))
@@ -257,6 +262,7 @@ func TestUpdateAbsentNullAndValidation(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, role := range roles {
 		u := e.team.As(role)
@@ -298,6 +304,7 @@ func TestDelete(t *testing.T) {
 }
 
 func TestListSearchOwnerFilterAndPages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	mk := func(u apptest.User, name, email string) int64 {
 		body := map[string]any{"name": name}
@@ -367,6 +374,7 @@ func TestListSearchOwnerFilterAndPages(t *testing.T) {
 // The service filters every statement by the organization of the caller: an id of another
 // organization is never read, changed or deleted.
 func TestServiceTenantFilter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	facade, err := kernel.Resolve[contactsapi.Contacts](e.App.Kernel)
 	if err != nil {
@@ -427,6 +435,7 @@ func TestServiceTenantFilter(t *testing.T) {
 
 // A member who still owns contacts cannot be removed from the organization.
 func TestMemberWithContactsCannotBeRemoved(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.contact(e.team.Member, map[string]any{"name": "Held"})
 	p := fmt.Sprintf("/api/v1/organizations/%d/members/%d", e.team.OrgID, e.team.Member.ID)

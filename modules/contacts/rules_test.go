@@ -13,6 +13,7 @@ import (
 )
 
 func TestValidPhone(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		in string
 		ok bool
@@ -39,6 +40,7 @@ func TestValidPhone(t *testing.T) {
 // The module applies the shared ownership policy (tested in platform/auth) with errors that
 // name its records; the HTTP tests prove each role against the real routes.
 func TestPermissionRules(t *testing.T) {
+	t.Parallel()
 	p := auth.Principal{UserID: 10, OrgID: 1, Role: auth.RoleMember}
 	cases := []struct {
 		err          error
@@ -67,6 +69,7 @@ func TestPermissionRules(t *testing.T) {
 }
 
 func TestHasDeals(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		n    int64
 		want string
@@ -83,6 +86,7 @@ func TestHasDeals(t *testing.T) {
 }
 
 func TestLikePattern(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"smith":  "%smith%",
 		"50%":    `%50\%%`,
@@ -96,6 +100,7 @@ func TestLikePattern(t *testing.T) {
 }
 
 func TestChanges(t *testing.T) {
+	t.Parallel()
 	email, phone := "a@b.co", "123"
 	cur := contactRow{OwnerID: 1, Name: "Ann", Email: &email, Phone: &phone}
 	tests := []struct {
@@ -134,6 +139,7 @@ func TestChanges(t *testing.T) {
 
 // The update body must tell an absent field from a null one: absent keeps, null clears.
 func TestUpdateRequestAbsentVersusNull(t *testing.T) {
+	t.Parallel()
 	var req updateRequest
 	if err := web.Decode([]byte(`{"email": null, "phone": "123"}`), &req); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestCreateEveryRole(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, role := range roles {
 		u := e.team.As(role)
@@ -57,6 +58,7 @@ func TestCreateEveryRole(t *testing.T) {
 }
 
 func TestCreateDefaultsAndMoney(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := e.deal(e.team.Owner, map[string]any{"amount": "0.5", "status": "lost", "stage": "negotiation", "lost_reason": " price ", "currency": "JPY"})
 	if d["amount"] != "0.50" || d["status"] != "lost" || d["stage"] != "negotiation" || d["lost_reason"] != "price" || d["currency"] != "JPY" {
@@ -84,6 +86,7 @@ func TestCreateDefaultsAndMoney(t *testing.T) {
 }
 
 func TestCreateValidation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	base := func(kv ...any) map[string]any {
 		m := map[string]any{"contact_id": e.contact, "title": "Deal", "amount": "10"}
@@ -154,6 +157,7 @@ func TestCreateValidation(t *testing.T) {
 }
 
 func TestGetEveryRoleAndIsolation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := e.deal(e.team.Member, map[string]any{"title": "Visible"})
 	var etag string
@@ -197,6 +201,7 @@ func TestGetEveryRoleAndIsolation(t *testing.T) {
 }
 
 func TestUpdateEveryRole(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, role := range roles {
 		u := e.team.As(role)
@@ -231,6 +236,7 @@ func TestUpdateEveryRole(t *testing.T) {
 }
 
 func TestUpdateRulesAndTimeline(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := e.deal(e.team.Member, map[string]any{"amount": 0})
 	p := dealPath(id(d))
@@ -314,6 +320,7 @@ func TestUpdateRulesAndTimeline(t *testing.T) {
 }
 
 func TestUpdateValidation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	p := dealPath(id(e.deal(e.team.Owner, nil)))
 	for _, tt := range []struct {
@@ -346,6 +353,7 @@ func TestUpdateValidation(t *testing.T) {
 }
 
 func TestIfMatch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := e.deal(e.team.Owner, nil)
 	p := dealPath(id(d))
@@ -392,6 +400,7 @@ func TestIfMatch(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, role := range roles {
 		u := e.team.As(role)
@@ -420,6 +429,7 @@ func TestDelete(t *testing.T) {
 }
 
 func TestListFiltersAndOrders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c2 := id(e.must(http.StatusCreated, e.team.Owner, "POST", "/api/v1/contacts", map[string]any{"name": "Second"}))
 	type spec struct {
@@ -531,6 +541,7 @@ func TestListFiltersAndOrders(t *testing.T) {
 }
 
 func TestActivitiesEndpoints(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := e.deal(e.team.Owner, nil)
 	ap := activitiesPath(id(d))

@@ -16,6 +16,7 @@ import (
 func amt(s string) money.Amount { return money.MustParse(s) }
 
 func TestCheckWon(t *testing.T) {
+	t.Parallel()
 	won := func(a string) state { return state{Status: dealsapi.StatusWon, Stage: "closed", Amount: amt(a)} }
 	open := func(status, a string) state { return state{Status: status, Stage: "proposal", Amount: amt(a)} }
 	tests := []struct {
@@ -58,6 +59,7 @@ func TestCheckWon(t *testing.T) {
 }
 
 func TestCheckStageMove(t *testing.T) {
+	t.Parallel()
 	stages := dealsapi.Stages
 	for _, role := range auth.Roles {
 		for i, from := range stages {
@@ -77,6 +79,7 @@ func TestCheckStageMove(t *testing.T) {
 }
 
 func TestMaxStage(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		prev  int
 		stage string
@@ -99,6 +102,7 @@ func TestMaxStage(t *testing.T) {
 }
 
 func TestChanges(t *testing.T) {
+	t.Parallel()
 	base := state{Status: "new", Stage: "qualification", Amount: amt("5")}
 	tests := []struct {
 		name string
@@ -135,6 +139,7 @@ func TestChanges(t *testing.T) {
 // The module applies the shared ownership policy (tested in platform/auth) with errors that
 // name its records; the HTTP tests prove each role against the real routes.
 func TestPermissionRules(t *testing.T) {
+	t.Parallel()
 	p := auth.Principal{UserID: 10, OrgID: 1, Role: auth.RoleMember}
 	cases := []struct {
 		err          error
@@ -168,6 +173,7 @@ func sampleDeal() Deal {
 }
 
 func TestETag(t *testing.T) {
+	t.Parallel()
 	d := sampleDeal()
 	tag := d.ETag()
 	if len(tag) < 3 || tag[0] != '"' || tag[len(tag)-1] != '"' {
@@ -197,6 +203,7 @@ func TestETag(t *testing.T) {
 }
 
 func TestApply(t *testing.T) {
+	t.Parallel()
 	cur := sampleDeal()
 	cur.Stage, cur.MaxStage = "negotiation", 3
 	reason := "too expensive"

@@ -10,6 +10,7 @@ import (
 )
 
 func TestRegisterLoginRefreshLogout(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t)
 	u := s.Register("ann")
 
@@ -65,6 +66,7 @@ func TestRegisterLoginRefreshLogout(t *testing.T) {
 }
 
 func TestLoginFailuresAreIndistinguishable(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t)
 	u := s.Register("ann")
 	wrong := s.Do(apptest.Req{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": u.Email, "password": "wrong-password"}})
@@ -80,6 +82,7 @@ func TestLoginFailuresAreIndistinguishable(t *testing.T) {
 }
 
 func TestChangePasswordRevokesEverySession(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t)
 	u := s.Register("ann")
 	other := s.Must(200, apptest.Req{Method: "POST", Path: "/api/v1/auth/login",
@@ -107,6 +110,7 @@ func TestChangePasswordRevokesEverySession(t *testing.T) {
 
 // Two refreshes racing with the same token: the row lock lets exactly one win.
 func TestConcurrentRefreshSpendsTokenOnce(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t)
 	u := s.Register("ann")
 	var wg sync.WaitGroup

@@ -30,6 +30,7 @@ func throttled(t *testing.T, res apptest.Response) {
 }
 
 func TestAccountIsThrottledAfterFailures(t *testing.T) {
+	t.Parallel()
 	cfg := apptest.Config()
 	cfg.LoginUserLimit, cfg.LoginUserWindow = 3, time.Minute
 	s := apptest.NewWith(t, cfg)
@@ -74,6 +75,7 @@ func TestThrottledAccountIsAdmittedAfterItsWindow(t *testing.T) {
 }
 
 func TestSuccessClearsFailures(t *testing.T) {
+	t.Parallel()
 	cfg := apptest.Config()
 	cfg.LoginUserLimit = 3
 	s := apptest.NewWith(t, cfg)
@@ -88,6 +90,7 @@ func TestSuccessClearsFailures(t *testing.T) {
 }
 
 func TestClientAddressIsThrottled(t *testing.T) {
+	t.Parallel()
 	cfg := apptest.Config()
 	cfg.LoginIPLimit = 4
 	s := apptest.NewWith(t, cfg)

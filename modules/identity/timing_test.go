@@ -13,6 +13,7 @@ import (
 // An unknown email must cost a password verification just like a wrong password, so the
 // response time does not tell whether an account exists.
 func TestUnknownEmailCostsAHashLikeAWrongPassword(t *testing.T) {
+	t.Parallel()
 	db := testdb.New(t, []migrate.Source{{Module: "identity", FS: migrations}})
 	tokens := auth.NewTokens([]byte("0123456789abcdef0123456789abcdef"), "mini-crm", 60e9, 3600e9)
 	m := New(db, tokens, Options{})

@@ -14,6 +14,7 @@ func orgPath(id int64, rest string) string {
 }
 
 func TestRegisterGivesOwnerOrganization(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t)
 	res := s.Must(http.StatusCreated, apptest.Req{Method: "POST", Path: "/api/v1/auth/register", Body: map[string]any{
 		"email": "bob@example.com", "password": "password123", "name": "Bob", "organization_name": "Bob Inc"}})
@@ -42,6 +43,7 @@ func TestRegisterGivesOwnerOrganization(t *testing.T) {
 }
 
 func TestOrganizationsLifecycle(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t)
 	u := s.Register("ann")
 
@@ -77,6 +79,7 @@ func TestOrganizationsLifecycle(t *testing.T) {
 }
 
 func TestRolesOnOrganizationSettings(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t)
 	team := s.NewTeam()
 	for role, want := range map[string]int{"owner": 200, "admin": 200, "manager": 403, "member": 403, "outsider": 403} {
@@ -102,6 +105,7 @@ func TestRolesOnOrganizationSettings(t *testing.T) {
 }
 
 func TestMembersManagement(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t)
 	team := s.NewTeam()
 	newbie := s.Register("newbie")
@@ -193,6 +197,7 @@ func TestMembersManagement(t *testing.T) {
 
 // Two owners demoting each other at once: the organization lock lets exactly one succeed.
 func TestLastOwnerHoldsUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t)
 	team := s.NewTeam()
 	path := orgPath(team.OrgID, "/members")
@@ -231,6 +236,7 @@ func TestLastOwnerHoldsUnderConcurrency(t *testing.T) {
 }
 
 func TestTenantAndTokenErrors(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t)
 	u := s.Register("ann")
 	for _, c := range []struct {

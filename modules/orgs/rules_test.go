@@ -26,6 +26,7 @@ func same(got, want error) bool {
 // Granting the owner role and changing an owner are refused with one code and two
 // sentences; the rules below tell the two apart.
 func TestOwnerRoleRequiredSentences(t *testing.T) {
+	t.Parallel()
 	for _, e := range []*apperr.Error{errOwnerOnlyGrant, errOwnerOnlyChange} {
 		if !errors.Is(e, ErrOwnerRoleRequired) || e.Code != "owner_role_required" || e.Kind != apperr.KindForbidden {
 			t.Errorf("%v is not ErrOwnerRoleRequired", e)
@@ -37,6 +38,7 @@ func TestOwnerRoleRequiredSentences(t *testing.T) {
 }
 
 func TestCheckGrant(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		actor, role auth.Role
 		want        error
@@ -54,6 +56,7 @@ func TestCheckGrant(t *testing.T) {
 }
 
 func TestCheckRoleChange(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		actor, current, next auth.Role
 		want                 error
@@ -75,6 +78,7 @@ func TestCheckRoleChange(t *testing.T) {
 }
 
 func TestCheckRemoval(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		actor  auth.Role
 		self   bool
@@ -97,6 +101,7 @@ func TestCheckRemoval(t *testing.T) {
 }
 
 func TestCheckLastOwner(t *testing.T) {
+	t.Parallel()
 	adminRole, ownerRole := admin, owner
 	cases := []struct {
 		current auth.Role

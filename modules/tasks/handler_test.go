@@ -14,6 +14,7 @@ import (
 )
 
 func TestCreateEveryRole(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, role := range roles {
 		u := e.team.As(role)
@@ -66,6 +67,7 @@ func TestCreateEveryRole(t *testing.T) {
 }
 
 func TestCreateDefaultsAndTimeline(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tk := e.task(e.ownerDeal, nil)
 	if tk["description"] != nil || tk["due_date"] != nil || tk["is_done"] != false {
@@ -110,6 +112,7 @@ func TestCreateDefaultsAndTimeline(t *testing.T) {
 }
 
 func TestCreateDealNotFound(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	// A deal of the outsider's own organization.
 	out := e.team.Outsider
@@ -135,6 +138,7 @@ func TestCreateDealNotFound(t *testing.T) {
 }
 
 func TestCreateValidation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	base := func(kv ...any) map[string]any {
 		m := map[string]any{"deal_id": e.ownerDeal, "title": "Task"}
@@ -203,6 +207,7 @@ func TestCreateValidation(t *testing.T) {
 
 // The past-date rule at the UTC day boundary, in both input formats, on create and PATCH.
 func TestDueDateAtMidnightUTC(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	create := func(due any) apptest.Response {
 		return e.as(e.team.Owner, "POST", "/api/v1/tasks", map[string]any{"deal_id": e.ownerDeal, "title": "Due", "due_date": due})
@@ -271,6 +276,7 @@ func TestDueDateAtMidnightUTC(t *testing.T) {
 }
 
 func TestGetEveryRoleAndIsolation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tk := e.task(e.ownerDeal, map[string]any{"due_date": "2030-02-01"})
 	for _, role := range roles {
@@ -309,6 +315,7 @@ func TestGetEveryRoleAndIsolation(t *testing.T) {
 }
 
 func TestUpdateEveryRole(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	onOwners := e.task(e.ownerDeal, nil)
 	onMembers := e.task(e.memberDeal, nil)
@@ -337,6 +344,7 @@ func TestUpdateEveryRole(t *testing.T) {
 }
 
 func TestUpdateFields(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tk := e.task(e.ownerDeal, map[string]any{"description": "notes", "due_date": "2030-01-20"})
 	path := taskPath(id(tk))
@@ -419,6 +427,7 @@ func TestUpdateFields(t *testing.T) {
 
 // Who may change a task is decided by who owns its deal now, not when the task was made.
 func TestPermissionFollowsTheDealsCurrentOwner(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tk := e.task(e.memberDeal, nil)
 	path := taskPath(id(tk))
@@ -436,6 +445,7 @@ func TestPermissionFollowsTheDealsCurrentOwner(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, role := range roles {
 		u := e.team.As(role)
@@ -462,6 +472,7 @@ func TestDelete(t *testing.T) {
 
 // Deleting a deal deletes its tasks.
 func TestDeletingTheDealDeletesItsTasks(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	gone := []int64{id(e.task(e.ownerDeal, nil)), id(e.task(e.ownerDeal, map[string]any{"due_date": "2030-01-20"}))}
 	kept := id(e.task(e.memberDeal, nil))

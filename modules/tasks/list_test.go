@@ -11,6 +11,7 @@ import (
 )
 
 func TestListOrderFiltersAndPages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a, b := e.ownerDeal, e.memberDeal
 	mk := func(deal int64, due any, done bool) int64 {
@@ -109,6 +110,7 @@ func TestListOrderFiltersAndPages(t *testing.T) {
 }
 
 func TestListInvalidQuery(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tests := []struct {
 		query  string

@@ -22,6 +22,7 @@ func day(s string) time.Time {
 func ptr[T any](v T) *T { return &v }
 
 func TestToday(t *testing.T) {
+	t.Parallel()
 	east := time.FixedZone("UTC+5", 5*3600)
 	west := time.FixedZone("UTC-8", -8*3600)
 	tests := []struct {
@@ -45,6 +46,7 @@ func TestToday(t *testing.T) {
 }
 
 func TestCheckDueDateAtMidnightUTC(t *testing.T) {
+	t.Parallel()
 	lastSecond := time.Date(2030, 1, 15, 23, 59, 59, 999999999, time.UTC)
 	midnight := time.Date(2030, 1, 16, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -76,6 +78,7 @@ func TestCheckDueDateAtMidnightUTC(t *testing.T) {
 }
 
 func TestCheckDueDateChange(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2030, 1, 16, 0, 0, 0, 0, time.UTC)
 	overdue := ptr(day("2030-01-10"))
 	tests := []struct {
@@ -100,6 +103,7 @@ func TestCheckDueDateChange(t *testing.T) {
 }
 
 func TestCheckModify(t *testing.T) {
+	t.Parallel()
 	const self, other = 7, 8
 	for _, role := range auth.Roles {
 		p := auth.Principal{UserID: self, OrgID: 1, Role: role}
@@ -120,6 +124,7 @@ func TestCheckModify(t *testing.T) {
 // The task policy sets only the refusal tasks use; the others still refuse with a real
 // error, never with a nil *apperr.Error inside a non-nil error.
 func TestPolicyHasNoNilRefusal(t *testing.T) {
+	t.Parallel()
 	p := auth.Principal{UserID: 7, OrgID: 1, Role: auth.RoleMember}
 	for _, c := range []struct {
 		err  error
@@ -138,6 +143,7 @@ func TestPolicyHasNoNilRefusal(t *testing.T) {
 }
 
 func TestChanges(t *testing.T) {
+	t.Parallel()
 	cur := Task{Title: "Call", Description: ptr("notes"), DueDate: ptr(day("2030-01-10")), IsDone: false}
 	tests := []struct {
 		name  string
@@ -180,6 +186,7 @@ func equalValue(a, b any) bool {
 }
 
 func TestCreatedPayload(t *testing.T) {
+	t.Parallel()
 	p := createdPayload(Task{ID: 3, Title: "Call", DueDate: ptr(day("2030-01-15"))})
 	if p["task_id"] != int64(3) || p["title"] != "Call" || p["due_date"] != "2030-01-15" || len(p) != 3 {
 		t.Fatalf("payload %v", p)

@@ -59,6 +59,7 @@ func date(s string) *time.Time {
 
 // When appending the timeline entry fails, the task is not created either.
 func TestFailedActivityRollsBackTheTask(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	db := owner(t, e)
 	_, err := db.Exec(context.Background(), `
@@ -88,6 +89,7 @@ func TestFailedActivityRollsBackTheTask(t *testing.T) {
 
 // Every use case filters by the organization of the caller, whatever the ids it is given.
 func TestServiceTenantFilter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tk := e.task(e.ownerDeal, map[string]any{"due_date": "2030-01-20", "description": "d"})
 	tid := id(tk)
@@ -140,6 +142,7 @@ func TestServiceTenantFilter(t *testing.T) {
 
 // The service reads "today" from its clock, on create and on update.
 func TestServiceUsesItsClock(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := ctxAs(e.team.Manager, e.team.OrgID, auth.RoleManager)
 	e.clock.Set(time.Date(2030, 6, 1, 0, 0, 0, 0, time.UTC))
@@ -171,6 +174,7 @@ func (f anyDeal) Deal(_ context.Context, orgID, dealID int64) (dealsapi.Deal, er
 // A deal that vanished between the check and the insert is caught by the foreign key and
 // reported as the 404 of the deal, not as a 500.
 func TestForeignKeyMapsToDealNotFound(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.svc.SetDeals(anyDeal{owner: e.team.Owner.ID})
 	ctx := ctxAs(e.team.Owner, e.team.OrgID, auth.RoleOwner)
@@ -195,6 +199,7 @@ func TestForeignKeyMapsToDealNotFound(t *testing.T) {
 // The schema itself refuses a task on another organization's deal and a blank title, even
 // to the owner of the tables.
 func TestSchemaRefusesCrossOrganizationDeals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	db := owner(t, e)
@@ -216,6 +221,7 @@ func TestSchemaRefusesCrossOrganizationDeals(t *testing.T) {
 
 // Row-level security confines even a statement without a WHERE to the scoped organization.
 func TestRowLevelSecurity(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tid := id(e.task(e.ownerDeal, nil))
 	seen := func(ctx context.Context) int {
@@ -251,6 +257,7 @@ func TestRowLevelSecurity(t *testing.T) {
 // with the deal) or are refused with the deal's 404; none outlives the deal, none fails
 // with a 500.
 func TestConcurrentCreatesWhileTheDealIsDeleted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	const n = 12
 	var wg sync.WaitGroup
@@ -288,6 +295,7 @@ func TestConcurrentCreatesWhileTheDealIsDeleted(t *testing.T) {
 
 // Concurrent patches of one task serialise on its row: each is applied whole.
 func TestConcurrentPatchesOfOneTask(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tid := id(e.task(e.memberDeal, nil))
 	const n = 10
@@ -319,6 +327,7 @@ func TestConcurrentPatchesOfOneTask(t *testing.T) {
 // is read under a share lock, so the task waits for the reassignment and is then refused,
 // instead of being decided on the owner that is being replaced.
 func TestTaskWaitsForAReassignmentInFlight(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	conn, err := pgx.Connect(context.Background(), e.App.DB.Pool.Config().ConnString())
 	if err != nil {

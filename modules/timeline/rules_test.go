@@ -11,6 +11,7 @@ import (
 )
 
 func TestCheckComment(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("é", MaxCommentLength)
 	tests := []struct {
 		name      string
@@ -64,6 +65,7 @@ func TestCheckComment(t *testing.T) {
 }
 
 func TestCheckType(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		typ string
 		ok  bool
@@ -79,6 +81,7 @@ func TestCheckType(t *testing.T) {
 }
 
 func TestPayloadObject(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		in   any
 		want string

@@ -31,6 +31,7 @@ func appendOrFail(t *testing.T, s *Service, a timelineapi.NewActivity) timelinea
 }
 
 func TestAppendAndListNewestFirst(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := database.WithTenant(context.Background(), 1) // the pool runs under row-level security
 	author := int64(7)
@@ -78,6 +79,7 @@ func TestAppendAndListNewestFirst(t *testing.T) {
 }
 
 func TestAppendJoinsCallerTransaction(t *testing.T) {
+	t.Parallel()
 	s, db := newTestService(t)
 	ctx := database.WithTenant(context.Background(), 1) // the pool runs under row-level security
 	boom := errors.New("boom")
@@ -103,6 +105,7 @@ func TestAppendJoinsCallerTransaction(t *testing.T) {
 }
 
 func TestAppendRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t)
 	ctx := database.WithTenant(context.Background(), 1) // the pool runs under row-level security
 	if _, err := s.Append(ctx, timelineapi.NewActivity{OrgID: 1, DealID: 1, Type: "Bad Type"}); err == nil {

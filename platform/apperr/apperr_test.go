@@ -12,6 +12,7 @@ import (
 
 // Two sentinels are two errors, even with the same kind and code.
 func TestSentinelsMatchByIdentity(t *testing.T) {
+	t.Parallel()
 	a := apperr.Forbidden("same_code", "one thing")
 	b := apperr.Forbidden("same_code", "another thing")
 	if !errors.Is(a, a) || !errors.Is(b, b) {
@@ -28,6 +29,7 @@ func TestSentinelsMatchByIdentity(t *testing.T) {
 // Every derivation keeps its sentinel, through any depth and any wrapping, and keeps kind
 // and code for the web layer.
 func TestDerivedErrorsMatchTheirSentinel(t *testing.T) {
+	t.Parallel()
 	base := apperr.Conflict("base", "the base sentence")
 	other := apperr.Conflict("base", "the base sentence")
 	derived := map[string]*apperr.Error{
@@ -62,6 +64,7 @@ func TestDerivedErrorsMatchTheirSentinel(t *testing.T) {
 // A derived error is a sentinel of its own for what is derived from it, and copies derived
 // from the same sentinel stay apart.
 func TestDerivationIsATree(t *testing.T) {
+	t.Parallel()
 	base := apperr.Forbidden("not_yours", "generic")
 	deals := base.WithDetail("deals")
 	contacts := base.WithDetail("contacts")
@@ -79,6 +82,7 @@ func TestDerivationIsATree(t *testing.T) {
 }
 
 func TestIsRefusesOtherTargets(t *testing.T) {
+	t.Parallel()
 	e := apperr.NotFound("x", "y")
 	var typedNil *apperr.Error
 	for _, target := range []error{nil, typedNil, errors.New("x: y"), fmt.Errorf("w: %w", e)} {
@@ -91,6 +95,7 @@ func TestIsRefusesOtherTargets(t *testing.T) {
 // A nil *Error carried as an error is no application error: As reports none and KindOf
 // falls back to internal instead of dereferencing it.
 func TestAsIgnoresANilError(t *testing.T) {
+	t.Parallel()
 	var typedNil *apperr.Error
 	for _, err := range []error{typedNil, fmt.Errorf("op: %w", typedNil)} {
 		if ae, ok := apperr.As(err); ok || ae != nil {

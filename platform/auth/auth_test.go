@@ -9,6 +9,7 @@ import (
 )
 
 func TestRoleHelpers(t *testing.T) {
+	t.Parallel()
 	ctx := auth.WithPrincipal(context.Background(), auth.Principal{UserID: 5, OrgID: 1, Role: auth.RoleMember})
 	if _, err := auth.RequireRole(ctx, auth.RoleOwner, auth.RoleAdmin); !errors.Is(err, auth.ErrForbidden) {
 		t.Fatalf("member passed an owner/admin check: %v", err)

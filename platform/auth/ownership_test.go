@@ -12,6 +12,7 @@ import (
 // The policy for owned records, for every role: members act only on their own records and
 // cannot filter by owner; owners, admins and managers may do all of it.
 func TestOwnershipPolicy(t *testing.T) {
+	t.Parallel()
 	const self, other = 10, 20
 	o := auth.NewOwnership("deals")
 	for _, role := range auth.Roles {
@@ -63,6 +64,7 @@ func TestOwnershipPolicy(t *testing.T) {
 // Every refusal of a policy is the shared error of the platform, with a sentence of its own:
 // clients see one code per refusal, and a policy's refusals stay apart from another's.
 func TestOwnershipErrorsDeriveFromThePolicy(t *testing.T) {
+	t.Parallel()
 	deals, contacts := auth.NewOwnership("deals"), auth.NewOwnership("contacts")
 	for _, c := range []struct {
 		deals, contacts, shared *apperr.Error
@@ -94,6 +96,7 @@ func TestOwnershipErrorsDeriveFromThePolicy(t *testing.T) {
 // A policy that leaves an error unset refuses with the shared error, never with a nil
 // *apperr.Error inside a non-nil error, and allows with a nil error.
 func TestPartialOwnershipRefusesWithTheSharedErrors(t *testing.T) {
+	t.Parallel()
 	var o auth.Ownership
 	member := auth.Principal{UserID: 1, OrgID: 1, Role: auth.RoleMember}
 	for _, c := range []struct {

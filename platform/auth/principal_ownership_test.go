@@ -11,6 +11,7 @@ import (
 
 // RequireOwnership refuses with ErrNotOwner and the caller's sentence.
 func TestRequireOwnershipIsNotOwner(t *testing.T) {
+	t.Parallel()
 	ctx := auth.WithPrincipal(context.Background(), auth.Principal{UserID: 5, OrgID: 1, Role: auth.RoleMember})
 	_, err := auth.RequireOwnership(ctx, 6, "members can change only their own notes")
 	ae, ok := apperr.As(err)

@@ -12,6 +12,7 @@ import (
 )
 
 func TestDefaults(t *testing.T) {
+	t.Parallel()
 	c, err := config.LoadFrom(context.Background(), envconfig.MapLookuper(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -24,6 +25,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestOverridesAndValidation(t *testing.T) {
+	t.Parallel()
 	c, err := config.LoadFrom(context.Background(), envconfig.MapLookuper(map[string]string{
 		"ANALYTICS_CACHE_TTL": "0", "MIGRATE_ON_START": "false", "LOG_FORMAT": "text", "ACCESS_TOKEN_TTL": "5m",
 	}))
@@ -47,6 +49,7 @@ func TestOverridesAndValidation(t *testing.T) {
 }
 
 func TestDatabaseConnectTimeout(t *testing.T) {
+	t.Parallel()
 	c, err := config.LoadFrom(context.Background(), envconfig.MapLookuper(nil))
 	if err != nil {
 		t.Fatal(err)

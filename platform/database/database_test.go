@@ -41,6 +41,7 @@ func count(t *testing.T, db *database.DB) int {
 }
 
 func TestNestedTransactionsCommitOrRollBackAsOne(t *testing.T) {
+	t.Parallel()
 	db := testdb.New(t, sources)
 	ctx := context.Background()
 	boom := errors.New("boom")
@@ -78,6 +79,7 @@ func TestNestedTransactionsCommitOrRollBackAsOne(t *testing.T) {
 }
 
 func TestErrorsAreMapped(t *testing.T) {
+	t.Parallel()
 	db := testdb.New(t, sources)
 	ctx := context.Background()
 	if err := insert(ctx, db, 1, "a"); err != nil {
@@ -101,6 +103,7 @@ func TestErrorsAreMapped(t *testing.T) {
 }
 
 func TestWithDatabase(t *testing.T) {
+	t.Parallel()
 	u, err := database.WithDatabase("postgres://u@h:5432/a?sslmode=disable", "b")
 	if err != nil || u != "postgres://u@h:5432/b?sslmode=disable" {
 		t.Fatalf("%s %v", u, err)
@@ -111,6 +114,7 @@ func TestWithDatabase(t *testing.T) {
 }
 
 func TestAfterCommitRunsOnlyOnceTheOutermostTransactionCommits(t *testing.T) {
+	t.Parallel()
 	db := testdb.New(t, sources)
 	ctx := context.Background()
 	var ran []string
@@ -150,6 +154,7 @@ func TestAfterCommitRunsOnlyOnceTheOutermostTransactionCommits(t *testing.T) {
 // A scoped query read to its end gives its connection back even when the caller does not
 // call Close, as plain pgx rows do.
 func TestScopedRowsReadToTheEndReleaseTheirConnection(t *testing.T) {
+	t.Parallel()
 	db := testdb.New(t, sources)
 	ctx := database.WithTenant(context.Background(), 1)
 	if err := insert(ctx, db, 1, "a"); err != nil {

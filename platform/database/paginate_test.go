@@ -94,6 +94,7 @@ var goodValues = map[string][]string{
 // or a bug in a store would give) is refused before SQL; the values of every type that rows
 // can have are taken. This checks the typing on its own, behind the signature.
 func TestCursorValuesAreTypedBeforeSQL(t *testing.T) {
+	t.Parallel()
 	db := itemsDB(t)
 	cursors := database.NewCursors([]byte("test-secret"))
 	ctx := database.WithCursors(context.Background(), cursors)
@@ -153,6 +154,7 @@ func walkItems(t *testing.T, ctx context.Context, db *database.DB, o database.Or
 // no padding; the same secret (another replica) takes it, another secret or another list
 // does not, and changing any byte of it makes it invalid.
 func TestCursorsAreSignedAndBoundToTheirList(t *testing.T) {
+	t.Parallel()
 	db := itemsDB(t)
 	ctx := database.WithCursors(context.Background(), database.NewCursors([]byte("secret one")))
 	replica := database.WithCursors(context.Background(), database.NewCursors([]byte("secret one")))
@@ -209,6 +211,7 @@ func TestCursorsAreSignedAndBoundToTheirList(t *testing.T) {
 // Cursors made by hand, without the signature or with a signature that does not match, are
 // refused whatever their values.
 func TestUnsignedCursorsAreRefused(t *testing.T) {
+	t.Parallel()
 	db := itemsDB(t)
 	ctx := database.WithCursors(context.Background(), database.NewCursors([]byte("secret")))
 	lo := itemOrders["timestamptz"]

@@ -58,6 +58,7 @@ func orgsSeen(t *testing.T, db *database.DB, ctx context.Context) map[int64]int 
 }
 
 func TestQueriesWithoutWhereSeeOnlyTheirTenant(t *testing.T) {
+	t.Parallel()
 	db := testdb.New(t, tenantSources)
 	seedNotes(t, db)
 	for org := int64(1); org <= 2; org++ {
@@ -90,6 +91,7 @@ func TestQueriesWithoutWhereSeeOnlyTheirTenant(t *testing.T) {
 // One connection serving the tenants in turn: a transaction-local setting can never leak
 // from one statement (or transaction) into the next.
 func TestOneConnectionAlternatingTenantsNeverMixes(t *testing.T) {
+	t.Parallel()
 	url := testdb.URL(t, tenantSources)
 	db, err := database.Open(context.Background(), url, database.Options{MaxConns: 1, Role: database.AppRole})
 	if err != nil {
@@ -116,6 +118,7 @@ func TestOneConnectionAlternatingTenantsNeverMixes(t *testing.T) {
 }
 
 func TestPoolRunsAsTheApplicationRole(t *testing.T) {
+	t.Parallel()
 	db := testdb.New(t, tenantSources)
 	ctx := context.Background()
 	var user string

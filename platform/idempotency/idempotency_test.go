@@ -123,6 +123,7 @@ func (f *fixture) count(t *testing.T) int {
 }
 
 func TestReplaySameKeyAndBody(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	first := f.post(t, "1", "10", "k1", `{"name":"a"}`)
 	again := f.post(t, "1", "10", "k1", `{"name":"a"}`)
@@ -144,6 +145,7 @@ func TestReplaySameKeyAndBody(t *testing.T) {
 }
 
 func TestSameKeyOtherBodyIs422(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	f.post(t, "1", "10", "k1", `{"name":"a"}`)
 	res := f.post(t, "1", "10", "k1", `{"name":"b"}`)
@@ -156,6 +158,7 @@ func TestSameKeyOtherBodyIs422(t *testing.T) {
 }
 
 func TestKeysAreScopedToUserAndOrganization(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	f.post(t, "1", "10", "k1", `{"name":"a"}`)
 	for _, who := range [][2]string{{"2", "10"}, {"1", "11"}} {
@@ -169,6 +172,7 @@ func TestKeysAreScopedToUserAndOrganization(t *testing.T) {
 }
 
 func TestKeyInProgressIs409(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	var wg sync.WaitGroup
 	var first result
@@ -189,6 +193,7 @@ func TestKeyInProgressIs409(t *testing.T) {
 }
 
 func TestErrorsAreReplayedButServerErrorsReleaseTheKey(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	bad := f.post(t, "1", "10", "k1", `{}`)
 	if again := f.post(t, "1", "10", "k1", `{}`); bad.status != 400 || again.status != 400 || again.header["Replayed"] != "true" {
@@ -203,6 +208,7 @@ func TestErrorsAreReplayedButServerErrorsReleaseTheKey(t *testing.T) {
 }
 
 func TestExpiredKeysAreForgotten(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	f.post(t, "1", "10", "k1", `{"name":"a"}`)
 	if _, err := f.owner.Pool.Exec(context.Background(), "UPDATE idempotency_keys SET created_at = now() - interval '25 hours'"); err != nil {
@@ -223,6 +229,7 @@ func TestExpiredKeysAreForgotten(t *testing.T) {
 // success its handler had rendered), and the key is free for a retry that then creates the
 // record exactly once.
 func TestTheWriteAndItsRecordedResponseCommitTogether(t *testing.T) {
+	t.Parallel()
 	for name, trigger := range map[string]string{
 		"recording fails": `CREATE TRIGGER fail_record BEFORE UPDATE ON idempotency_keys
 			FOR EACH ROW WHEN (NEW.status IS NOT NULL) EXECUTE FUNCTION fail_record()`,
@@ -230,6 +237,7 @@ func TestTheWriteAndItsRecordedResponseCommitTogether(t *testing.T) {
 			DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.status IS NOT NULL) EXECUTE FUNCTION fail_record()`,
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			f := setup(t)
 			ctx := context.Background()
 			for _, stmt := range []string{

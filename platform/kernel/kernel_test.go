@@ -37,6 +37,7 @@ func (m fakeModule) Init(k *kernel.Kernel) error {
 }
 
 func TestResolveFindsFacadeProvidedByModuleListedLater(t *testing.T) {
+	t.Parallel()
 	var got Greeter
 	consumer := fakeModule{name: "consumer", init: func(k *kernel.Kernel) (err error) {
 		got, err = kernel.Resolve[Greeter](k)
@@ -54,6 +55,7 @@ func TestResolveFindsFacadeProvidedByModuleListedLater(t *testing.T) {
 }
 
 func TestBootFailsClearlyOnMissingFacade(t *testing.T) {
+	t.Parallel()
 	consumer := fakeModule{name: "deals", init: func(k *kernel.Kernel) error {
 		_, err := kernel.Resolve[Greeter](k)
 		return err
@@ -70,6 +72,7 @@ func TestBootFailsClearlyOnMissingFacade(t *testing.T) {
 }
 
 func TestProvideTwiceFails(t *testing.T) {
+	t.Parallel()
 	p := func(name string) fakeModule {
 		return fakeModule{name: name, provide: func(k *kernel.Kernel) error { return kernel.Provide[Greeter](k, greeter{}) }}
 	}
@@ -80,6 +83,7 @@ func TestProvideTwiceFails(t *testing.T) {
 }
 
 func TestDuplicateModuleAndInitErrorsStopBoot(t *testing.T) {
+	t.Parallel()
 	if err := kernel.New().Boot(fakeModule{name: "x"}, fakeModule{name: "x"}); err == nil {
 		t.Fatal("duplicate module accepted")
 	}
@@ -93,6 +97,7 @@ func TestDuplicateModuleAndInitErrorsStopBoot(t *testing.T) {
 type orgChanged struct{ OrgID int64 }
 
 func TestPublishReachesEverySubscriber(t *testing.T) {
+	t.Parallel()
 	k := kernel.New()
 	var a, b []int64
 	kernel.Subscribe(k, func(e orgChanged) { a = append(a, e.OrgID) })
@@ -105,6 +110,7 @@ func TestPublishReachesEverySubscriber(t *testing.T) {
 }
 
 func TestEmitRunsHandlersInOrderAndStopsOnError(t *testing.T) {
+	t.Parallel()
 	k := kernel.New()
 	type ctxKey struct{}
 	var seen []string

@@ -10,6 +10,7 @@ import (
 )
 
 func TestVersionsMustBeUniqueAcrossModules(t *testing.T) {
+	t.Parallel()
 	file := func(name string) fstest.MapFS {
 		return fstest.MapFS{"migrations/" + name: {Data: []byte("-- migrate:up\n-- migrate:down\n")}}
 	}

@@ -13,6 +13,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    string
@@ -66,6 +67,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestJSON(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    string
@@ -110,6 +112,7 @@ func TestJSON(t *testing.T) {
 }
 
 func TestWebDecodeNamesAmount(t *testing.T) {
+	t.Parallel()
 	var v struct {
 		Amount *money.Amount `json:"amount"`
 	}
@@ -130,6 +133,7 @@ func TestWebDecodeNamesAmount(t *testing.T) {
 }
 
 func TestArithmetic(t *testing.T) {
+	t.Parallel()
 	a, b := money.MustParse("10.05"), money.MustParse("0.10")
 	if got := a.Add(b).String(); got != "10.15" {
 		t.Fatalf("Add = %s", got)
@@ -174,6 +178,7 @@ func TestArithmetic(t *testing.T) {
 }
 
 func TestNumericRoundTrip(t *testing.T) {
+	t.Parallel()
 	a := money.MustParse("15000.50")
 	n, err := a.NumericValue()
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 // Amounts go to and come from PostgreSQL numeric columns exactly, through pgx's binary
 // numeric format, never through a float.
 func TestPostgresRoundTrip(t *testing.T) {
+	t.Parallel()
 	url, err := testdb.ServerURL()
 	if err != nil {
 		t.Fatal(err)

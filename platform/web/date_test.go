@@ -17,6 +17,7 @@ import (
 )
 
 func TestParseDate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want string // "" for an error
@@ -92,6 +93,7 @@ func TestParseDate(t *testing.T) {
 }
 
 func TestNewDateInputTakesTheUTCDate(t *testing.T) {
+	t.Parallel()
 	east := time.FixedZone("UTC+3", 3*3600)
 	d := web.NewDateInput(time.Date(2026, 11, 28, 1, 0, 0, 0, east))
 	if d.String() != "2026-11-27" || d.Time() != time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) {
@@ -113,6 +115,7 @@ type dateRequest struct {
 }
 
 func TestDateInputJSON(t *testing.T) {
+	t.Parallel()
 	var r dateRequest
 	if err := web.Decode([]byte(`{"due_date": "2026-11-27T23:30:00-01:00", "opt": "2026-01-02"}`), &r); err != nil {
 		t.Fatal(err)
@@ -150,6 +153,7 @@ func TestDateInputJSON(t *testing.T) {
 }
 
 func TestQueryDate(t *testing.T) {
+	t.Parallel()
 	app := fiber.New(fiber.Config{ErrorHandler: func(c *fiber.Ctx, err error) error {
 		return web.WriteProblem(c, web.ProblemFor(c, err))
 	}})

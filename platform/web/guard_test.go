@@ -89,6 +89,7 @@ func sign(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims)
 }
 
 func TestStrictAccessTokens(t *testing.T) {
+	t.Parallel()
 	app, tokens := newGuardedApp(t)
 	good, err := tokens.Access(1)
 	if err != nil {
@@ -147,6 +148,7 @@ func TestStrictAccessTokens(t *testing.T) {
 // A valid token of a user who no longer exists is an invalid token on every route, not a
 // 403 or a failure further down.
 func TestTokenOfADeletedUserIsInvalid(t *testing.T) {
+	t.Parallel()
 	app, tokens := newGuardedApp(t)
 	tok, err := tokens.Access(3) // user 3 does not exist
 	if err != nil {
@@ -165,6 +167,7 @@ func TestTokenOfADeletedUserIsInvalid(t *testing.T) {
 }
 
 func TestTenantHeader(t *testing.T) {
+	t.Parallel()
 	app, tokens := newGuardedApp(t)
 	tok, _ := tokens.Access(1)
 	cases := []struct {
@@ -194,6 +197,7 @@ func TestTenantHeader(t *testing.T) {
 
 // A megabyte of header is refused by the server's read buffer before any token parsing.
 func TestHugeAuthorizationHeaderIsRefusedCheaply(t *testing.T) {
+	t.Parallel()
 	app, _ := newGuardedApp(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -44,6 +44,7 @@ const (
 // encoding/json would silently turn invalid UTF-8 (and lone UTF-16 surrogates) into U+FFFD;
 // such a body is refused as well rather than stored altered.
 func TestDecodeRefusesTextPostgreSQLCannotStore(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, body, field, message string
 	}{
@@ -83,6 +84,7 @@ func TestDecodeRefusesTextPostgreSQLCannotStore(t *testing.T) {
 
 // Text that merely looks suspicious is stored as sent.
 func TestDecodeKeepsStorableText(t *testing.T) {
+	t.Parallel()
 	for body, want := range map[string]string{
 		`{"name":"caf\u00e9 \ud83d\ude00"}`: "café 😀",
 		`{"name":"a\\u0000b"}`:              `a\u0000b`,
@@ -101,6 +103,7 @@ func TestDecodeKeepsStorableText(t *testing.T) {
 // "name", which lets a client send fields under names the API does not have. Names of map
 // keys and of free JSON stay as sent.
 func TestDecodeFieldNamesAreCaseSensitive(t *testing.T) {
+	t.Parallel()
 	for body, field := range map[string]string{
 		`{"NAME":"a"}`:                            "NAME",
 		`{"Name":"a"}`:                            "Name",
@@ -142,6 +145,7 @@ func TestDecodeFieldNamesAreCaseSensitive(t *testing.T) {
 
 // Over HTTP, Bind gives the same answers.
 func TestBindRefusesHostileBodies(t *testing.T) {
+	t.Parallel()
 	app := newApp(t)
 	for _, tc := range []struct{ body, code, field string }{
 		{`{"name":"a\u0000b"}`, "validation_failed", "name"},
@@ -160,6 +164,7 @@ func TestBindRefusesHostileBodies(t *testing.T) {
 // store: the NUL character or invalid UTF-8 is a 400 invalid_query naming the parameter,
 // before any handler reads it.
 func TestQueryParametersMustBeText(t *testing.T) {
+	t.Parallel()
 	app := newApp(t)
 	var reached bool
 	var got string

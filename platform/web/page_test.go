@@ -59,6 +59,7 @@ func getThings(t *testing.T, app *fiber.App, query string) (int, map[string]any)
 // with another secret; page and cursor together are an invalid query, and a cursor longer
 // than any a list issues is refused before it is read.
 func TestSignCursorsGivesListsTheServiceKey(t *testing.T) {
+	t.Parallel()
 	app, replica, other := cursorApp("secret one"), cursorApp("secret one"), cursorApp("secret two")
 	_, body := getThings(t, app, "")
 	cursor, _ := body["next_cursor"].(string)

@@ -26,6 +26,7 @@ func init() {
 // values by the same rules a create uses (registered module rules included), and every
 // invalid field is reported in one answer.
 func TestPatchFieldsAreCheckedByTheirTags(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		body string
 		bad  []string // fields reported, sorted

@@ -7,6 +7,7 @@ import (
 )
 
 func TestIfMatch(t *testing.T) {
+	t.Parallel()
 	const cur = `"abc"`
 	for _, tt := range []struct {
 		header string

@@ -87,6 +87,7 @@ func do(t *testing.T, app *fiber.App, method, path, ctype, body string) (*http.R
 }
 
 func TestBindAndValidation(t *testing.T) {
+	t.Parallel()
 	app := newApp(t)
 	cases := []struct {
 		name, ctype, body string
@@ -123,6 +124,7 @@ func TestBindAndValidation(t *testing.T) {
 }
 
 func TestFrameworkErrorsAreProblems(t *testing.T) {
+	t.Parallel()
 	app := newApp(t)
 	res, p := do(t, app, "GET", "/nowhere", "", "")
 	if res.StatusCode != 404 || p.Code != "route_not_found" {
@@ -147,6 +149,7 @@ func TestFrameworkErrorsAreProblems(t *testing.T) {
 }
 
 func TestKindsMapToStatusesAndHeaders(t *testing.T) {
+	t.Parallel()
 	app := newApp(t)
 	for _, code := range []int{401, 403, 404, 409, 412, 422, 429, 503} {
 		res, p := do(t, app, "GET", fmt.Sprintf("/kind/%d", code), "", "")
@@ -167,6 +170,7 @@ func TestKindsMapToStatusesAndHeaders(t *testing.T) {
 }
 
 func TestPagination(t *testing.T) {
+	t.Parallel()
 	app := newApp(t)
 	for _, q := range []string{"page=0", "page=x", "page_size=0", "page_size=101", "page_size=-5"} {
 		res, p := do(t, app, "GET", "/things?"+q, "", "")
@@ -186,6 +190,7 @@ func TestPagination(t *testing.T) {
 
 // The body limit is enforced by the server while reading, so it is tested over real HTTP.
 func TestBodyOverLimitIs413(t *testing.T) {
+	t.Parallel()
 	app := newApp(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -218,6 +223,7 @@ func TestBodyOverLimitIs413(t *testing.T) {
 // Field errors found by hand are reported with the tag errors in one 400, and alone when the
 // tags pass.
 func TestValidateWithExtraFields(t *testing.T) {
+	t.Parallel()
 	phone := apperr.FieldError{Field: "phone", Message: "is not a phone number"}
 	err := web.Validate(&createThing{}, phone)
 	ae, ok := apperr.As(err)

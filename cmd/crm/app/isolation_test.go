@@ -107,6 +107,7 @@ func comparable(t *testing.T, body []byte) map[string]any {
 // For every route with an id: B's user with A's ids gets 404 under B's header and 403 under A's, an
 // existing id and a never-existing id are indistinguishable, and nothing of A changes.
 func TestCrossTenantMatrixFromRouteTable(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	before := w.snapshot(t)
 	fixtures := w.fixtures()
@@ -175,6 +176,7 @@ func TestCrossTenantMatrixFromRouteTable(t *testing.T) {
 // are empty, and B's reports are exactly those of an organization without any record, while
 // A's are not.
 func TestListsNeverShowAnotherOrganization(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	for _, p := range []string{"/api/v1/contacts", "/api/v1/deals", "/api/v1/tasks"} {
 		res := w.s.Must(200, apptest.Req{Method: "GET", Path: p, Token: w.team.Outsider.Token, Org: w.b})
@@ -212,6 +214,7 @@ type action struct {
 
 // Every role against every privileged action, with the status of the Roles table in the OpenAPI document.
 func TestRoleMatrix(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	// One record owned by the member, so "own" and "someone else's" can both be tried.
 	mine := int64(w.s.Must(201, apptest.Req{Method: "POST", Path: "/api/v1/deals", Token: w.team.Member.Token, Org: w.a,
@@ -251,6 +254,7 @@ func TestRoleMatrix(t *testing.T) {
 
 // Fields a client must never set are rejected, and nothing changes.
 func TestMassAssignmentIsRejected(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	before := w.snapshot(t)
 	for _, c := range []struct {
@@ -287,6 +291,7 @@ func TestMassAssignmentIsRejected(t *testing.T) {
 
 // No response ever carries a password hash or a stored token hash.
 func TestNoSecretsInResponses(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	var rows [][]byte
 	for _, p := range []string{"/api/v1/users/me", fmt.Sprintf("/api/v1/organizations/%d/members", w.a), "/api/v1/organizations/me"} {

@@ -18,6 +18,7 @@ import (
 // from an explicit list that could only shrink. Every operation exists now, so the list is
 // gone: a new route needs its description, and a new description its route.
 func TestRoutesMatchTheOpenAPIDocument(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t)
 	doc, err := openapitest.Parse(openapi.JSON())
 	if err != nil {
@@ -79,6 +80,7 @@ func TestRoutesMatchTheOpenAPIDocument(t *testing.T) {
 
 // The document and the reference page are public: no token, no organization.
 func TestDocumentationIsServedWithoutAuthentication(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t)
 	res := s.Must(http.StatusOK, apptest.Req{Method: "GET", Path: openapi.JSONPath})
 	if !bytes.Equal(res.Body, openapi.JSON()) || res.Header.Get("Content-Type") != "application/json" {

@@ -8,6 +8,7 @@ import (
 )
 
 func TestOperationalEndpoints(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t)
 	if res := s.Must(200, apptest.Req{Method: "GET", Path: "/health"}); res.JSON()["status"] != "ok" {
 		t.Fatalf("health %s", res.Body)

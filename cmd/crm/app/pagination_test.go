@@ -66,6 +66,7 @@ func walk(t *testing.T, w *world, path string, byCursor bool) []float64 {
 // Every list can be walked by cursor, giving exactly the rows and order of the page walk,
 // with ties in the sort column broken by id.
 func TestCursorPaginationMatchesPages(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	for i := range 7 {
 		w.asOwner(201, "POST", "/api/v1/contacts", map[string]any{"name": fmt.Sprint("Contact ", i)})
@@ -104,6 +105,7 @@ func TestCursorPaginationMatchesPages(t *testing.T) {
 }
 
 func TestCursorErrorsAndSkippingTheTotal(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	for i := range 4 {
 		w.asOwner(201, "POST", "/api/v1/contacts", map[string]any{"name": fmt.Sprint("C", i)})
@@ -265,6 +267,7 @@ func forgedCursors(fields map[string]any) map[string]string {
 // issued cursor with its content changed, and another list's cursor. None reaches SQL as a
 // 500.
 func TestForgedCursorsAreRejectedOnEveryList(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	lists := listRoutes(t, w)
 	issued := map[string]string{}
@@ -307,6 +310,7 @@ func TestForgedCursorsAreRejectedOnEveryList(t *testing.T) {
 // Replicas sharing JWT_SECRET take each other's cursors; a service with another secret
 // refuses them, although its database holds the same rows.
 func TestCursorsAreAcceptedByReplicasSharingTheSecret(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	for i := range 2 {
 		w.asOwner(201, "POST", "/api/v1/contacts", map[string]any{"name": fmt.Sprint("C", i)})

@@ -15,6 +15,7 @@ import (
 // cannot escape: enabled and forced, with a policy on the current organization, and the
 // service's role is no superuser, cannot bypass RLS and owns no table.
 func TestEveryTenantTableIsUnderRowLevelSecurity(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t)
 	ctx := context.Background()
 	q := s.App.DB.Pool
@@ -63,6 +64,7 @@ func TestEveryTenantTableIsUnderRowLevelSecurity(t *testing.T) {
 // The idempotency keys' rows are under row-level security too: the service's role sees and
 // writes only the keys of the user and organization it acts for, whatever its statements say.
 func TestIdempotencyKeysAreVisibleOnlyToTheirCaller(t *testing.T) {
+	t.Parallel()
 	s := apptest.New(t)
 	team := s.NewTeam()
 	for _, u := range []apptest.User{team.Owner, team.Outsider} {
@@ -108,6 +110,7 @@ func TestIdempotencyKeysAreVisibleOnlyToTheirCaller(t *testing.T) {
 // the first answer and create nothing more; the same key with another body is a 422. The
 // list comes from the route table, so a new creating route cannot escape it.
 func TestEveryCreatingRouteIsIdempotent(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	notCreating := map[string]bool{
 		"/api/v1/auth/login": true, "/api/v1/auth/refresh": true, "/api/v1/auth/logout": true, "/api/v1/users/me/password": true,

@@ -61,6 +61,7 @@ func fingerprint(t *testing.T, conn *pgx.Conn) string {
 }
 
 func TestTheSameSeedAndScaleGiveTheSameData(t *testing.T) {
+	t.Parallel()
 	o := seed.Options{Seed: 42, Scale: 0.0005, Anchor: anchor, HashParams: cheap}
 	a, _ := seeded(t, o)
 	b, _ := seeded(t, o)
@@ -75,6 +76,7 @@ func TestTheSameSeedAndScaleGiveTheSameData(t *testing.T) {
 }
 
 func TestTheDataSetIsConsistent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	conn, res := seeded(t, seed.Options{Seed: 7, Scale: 0.002, Anchor: anchor, HashParams: cheap})
 	counts := map[string]int64{}
@@ -168,6 +170,7 @@ func TestTheDataSetIsConsistent(t *testing.T) {
 }
 
 func TestAFilledDatabaseNeedsReset(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	url := testdb.URL(t, app.Sources())
 	o := seed.Options{Seed: 1, Scale: 0.0002, Anchor: anchor, HashParams: cheap}
