@@ -127,13 +127,7 @@ CREATE TABLE public.deals (
     CONSTRAINT deals_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT deals_lost_reason_check CHECK (((length(lost_reason) >= 1) AND (length(lost_reason) <= 1000))),
     CONSTRAINT deals_max_stage_check CHECK (((max_stage >= 1) AND (max_stage <= 4))),
-    CONSTRAINT deals_max_stage_reached CHECK ((max_stage >=
-CASE stage
-    WHEN 'qualification'::text THEN 1
-    WHEN 'proposal'::text THEN 2
-    WHEN 'negotiation'::text THEN 3
-    ELSE 4
-END)),
+    CONSTRAINT deals_max_stage_reached CHECK ((max_stage >= public.deals_stage_position(stage))),
     CONSTRAINT deals_stage_check CHECK ((stage = ANY (ARRAY['qualification'::text, 'proposal'::text, 'negotiation'::text, 'closed'::text]))),
     CONSTRAINT deals_status_check CHECK ((status = ANY (ARRAY['new'::text, 'in_progress'::text, 'won'::text, 'lost'::text]))),
     CONSTRAINT deals_title_check CHECK (((length(title) >= 1) AND (length(title) <= 200)))
