@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -325,14 +326,31 @@ func TestDealsChangedIsPublishedAfterCommits(t *testing.T) {
 
 // A member who still owns deals cannot be removed from the organization.
 func TestMemberWithDealsCannotBeRemoved(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := e.deal(e.team.Member, nil)
+	e.must(http.StatusCreated, e.team.Member, "POST", activitiesPath(id(d)),
+		map[string]any{"type": "comment", "payload": map[string]any{"text": "Called them"}})
 	p := fmt.Sprintf("/api/v1/organizations/%d/members/%d", e.team.OrgID, e.team.Member.ID)
 	apptest.WantProblem(t, e.Do(apptest.Req{Method: "DELETE", Path: p, Token: e.team.Owner.Token}), http.StatusConflict, "member_owns_records")
 	e.must(http.StatusOK, e.team.Manager, "PATCH", dealPath(id(d)), map[string]any{"owner_id": e.team.Manager.ID})
+	before := e.activities(id(d))
 	e.Must(http.StatusNoContent, apptest.Req{Method: "DELETE", Path: p, Token: e.team.Owner.Token})
-	// The former member's comment stays on the timeline.
-	if got := e.activities(id(d)); len(got) != 1 {
-		t.Fatalf("timeline %v", got)
+	// The former member's comment stays on the timeline, and so does everything else.
+	after := e.activities(id(d))
+	if !reflect.DeepEqual(after, before) {
+		t.Fatalf("the timeline changed with the removal:\nbefore %v\nafter  %v", before, after)
+	}
+	var comments int
+	for _, a := range after {
+		if a["type"] == "comment" {
+			comments++
+			if num(a["author_id"]) != e.team.Member.ID || a["payload"].(map[string]any)["text"] != "Called them" {
+				t.Fatalf("comment %v", a)
+			}
+		}
+	}
+	if comments != 1 {
+		t.Fatalf("%d comments on the timeline after the removal, want the former member's 1: %v", comments, after)
 	}
 }
