@@ -2,6 +2,7 @@ package idempotency_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -221,6 +222,39 @@ func TestExpiredKeysAreForgotten(t *testing.T) {
 		if res := f.post(t, "1", "10", bad, `{"name":"a"}`); res.status != 400 || !strings.Contains(res.body, "invalid_idempotency_key") {
 			t.Fatalf("key %q: %+v", bad, res)
 		}
+	}
+}
+
+// A claim left unanswered by a request that never finished (the process died) blocks its key
+// only while a request could still be running: twice the request timeout and 5 seconds,
+// 7 seconds here. Older, it is taken over and the retry runs for real.
+func TestAnAbandonedClaimIsTakenOver(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	body := `{"name":"a"}`
+	hash := sha256.Sum256([]byte("POST /things\n" + body)) // the same request as the retries below
+	claim := func(key string, age time.Duration) {
+		t.Helper()
+		if _, err := f.owner.Pool.Exec(context.Background(), `INSERT INTO idempotency_keys
+			(user_id, organization_id, key, request_hash, created_at) VALUES (1, 10, $1, $2, now() - make_interval(secs => $3))`,
+			key, hash[:], age.Seconds()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claim("running", 6*time.Second)
+	claim("abandoned", 8*time.Second)
+	if res := f.post(t, "1", "10", "running", body); res.status != 409 || !strings.Contains(res.body, "idempotency_key_in_progress") {
+		t.Fatalf("a claim younger than the abandonment delay: %+v", res)
+	}
+	first := f.post(t, "1", "10", "abandoned", body)
+	if first.status != 201 || first.header["Replayed"] != "" {
+		t.Fatalf("an abandoned claim: %+v", first)
+	}
+	if again := f.post(t, "1", "10", "abandoned", body); again.status != 201 || again.header["Replayed"] != "true" || again.body != first.body {
+		t.Fatalf("the retry that took the key over is replayed: %+v", again)
+	}
+	if n := f.count(t); n != 1 {
+		t.Fatalf("%d things, want 1", n)
 	}
 }
 
