@@ -20,9 +20,7 @@ func login(s *apptest.Server, email, password string) apptest.Response {
 
 func throttled(t *testing.T, res apptest.Response) {
 	t.Helper()
-	if res.Status != http.StatusTooManyRequests || res.Code() != "too_many_login_attempts" {
-		t.Fatalf("want 429 too_many_login_attempts, got %d %s", res.Status, res.Body)
-	}
+	apptest.WantProblem(t, res, http.StatusTooManyRequests, "too_many_login_attempts")
 	secs, err := strconv.Atoi(res.Header.Get("Retry-After"))
 	if err != nil || secs < 1 {
 		t.Fatalf("Retry-After %q", res.Header.Get("Retry-After"))
