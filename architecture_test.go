@@ -65,6 +65,7 @@ func moduleOf(importPath string) (name, rest string) {
 
 // A module may use another module only through its <name>api package.
 func TestModulesImportOnlyFacadesOfOtherModules(t *testing.T) {
+	t.Parallel()
 	for _, p := range listPackages(t, "./modules/...") {
 		self, _ := moduleOf(p.ImportPath)
 		for _, imp := range p.Imports {
@@ -90,6 +91,7 @@ var facadeImports = map[string]bool{
 
 // Facade packages carry plain DTOs: only the standard library and the contract's value types.
 func TestFacadesImportOnlyStandardLibraryAndValueTypes(t *testing.T) {
+	t.Parallel()
 	for _, p := range listPackages(t, "./modules/...") {
 		name, rest := moduleOf(p.ImportPath)
 		if rest != name+"api" {
@@ -108,6 +110,7 @@ func TestFacadesImportOnlyStandardLibraryAndValueTypes(t *testing.T) {
 
 // The platform serves the modules and knows none of them.
 func TestPlatformImportsNoModule(t *testing.T) {
+	t.Parallel()
 	for _, p := range listPackages(t, "./platform/...") {
 		for _, dep := range p.Deps {
 			if strings.HasPrefix(dep, modulePath+"/modules/") || strings.HasPrefix(dep, modulePath+"/cmd/") {
@@ -119,6 +122,7 @@ func TestPlatformImportsNoModule(t *testing.T) {
 
 // The checks above must see the packages they judge, or they would pass vacuously.
 func TestArchitectureChecksSeePackages(t *testing.T) {
+	t.Parallel()
 	mods := map[string]bool{}
 	for _, p := range listPackages(t, "./modules/...") {
 		n, _ := moduleOf(p.ImportPath)
@@ -146,6 +150,7 @@ func isTransport(importPath string) bool {
 // The domain side of the platform knows nothing of HTTP: what services and stores build on
 // (access checks, the database, errors, events, money) compiles without fiber.
 func TestDomainPlatformIsTransportFree(t *testing.T) {
+	t.Parallel()
 	for _, p := range listPackages(t, "./platform/auth", "./platform/database", "./platform/apperr", "./platform/kernel", "./platform/money", "./platform/listing", "./platform/patch") {
 		for _, dep := range p.Deps {
 			if isTransport(dep) {
@@ -159,6 +164,7 @@ func TestDomainPlatformIsTransportFree(t *testing.T) {
 // files import neither fiber nor the web package (handlers translate between the two). The
 // files are parsed one by one, since a Go package mixes handler and service files.
 func TestModuleCoreFilesImportNoTransport(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("modules/*/*.go")
 	if err != nil {
 		t.Fatal(err)
@@ -292,6 +298,7 @@ var appliedMigrations = map[string][]string{
 // every migration of a module is searched for the tables of other modules, and those of
 // the platform for the tables of any module.
 func TestTablesAreUsedOnlyByTheirModule(t *testing.T) {
+	t.Parallel()
 	owners := tableOwners(t)
 	for _, want := range []string{"users", "organizations", "organization_members", "contacts", "deals",
 		"activities", "tasks", "analytics_deal_totals"} {
@@ -362,6 +369,7 @@ func TestTablesAreUsedOnlyByTheirModule(t *testing.T) {
 
 // The search finds tables where SQL uses them and leaves function calls and foreign keys.
 func TestTableSearchFindsUsesAndLeavesFunctions(t *testing.T) {
+	t.Parallel()
 	got := sqlTables(`SELECT a FROM deals d JOIN contacts c ON c.id = d.contact_id; -- FROM tasks
 		INSERT INTO analytics_deal_totals (x) SELECT * FROM deals_pipeline_totals(org);
 		UPDATE users SET x = 1; DELETE FROM ONLY activities; ALTER TABLE IF EXISTS orgs ADD

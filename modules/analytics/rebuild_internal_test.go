@@ -10,6 +10,7 @@ import (
 // The rebuild must recount exactly as the backfill migration does: its two INSERT
 // statements are the migration's, word for word.
 func TestRebuildRunsTheMigrationsBackfill(t *testing.T) {
+	t.Parallel()
 	b, err := fs.ReadFile(migrations, "migrations/20261201100300_analytics_backfill.sql")
 	if err != nil {
 		t.Fatal(err)

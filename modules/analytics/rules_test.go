@@ -12,6 +12,7 @@ import (
 )
 
 func TestPercentRoundsHalfUpToOneDecimal(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		part, whole int64
 		want        string // "" for null
@@ -49,6 +50,7 @@ func TestPercentRoundsHalfUpToOneDecimal(t *testing.T) {
 }
 
 func TestParseDays(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want int
@@ -67,6 +69,7 @@ func TestParseDays(t *testing.T) {
 }
 
 func TestWindowStartsNDaysBackAndSplitsItsFirstDay(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 10, 15, 30, 0, 0, time.UTC)
 	from, end := window(now, 30)
 	if !from.Equal(time.Date(2026, 2, 8, 15, 30, 0, 0, time.UTC)) || !end.Equal(time.Date(2026, 2, 9, 0, 0, 0, 0, time.UTC)) {
@@ -98,6 +101,7 @@ func facts(status, stage, maxStage, currency, amount string, created time.Time) 
 }
 
 func TestDeltas(t *testing.T) {
+	t.Parallel()
 	day1 := time.Date(2026, 1, 2, 23, 59, 0, 0, time.FixedZone("X", -3600)) // 2026-01-03 UTC
 	d1 := time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC)
 	a := money.MustParse
@@ -146,6 +150,7 @@ func TestDeltas(t *testing.T) {
 }
 
 func TestDeltasRefuseFactsOutOfRange(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	for _, f := range []*dealsapi.DealFacts{
 		facts("open", "proposal", "proposal", "USD", "1.00", now),
@@ -163,6 +168,7 @@ func TestDeltasRefuseFactsOutOfRange(t *testing.T) {
 func rows(rs ...totalsRow) []totalsRow { return rs }
 
 func TestSummarize(t *testing.T) {
+	t.Parallel()
 	a := money.MustParse
 	s := summarize(rows(
 		totalsRow{"new", 1, 1, "EUR", 2, a("300.50")},
@@ -218,6 +224,7 @@ func TestSummarize(t *testing.T) {
 }
 
 func TestFunnel(t *testing.T) {
+	t.Parallel()
 	a := money.MustParse
 	f := funnel(rows(
 		// 12 deals at qualification, 5 of which went further before being rolled back.
@@ -274,6 +281,7 @@ func TestFunnel(t *testing.T) {
 }
 
 func TestCacheControl(t *testing.T) {
+	t.Parallel()
 	for ttl, want := range map[time.Duration]string{
 		30 * time.Second: "private, max-age=30", 0: "private, max-age=0", 1500 * time.Millisecond: "private, max-age=1",
 		time.Hour: "private, max-age=3600",

@@ -49,6 +49,7 @@ func (e env) backfill(t testing.TB) {
 // new deals is exact: created_at ≥ now − N×24 h, to the microsecond, on both sides of the
 // first day's split between the daily counts and the deals' own timestamps.
 func TestBackfillAndTheWindowOfNewDeals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	team := e.NewTeam()
 	a := seedTeam(e, team)

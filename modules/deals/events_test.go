@@ -50,6 +50,7 @@ func (r *recorder) take() []dealsapi.DealWritten {
 }
 
 func TestDealWrittenReportsEveryChangeOfTheFactsInTheTransaction(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	rec := record(e)
 	d := e.deal(e.team.Owner, map[string]any{"amount": "100", "currency": "EUR"})
@@ -122,6 +123,7 @@ func TestDealWrittenReportsEveryChangeOfTheFactsInTheTransaction(t *testing.T) {
 }
 
 func TestAFailingDealWrittenHandlerFailsTheWrite(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := id(e.deal(e.team.Owner, map[string]any{"amount": "100"}))
 	// Registered after the deal was created: from now on, every write of the organization
@@ -154,6 +156,7 @@ func TestAFailingDealWrittenHandlerFailsTheWrite(t *testing.T) {
 }
 
 func TestCountCreatedBetween(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	svc := service(t, e)
 	base := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)

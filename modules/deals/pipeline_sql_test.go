@@ -11,6 +11,7 @@ import (
 // The SQL function that gives other modules' SQL the position of a stage agrees with
 // dealsapi.Pipeline, the one definition of the order, and knows no other stage.
 func TestStagePositionFunctionFollowsThePipeline(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	for _, s := range dealsapi.Pipeline {
@@ -31,6 +32,7 @@ func TestStagePositionFunctionFollowsThePipeline(t *testing.T) {
 // The functions other modules rebuild from report the organization's deals only: counted
 // and summed per status, stage position, furthest stage and currency, and per UTC day.
 func TestPipelineFunctionsReportTheOrganizationsDeals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.deal(e.team.Owner, map[string]any{"amount": "100.50", "currency": "EUR"})

@@ -62,6 +62,7 @@ func checkChain(t *testing.T, acts []map[string]any, typ, initial, final string)
 }
 
 func TestConcurrentPatchesLoseNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := e.deal(e.team.Owner, map[string]any{"amount": 100})
 	statuses := []string{"in_progress", "lost", "new", "won", "in_progress", "lost", "won", "new", "in_progress", "won", "lost", "new"}
@@ -101,6 +102,7 @@ func TestConcurrentPatchesLoseNothing(t *testing.T) {
 }
 
 func TestConcurrentIfMatchOneWinner(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	d := e.deal(e.team.Owner, nil)
 	etag := e.as(e.team.Owner, "GET", dealPath(id(d)), nil).Header.Get("ETag")
@@ -142,6 +144,7 @@ func TestConcurrentIfMatchOneWinner(t *testing.T) {
 
 // When appending an activity fails, the write it belongs to is rolled back with it.
 func TestFailedActivityRollsBackTheDeal(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	d := e.deal(e.team.Owner, nil)
@@ -182,6 +185,7 @@ func TestFailedActivityRollsBackTheDeal(t *testing.T) {
 }
 
 func TestServiceTenantFilter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	svc := service(t, e)
 	home := ctxAs(e.team.Owner, e.team.OrgID, auth.RoleOwner)
@@ -248,6 +252,7 @@ func TestServiceTenantFilter(t *testing.T) {
 // The schema itself makes cross-organization references impossible, even for code that
 // bypasses the services.
 func TestSchemaRefusesCrossOrganizationReferences(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	d := e.deal(e.team.Owner, nil)
@@ -281,6 +286,7 @@ func TestSchemaRefusesCrossOrganizationReferences(t *testing.T) {
 }
 
 func TestDealsChangedIsPublishedAfterCommits(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var mu sync.Mutex
 	var events []dealsapi.DealsChanged

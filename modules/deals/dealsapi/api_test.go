@@ -9,6 +9,7 @@ import (
 // The pipeline is the one definition of the stages: positions count from 1 in its order,
 // and the key list and the lookups agree with it.
 func TestPipelineDefinesKeysAndPositions(t *testing.T) {
+	t.Parallel()
 	want := []string{"qualification", "proposal", "negotiation", "closed"}
 	if len(dealsapi.Pipeline) != len(want) || len(dealsapi.Stages) != len(want) {
 		t.Fatalf("pipeline %v, stages %v", dealsapi.Pipeline, dealsapi.Stages)
