@@ -112,7 +112,7 @@ func (s *Service) List(ctx context.Context, f ListFilter, w listing.Window) (dat
 	if err := auth.CheckOwnerFilter(p.Role, f.OwnerID); err != nil {
 		return database.Result[Deal]{}, err
 	}
-	return s.store.list(ctx, p.OrgID, listQuery(f), w)
+	return s.store.list(ctx, p.OrgID, f, w)
 }
 
 // Get returns one deal of the organization.

@@ -174,17 +174,6 @@ var orderColumns = map[string]string{
 	"title":      "title",
 }
 
-type listQuery struct {
-	Statuses  []string
-	Stages    []string
-	MinAmount *money.Amount
-	MaxAmount *money.Amount
-	OwnerID   *int64
-	ContactID *int64
-	OrderBy   string
-	Desc      bool
-}
-
 // listOrder is the order of the list by one of the whitelisted columns, id last.
 func listOrder(orderBy string, desc bool) (database.Order, func(Deal) []string) {
 	col, ok := orderColumns[orderBy]
@@ -215,7 +204,7 @@ func listOrder(orderBy string, desc bool) (database.Order, func(Deal) []string) 
 	return o, key
 }
 
-func (s store) list(ctx context.Context, orgID int64, f listQuery, w database.Window) (database.Result[Deal], error) {
+func (s store) list(ctx context.Context, orgID int64, f ListFilter, w database.Window) (database.Result[Deal], error) {
 	where := sq.And{sq.Eq{"organization_id": orgID}}
 	if len(f.Statuses) > 0 {
 		where = append(where, sq.Eq{"status": f.Statuses})
