@@ -61,6 +61,9 @@ func (r *logRecorder) waits() []map[string]string {
 	return out
 }
 
+// The Open tests run serially (no t.Parallel): they time retries and rely on a port that
+// nothing listens on staying free.
+
 // freePort returns a loopback address that nothing listens on.
 func freePort(t *testing.T) string {
 	t.Helper()
@@ -278,6 +281,7 @@ func TestOpenStopsWaitingWhenCanceled(t *testing.T) {
 }
 
 func TestRetryable(t *testing.T) {
+	t.Parallel()
 	refused := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
 	for err, want := range map[error]bool{
 		refused: true,

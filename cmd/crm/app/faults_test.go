@@ -22,6 +22,10 @@ import (
 	"github.com/mini-crm/crm/platform/testdb"
 )
 
+// The tests of this file run serially (no t.Parallel): they measure deadlines, shutdown
+// timing and memory, and kill their database's connections, which tests running alongside
+// would disturb.
+
 // sleepRoute adds a route whose query runs for the given seconds, standing in for a slow query.
 func sleepRoute(s *apptest.Server) {
 	s.App.HTTP.Get("/test/sleep/:secs", func(c *fiber.Ctx) error {
