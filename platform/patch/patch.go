@@ -52,7 +52,6 @@ func Some[T any](v T) Optional[T] { return Optional[T]{Set: true, Value: v} }
 // Null returns an Optional that clears the field.
 func Null[T any]() Optional[T] { return Optional[T]{Set: true, Null: true} }
 
-
 // ValueType tells a decoder that inspects documents before decoding them what the wrapper
 // decodes into.
 func (o *Optional[T]) ValueType() reflect.Type { return reflect.TypeFor[T]() }
