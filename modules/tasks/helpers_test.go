@@ -12,10 +12,8 @@ import (
 
 	"github.com/mini-crm/crm/cmd/crm/app/apptest"
 	"github.com/mini-crm/crm/modules/tasks"
-	"github.com/mini-crm/crm/modules/tasks/tasksapi"
 	"github.com/mini-crm/crm/openapi"
 	"github.com/mini-crm/crm/openapi/openapitest"
-	"github.com/mini-crm/crm/platform/kernel"
 )
 
 var roles = []string{"owner", "admin", "manager", "member"}
@@ -55,11 +53,7 @@ func newEnv(t *testing.T) env {
 	t.Helper()
 	s := apptest.New(t)
 	e := env{Server: s, team: s.NewTeam(), clock: &clock{t: start}}
-	facade, err := kernel.Resolve[tasksapi.Tasks](s.App.Kernel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.svc = facade.(*tasks.Service)
+	e.svc = apptest.ModuleOf[*tasks.Module](s).Service()
 	e.svc.SetClock(e.clock.Now)
 	e.contact = id(e.must(http.StatusCreated, e.team.Owner, "POST", "/api/v1/contacts", map[string]any{"name": "Customer"}))
 	e.ownerDeal = e.deal(e.team.Owner)

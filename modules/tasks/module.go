@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
-	"github.com/mini-crm/crm/modules/tasks/tasksapi"
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
@@ -39,9 +38,8 @@ func (m *Module) Service() *Service { return m.svc }
 
 func (m *Module) Name() string { return "tasks" }
 
-func (m *Module) Provide(k *kernel.Kernel) error {
-	return kernel.Provide[tasksapi.Tasks](k, m.svc)
-}
+// Provide registers nothing: no module reads tasks.
+func (m *Module) Provide(*kernel.Kernel) error { return nil }
 
 func (m *Module) Init(k *kernel.Kernel) error {
 	deals, err := kernel.Resolve[dealsapi.Deals](k)

@@ -32,7 +32,6 @@ type Service struct {
 	now func() time.Time
 }
 
-var _ tasksapi.Tasks = (*Service)(nil)
 
 // NewTask is a task to create. DueDate, when set, is midnight UTC of the date.
 type NewTask struct {
@@ -166,13 +165,3 @@ func (s *Service) lockForChange(ctx context.Context, p auth.Principal, id int64)
 	return cur, nil
 }
 
-// Task implements tasksapi.Tasks. Like every facade it filters by the organization it is
-// given; row-level security follows the caller's own scope, never this argument, so the two
-// stay independent checks.
-func (s *Service) Task(ctx context.Context, orgID, taskID int64) (tasksapi.Task, error) {
-	t, err := s.store.get(ctx, orgID, taskID, false)
-	if err != nil {
-		return tasksapi.Task{}, err
-	}
-	return t.public(), nil
-}

@@ -26,10 +26,6 @@ type Task struct {
 	UpdatedAt      time.Time  `db:"updated_at"`
 }
 
-func (t Task) public() tasksapi.Task {
-	return tasksapi.Task{ID: t.ID, OrganizationID: t.OrganizationID, DealID: t.DealID, Title: t.Title,
-		Description: t.Description, DueDate: t.DueDate, IsDone: t.IsDone, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
-}
 
 var taskCols = []string{"id", "organization_id", "deal_id", "title", "description", "due_date", "is_done", "created_at", "updated_at"}
 

@@ -101,6 +101,8 @@ type App struct {
 	Tokens  *auth.Tokens
 	HTTP    *fiber.App
 	Metrics *web.Metrics
+	// Modules are the built modules, in catalog order (tests reach a module's service here).
+	Modules []kernel.Module
 }
 
 // New builds the service on an open database.
@@ -148,7 +150,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 			r.Routes(routes)
 		}
 	}
-	return &App{Config: cfg, Log: log, DB: db, Kernel: k, Tokens: tokens, HTTP: httpApp, Metrics: metrics}, nil
+	return &App{Config: cfg, Log: log, DB: db, Kernel: k, Tokens: tokens, HTTP: httpApp, Metrics: metrics, Modules: modules}, nil
 }
 
 // newThrottle keeps sign-in counters in Redis when REDIS_URL is set, so replicas share them,

@@ -323,3 +323,17 @@ func Acting(ctx context.Context, p auth.Principal) context.Context {
 	ctx = auth.WithPrincipal(ctx, p)
 	return database.WithTenant(database.WithUser(ctx, p.UserID), p.OrgID)
 }
+
+// ModuleOf returns the built module of type M, for tests that call a module's service
+// directly; it fails the test when the app has none.
+func ModuleOf[M any](s *Server) M {
+	s.T.Helper()
+	for _, m := range s.App.Modules {
+		if v, ok := m.(M); ok {
+			return v
+		}
+	}
+	var zero M
+	s.T.Fatalf("apptest: the app has no module of type %T", zero)
+	return zero
+}
