@@ -32,7 +32,6 @@ type Service struct {
 	now func() time.Time
 }
 
-
 // NewTask is a task to create. DueDate, when set, is midnight UTC of the date.
 type NewTask struct {
 	DealID      int64
@@ -164,4 +163,3 @@ func (s *Service) lockForChange(ctx context.Context, p auth.Principal, id int64)
 	}
 	return cur, nil
 }
-

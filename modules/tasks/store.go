@@ -26,7 +26,6 @@ type Task struct {
 	UpdatedAt      time.Time  `db:"updated_at"`
 }
 
-
 var taskCols = []string{"id", "organization_id", "deal_id", "title", "description", "due_date", "is_done", "created_at", "updated_at"}
 
 var returning = "RETURNING " + strings.Join(taskCols, ", ")
