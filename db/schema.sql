@@ -7,6 +7,23 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
 
 COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching based on trigrams';
 
+CREATE FUNCTION public.analytics_recount(org bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM set_config('app.organization_id', org::text, true);
+    DELETE FROM analytics_deal_totals WHERE organization_id = org;
+    DELETE FROM analytics_deals_created WHERE organization_id = org;
+    INSERT INTO analytics_deal_totals (organization_id, status, stage, max_stage, currency, deals, amount)
+    SELECT org, t.status, t.stage, t.max_stage, t.currency, t.deals, t.amount
+    FROM deals_pipeline_totals(org) t;
+    INSERT INTO analytics_deals_created (organization_id, day, deals)
+    SELECT org, c.day, c.deals
+    FROM deals_created_per_day(org) c;
+    PERFORM set_config('app.organization_id', '', true);
+END
+$$;
+
 CREATE FUNCTION public.current_app_user_id() RETURNS bigint
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT NULLIF(current_setting('app.user_id', true), '')::bigint $$;
@@ -155,6 +172,8 @@ CREATE TABLE public.idempotency_keys (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT idempotency_keys_key_check CHECK (((length(key) >= 1) AND (length(key) <= 255)))
 );
+
+ALTER TABLE ONLY public.idempotency_keys FORCE ROW LEVEL SECURITY;
 
 CREATE TABLE public.organization_members (
     organization_id bigint NOT NULL,
@@ -395,6 +414,10 @@ ALTER TABLE public.contacts ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.deals ENABLE ROW LEVEL SECURITY;
 
+CREATE POLICY expired_cleanup ON public.idempotency_keys FOR DELETE USING ((created_at < (now() - '24:00:00'::interval)));
+
+ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.organization_members ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.tasks ENABLE ROW LEVEL SECURITY;
@@ -408,6 +431,8 @@ CREATE POLICY tenant_isolation ON public.analytics_deals_created USING ((organiz
 CREATE POLICY tenant_isolation ON public.contacts USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.deals USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY tenant_isolation ON public.idempotency_keys USING (((organization_id = COALESCE(public.current_organization_id(), (0)::bigint)) AND (user_id = COALESCE(public.current_app_user_id(), (0)::bigint)))) WITH CHECK (((organization_id = COALESCE(public.current_organization_id(), (0)::bigint)) AND (user_id = COALESCE(public.current_app_user_id(), (0)::bigint))));
 
 CREATE POLICY tenant_isolation ON public.organization_members USING (((organization_id = public.current_organization_id()) OR (user_id = public.current_app_user_id()))) WITH CHECK ((organization_id = public.current_organization_id()));
 
