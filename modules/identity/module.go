@@ -79,5 +79,5 @@ func (m *Module) Routes(r web.Routes) {
 	r.Public.Post("/auth/refresh", h.refresh)
 	r.Public.Post("/auth/logout", h.logout)
 	r.SignedIn.Get("/users/me", h.me)
-	r.SignedIn.Post("/users/me/password", h.changePassword)
+	r.SignedIn.PostUnkeyed("/users/me/password", h.changePassword)
 }

@@ -7,6 +7,7 @@ package idempotency
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"embed"
 	"encoding/json"
@@ -59,13 +60,18 @@ type Keys struct {
 	db *database.DB
 	// abandonAfter is how long an unfinished record blocks its key: longer than any request
 	// may run, so only a crashed request's record is taken over.
-	abandonAfter time.Duration
-	claims       atomic.Uint64
+	abandonAfter   time.Duration
+	claims         atomic.Uint64
+	fingerprintKey []byte
 }
 
-// New returns the middleware factory. requestTimeout is the longest a request may run.
-func New(db *database.DB, requestTimeout time.Duration) *Keys {
-	return &Keys{db: db, abandonAfter: 2*requestTimeout + 5*time.Second}
+// New returns the middleware factory. requestTimeout is the longest a request may run;
+// secret keys the fingerprints of request bodies, so that a stored fingerprint of a body
+// holding a password cannot be tested against guesses without it.
+func New(db *database.DB, requestTimeout time.Duration, secret []byte) *Keys {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("idempotency-v1"))
+	return &Keys{db: db, abandonAfter: 2*requestTimeout + 5*time.Second, fingerprintKey: m.Sum(nil)}
 }
 
 type record struct {
@@ -94,19 +100,27 @@ func (k *Keys) Handler() fiber.Handler {
 			return ErrBadKey
 		}
 		p, _ := auth.PrincipalFrom(c.UserContext())
-		h := sha256.New()
-		h.Write([]byte(c.Method() + " " + c.Path() + "\n"))
-		h.Write(c.Body())
-		hash := h.Sum(nil)
+		hash := k.Fingerprint(c.Method(), c.OriginalURL(), c.Body())
 		ctx := c.UserContext()
+		// The request's own deadline must not cut the bookkeeping short.
+		after := context.WithoutCancel(ctx)
 
-		claimed, err := k.claim(ctx, p, key, hash)
+		claimedAt, claimed, err := k.claim(ctx, p, key, hash)
 		if err != nil {
 			return err
 		}
 		if !claimed {
 			return k.replay(c, p, key, hash)
 		}
+		c2 := claim{p: p, key: key, at: claimedAt}
+		defer func() {
+			if r := recover(); r != nil {
+				// The transaction rolled back: give the key back, then let the panic go on to
+				// the recovering middleware.
+				_ = k.release(after, c2)
+				panic(r)
+			}
+		}()
 		err = k.db.WithinTx(ctx, func(txCtx context.Context) error {
 			c.SetUserContext(txCtx)
 			defer c.SetUserContext(ctx)
@@ -116,7 +130,7 @@ func (k *Keys) Handler() fiber.Handler {
 			if c.Response().StatusCode() >= 500 {
 				return errServerError
 			}
-			return k.record(txCtx, c, p, key)
+			return k.record(txCtx, c, c2)
 		})
 		if err == nil {
 			return nil
@@ -131,14 +145,33 @@ func (k *Keys) Handler() fiber.Handler {
 				return herr
 			}
 		}
-		// The request's own deadline must not cut the bookkeeping short.
-		after := context.WithoutCancel(ctx)
 		if c.Response().StatusCode() >= 500 {
-			return k.release(after, p, key)
+			return k.release(after, c2)
 		}
-		// A client error: nothing was written, and the answer is final for this body.
-		return k.record(after, c, p, key)
+		// A client error: nothing was written, and the answer is final for this body. When it
+		// cannot be recorded, the key is given back instead: the client has its answer.
+		if err := k.record(after, c, c2); err != nil {
+			return k.release(after, c2)
+		}
+		return nil
 	}
+}
+
+// Fingerprint is what tells one request from another under the same key: an HMAC, under
+// the service's key, of the method, the path with its query string, and the body.
+func (k *Keys) Fingerprint(method, url string, body []byte) []byte {
+	h := hmac.New(sha256.New, k.fingerprintKey)
+	h.Write([]byte(method + " " + url + "\n"))
+	h.Write(body)
+	return h.Sum(nil)
+}
+
+// claim is a key this request holds: who, which key, and when the claim was made, which
+// tells this request's claim apart from a later one that took an abandoned key over.
+type claim struct {
+	p   auth.Principal
+	key string
+	at  time.Time
 }
 
 // errServerError rolls back a request whose handler answered 5xx without an error.
@@ -152,29 +185,49 @@ func resetResponse(c *fiber.Ctx) {
 	c.Response().ResetBody()
 }
 
-// claim inserts the in-progress record; false means a record for the key already exists.
-func (k *Keys) claim(ctx context.Context, p auth.Principal, key string, hash []byte) (bool, error) {
-	q := k.db.Q(ctx)
+// Sweep removes every caller's expired records. Row-level security shows a statement only
+// its caller's keys; the sweep announces itself (app.sweep_expired_keys) to the one policy that
+// lets it see and delete expired rows of others, and nothing else sets that.
+func (k *Keys) Sweep(ctx context.Context) error {
+	return k.db.WithinTx(ctx, func(ctx context.Context) error {
+		q := k.db.Q(ctx)
+		if _, err := q.Exec(ctx, `SELECT set_config('app.sweep_expired_keys', 'on', true)`); err != nil {
+			return database.MapError(err)
+		}
+		if _, err := q.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'`); err != nil {
+			return database.MapError(err)
+		}
+		return nil
+	})
+}
+
+// claim inserts the in-progress record and returns when it was made; false means a record
+// for the key already exists.
+func (k *Keys) claim(ctx context.Context, p auth.Principal, key string, hash []byte) (time.Time, bool, error) {
 	if k.claims.Add(1)%256 == 0 {
 		// Now and then, drop every expired record, not only this key's.
-		if _, err := q.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)`,
-			Retention.Seconds()); err != nil {
-			return false, database.MapError(err)
+		if err := k.Sweep(ctx); err != nil {
+			return time.Time{}, false, err
 		}
 	}
+	q := k.db.Q(ctx)
 	// Expired and abandoned records give their key back.
 	_, err := q.Exec(ctx, `DELETE FROM idempotency_keys WHERE user_id = $1 AND organization_id = $2 AND key = $3
 		AND (created_at < now() - make_interval(secs => $4) OR (status IS NULL AND created_at < now() - make_interval(secs => $5)))`,
 		p.UserID, p.OrgID, key, Retention.Seconds(), k.abandonAfter.Seconds())
 	if err != nil {
-		return false, database.MapError(err)
+		return time.Time{}, false, database.MapError(err)
 	}
-	tag, err := q.Exec(ctx, `INSERT INTO idempotency_keys (user_id, organization_id, key, request_hash)
-		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, p.UserID, p.OrgID, key, hash)
+	var at time.Time
+	err = q.QueryRow(ctx, `INSERT INTO idempotency_keys (user_id, organization_id, key, request_hash)
+		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING created_at`, p.UserID, p.OrgID, key, hash).Scan(&at)
+	if database.IsNoRows(err) {
+		return time.Time{}, false, nil
+	}
 	if err != nil {
-		return false, database.MapError(err)
+		return time.Time{}, false, database.MapError(err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return at, true, nil
 }
 
 func (k *Keys) replay(c *fiber.Ctx, p auth.Principal, key string, hash []byte) error {
@@ -207,16 +260,18 @@ func (k *Keys) replay(c *fiber.Ctx, p auth.Principal, key string, hash []byte) e
 }
 
 // release gives the key back after a server error so that the client can retry for real.
-// Only an unanswered claim is removed: if the request's transaction did commit (the
-// connection died while the commit was acknowledged), its recorded response stays.
-func (k *Keys) release(ctx context.Context, p auth.Principal, key string) error {
+// Only this request's unanswered claim is removed: if the request's transaction did commit
+// (the connection died while the commit was acknowledged), its recorded response stays, and
+// a claim made since by a retry that took the key over is not this request's to remove.
+func (k *Keys) release(ctx context.Context, cl claim) error {
 	_, err := k.db.Q(ctx).Exec(ctx, `DELETE FROM idempotency_keys WHERE user_id = $1 AND organization_id = $2 AND key = $3
-		AND status IS NULL`, p.UserID, p.OrgID, key)
+		AND status IS NULL AND created_at = $4`, cl.p.UserID, cl.p.OrgID, cl.key, cl.at)
 	return database.MapError(err)
 }
 
-// record stores the response for the key, in the transaction of ctx when there is one.
-func (k *Keys) record(ctx context.Context, c *fiber.Ctx, p auth.Principal, key string) error {
+// record stores the response for this request's claim, in the transaction of ctx when there
+// is one.
+func (k *Keys) record(ctx context.Context, c *fiber.Ctx, cl claim) error {
 	headers := map[string]string{}
 	for _, name := range keptHeaders {
 		if v := c.GetRespHeader(name); v != "" {
@@ -231,19 +286,20 @@ func (k *Keys) record(ctx context.Context, c *fiber.Ctx, p auth.Principal, key s
 		// The request may have moved its transaction to another tenant (sign-up and creating
 		// an organization write the new organization's first rows): the key lives in the
 		// caller's own scope.
-		if ctx, err = k.db.SetTenant(ctx, p.OrgID); err != nil {
+		if ctx, err = k.db.SetTenant(ctx, cl.p.OrgID); err != nil {
 			return err
 		}
 	}
-	tag, err := k.db.Q(ctx).Exec(ctx, `UPDATE idempotency_keys SET status = $4, headers = $5, body = $6
-		WHERE user_id = $1 AND organization_id = $2 AND key = $3`,
-		p.UserID, p.OrgID, key, c.Response().StatusCode(), raw, c.Response().Body())
+	tag, err := k.db.Q(ctx).Exec(ctx, `UPDATE idempotency_keys SET status = $5, headers = $6, body = $7
+		WHERE user_id = $1 AND organization_id = $2 AND key = $3 AND status IS NULL AND created_at = $4`,
+		cl.p.UserID, cl.p.OrgID, cl.key, cl.at, c.Response().StatusCode(), raw, c.Response().Body())
 	if err != nil {
 		return database.MapError(err)
 	}
 	if tag.RowsAffected() != 1 {
-		// Without its record the key would stay unanswered while the write commits.
-		return fmt.Errorf("idempotency: the claim of key %q is gone", key)
+		// Without its record the key would stay unanswered while the write commits, or the
+		// claim was taken over after this request outlived it.
+		return fmt.Errorf("idempotency: the claim of key %q is no longer this request's", cl.key)
 	}
 	return nil
 }

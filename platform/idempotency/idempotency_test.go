@@ -2,7 +2,6 @@ package idempotency_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -34,6 +33,7 @@ var sources = []migrate.Source{
 type fixture struct {
 	db      *database.DB // as the service connects: the application role, under row-level security
 	owner   *database.DB // as migrations connect, for what a test arranges behind the service's back
+	keys    *idempotency.Keys
 	app     *fiber.App
 	release chan struct{}
 	entered chan struct{}
@@ -51,7 +51,8 @@ func setup(t *testing.T) *fixture {
 		c.SetUserContext(database.WithTenant(database.WithUser(ctx, uid), org))
 		return c.Next()
 	}
-	keys := idempotency.New(f.db, time.Second)
+	f.keys = idempotency.New(f.db, time.Second, []byte("test-secret"))
+	keys := f.keys
 	app.Post("/things", who, keys.Handler(), func(c *fiber.Ctx) error {
 		var in struct {
 			Name string `json:"name" validate:"required"`
@@ -62,6 +63,9 @@ func setup(t *testing.T) *fixture {
 		if in.Name == "slow" {
 			f.entered <- struct{}{}
 			<-f.release
+		}
+		if in.Name == "panic" {
+			panic("handler failed")
 		}
 		if in.Name == "crash" {
 			return apperr.New(apperr.KindInternal, "x", "x")
@@ -96,7 +100,12 @@ type result struct {
 
 func (f *fixture) post(t *testing.T, user, org, key, body string) result {
 	t.Helper()
-	req := httptest.NewRequestWithContext(context.Background(), "POST", "/things", strings.NewReader(body))
+	return f.postURL(t, "/things", user, org, key, body)
+}
+
+func (f *fixture) postURL(t *testing.T, url, user, org, key, body string) result {
+	t.Helper()
+	req := httptest.NewRequestWithContext(context.Background(), "POST", url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-User", user)
 	req.Header.Set("X-Org", org)
@@ -232,12 +241,12 @@ func TestAnAbandonedClaimIsTakenOver(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	body := `{"name":"a"}`
-	hash := sha256.Sum256([]byte("POST /things\n" + body)) // the same request as the retries below
+	hash := f.keys.Fingerprint("POST", "/things", []byte(body)) // the same request as the retries below
 	claim := func(key string, age time.Duration) {
 		t.Helper()
 		if _, err := f.owner.Pool.Exec(context.Background(), `INSERT INTO idempotency_keys
 			(user_id, organization_id, key, request_hash, created_at) VALUES (1, 10, $1, $2, now() - make_interval(secs => $3))`,
-			key, hash[:], age.Seconds()); err != nil {
+			key, hash, age.Seconds()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -301,5 +310,78 @@ func TestTheWriteAndItsRecordedResponseCommitTogether(t *testing.T) {
 				t.Fatalf("%d things after the retries, want 1", n)
 			}
 		})
+	}
+}
+
+// The sweep removes the expired keys of every caller, and nothing else: not another caller's
+// fresh key, although row-level security lets it see expired rows of others.
+func TestTheSweepRemovesEveryCallersExpiredKeysOnly(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	for _, r := range []struct {
+		user, org int64
+		key, age  string
+	}{{2, 20, "old", "25 hours"}, {2, 20, "fresh", "1 hour"}, {1, 10, "mine", "25 hours"}, {0, 0, "signup", "30 hours"}} {
+		if _, err := f.owner.Pool.Exec(ctx, `INSERT INTO idempotency_keys (user_id, organization_id, key, request_hash, status, created_at)
+			VALUES ($1, $2, $3, '\x00', 201, now() - $4::interval)`, r.user, r.org, r.key, r.age); err != nil {
+			t.Fatal(err)
+		}
+	}
+	caller := database.WithTenant(database.WithUser(ctx, 1), 10)
+	if err := f.keys.Sweep(caller); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	rows, err := f.owner.Pool.Query(ctx, `SELECT key FROM idempotency_keys ORDER BY key`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		left = append(left, k)
+	}
+	if strings.Join(left, ",") != "fresh" {
+		t.Fatalf("keys left after the sweep: %v, want only the other caller's fresh key", left)
+	}
+	// Outside the sweep, a caller sees none of another caller's keys, expired ones included.
+	if _, err := f.owner.Pool.Exec(ctx, `INSERT INTO idempotency_keys (user_id, organization_id, key, request_hash, created_at)
+		VALUES (2, 20, 'old2', '\x00', now() - interval '25 hours')`); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := f.db.Q(caller).QueryRow(caller, `SELECT count(*) FROM idempotency_keys`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the caller sees %d keys of others (%v)", n, err)
+	}
+}
+
+// A handler that panics rolls its transaction back and gives the key back, so the retry
+// runs for real instead of waiting on a claim nobody will answer.
+func TestAPanicGivesTheKeyBack(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	for i := range 2 {
+		if res := f.post(t, "1", "10", "k1", `{"name":"panic"}`); res.status != 500 {
+			t.Fatalf("attempt %d: %+v, want the 500 of a panic (not 409)", i+1, res)
+		}
+	}
+	if n := f.count(t); n != 0 {
+		t.Fatalf("%d things", n)
+	}
+}
+
+// The fingerprint covers the query string too: the same key and body sent to another URL is
+// another request.
+func TestTheQueryStringIsPartOfTheRequest(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	if res := f.post(t, "1", "10", "k1", `{"name":"a"}`); res.status != 201 {
+		t.Fatalf("%+v", res)
+	}
+	if res := f.postURL(t, "/things?x=1", "1", "10", "k1", `{"name":"a"}`); res.status != 422 {
+		t.Fatalf("same key, same body, other query: %+v", res)
 	}
 }

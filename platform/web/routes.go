@@ -65,6 +65,13 @@ func (g Group) Get(path string, h ...fiber.Handler) { g.add(fiber.MethodGet, pat
 // Post mounts a POST route.
 func (g Group) Post(path string, h ...fiber.Handler) { g.add(fiber.MethodPost, path, true, h) }
 
+// PostUnkeyed mounts a POST route that does not honour Idempotency-Key: one that creates
+// nothing and whose body holds a secret that must not be fingerprinted and kept for a day
+// (a password change).
+func (g Group) PostUnkeyed(path string, h ...fiber.Handler) {
+	g.add(fiber.MethodPost, path, false, h)
+}
+
 // Patch mounts a PATCH route.
 func (g Group) Patch(path string, h ...fiber.Handler) { g.add(fiber.MethodPatch, path, false, h) }
 

@@ -144,7 +144,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	// List cursors are signed with a key derived from the JWT secret: replicas sharing it
 	// accept each other's cursors, and no other configuration is needed.
 	httpApp.Use(web.SignCursors(database.NewCursors(secret)))
-	routes := web.NewRoutes(httpApp.Group("/api/v1"), guard, idempotency.New(db, cfg.RequestTimeout).Handler())
+	routes := web.NewRoutes(httpApp.Group("/api/v1"), guard, idempotency.New(db, cfg.RequestTimeout, secret).Handler())
 	for _, m := range modules {
 		if r, ok := m.(web.Router); ok {
 			r.Routes(routes)

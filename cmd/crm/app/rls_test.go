@@ -168,3 +168,29 @@ func TestEveryCreatingRouteIsIdempotent(t *testing.T) {
 		}
 	}
 }
+
+// A password change creates nothing and its body holds passwords: it does not honour
+// Idempotency-Key, so no fingerprint of that body is kept, and sending it again is a new
+// request (refused, since the current password has changed).
+func TestPasswordChangeIgnoresIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	s := apptest.New(t)
+	u := s.Register("pw")
+	send := func() apptest.Response {
+		return s.Do(apptest.Req{Method: "POST", Path: "/api/v1/users/me/password", Token: u.Token,
+			Body:    map[string]any{"current_password": "password123", "new_password": "password456"},
+			Headers: map[string]string{"Idempotency-Key": "pw-key"}})
+	}
+	if first := send(); first.Status != 204 {
+		t.Fatalf("first: %d %s", first.Status, first.Body)
+	}
+	again := send()
+	if again.Header.Get("Idempotent-Replayed") != "" || again.Status != 401 || again.Code() != "invalid_credentials" {
+		t.Fatalf("again: %d %s %v", again.Status, again.Body, again.Header)
+	}
+	var n int
+	mine := database.WithUser(context.Background(), u.ID) // the scope the user's keys live in
+	if err := s.App.DB.Q(mine).QueryRow(mine, `SELECT count(*) FROM idempotency_keys`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d idempotency records (%v)", n, err)
+	}
+}
