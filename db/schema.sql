@@ -414,7 +414,9 @@ ALTER TABLE public.contacts ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.deals ENABLE ROW LEVEL SECURITY;
 
-CREATE POLICY expired_cleanup ON public.idempotency_keys FOR DELETE USING ((created_at < (now() - '24:00:00'::interval)));
+CREATE POLICY expired_sweep_delete ON public.idempotency_keys FOR DELETE USING (((current_setting('app.sweep_expired_keys'::text, true) = 'on'::text) AND (created_at < (now() - '24:00:00'::interval))));
+
+CREATE POLICY expired_sweep_select ON public.idempotency_keys FOR SELECT USING (((current_setting('app.sweep_expired_keys'::text, true) = 'on'::text) AND (created_at < (now() - '24:00:00'::interval))));
 
 ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
 
