@@ -7,7 +7,10 @@ package idempotency
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"embed"
 	"encoding/json"
@@ -63,15 +66,54 @@ type Keys struct {
 	abandonAfter   time.Duration
 	claims         atomic.Uint64
 	fingerprintKey []byte
+	bodies         cipher.AEAD
 }
 
 // New returns the middleware factory. requestTimeout is the longest a request may run;
 // secret keys the fingerprints of request bodies, so that a stored fingerprint of a body
 // holding a password cannot be tested against guesses without it.
 func New(db *database.DB, requestTimeout time.Duration, secret []byte) *Keys {
+	block, err := aes.NewCipher(derive(secret, "idempotency-body-v1"))
+	if err != nil {
+		panic(err) // a 32-byte key always makes a cipher
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return &Keys{db: db, abandonAfter: 2*requestTimeout + 5*time.Second,
+		fingerprintKey: derive(secret, "idempotency-v1"), bodies: aead}
+}
+
+// derive returns a 32-byte key for one purpose from the service's secret.
+func derive(secret []byte, purpose string) []byte {
 	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("idempotency-v1"))
-	return &Keys{db: db, abandonAfter: 2*requestTimeout + 5*time.Second, fingerprintKey: m.Sum(nil)}
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// sealedBody marks a recorded body encrypted with the service's key.
+const sealedBody = 0x01
+
+// seal encrypts a response body for storage: a recorded response may hold credentials (the
+// tokens of a sign-up), which must not be readable from the table.
+func (k *Keys) seal(body []byte) []byte {
+	nonce := make([]byte, k.bodies.NonceSize(), 1+k.bodies.NonceSize()+len(body)+k.bodies.Overhead())
+	_, _ = rand.Read(nonce)
+	return append([]byte{sealedBody}, k.bodies.Seal(nonce, nonce, body, nil)...)
+}
+
+// open decrypts a recorded body. Bodies recorded before they were sealed are JSON (or empty)
+// and never start with the marker, so they are returned as they are.
+func (k *Keys) open(stored []byte) ([]byte, error) {
+	if len(stored) == 0 || stored[0] != sealedBody {
+		return stored, nil
+	}
+	n := k.bodies.NonceSize()
+	if len(stored) < 1+n {
+		return nil, errors.New("idempotency: recorded body too short")
+	}
+	return k.bodies.Open(nil, stored[1:1+n], stored[1+n:], nil)
 }
 
 type record struct {
@@ -254,9 +296,13 @@ func (k *Keys) replay(c *fiber.Ctx, p auth.Principal, key string, hash []byte) e
 	for name, v := range r.Headers {
 		c.Set(name, v)
 	}
+	body, err := k.open(r.Body)
+	if err != nil {
+		return fmt.Errorf("idempotency: open the recorded response of key %q: %w", key, err)
+	}
 	c.Set(ReplayedHeader, "true")
 	c.Status(int(*r.Status))
-	return c.Send(r.Body)
+	return c.Send(body)
 }
 
 // release gives the key back after a server error so that the client can retry for real.
@@ -292,7 +338,7 @@ func (k *Keys) record(ctx context.Context, c *fiber.Ctx, cl claim) error {
 	}
 	tag, err := k.db.Q(ctx).Exec(ctx, `UPDATE idempotency_keys SET status = $5, headers = $6, body = $7
 		WHERE user_id = $1 AND organization_id = $2 AND key = $3 AND status IS NULL AND created_at = $4`,
-		cl.p.UserID, cl.p.OrgID, cl.key, cl.at, c.Response().StatusCode(), raw, c.Response().Body())
+		cl.p.UserID, cl.p.OrgID, cl.key, cl.at, c.Response().StatusCode(), raw, k.seal(c.Response().Body()))
 	if err != nil {
 		return database.MapError(err)
 	}

@@ -385,3 +385,30 @@ func TestTheQueryStringIsPartOfTheRequest(t *testing.T) {
 		t.Fatalf("same key, same body, other query: %+v", res)
 	}
 }
+
+// A recorded response may hold credentials (a sign-up's tokens): it is stored encrypted, and
+// still replayed as it was sent. A body recorded before bodies were sealed replays as is.
+func TestRecordedBodiesAreEncryptedAtRest(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	first := f.post(t, "1", "10", "k1", `{"name":"secret-value"}`)
+	var stored []byte
+	if err := f.owner.Pool.QueryRow(context.Background(), `SELECT body FROM idempotency_keys WHERE key = 'k1'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) == 0 || strings.Contains(string(stored), "secret-value") {
+		t.Fatalf("the recorded body is readable in the table: %q", stored)
+	}
+	if again := f.post(t, "1", "10", "k1", `{"name":"secret-value"}`); again.status != 201 || again.body != first.body {
+		t.Fatalf("replay %+v, first %+v", again, first)
+	}
+	legacy := `{"id":7,"name":"old"}`
+	hash := f.keys.Fingerprint("POST", "/things", []byte(`{"name":"old"}`))
+	if _, err := f.owner.Pool.Exec(context.Background(), `INSERT INTO idempotency_keys (user_id, organization_id, key, request_hash, status, headers, body)
+		VALUES (1, 10, 'legacy', $1, 201, '{}', $2)`, hash, []byte(legacy)); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.post(t, "1", "10", "legacy", `{"name":"old"}`); res.status != 201 || res.body != legacy {
+		t.Fatalf("legacy replay %+v", res)
+	}
+}
