@@ -89,6 +89,12 @@ func serve(t *testing.T, url string, cacheTTL time.Duration) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
+	return serveOn(t, db, cacheTTL)
+}
+
+// serveOn runs the service on db on a loopback port of this process until the test ends.
+func serveOn(t *testing.T, db *database.DB, cacheTTL time.Duration) string {
+	t.Helper()
 	cfg := apptest.Config()
 	cfg.AnalyticsCacheTTL, cfg.LoginIPLimit = cacheTTL, 1_000_000_000
 	a, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), db, app.Options{HashParams: apptest.FastHash})

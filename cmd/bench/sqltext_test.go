@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"go/ast"
 	"go/constant"
 	"go/importer"
 	"go/parser"
 	"go/token"
 	"go/types"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"regexp"
 	"slices"
@@ -25,7 +21,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mini-crm/crm/cmd/crm/app"
-	"github.com/mini-crm/crm/cmd/crm/app/apptest"
 	"github.com/mini-crm/crm/cmd/crm/seed"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/testdb"
@@ -144,24 +139,5 @@ func serveTraced(t *testing.T, url string, cacheTTL time.Duration, rec *recorder
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	cfg := apptest.Config()
-	cfg.AnalyticsCacheTTL, cfg.LoginIPLimit = cacheTTL, 1_000_000_000
-	a, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), &database.DB{Pool: pool}, app.Options{HashParams: apptest.FastHash})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.ServeListener(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
+	return serveOn(t, &database.DB{Pool: pool}, cacheTTL)
 }
