@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -199,17 +198,7 @@ func TestTenantHeader(t *testing.T) {
 func TestHugeAuthorizationHeaderIsRefusedCheaply(t *testing.T) {
 	t.Parallel()
 	app, _ := newGuardedApp(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = app.Listener(ln) }()
-	t.Cleanup(func() { _ = app.Shutdown() })
-	conn, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialServed(t, app)
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
 	go func() {
 		fmt.Fprintf(conn, "GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", strings.Repeat(".", 1<<20))

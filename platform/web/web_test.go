@@ -191,20 +191,9 @@ func TestPagination(t *testing.T) {
 // The body limit is enforced by the server while reading, so it is tested over real HTTP.
 func TestBodyOverLimitIs413(t *testing.T) {
 	t.Parallel()
-	app := newApp(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = app.Listener(ln) }()
-	t.Cleanup(func() { _ = app.Shutdown() })
 	// The client announces 2 MiB: the server must answer from the announced length, without
 	// reading (or buffering) the body.
-	conn, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialServed(t, newApp(t))
 	// Only the head is sent: unread body bytes would make the server's close a reset, which
 	// can discard its answer before the client reads it.
 	fmt.Fprintf(conn, "POST /things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", 2<<20)
@@ -238,4 +227,21 @@ func TestValidateWithExtraFields(t *testing.T) {
 	if err := web.Validate(&createThing{Name: "ok"}); err != nil {
 		t.Fatalf("valid: %v", err)
 	}
+}
+
+// dialServed serves app on a loopback port until the test ends and returns a connection to it.
+func dialServed(t *testing.T, app *fiber.App) net.Conn {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.Shutdown() })
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
 }
