@@ -45,7 +45,7 @@ const ReplayedHeader = "Idempotent-Replayed"
 // Errors of the middleware.
 var (
 	ErrKeyReused = apperr.New(apperr.KindUnprocessable, "idempotency_key_reused",
-		"this Idempotency-Key was already used with a different request body; use a new key for a new request")
+		"this Idempotency-Key was already used with a different request (method, URL or body); use a new key for a new request")
 	ErrInProgress = apperr.Conflict("idempotency_key_in_progress",
 		"a request with this Idempotency-Key is still being processed; retry shortly")
 	ErrBadKey = apperr.InvalidField("invalid_idempotency_key", Header, "must be 1 to 255 characters of UTF-8 text",
