@@ -9,6 +9,7 @@ import (
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
 	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/auth/authtest"
 	"github.com/mini-crm/crm/platform/money"
 	"github.com/mini-crm/crm/platform/patch"
 )
@@ -140,31 +141,7 @@ func TestChanges(t *testing.T) {
 // name its records; the HTTP tests prove each role against the real routes.
 func TestPermissionRules(t *testing.T) {
 	t.Parallel()
-	p := auth.Principal{UserID: 10, OrgID: 1, Role: auth.RoleMember}
-	cases := []struct {
-		err          error
-		want, shared error
-	}{
-		{ownership.CheckCreate(p, 20), ownership.ErrCreateForOther, auth.ErrCreateForOther},
-		{ownership.CheckModify(p, 20), ownership.ErrNotOwner, auth.ErrNotOwner},
-		{ownership.CheckReassign(p, 10, 20), ownership.ErrReassign, auth.ErrReassignForbidden},
-		{auth.CheckOwnerFilter(p.Role, &p.UserID), auth.ErrOwnerFilterForbidden, auth.ErrOwnerFilterForbidden},
-	}
-	for i, c := range cases {
-		if !errors.Is(c.err, c.want) || apperr.KindOf(c.err) != apperr.KindForbidden {
-			t.Errorf("error = %v, want 403 %v", c.err, c.want)
-		}
-		for j, other := range cases {
-			if j != i && errors.Is(c.err, other.shared) {
-				t.Errorf("error = %v also matches %v", c.err, other.shared)
-			}
-		}
-	}
-	for _, e := range []*apperr.Error{ownership.ErrNotOwner, ownership.ErrCreateForOther, ownership.ErrReassign} {
-		if !strings.Contains(e.Detail, "deals") {
-			t.Errorf("%q does not name deals", e.Detail)
-		}
-	}
+	authtest.CheckOwnership(t, ownership, "deals")
 }
 
 func sampleDeal() Deal {
