@@ -75,9 +75,9 @@ func (m *Module) Provide(k *kernel.Kernel) error {
 
 func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
-	r.Public.Post("/auth/login", h.login)
-	r.Public.Post("/auth/refresh", h.refresh)
-	r.Public.Post("/auth/logout", h.logout)
+	r.Public.PostUnkeyed("/auth/login", h.login)
+	r.Public.PostUnkeyed("/auth/refresh", h.refresh)
+	r.Public.PostUnkeyed("/auth/logout", h.logout)
 	r.SignedIn.Get("/users/me", h.me)
 	r.SignedIn.PostUnkeyed("/users/me/password", h.changePassword)
 }

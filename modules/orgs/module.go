@@ -55,7 +55,7 @@ func (m *Module) Init(k *kernel.Kernel) error {
 
 func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
-	r.Public.Post("/auth/register", r.Idempotent, h.register)
+	r.Public.Post("/auth/register", h.register)
 	r.SignedIn.Get("/organizations/me", h.mine)
 	r.SignedIn.Post("/organizations", h.create)
 	r.OrgPath.Get("/organizations/:org_id", h.get)

@@ -3,9 +3,10 @@ package web
 import "github.com/gofiber/fiber/v2"
 
 // Routes are the route groups a module mounts its handlers on. Each group runs its access
-// middleware before the module's handlers, and the signed-in and tenant groups make every
-// POST honour Idempotency-Key, so a module adds neither itself and a new route cannot forget
-// them.
+// middleware before the module's handlers, and every group makes every POST honour
+// Idempotency-Key, so a module adds neither itself and a new route cannot forget them; the
+// few POSTs that must not (sign-in, refresh, sign-out, the password change) say so with
+// PostUnkeyed.
 type Routes struct {
 	// Public routes need no token.
 	Public Group
@@ -16,9 +17,6 @@ type Routes struct {
 	Tenant Group
 	// OrgPath routes name the organization in the path parameter :org_id instead.
 	OrgPath Group
-	// Idempotent is the idempotency-key middleware, for the one public route that creates
-	// (sign-up); the other public routes (sign-in, refresh, sign-out) are not retried that way.
-	Idempotent fiber.Handler
 }
 
 // Router is what a module that serves HTTP implements.
@@ -29,11 +27,10 @@ type Router interface {
 // NewRoutes builds the groups on api. idempotent runs after access is established, on POST.
 func NewRoutes(api fiber.Router, g *Guard, idempotent fiber.Handler) Routes {
 	return Routes{
-		Public:     Group{router: api},
-		SignedIn:   Group{router: api, before: []fiber.Handler{g.SignedIn()}, onPost: idempotent},
-		Tenant:     Group{router: api, before: []fiber.Handler{g.Tenant()}, onPost: idempotent},
-		OrgPath:    Group{router: api, before: []fiber.Handler{g.TenantFromPath("org_id")}, onPost: idempotent},
-		Idempotent: idempotent,
+		Public:   Group{router: api, onPost: idempotent},
+		SignedIn: Group{router: api, before: []fiber.Handler{g.SignedIn()}, onPost: idempotent},
+		Tenant:   Group{router: api, before: []fiber.Handler{g.Tenant()}, onPost: idempotent},
+		OrgPath:  Group{router: api, before: []fiber.Handler{g.TenantFromPath("org_id")}, onPost: idempotent},
 	}
 }
 
@@ -67,7 +64,7 @@ func (g Group) Post(path string, h ...fiber.Handler) { g.add(fiber.MethodPost, p
 
 // PostUnkeyed mounts a POST route that does not honour Idempotency-Key: one that creates
 // nothing and whose body holds a secret that must not be fingerprinted and kept for a day
-// (a password change).
+// (sign-in, refresh, sign-out, a password change).
 func (g Group) PostUnkeyed(path string, h ...fiber.Handler) {
 	g.add(fiber.MethodPost, path, false, h)
 }
