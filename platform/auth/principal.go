@@ -46,6 +46,10 @@ type Principal struct {
 	UserID int64
 	OrgID  int64 // 0 outside a tenant route
 	Role   Role  // "" outside a tenant route
+	// KeyID is the API key a request authenticated with, 0 for a person signed in with an
+	// access token. A key acts for its creator: UserID is the creator, Role the lower of the
+	// key's role and the creator's current one.
+	KeyID int64
 }
 
 type principalKey struct{}

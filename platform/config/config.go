@@ -4,6 +4,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
@@ -32,6 +33,17 @@ type Config struct {
 	LoginIPWindow     time.Duration `env:"LOGIN_IP_WINDOW, default=1m"`
 	LoginUserLimit    int           `env:"LOGIN_ACCOUNT_LIMIT, default=5"`
 	LoginUserWindow   time.Duration `env:"LOGIN_ACCOUNT_WINDOW, default=15m"`
+
+	// Integrations: API keys, the change feed and webhooks.
+	APIKeyRateLimit      int           `env:"API_KEY_RATE_LIMIT, default=600"`
+	EventRetention       time.Duration `env:"EVENT_RETENTION, default=720h"`
+	WebhookRetrySchedule Schedule      `env:"WEBHOOK_RETRY_SCHEDULE, default=5s,5m,30m,2h,5h,10h,10h"`
+	WebhookAllowPrivate  bool          `env:"WEBHOOK_ALLOW_PRIVATE_NETWORKS, default=false"`
+	WebhookDisableAfter  time.Duration `env:"WEBHOOK_DISABLE_AFTER, default=120h"`
+	WebhookMaxEndpoints  int           `env:"WEBHOOK_MAX_ENDPOINTS, default=10"`
+	// QueueWorkers is how many queue jobs (webhook deliveries, the dispatcher, retention) one
+	// process works at once.
+	QueueWorkers int `env:"QUEUE_WORKERS, default=20"`
 }
 
 // MinSecretLen is the shortest HMAC key accepted for signing tokens.
@@ -84,5 +96,35 @@ func (c Config) Validate() error {
 	if c.DBConnectTimeout < 0 {
 		return fmt.Errorf("config: DB_CONNECT_TIMEOUT must not be negative")
 	}
+	if c.APIKeyRateLimit < 1 {
+		return fmt.Errorf("config: API_KEY_RATE_LIMIT must be positive")
+	}
+	if c.EventRetention <= 0 || c.WebhookDisableAfter <= 0 {
+		return fmt.Errorf("config: EVENT_RETENTION and WEBHOOK_DISABLE_AFTER must be positive")
+	}
+	if c.WebhookMaxEndpoints < 1 || c.QueueWorkers < 1 {
+		return fmt.Errorf("config: WEBHOOK_MAX_ENDPOINTS and QUEUE_WORKERS must be positive")
+	}
+	return nil
+}
+
+// Schedule is a comma-separated list of positive durations (the waits between webhook
+// delivery attempts: "1s,1s,1s" is three waits, so at most four attempts).
+type Schedule []time.Duration
+
+// EnvDecode implements envconfig.Decoder.
+func (s *Schedule) EnvDecode(v string) error {
+	var out Schedule
+	for part := range strings.SplitSeq(v, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%q is not a positive duration", part)
+		}
+		out = append(out, d)
+	}
+	if len(out) == 0 {
+		return fmt.Errorf("the schedule is empty")
+	}
+	*s = out
 	return nil
 }
