@@ -3,7 +3,8 @@
 //	crm [command] [flags]
 //
 //	serve        run the HTTP service (the default command)
-//	migrate      apply pending database migrations and exit
+//	migrate      apply pending database migrations (ours and the job queue's) and exit
+//	worker       work the job queue without serving HTTP
 //	seed         fill the database with the benchmark data set (see cmd/crm/seed)
 //	healthcheck  exit 0 when the local service answers /health (for container health checks)
 //	help         print this list, or a command's usage and flags
@@ -61,6 +62,8 @@ var commands = []command{
 				return migrate.UpWhenReachable(ctx, cfg.DatabaseURL, app.Sources(), logWriter{log}, connectRetry(cfg, log))
 			}
 		}},
+	{"worker", "work the job queue (webhook deliveries, the change feed's sequencer, retention) without serving HTTP",
+		func(*flag.FlagSet) action { return worker }},
 	{"seed", "migrate, then fill DATABASE_URL with the benchmark data set", seedCommand},
 	{"healthcheck", "exit 0 when the service on HTTP_ADDR answers GET /health with 200 (for container health checks)",
 		func(*flag.FlagSet) action {
@@ -219,6 +222,24 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	return a.Serve(ctx, cfg.HTTPAddr)
+}
+
+// worker is serve without HTTP: a process that only works the queue, next to replicas that
+// serve (every process that serves works the queue too).
+func worker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	db, err := database.Open(ctx, cfg.DatabaseURL, database.Options{
+		MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.RequestTimeout, Role: cfg.DBAppRole,
+		Connect: connectRetry(cfg, log),
+	})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	a, err := app.New(cfg, log, db, app.Options{})
+	if err != nil {
+		return err
+	}
+	return a.Work(ctx)
 }
 
 // connectRetry waits for a database that is not reachable yet (a container starting with

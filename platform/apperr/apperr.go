@@ -22,6 +22,8 @@ const (
 	KindUnprocessable
 	KindTooManyRequests
 	KindUnavailable
+	// KindGone is a resource that existed and no longer does (an expired feed cursor).
+	KindGone
 )
 
 // FieldError names one invalid input field by its JSON name (dotted for nesting).

@@ -116,6 +116,15 @@ func InTx(ctx context.Context) bool {
 	return ok
 }
 
+// TxOf returns the transaction carried by ctx, for libraries that take a pgx.Tx (the job
+// queue inserts its jobs in the write's transaction).
+func TxOf(ctx context.Context) (pgx.Tx, bool) {
+	if t, ok := ctx.Value(txKey{}).(*txState); ok {
+		return t.tx, true
+	}
+	return nil, false
+}
+
 // txState is the transaction carried by a context and the work to do once it commits.
 type txState struct {
 	tx          pgx.Tx

@@ -12,9 +12,13 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/amacneil/dbmate/v2/pkg/dbmate"
 	_ "github.com/amacneil/dbmate/v2/pkg/driver/postgres" // registers the postgres driver
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/mini-crm/crm/platform/database"
 )
@@ -96,6 +100,26 @@ func Up(dbURL string, sources []Source, log io.Writer) error {
 	}
 	if err := db.CreateAndMigrate(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	return upQueue(dbURL)
+}
+
+// upQueue applies the job queue's own migrations (River's tables), which River versions and
+// ships with the library, after ours: the same command brings the whole schema up to date.
+func upQueue(dbURL string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("migrate: queue: %w", err)
+	}
+	defer pool.Close()
+	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return fmt.Errorf("migrate: queue: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("migrate: queue: %w", err)
 	}
 	return nil
 }

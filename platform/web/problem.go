@@ -38,6 +38,7 @@ var kindStatus = map[apperr.Kind]int{
 	apperr.KindUnprocessable:      http.StatusUnprocessableEntity,
 	apperr.KindTooManyRequests:    http.StatusTooManyRequests,
 	apperr.KindUnavailable:        http.StatusServiceUnavailable,
+	apperr.KindGone:               http.StatusGone,
 }
 
 // StatusOf returns the HTTP status an application error kind is rendered with.

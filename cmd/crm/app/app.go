@@ -26,9 +26,11 @@ import (
 	"github.com/mini-crm/crm/platform/cache"
 	"github.com/mini-crm/crm/platform/config"
 	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/events"
 	"github.com/mini-crm/crm/platform/idempotency"
 	"github.com/mini-crm/crm/platform/kernel"
 	"github.com/mini-crm/crm/platform/migrate"
+	"github.com/mini-crm/crm/platform/queue"
 	"github.com/mini-crm/crm/platform/ratelimit"
 	"github.com/mini-crm/crm/platform/web"
 )
@@ -40,6 +42,11 @@ type deps struct {
 	tokens   *auth.Tokens
 	opts     Options
 	throttle identity.Throttle
+	// outbox records the change feed's events in the writes' transactions.
+	outbox *events.Outbox
+	// queue takes durable jobs; modules register their workers on it while they are built.
+	queue *queue.Queue
+	log   *slog.Logger
 }
 
 // catalog is the one list of modules, in dependency order: each module's migrations and how
@@ -68,6 +75,7 @@ func Sources() []migrate.Source {
 	out := []migrate.Source{
 		{Module: "database", FS: database.Migrations()},
 		{Module: "idempotency", FS: idempotency.Migrations()},
+		{Module: "events", FS: events.Migrations()},
 	}
 	for _, m := range catalog {
 		out = append(out, migrate.Source{Module: m.name, FS: m.migrations()})
@@ -101,6 +109,9 @@ type App struct {
 	Tokens  *auth.Tokens
 	HTTP    *fiber.App
 	Metrics *web.Metrics
+	// Outbox is the change feed; Queue the durable job queue (worked once Start runs).
+	Outbox *events.Outbox
+	Queue  *queue.Queue
 	// Modules are the built modules, in catalog order (tests reach a module's service here).
 	Modules []kernel.Module
 }
@@ -117,7 +128,10 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	if err != nil {
 		return nil, err
 	}
-	d := deps{cfg: cfg, db: db, tokens: tokens, opts: o, throttle: throttle}
+	outbox := events.New(db)
+	jobs := queue.New(db, queue.Options{Workers: cfg.QueueWorkers, Log: log})
+	outbox.Schedule(jobs, cfg.EventRetention)
+	d := deps{cfg: cfg, db: db, tokens: tokens, opts: o, throttle: throttle, outbox: outbox, queue: jobs, log: log}
 	modules := make([]kernel.Module, 0, len(catalog))
 	for _, m := range catalog {
 		modules = append(modules, m.build(d))
@@ -135,6 +149,9 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	guard := web.NewGuard(tokens, memberships, accounts)
+	if err := jobs.Open(true); err != nil {
+		return nil, err
+	}
 
 	metrics := web.NewMetrics()
 	metrics.Registry.MustRegister(database.NewPoolCollector(db.Pool))
@@ -150,7 +167,9 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 			r.Routes(routes)
 		}
 	}
-	return &App{Config: cfg, Log: log, DB: db, Kernel: k, Tokens: tokens, HTTP: httpApp, Metrics: metrics, Modules: modules}, nil
+	outbox.Mount(routes, cfg.EventRetention)
+	return &App{Config: cfg, Log: log, DB: db, Kernel: k, Tokens: tokens, HTTP: httpApp, Metrics: metrics, Modules: modules,
+		Outbox: outbox, Queue: jobs}, nil
 }
 
 // newThrottle keeps sign-in counters in Redis when REDIS_URL is set, so replicas share them,
@@ -184,8 +203,47 @@ func (a *App) Serve(ctx context.Context, addr string) error {
 	return a.ServeListener(ctx, ln)
 }
 
-// ServeListener is Serve on an open listener.
+// Start begins the background work of the process until ctx ends or Stop: working the job
+// queue (webhook deliveries, the feed's sequencer, retention) and sequencing events as their
+// transactions commit.
+func (a *App) Start(ctx context.Context) error {
+	if err := a.Queue.Start(ctx); err != nil {
+		return err
+	}
+	go func() {
+		if err := a.Outbox.Listen(ctx, a.Log); err != nil {
+			a.Log.Error("event listener stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// Stop finishes the background work: the jobs being worked get until ctx ends.
+func (a *App) Stop(ctx context.Context) error {
+	return a.Queue.Stop(ctx)
+}
+
+// Work runs only the background work, without HTTP, until ctx ends (crm worker).
+func (a *App) Work(ctx context.Context) error {
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	if err := a.Start(work); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	a.Log.Info("shutting down: finishing running jobs", "timeout", a.Config.ShutdownTimeout.String())
+	stop, cancelStop := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancelStop()
+	return a.Stop(stop)
+}
+
+// ServeListener is Serve on an open listener; the process also does the background work.
 func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	if err := a.Start(work); err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() {
 		a.Log.Info("listening", "addr", ln.Addr().String())
@@ -200,6 +258,35 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	if err := a.HTTP.ShutdownWithTimeout(a.Config.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	closing, cancelClose := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancelClose()
+	if err := a.Close(closing); err != nil {
+		a.Log.Error("closing modules", "error", err.Error())
+	}
+	stop, cancelStop := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancelStop()
+	if err := a.Stop(stop); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
 	a.Log.Info("stopped")
 	return nil
+}
+
+// Closer is a module with work to finish when the process stops (writes it batches).
+type Closer interface {
+	Close(ctx context.Context) error
+}
+
+// Close lets every module that batches writes finish them (the API keys' last_used_at). The
+// process calls it once HTTP has stopped; tests call it before they read what was batched.
+func (a *App) Close(ctx context.Context) error {
+	var errs []error
+	for _, m := range a.Modules {
+		if c, ok := m.(Closer); ok {
+			if err := c.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("close %s: %w", m.Name(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

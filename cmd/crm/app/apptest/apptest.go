@@ -40,6 +40,9 @@ func Config() config.Config {
 		JWTSecret: Secret, JWTIssuer: "mini-crm", AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 720 * time.Hour,
 		AnalyticsCacheTTL: 30 * time.Second, LogLevel: "error", LogFormat: "json", RequestTimeout: 10 * time.Second,
 		LoginIPLimit: 1000, LoginIPWindow: time.Minute, ShutdownTimeout: 10 * time.Second, ReadTimeout: 15 * time.Second, LoginUserLimit: 5, LoginUserWindow: 15 * time.Minute,
+		APIKeyRateLimit: 600,
+		EventRetention:  720 * time.Hour, WebhookRetrySchedule: config.Schedule{5 * time.Second, 5 * time.Minute},
+		WebhookAllowPrivate: true, WebhookDisableAfter: 120 * time.Hour, WebhookMaxEndpoints: 10, QueueWorkers: 10,
 	}
 }
 
@@ -75,6 +78,8 @@ func build(t testing.TB, cfg config.Config, o app.Options) *Server {
 	if err != nil {
 		t.Fatalf("build app: %v", err)
 	}
+	// Batched writes are finished before the database goes (cleanups run last first).
+	t.Cleanup(func() { _ = a.Close(context.Background()) })
 	return &Server{T: t, App: a}
 }
 
