@@ -112,8 +112,20 @@ type Outbox struct {
 	now   func() time.Time
 }
 
+// Option tunes an outbox.
+type Option func(*Outbox)
+
+// WithClock makes the outbox read the time from now (the age of feed cursors, retention).
+func WithClock(now func() time.Time) Option { return func(o *Outbox) { o.now = now } }
+
 // New returns the outbox over db.
-func New(db *database.DB) *Outbox { return &Outbox{db: db, now: time.Now} }
+func New(db *database.DB, opts ...Option) *Outbox {
+	o := &Outbox{db: db, now: time.Now}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
 
 // OnSequenced registers fn to run inside the sequencer's transaction for every batch of events
 // given positions: whatever fn writes commits together with the positions, so it happens once

@@ -128,7 +128,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	if err != nil {
 		return nil, err
 	}
-	outbox := events.New(db)
+	outbox := events.New(db, events.WithClock(o.now()))
 	jobs := queue.New(db, queue.Options{Workers: cfg.QueueWorkers, Log: log})
 	outbox.Schedule(jobs, cfg.EventRetention)
 	d := deps{cfg: cfg, db: db, tokens: tokens, opts: o, throttle: throttle, outbox: outbox, queue: jobs, log: log}

@@ -20,6 +20,7 @@ type world struct {
 	team                       apptest.Team
 	a, b                       int64 // organization ids
 	contact, deal, task, owner int64 // A's records; owner is A's owner's user id
+	webhook                    int64 // A's webhook endpoint
 }
 
 func newWorld(t *testing.T) *world {
@@ -33,6 +34,7 @@ func newWorld(t *testing.T) *world {
 	w.task = id(w.asOwner(201, "POST", "/api/v1/tasks", map[string]any{"deal_id": w.deal, "title": "Call",
 		"due_date": time.Now().UTC().AddDate(0, 0, 3).Format(time.DateOnly)}))
 	w.asOwner(201, "POST", fmt.Sprintf("/api/v1/deals/%d/activities", w.deal), map[string]any{"type": "comment", "payload": map[string]any{"text": "hi"}})
+	w.webhook = id(w.asOwner(201, "POST", "/api/v1/webhooks", map[string]any{"url": "https://hooks.example.com/a", "events": []string{"*"}}))
 	return w
 }
 
@@ -83,6 +85,10 @@ func (w *world) fixtures() map[string]fixture {
 		"POST /api/v1/organizations/:org_id/members":            {org, map[string]any{"email": w.team.Outsider.Email, "role": "owner"}},
 		"PATCH /api/v1/organizations/:org_id/members/:user_id":  {member, map[string]any{"role": "member"}},
 		"DELETE /api/v1/organizations/:org_id/members/:user_id": {member, nil},
+		"GET /api/v1/webhooks/:id":                              {rec("id", w.webhook), nil},
+		"PATCH /api/v1/webhooks/:id":                            {rec("id", w.webhook), map[string]any{"url": "https://hooks.example.com/stolen"}},
+		"DELETE /api/v1/webhooks/:id":                           {rec("id", w.webhook), nil},
+		"POST /api/v1/webhooks/:id/rotate-secret":               {rec("id", w.webhook), nil},
 	}
 }
 

@@ -144,6 +144,7 @@ func listRoutes(t *testing.T, w *world) []string {
 		w.asOwner(201, "POST", "/api/v1/deals", map[string]any{"contact_id": w.contact, "title": fmt.Sprint("Deal ", i), "amount": 10 * i})
 		w.asOwner(201, "POST", "/api/v1/tasks", map[string]any{"deal_id": w.deal, "title": fmt.Sprint("Task ", i)})
 		w.asOwner(201, "POST", fmt.Sprintf("/api/v1/deals/%d/activities", w.deal), map[string]any{"type": "comment", "payload": map[string]any{"text": fmt.Sprint(i)}})
+		w.asOwner(201, "POST", "/api/v1/webhooks", map[string]any{"url": fmt.Sprintf("https://hooks.example.com/%d", i), "events": []string{"*"}})
 	}
 	fixtures := w.fixtures()
 	seen := map[string]bool{}

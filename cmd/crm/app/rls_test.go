@@ -114,6 +114,8 @@ func TestEveryCreatingRouteIsIdempotent(t *testing.T) {
 	w := newWorld(t)
 	notCreating := map[string]bool{
 		"/api/v1/auth/login": true, "/api/v1/auth/refresh": true, "/api/v1/auth/logout": true, "/api/v1/users/me/password": true,
+		// Keyed like every POST, but creating nothing (the webhooks tests replay it).
+		"/api/v1/webhooks/:id/rotate-secret": true,
 	}
 	uniq := time.Now().UnixNano()
 	bodies := map[string]func(i int) any{
@@ -129,6 +131,9 @@ func TestEveryCreatingRouteIsIdempotent(t *testing.T) {
 			return map[string]any{"contact_id": w.contact, "title": fmt.Sprint("D", i), "amount": 1}
 		},
 		"/api/v1/tasks": func(i int) any { return map[string]any{"deal_id": w.deal, "title": fmt.Sprint("T", i)} },
+		"/api/v1/webhooks": func(i int) any {
+			return map[string]any{"url": fmt.Sprintf("https://hooks.example.com/%d", i), "events": []string{"*"}}
+		},
 		"/api/v1/deals/:deal_id/activities": func(i int) any {
 			return map[string]any{"type": "comment", "payload": map[string]any{"text": fmt.Sprint(i)}}
 		},
