@@ -21,6 +21,7 @@ import (
 	"github.com/mini-crm/crm/modules/orgs"
 	"github.com/mini-crm/crm/modules/tasks"
 	"github.com/mini-crm/crm/modules/timeline"
+	"github.com/mini-crm/crm/modules/webhooks"
 	"github.com/mini-crm/crm/openapi"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/cache"
@@ -66,6 +67,10 @@ var catalog = []struct {
 	{"tasks", tasks.Migrations, func(d deps) kernel.Module { return tasks.New(d.db, time.Now) }},
 	{"analytics", analytics.Migrations, func(d deps) kernel.Module {
 		return analytics.New(d.db, cache.New(d.cfg.AnalyticsCacheTTL, cache.WithClock(d.opts.now())))
+	}},
+	{"webhooks", webhooks.Migrations, func(d deps) kernel.Module {
+		return webhooks.New(d.db, webhooks.Options{AppSecret: d.tokens.Secret(), Now: d.opts.now(), Settings: webhooks.Settings{
+			MaxEndpoints: d.cfg.WebhookMaxEndpoints, AllowPrivate: d.cfg.WebhookAllowPrivate}})
 	}},
 	// add new modules above this line, in dependency order
 }
