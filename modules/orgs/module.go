@@ -5,6 +5,7 @@
 package orgs
 
 import (
+	"context"
 	"embed"
 	"io/fs"
 
@@ -27,9 +28,9 @@ type Module struct {
 	svc *Service
 }
 
-// New builds the module.
-func New(db *database.DB) *Module {
-	return &Module{svc: &Service{db: db, store: store{db: db}}}
+// New builds the module. outbox records the member.* events of its writes.
+func New(db *database.DB, outbox Outbox) *Module {
+	return &Module{svc: &Service{db: db, store: store{db: db}, outbox: outbox}}
 }
 
 // Service exposes the use cases (for tests and the composition root).
@@ -50,6 +51,7 @@ func (m *Module) Init(k *kernel.Kernel) error {
 		return err
 	}
 	m.svc.identity = id
+	m.svc.emit = func(ctx context.Context, e orgsapi.MemberRemoved) error { return kernel.Emit(ctx, k, e) }
 	return nil
 }
 
@@ -61,7 +63,10 @@ func (m *Module) Routes(r web.Routes) {
 	r.OrgPath.Get("/organizations/:org_id", h.get)
 	r.OrgPath.Patch("/organizations/:org_id", h.update)
 	r.OrgPath.Get("/organizations/:org_id/members", h.members)
-	r.OrgPath.Post("/organizations/:org_id/members", h.addMember)
-	r.OrgPath.Patch("/organizations/:org_id/members/:user_id", h.changeRole)
-	r.OrgPath.Delete("/organizations/:org_id/members/:user_id", h.removeMember)
+	// Granting and taking away access is for people only: a key can never create access that
+	// outlives it.
+	people := r.OrgPath.People()
+	people.Post("/organizations/:org_id/members", h.addMember)
+	people.Patch("/organizations/:org_id/members/:user_id", h.changeRole)
+	people.Delete("/organizations/:org_id/members/:user_id", h.removeMember)
 }

@@ -59,10 +59,11 @@ func (m *Module) Provide(*kernel.Kernel) error { return nil }
 func (m *Module) Init(*kernel.Kernel) error { return nil }
 
 // Routes mounts the endpoints' routes. They manage where the organization's data is sent,
-// so only owners and admins use them (the service checks the role).
+// so only owners and admins use them (the service checks the role), and only people: an API
+// key is refused (403 api_key_not_allowed), so that a key cannot send the data anywhere.
 func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
-	g := r.Tenant
+	g := r.Tenant.People()
 	g.Get("/webhooks", h.list)
 	g.Post("/webhooks", h.create)
 	g.Get("/webhooks/:id", h.get)

@@ -1,8 +1,9 @@
 // Package idempotency makes creating requests safe to retry. A request carrying an
 // Idempotency-Key header is recorded before it runs; a retry with the same key and body
 // within 24 hours gets the first response replayed, the same key with another body is a 422,
-// and the same key while the first request still runs is a 409. Keys are scoped to the user
-// and the organization of the request.
+// and the same key while the first request still runs is a 409. Keys are scoped to the user,
+// the organization and the API key of the request (0 for a person), so that a key and its
+// creator never share key space.
 package idempotency
 
 import (
@@ -255,14 +256,15 @@ func (k *Keys) claim(ctx context.Context, p auth.Principal, key string, hash []b
 	q := k.db.Q(ctx)
 	// Expired and abandoned records give their key back.
 	_, err := q.Exec(ctx, `DELETE FROM idempotency_keys WHERE user_id = $1 AND organization_id = $2 AND key = $3
+		AND api_key_id = $6
 		AND (created_at < now() - make_interval(secs => $4) OR (status IS NULL AND created_at < now() - make_interval(secs => $5)))`,
-		p.UserID, p.OrgID, key, Retention.Seconds(), k.abandonAfter.Seconds())
+		p.UserID, p.OrgID, key, Retention.Seconds(), k.abandonAfter.Seconds(), p.KeyID)
 	if err != nil {
 		return time.Time{}, false, database.MapError(err)
 	}
 	var at time.Time
-	err = q.QueryRow(ctx, `INSERT INTO idempotency_keys (user_id, organization_id, key, request_hash)
-		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING created_at`, p.UserID, p.OrgID, key, hash).Scan(&at)
+	err = q.QueryRow(ctx, `INSERT INTO idempotency_keys (user_id, organization_id, api_key_id, key, request_hash)
+		VALUES ($1, $2, $5, $3, $4) ON CONFLICT DO NOTHING RETURNING created_at`, p.UserID, p.OrgID, key, hash, p.KeyID).Scan(&at)
 	if database.IsNoRows(err) {
 		return time.Time{}, false, nil
 	}
@@ -275,7 +277,7 @@ func (k *Keys) claim(ctx context.Context, p auth.Principal, key string, hash []b
 func (k *Keys) replay(c *fiber.Ctx, p auth.Principal, key string, hash []byte) error {
 	ctx := c.UserContext()
 	rows, err := k.db.Q(ctx).Query(ctx, `SELECT request_hash, status, headers, body, created_at FROM idempotency_keys
-		WHERE user_id = $1 AND organization_id = $2 AND key = $3`, p.UserID, p.OrgID, key)
+		WHERE user_id = $1 AND organization_id = $2 AND api_key_id = $4 AND key = $3`, p.UserID, p.OrgID, key, p.KeyID)
 	if err != nil {
 		return database.MapError(err)
 	}
@@ -311,7 +313,7 @@ func (k *Keys) replay(c *fiber.Ctx, p auth.Principal, key string, hash []byte) e
 // a claim made since by a retry that took the key over is not this request's to remove.
 func (k *Keys) release(ctx context.Context, cl claim) error {
 	_, err := k.db.Q(ctx).Exec(ctx, `DELETE FROM idempotency_keys WHERE user_id = $1 AND organization_id = $2 AND key = $3
-		AND status IS NULL AND created_at = $4`, cl.p.UserID, cl.p.OrgID, cl.key, cl.at)
+		AND api_key_id = $5 AND status IS NULL AND created_at = $4`, cl.p.UserID, cl.p.OrgID, cl.key, cl.at, cl.p.KeyID)
 	return database.MapError(err)
 }
 
@@ -337,8 +339,8 @@ func (k *Keys) record(ctx context.Context, c *fiber.Ctx, cl claim) error {
 		}
 	}
 	tag, err := k.db.Q(ctx).Exec(ctx, `UPDATE idempotency_keys SET status = $5, headers = $6, body = $7
-		WHERE user_id = $1 AND organization_id = $2 AND key = $3 AND status IS NULL AND created_at = $4`,
-		cl.p.UserID, cl.p.OrgID, cl.key, cl.at, c.Response().StatusCode(), raw, k.seal(c.Response().Body()))
+		WHERE user_id = $1 AND organization_id = $2 AND key = $3 AND api_key_id = $8 AND status IS NULL AND created_at = $4`,
+		cl.p.UserID, cl.p.OrgID, cl.key, cl.at, c.Response().StatusCode(), raw, k.seal(c.Response().Body()), cl.p.KeyID)
 	if err != nil {
 		return database.MapError(err)
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	jwtware "github.com/gofiber/contrib/jwt"
 	"github.com/gofiber/fiber/v2"
@@ -14,20 +16,52 @@ import (
 	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/ratelimit"
 )
 
 // HeaderOrganization names the tenant of a request.
 const HeaderOrganization = "X-Organization-Id"
 
-// Guard is the HTTP side of access: it verifies access tokens, resolves the organization a
-// request names and the caller's role in it, and establishes both for everything below, once:
-// the principal (auth.WithPrincipal) for the services' checks and the database scope
-// (database.WithTenant, database.WithUser) for row-level security.
+// Guard is the HTTP side of access: it verifies access tokens and API keys, resolves the
+// organization a request names and the caller's role in it, and establishes both for
+// everything below, once: the principal (auth.WithPrincipal) for the services' checks and the
+// database scope (database.WithTenant, database.WithUser) for row-level security.
+//
+// A bearer credential starting with auth.APIKeyPrefix is an API key. It is looked up on every
+// request (nothing is cached, so a revoked key stops at once on every replica), counted
+// against its rate limit, and acts for its creator in its own organization only: on tenant
+// routes X-Organization-Id may be left out, and naming another organization, there or in the
+// path, is 403 not_a_member. Routes only people may use are closed to keys by PeopleOnly.
 type Guard struct {
 	tokens      *auth.Tokens
 	memberships auth.Memberships
 	accounts    auth.Accounts
+	keys        auth.APIKeys
+	limits      KeyLimits
 }
+
+// KeyLimits is the rate limit of each API key: Limit requests per fixed window of a minute,
+// counted in Store (shared through Redis by replicas when configured).
+type KeyLimits struct {
+	Store ratelimit.Store
+	Limit int
+}
+
+// keyRule is the counter of an API key's requests.
+func (l KeyLimits) rule() ratelimit.Rule {
+	return ratelimit.Rule{Name: "api-key", Limit: l.Limit, Window: time.Minute}
+}
+
+// Headers of the rate limit, sent with every answer to an API key.
+const (
+	HeaderRateLimitLimit     = "RateLimit-Limit"
+	HeaderRateLimitRemaining = "RateLimit-Remaining"
+	HeaderRateLimitReset     = "RateLimit-Reset"
+)
+
+// ErrRateLimited is the 429 of an API key over its limit; Retry-After says when its window ends.
+var ErrRateLimited = apperr.New(apperr.KindTooManyRequests, "rate_limited",
+	"this API key has made too many requests in this minute; retry after Retry-After seconds")
 
 // NewGuard returns a guard verifying tokens issued by t, asking m for roles and a whether a
 // token's user still exists.
@@ -35,9 +69,74 @@ func NewGuard(t *auth.Tokens, m auth.Memberships, a auth.Accounts) *Guard {
 	return &Guard{tokens: t, memberships: m, accounts: a}
 }
 
-// verify returns middleware that checks the access token, establishes its user and continues
-// with then.
+// AcceptAPIKeys makes the guard authenticate API keys through k, each limited by l. Without
+// it, a key is an invalid credential.
+func (g *Guard) AcceptAPIKeys(k auth.APIKeys, l KeyLimits) *Guard {
+	g.keys, g.limits = k, l
+	return g
+}
+
+// APIKeyToken returns the API key a request presents in its Authorization header, if any.
+func APIKeyToken(c *fiber.Ctx) (string, bool) {
+	scheme, token, ok := strings.Cut(c.Get(fiber.HeaderAuthorization), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || !strings.HasPrefix(token, auth.APIKeyPrefix) {
+		return "", false
+	}
+	return token, true
+}
+
+// keyOrgLocal holds, for a request authenticated by an API key, the key's organization.
+const keyOrgLocal = "web.apiKeyOrg"
+
+// authenticateKey establishes the principal of an API key: its creator, the key and its role
+// (the organization is entered by the route's group). It counts the request against the key's
+// limit and sets the rate limit headers, which every answer to the key then carries.
+func (g *Guard) authenticateKey(c *fiber.Ctx, token string) error {
+	if g.keys == nil {
+		return auth.ErrInvalidAPIKey
+	}
+	ctx := c.UserContext()
+	k, err := g.keys.Authenticate(ctx, token)
+	if err != nil {
+		return err
+	}
+	if g.limits.Store != nil && g.limits.Limit > 0 {
+		n, reset, err := g.limits.Store.Hit(ctx, g.limits.rule(), strconv.FormatInt(k.ID, 10))
+		if err != nil {
+			return apperr.Unavailable("limiter_unavailable", "the rate limiter of API keys is unavailable, try again shortly").Wrap(err)
+		}
+		secs := max(int64(math.Ceil(reset.Seconds())), 1)
+		c.Set(HeaderRateLimitLimit, strconv.Itoa(g.limits.Limit))
+		c.Set(HeaderRateLimitRemaining, strconv.FormatInt(max(int64(g.limits.Limit)-n, 0), 10))
+		c.Set(HeaderRateLimitReset, strconv.FormatInt(secs, 10))
+		if n > int64(g.limits.Limit) {
+			return ErrRateLimited.After(time.Duration(secs) * time.Second)
+		}
+	}
+	c.Locals(keyOrgLocal, k.OrgID)
+	ctx = auth.WithPrincipal(ctx, auth.Principal{UserID: k.CreatorID, KeyID: k.ID, Role: k.Role})
+	c.SetUserContext(database.WithUser(ctx, k.CreatorID))
+	return nil
+}
+
+// verify returns middleware that checks the access token or API key, establishes its user and
+// continues with then.
 func (g *Guard) verify(then fiber.Handler) fiber.Handler {
+	jwt := g.verifyToken(then)
+	return func(c *fiber.Ctx) error {
+		if token, ok := APIKeyToken(c); ok {
+			if err := g.authenticateKey(c, token); err != nil {
+				return err
+			}
+			return then(c)
+		}
+		return jwt(c)
+	}
+}
+
+// verifyToken returns middleware that checks the access token, establishes its user and
+// continues with then.
+func (g *Guard) verifyToken(then fiber.Handler) fiber.Handler {
 	return jwtware.New(jwtware.Config{
 		SigningKey:  jwtware.SigningKey{JWTAlg: jwtware.HS256, Key: g.tokens.Secret()},
 		Claims:      &auth.Claims{},
@@ -59,14 +158,21 @@ func (g *Guard) verify(then fiber.Handler) fiber.Handler {
 	})
 }
 
-// SignedIn requires a valid access token of an existing user.
+// SignedIn requires a valid access token of an existing user. Its routes are a person's own
+// (their account, their organizations): an API key is refused.
 func (g *Guard) SignedIn() fiber.Handler {
-	return g.verify(func(c *fiber.Ctx) error {
+	verify := g.verifyToken(func(c *fiber.Ctx) error {
 		if err := g.checkAccount(c.UserContext()); err != nil {
 			return err
 		}
 		return c.Next()
 	})
+	return func(c *fiber.Ctx) error {
+		if _, ok := APIKeyToken(c); ok {
+			return auth.ErrAPIKeyNotAllowed
+		}
+		return verify(c)
+	}
 }
 
 // checkClaims runs after the signature, algorithm and expiry (when present) were checked:
@@ -121,10 +227,14 @@ func (g *Guard) checkAccount(ctx context.Context) error {
 }
 
 // Tenant authenticates the request and resolves the organization named by the
-// X-Organization-Id header and the caller's role in it.
+// X-Organization-Id header and the caller's role in it. An API key may leave the header out:
+// its organization is its own.
 func (g *Guard) Tenant() fiber.Handler {
 	return g.verify(func(c *fiber.Ctx) error {
 		raw := c.Get(HeaderOrganization)
+		if keyOrg, ok := c.Locals(keyOrgLocal).(int64); ok && raw == "" {
+			return g.enter(c, keyOrg)
+		}
 		if raw == "" {
 			return apperr.InvalidField("missing_organization", HeaderOrganization, "is required",
 				"the X-Organization-Id header is required on this route")
@@ -155,6 +265,9 @@ func (g *Guard) TenantFromPath(param string) fiber.Handler {
 // no longer exists at all, which makes the token itself invalid. Only this path asks, so a
 // member's request costs no lookup of its own.
 func (g *Guard) notMember(ctx context.Context) error {
+	if p, _ := auth.PrincipalFrom(ctx); p.KeyID != 0 {
+		return auth.ErrNotMember // the key was just found, with its creator a member
+	}
 	if err := g.checkAccount(ctx); err != nil {
 		return err
 	}
@@ -166,6 +279,15 @@ func (g *Guard) enter(c *fiber.Ctx, orgID int64) error {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return err
+	}
+	if p.KeyID != 0 {
+		// The key's role was resolved with the key, against its creator's current membership.
+		if keyOrg, _ := c.Locals(keyOrgLocal).(int64); keyOrg != orgID {
+			return auth.ErrNotMember
+		}
+		p.OrgID = orgID
+		c.SetUserContext(database.WithTenant(auth.WithPrincipal(ctx, p), orgID))
+		return c.Next()
 	}
 	if g.memberships == nil {
 		return errors.New("web: the guard has no memberships")

@@ -1,22 +1,44 @@
 package web
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/mini-crm/crm/platform/auth"
+)
 
 // Routes are the route groups a module mounts its handlers on. Each group runs its access
 // middleware before the module's handlers, and every group makes every POST honour
 // Idempotency-Key, so a module adds neither itself and a new route cannot forget them; the
 // few POSTs that must not (sign-in, refresh, sign-out, the password change) say so with
 // PostUnkeyed.
+//
+// API keys are accepted on the Tenant and OrgPath groups only, for the key's own organization.
+// A route there that only a person may use, because it grants or manages access (members
+// writes, invitations, API keys, webhooks, deleting the organization), is mounted on
+// Tenant.People() or OrgPath.People(), which refuse any key with 403 api_key_not_allowed
+// before anything else: the webhooks routes (/webhooks…) must be mounted there too. Public
+// and SignedIn routes (sign-in, users/me, organizations/me, creating organizations) refuse
+// keys as a whole.
 type Routes struct {
-	// Public routes need no token.
+	// Public routes need no token; an API key presented to one is refused.
 	Public Group
-	// SignedIn routes need the access token of an existing user.
+	// SignedIn routes need the access token of an existing user; an API key is refused.
 	SignedIn Group
 	// Tenant routes also name an organization in X-Organization-Id, of which the caller must
-	// be a member.
+	// be a member. An API key may leave the header out.
 	Tenant Group
 	// OrgPath routes name the organization in the path parameter :org_id instead.
 	OrgPath Group
+}
+
+// PeopleOnly refuses a request that presents an API key with 403 api_key_not_allowed, whatever
+// the key's role and whether or not it is valid: the form of the credential decides, before
+// it is looked up. Groups put it in front of their access checks (see Group.People).
+func PeopleOnly(c *fiber.Ctx) error {
+	if _, ok := APIKeyToken(c); ok {
+		return auth.ErrAPIKeyNotAllowed
+	}
+	return c.Next()
 }
 
 // Router is what a module that serves HTTP implements.
@@ -27,8 +49,8 @@ type Router interface {
 // NewRoutes builds the groups on api. idempotent runs after access is established, on POST.
 func NewRoutes(api fiber.Router, g *Guard, idempotent fiber.Handler) Routes {
 	return Routes{
-		Public:   Group{router: api, onPost: idempotent},
-		SignedIn: Group{router: api, before: []fiber.Handler{g.SignedIn()}, onPost: idempotent},
+		Public:   Group{router: api, before: []fiber.Handler{PeopleOnly}, onPost: idempotent},
+		SignedIn: Group{router: api, before: []fiber.Handler{PeopleOnly, g.SignedIn()}, onPost: idempotent},
 		Tenant:   Group{router: api, before: []fiber.Handler{g.Tenant()}, onPost: idempotent},
 		OrgPath:  Group{router: api, before: []fiber.Handler{g.TenantFromPath("org_id")}, onPost: idempotent},
 	}
@@ -41,6 +63,13 @@ type Group struct {
 	router fiber.Router
 	before []fiber.Handler
 	onPost fiber.Handler
+}
+
+// People returns the group with its routes closed to API keys (see PeopleOnly): for routes
+// that grant or manage access, which only a person may use.
+func (g Group) People() Group {
+	g.before = append([]fiber.Handler{PeopleOnly}, g.before...)
+	return g
 }
 
 func (g Group) add(method, path string, post bool, handlers []fiber.Handler) {

@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/mini-crm/crm/modules/analytics"
+	"github.com/mini-crm/crm/modules/apikeys"
 	"github.com/mini-crm/crm/modules/contacts"
 	"github.com/mini-crm/crm/modules/deals"
 	"github.com/mini-crm/crm/modules/identity"
@@ -61,6 +62,7 @@ var catalog = []struct {
 		return identity.New(d.db, d.tokens, identity.Options{HashParams: d.opts.HashParams, Throttle: d.throttle})
 	}},
 	{"orgs", orgs.Migrations, func(d deps) kernel.Module { return orgs.New(d.db) }},
+	{"apikeys", apikeys.Migrations, func(d deps) kernel.Module { return apikeys.New(d.db, d.outbox) }},
 	{"contacts", contacts.Migrations, func(d deps) kernel.Module { return contacts.New(d.db) }},
 	{"timeline", timeline.Migrations, func(d deps) kernel.Module { return timeline.New(d.db) }},
 	{"deals", deals.Migrations, func(d deps) kernel.Module { return deals.New(d.db) }},
@@ -154,6 +156,13 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	guard := web.NewGuard(tokens, memberships, accounts)
+	keys, err := kernel.Resolve[auth.APIKeys](k)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	// API keys are counted in the sign-in throttle's store: in Redis when REDIS_URL is set, so
+	// that replicas share each key's limit.
+	guard.AcceptAPIKeys(keys, web.KeyLimits{Store: throttle.Store, Limit: cfg.APIKeyRateLimit})
 	if err := jobs.Open(true); err != nil {
 		return nil, err
 	}

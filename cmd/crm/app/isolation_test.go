@@ -21,6 +21,7 @@ type world struct {
 	a, b                       int64 // organization ids
 	contact, deal, task, owner int64 // A's records; owner is A's owner's user id
 	webhook                    int64 // A's webhook endpoint
+	apiKey                     int64 // an API key of A, created by its owner
 }
 
 func newWorld(t *testing.T) *world {
@@ -35,6 +36,7 @@ func newWorld(t *testing.T) *world {
 		"due_date": time.Now().UTC().AddDate(0, 0, 3).Format(time.DateOnly)}))
 	w.asOwner(201, "POST", fmt.Sprintf("/api/v1/deals/%d/activities", w.deal), map[string]any{"type": "comment", "payload": map[string]any{"text": "hi"}})
 	w.webhook = id(w.asOwner(201, "POST", "/api/v1/webhooks", map[string]any{"url": "https://hooks.example.com/a", "events": []string{"*"}}))
+	w.apiKey = id(w.asOwner(201, "POST", fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), map[string]any{"name": "Sync", "role": "manager"}))
 	return w
 }
 
@@ -50,6 +52,7 @@ func (w *world) snapshot(t *testing.T) map[string][]byte {
 		fmt.Sprintf("/api/v1/contacts/%d", w.contact), fmt.Sprintf("/api/v1/deals/%d", w.deal),
 		fmt.Sprintf("/api/v1/tasks/%d", w.task), fmt.Sprintf("/api/v1/deals/%d/activities", w.deal),
 		fmt.Sprintf("/api/v1/organizations/%d", w.a), fmt.Sprintf("/api/v1/organizations/%d/members", w.a),
+		fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a),
 	} {
 		out[p] = w.asOwner(200, "GET", p, nil).Body
 	}
@@ -89,6 +92,9 @@ func (w *world) fixtures() map[string]fixture {
 		"PATCH /api/v1/webhooks/:id":                            {rec("id", w.webhook), map[string]any{"url": "https://hooks.example.com/stolen"}},
 		"DELETE /api/v1/webhooks/:id":                           {rec("id", w.webhook), nil},
 		"POST /api/v1/webhooks/:id/rotate-secret":               {rec("id", w.webhook), nil},
+		"GET /api/v1/organizations/:org_id/api-keys":            {org, nil},
+		"POST /api/v1/organizations/:org_id/api-keys":           {org, map[string]any{"name": "Stolen", "role": "admin"}},
+		"DELETE /api/v1/organizations/:org_id/api-keys/:id":     {map[string]int64{"org_id": w.a, "id": w.apiKey}, nil},
 	}
 }
 
@@ -238,6 +244,8 @@ func TestRoleMatrix(t *testing.T) {
 		{"task on someone else's deal", "POST", "/api/v1/tasks", map[string]any{"deal_id": w.deal, "title": "t"}, all(201, 201, 201, 403)},
 		{"comment on someone else's deal", "POST", fmt.Sprintf("/api/v1/deals/%d/activities", w.deal), map[string]any{"type": "comment", "payload": map[string]any{"text": "x"}}, all(201, 201, 201, 201)},
 		{"organization settings", "PATCH", fmt.Sprintf("/api/v1/organizations/%d", w.a), map[string]any{"name": "N"}, all(200, 200, 403, 403)},
+		{"list API keys", "GET", fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), nil, all(200, 200, 403, 403)},
+		{"create an API key", "POST", fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), map[string]any{"name": "K", "role": "member"}, all(201, 201, 403, 403)},
 		{"grant owner", "PATCH", fmt.Sprintf("/api/v1/organizations/%d/members/%d", w.a, w.team.Manager.ID), map[string]any{"role": "owner"}, all(200, 403, 403, 403)},
 		{"analytics", "GET", "/api/v1/analytics/deals/funnel", nil, all(200, 200, 200, 200)},
 	}
@@ -300,7 +308,8 @@ func TestNoSecretsInResponses(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	var rows [][]byte
-	for _, p := range []string{"/api/v1/users/me", fmt.Sprintf("/api/v1/organizations/%d/members", w.a), "/api/v1/organizations/me"} {
+	for _, p := range []string{"/api/v1/users/me", fmt.Sprintf("/api/v1/organizations/%d/members", w.a), "/api/v1/organizations/me",
+		fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a)} {
 		rows = append(rows, w.s.Must(200, apptest.Req{Method: "GET", Path: p, Token: w.team.Owner.Token, Org: w.a}).Body)
 	}
 	rows = append(rows, w.s.Must(200, apptest.Req{Method: "POST", Path: "/api/v1/auth/login",

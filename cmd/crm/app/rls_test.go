@@ -54,7 +54,7 @@ func TestEveryTenantTableIsUnderRowLevelSecurity(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"contacts", "deals", "activities", "tasks", "organization_members", "idempotency_keys"} {
+	for _, want := range []string{"contacts", "deals", "activities", "tasks", "organization_members", "idempotency_keys", "api_keys"} {
 		if !strings.Contains(","+strings.Join(tables, ",")+",", ","+want+",") {
 			t.Errorf("tenant table %s not found among %v", want, tables)
 		}
@@ -133,6 +133,9 @@ func TestEveryCreatingRouteIsIdempotent(t *testing.T) {
 		"/api/v1/tasks": func(i int) any { return map[string]any{"deal_id": w.deal, "title": fmt.Sprint("T", i)} },
 		"/api/v1/webhooks": func(i int) any {
 			return map[string]any{"url": fmt.Sprintf("https://hooks.example.com/%d", i), "events": []string{"*"}}
+		},
+		"/api/v1/organizations/:org_id/api-keys": func(i int) any {
+			return map[string]any{"name": fmt.Sprint("Key ", i), "role": "member"}
 		},
 		"/api/v1/deals/:deal_id/activities": func(i int) any {
 			return map[string]any{"type": "comment", "payload": map[string]any{"text": fmt.Sprint(i)}}

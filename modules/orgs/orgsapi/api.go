@@ -30,3 +30,10 @@ var ErrOrganizationNotFound = apperr.NotFound("organization_not_found", "the org
 // member of its organization: records are always owned by a member.
 var ErrOwnerNotMember = apperr.InvalidField("owner_not_member", "owner_id", "must be a member of this organization",
 	"owner_id must be the user id of a member of this organization")
+
+// MemberRemoved is emitted with kernel.Emit inside the transaction that removes a member from
+// an organization. Handlers run in that transaction (what the member leaves behind, such as
+// the API keys they created, is revoked with the removal) and their error fails it.
+type MemberRemoved struct {
+	OrgID, UserID int64
+}
