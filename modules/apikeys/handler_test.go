@@ -3,6 +3,7 @@ package apikeys_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/mini-crm/crm/cmd/crm/app"
 	"github.com/mini-crm/crm/cmd/crm/app/apptest"
 	"github.com/mini-crm/crm/modules/apikeys"
+	"github.com/mini-crm/crm/platform/auth"
 )
 
 type env struct {
@@ -492,6 +494,35 @@ func TestKeyEvents(t *testing.T) {
 		}
 		if revoked := strings.Contains(g.data, `"revoked_at":null`); revoked == (w.typ == "api_key.revoked") {
 			t.Errorf("event %d revoked_at: %s", i, g.data)
+		}
+	}
+}
+
+// Work done later for a key (a job it started) asks the facade whether the key still acts, and
+// with which role.
+func TestActingRoleForLaterWork(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	svc := apptest.ModuleOf[*apikeys.Module](e.Server).Service()
+	admin, other := e.create(e.team.Admin, "admin", nil), e.create(e.team.Owner, "manager", nil)
+	ctx := apptest.Acting(context.Background(), auth.Principal{UserID: e.team.Owner.ID, OrgID: e.team.OrgID, Role: auth.RoleOwner})
+	role := func(id int64) (string, error) { return svc.ActingRole(ctx, e.team.OrgID, id) }
+	if r, err := role(admin.ID); err != nil || r != "admin" {
+		t.Fatalf("admin key: %q %v", r, err)
+	}
+	member := fmt.Sprintf("/api/v1/organizations/%d/members/%d", e.team.OrgID, e.team.Admin.ID)
+	e.Must(200, apptest.Req{Method: "PATCH", Path: member, Token: e.team.Owner.Token, Body: map[string]any{"role": "manager"}})
+	if r, err := role(admin.ID); err != nil || r != "manager" {
+		t.Fatalf("admin key of a demoted creator: %q %v", r, err)
+	}
+	e.Must(204, apptest.Req{Method: "DELETE", Path: keysPath(e.team.OrgID, fmt.Sprint("/", other.ID)), Token: e.team.Owner.Token})
+	if _, err := e.sql.Exec(context.Background(), `DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2`,
+		e.team.OrgID, e.team.Admin.ID); err != nil {
+		t.Fatal(err)
+	}
+	for name, id := range map[string]int64{"revoked": other.ID, "orphaned": admin.ID, "unknown": 999999} {
+		if r, err := role(id); !errors.Is(err, auth.ErrInvalidAPIKey) {
+			t.Errorf("%s key: %q %v, want invalid_api_key", name, r, err)
 		}
 	}
 }

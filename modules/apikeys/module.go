@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/mini-crm/crm/modules/apikeys/apikeysapi"
 	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
@@ -58,7 +59,10 @@ func (m *Module) Service() *Service { return m.svc }
 func (m *Module) Name() string { return "apikeys" }
 
 func (m *Module) Provide(k *kernel.Kernel) error {
-	return kernel.Provide[auth.APIKeys](k, m.svc)
+	if err := kernel.Provide[auth.APIKeys](k, m.svc); err != nil {
+		return err
+	}
+	return kernel.Provide[apikeysapi.Keys](k, m.svc)
 }
 
 func (m *Module) Init(k *kernel.Kernel) error {

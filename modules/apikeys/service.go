@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mini-crm/crm/modules/apikeys/apikeysapi"
 	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
@@ -32,7 +33,10 @@ type Service struct {
 	record recordFunc
 }
 
-var _ auth.APIKeys = (*Service)(nil)
+var (
+	_ auth.APIKeys    = (*Service)(nil)
+	_ apikeysapi.Keys = (*Service)(nil)
+)
 
 // Created is a new key with its token, which is never shown again.
 type Created struct {
@@ -149,6 +153,22 @@ func (s *Service) Authenticate(ctx context.Context, token string) (auth.APIKey, 
 	}
 	s.usage.touch(a.KeyID, a.OrgID, s.now())
 	return auth.APIKey{ID: a.KeyID, OrgID: a.OrgID, CreatorID: a.CreatorID, Role: role}, nil
+}
+
+// ActingRole implements apikeysapi.Keys.
+func (s *Service) ActingRole(ctx context.Context, orgID, keyID int64) (string, error) {
+	a, err := s.store.acting(ctx, orgID, keyID)
+	if database.IsNoRows(err) {
+		return "", auth.ErrInvalidAPIKey
+	}
+	if err != nil {
+		return "", err
+	}
+	role := effectiveRole(auth.Role(a.KeyRole), auth.Role(a.CreatorRole))
+	if a.CreatorRole == "" || !role.Valid() {
+		return "", auth.ErrInvalidAPIKey
+	}
+	return string(role), nil
 }
 
 // Flush writes the last_used_at of the keys used since the previous flush.

@@ -112,3 +112,21 @@ func (s store) touch(ctx context.Context, orgID int64, ids []int64, at []time.Ti
 		orgID, ids, at)
 	return database.MapError(err)
 }
+
+// acting finds a live key of orgID by id, with its creator's current role ("" when the creator
+// is no longer a member).
+func (s store) acting(ctx context.Context, orgID, keyID int64) (authenticated, error) {
+	rows, err := s.db.Q(ctx).Query(ctx, `SELECT id AS key_id, organization_id AS org_id, created_by AS creator_id,
+			role AS key_role, coalesce(organization_member_role(organization_id, created_by), '') AS creator_role
+		FROM api_keys
+		WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+		orgID, keyID)
+	if err != nil {
+		return authenticated{}, database.MapError(err)
+	}
+	a, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[authenticated])
+	if err != nil && !database.IsNoRows(err) {
+		err = database.MapError(err)
+	}
+	return a, err
+}
