@@ -2078,7 +2078,9 @@ type WebhookNotFound = Problem
 type DealsFunnelParams struct {
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2089,7 +2091,9 @@ type DealsSummaryParams struct {
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2132,7 +2136,9 @@ type ListContactsParams struct {
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2148,7 +2154,9 @@ type CreateContactParams struct {
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2156,7 +2164,9 @@ type CreateContactParams struct {
 type DeleteContactParams struct {
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2164,7 +2174,9 @@ type DeleteContactParams struct {
 type GetContactParams struct {
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2172,7 +2184,9 @@ type GetContactParams struct {
 type UpdateContactParams struct {
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2216,7 +2230,9 @@ type ListDealsParams struct {
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2238,7 +2254,9 @@ type CreateDealParams struct {
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2264,7 +2282,9 @@ type ListActivitiesParams struct {
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2280,7 +2300,9 @@ type AddCommentParams struct {
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2288,7 +2310,9 @@ type AddCommentParams struct {
 type DeleteDealParams struct {
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2296,7 +2320,9 @@ type DeleteDealParams struct {
 type GetDealParams struct {
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2307,7 +2333,9 @@ type UpdateDealParams struct {
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2325,7 +2353,9 @@ type ListEventsParams struct {
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2445,7 +2475,9 @@ type ListTasksParams struct {
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2461,7 +2493,9 @@ type CreateTaskParams struct {
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2469,7 +2503,9 @@ type CreateTaskParams struct {
 type DeleteTaskParams struct {
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2477,7 +2513,9 @@ type DeleteTaskParams struct {
 type GetTaskParams struct {
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2485,7 +2523,9 @@ type GetTaskParams struct {
 type UpdateTaskParams struct {
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2511,7 +2551,9 @@ type ListWebhooksParams struct {
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2527,7 +2569,9 @@ type CreateWebhookParams struct {
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2535,7 +2579,9 @@ type CreateWebhookParams struct {
 type DeleteWebhookParams struct {
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2543,7 +2589,9 @@ type DeleteWebhookParams struct {
 type GetWebhookParams struct {
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2551,7 +2599,9 @@ type GetWebhookParams struct {
 type UpdateWebhookParams struct {
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
@@ -2567,7 +2617,9 @@ type RotateWebhookSecretParams struct {
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
-	// or not the organization exists) → 403 `not_a_member`.
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
