@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/mini-crm/crm/cmd/crm/app"
 	"github.com/mini-crm/crm/cmd/crm/app/apptest"
@@ -525,4 +527,43 @@ func TestActingRoleForLaterWork(t *testing.T) {
 			t.Errorf("%s key: %q %v, want invalid_api_key", name, r, err)
 		}
 	}
+}
+
+// With REDIS_URL every replica counts a key's requests in one window: the limit holds across
+// them. (Skipped when no Redis answers, except in CI.)
+func TestRateLimitSharedThroughRedis(t *testing.T) {
+	const redisURL = "redis://127.0.0.1:6379/0"
+	opts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := redis.NewClient(opts)
+	defer rc.Close()
+	if err := rc.Ping(context.Background()).Err(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no Redis at %s (CI must start it): %v", redisURL, err)
+		}
+		t.Skipf("no Redis at %s: %v", redisURL, err)
+	}
+	cfg := apptest.Config()
+	cfg.RedisURL, cfg.APIKeyRateLimit = redisURL, 3
+	e := newEnvWith(t, apptest.NewWith(t, cfg))
+	replica, err := app.New(cfg, slog.New(slog.DiscardHandler), e.App.DB, app.Options{HashParams: apptest.FastHash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = replica.Close(context.Background()) })
+	other := &apptest.Server{T: t, App: replica}
+	k := e.create(e.team.Owner, "member", nil)
+	// Key ids restart in every test database: forget what an earlier run counted for this one.
+	if err := rc.Del(context.Background(), fmt.Sprintf("crm:api-key:%d", k.ID)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	req := apptest.Req{Method: "GET", Path: "/api/v1/contacts", Token: k.Token}
+	e.Must(200, req)
+	e.Must(200, req)
+	if res := other.Must(200, req); res.Header.Get("RateLimit-Remaining") != "0" {
+		t.Fatalf("third request, on the replica: remaining %q", res.Header.Get("RateLimit-Remaining"))
+	}
+	apptest.WantProblem(t, e.Do(req), 429, "rate_limited")
 }
