@@ -21,6 +21,7 @@ import (
 	"github.com/mini-crm/crm/cmd/crm/app/apptest"
 	"github.com/mini-crm/crm/modules/apikeys"
 	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/database"
 )
 
 type env struct {
@@ -435,6 +436,28 @@ func TestIdempotencyIsScopedToTheKey(t *testing.T) {
 	again := send(k.Token, 0)
 	if again.Header.Get("Idempotent-Replayed") != "true" || again.JSON()["id"] != viaKey.JSON()["id"] {
 		t.Fatalf("the key's retry: %d %s %v", again.Status, again.Body, again.Header)
+	}
+	// Row-level security keeps them apart too: the creator's own scope sees only their record,
+	// each key's scope only its own.
+	seen := func(ctx context.Context) string {
+		t.Helper()
+		var ids string
+		if err := e.App.DB.Q(ctx).QueryRow(ctx, `SELECT coalesce(string_agg(api_key_id::text, ',' ORDER BY api_key_id), '')
+			FROM idempotency_keys`).Scan(&ids); err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	person := database.WithTenant(database.WithUser(context.Background(), e.team.Owner.ID), e.team.OrgID)
+	if got := seen(person); got != "0" {
+		t.Fatalf("the creator's scope sees the records of keys %q, want only its own (0)", got)
+	}
+	if got := seen(database.WithAPIKey(person, k.ID)); got != fmt.Sprint(k.ID) {
+		t.Fatalf("the key's scope sees the records of keys %q, want only %d", got, k.ID)
+	}
+	if _, err := e.App.DB.Q(person).Exec(person, `INSERT INTO idempotency_keys (user_id, organization_id, api_key_id, key, request_hash)
+		VALUES ($1, $2, $3, 'forged', '\x00')`, e.team.Owner.ID, e.team.OrgID, k.ID); err == nil {
+		t.Fatal("the creator's scope wrote a record into the key's space")
 	}
 }
 

@@ -155,7 +155,8 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 		// The scope is set in the same round trip as BEGIN. The values are decimal ids or
 		// empty, so writing them into the statement is safe.
 		opts.BeginQuery = "BEGIN; SELECT set_config('app.organization_id', '" + idArg(s.org) +
-			"', true), set_config('app.user_id', '" + idArg(s.user) + "', true)"
+			"', true), set_config('app.user_id', '" + idArg(s.user) + "', true), set_config('app.api_key_id', '" +
+			idArg(s.key) + "', true)"
 	}
 	tx, err := db.Pool.BeginTx(ctx, opts)
 	if err != nil {

@@ -20,7 +20,7 @@ func Migrations() fs.FS { return migrations }
 // AppRole is the role the pool switches to on connect, so that row-level security applies.
 const AppRole = "crm_app"
 
-type scope struct{ org, user int64 }
+type scope struct{ org, user, key int64 }
 
 type scopeKey struct{}
 
@@ -40,15 +40,25 @@ func WithUser(ctx context.Context, userID int64) context.Context {
 	return context.WithValue(ctx, scopeKey{}, s)
 }
 
+// WithAPIKey returns ctx carrying the API key a request authenticated with (as well as its
+// creator, WithUser), for the rows that are a key's own and not its creator's: its idempotency
+// records.
+func WithAPIKey(ctx context.Context, keyID int64) context.Context {
+	s, _ := scopeOf(ctx)
+	s.key = keyID
+	return context.WithValue(ctx, scopeKey{}, s)
+}
+
 // scopeOf returns the scope set with WithTenant/WithUser. Whoever establishes the tenant of
 // a unit of work (the web guard for a request, a job for its organization) sets it once;
 // nothing guesses it from other values in the context.
 func scopeOf(ctx context.Context) (scope, bool) {
 	s, _ := ctx.Value(scopeKey{}).(scope)
-	return s, s.org != 0 || s.user != 0
+	return s, s.org != 0 || s.user != 0 || s.key != 0
 }
 
-const setScopeSQL = "SELECT set_config('app.organization_id', $1, true), set_config('app.user_id', $2, true)"
+const setScopeSQL = "SELECT set_config('app.organization_id', $1, true), set_config('app.user_id', $2, true), " +
+	"set_config('app.api_key_id', $3, true)"
 
 func idArg(id int64) string {
 	if id == 0 {
@@ -63,7 +73,7 @@ func (db *DB) SetTenant(ctx context.Context, orgID int64) (context.Context, erro
 	ctx = WithTenant(ctx, orgID)
 	if t, ok := ctx.Value(txKey{}).(*txState); ok {
 		s, _ := scopeOf(ctx)
-		if _, err := t.tx.Exec(ctx, setScopeSQL, idArg(s.org), idArg(s.user)); err != nil {
+		if _, err := t.tx.Exec(ctx, setScopeSQL, idArg(s.org), idArg(s.user), idArg(s.key)); err != nil {
 			return ctx, MapError(err)
 		}
 	}
@@ -80,7 +90,7 @@ type scoped struct {
 
 func (q scoped) batch(sql string, args []any) *pgx.Batch {
 	b := &pgx.Batch{}
-	b.Queue(setScopeSQL, idArg(q.s.org), idArg(q.s.user))
+	b.Queue(setScopeSQL, idArg(q.s.org), idArg(q.s.user), idArg(q.s.key))
 	b.Queue(sql, args...)
 	return b
 }
@@ -119,7 +129,7 @@ func (q scoped) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 
 func (q scoped) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	full := &pgx.Batch{}
-	full.Queue(setScopeSQL, idArg(q.s.org), idArg(q.s.user))
+	full.Queue(setScopeSQL, idArg(q.s.org), idArg(q.s.user), idArg(q.s.key))
 	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
 	br := q.db.Pool.SendBatch(ctx, full)
 	if _, err := br.Exec(); err != nil {

@@ -115,7 +115,7 @@ func (g *Guard) authenticateKey(c *fiber.Ctx, token string) error {
 	}
 	c.Locals(keyOrgLocal, k.OrgID)
 	ctx = auth.WithPrincipal(ctx, auth.Principal{UserID: k.CreatorID, KeyID: k.ID, Role: k.Role})
-	c.SetUserContext(database.WithUser(ctx, k.CreatorID))
+	c.SetUserContext(database.WithAPIKey(database.WithUser(ctx, k.CreatorID), k.ID))
 	return nil
 }
 
