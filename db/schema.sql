@@ -7,6 +7,17 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
 
 COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching based on trigrams';
 
+CREATE TYPE public.river_job_state AS ENUM (
+    'available',
+    'cancelled',
+    'completed',
+    'discarded',
+    'pending',
+    'retryable',
+    'running',
+    'scheduled'
+);
+
 CREATE FUNCTION public.analytics_recount(org bigint) RETURNS void
     LANGUAGE plpgsql
     AS $$
@@ -23,6 +34,44 @@ BEGIN
     PERFORM set_config('app.organization_id', '', true);
 END
 $$;
+
+CREATE FUNCTION public.api_key_authenticate(hash bytea) RETURNS TABLE(key_id bigint, org_id bigint, creator_id bigint, key_role text, creator_role text)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    k record;
+    found_key boolean;
+    prev_hash text := current_setting('app.api_key_hash', true);
+    prev_user text := current_setting('app.user_id', true);
+    member_role text;
+BEGIN
+    PERFORM set_config('app.api_key_hash', encode(hash, 'hex'), true);
+    SELECT a.id, a.organization_id, a.created_by, a.role INTO k
+        FROM api_keys a
+        WHERE a.token_hash = hash AND a.revoked_at IS NULL AND (a.expires_at IS NULL OR a.expires_at > now());
+    found_key := FOUND;
+    PERFORM set_config('app.api_key_hash', coalesce(prev_hash, ''), true);
+    IF NOT found_key THEN
+        RETURN;
+    END IF;
+    PERFORM set_config('app.user_id', k.created_by::text, true);
+    member_role := organization_member_role(k.organization_id, k.created_by);
+    PERFORM set_config('app.user_id', coalesce(prev_user, ''), true);
+    IF member_role IS NULL THEN
+        RETURN;
+    END IF;
+    key_id := k.id;
+    org_id := k.organization_id;
+    creator_id := k.created_by;
+    key_role := k.role;
+    creator_role := member_role;
+    RETURN NEXT;
+END
+$$;
+
+CREATE FUNCTION public.current_api_key_id() RETURNS bigint
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT NULLIF(current_setting('app.api_key_id', true), '')::bigint $$;
 
 CREATE FUNCTION public.current_app_user_id() RETURNS bigint
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -51,9 +100,77 @@ CREATE FUNCTION public.deals_stage_position(stage text) RETURNS smallint
     AS $$ SELECT CASE stage WHEN 'qualification' THEN 1 WHEN 'proposal' THEN 2
                             WHEN 'negotiation' THEN 3 WHEN 'closed' THEN 4 END::smallint $$;
 
+CREATE FUNCTION public.events_notify() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM pg_notify('crm_events', '');
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.events_purge(cutoff timestamp with time zone, batch integer) RETURNS bigint
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public'
+    AS $$
+    WITH gone AS (
+        DELETE FROM events e
+        WHERE (e.organization_id, e.id) IN (SELECT o.organization_id, o.id FROM events o
+                                            WHERE o.occurred_at < cutoff LIMIT batch)
+        RETURNING 1
+    )
+    SELECT count(*) FROM gone
+$$;
+
+CREATE FUNCTION public.events_sequence(batch integer) RETURNS TABLE(organization_id bigint, id bigint, "position" bigint, type text, audience smallint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public'
+    AS $$
+DECLARE
+    base bigint;
+    n    bigint;
+BEGIN
+    SELECT s.last_position INTO base FROM event_sequencer s FOR UPDATE;
+    RETURN QUERY
+    WITH picked AS (
+        SELECT w.organization_id, w.id, base + row_number() OVER (ORDER BY w.id) AS pos
+        FROM (SELECT e.organization_id, e.id FROM events e
+              WHERE e.position IS NULL ORDER BY e.id LIMIT batch) w
+    )
+    UPDATE events e SET position = p.pos
+    FROM picked p
+    WHERE e.organization_id = p.organization_id AND e.id = p.id
+    RETURNING e.organization_id, e.id, e.position, e.type, e.audience;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        UPDATE event_sequencer SET last_position = base + n;
+    END IF;
+END
+$$;
+
 CREATE FUNCTION public.organization_ids() RETURNS SETOF bigint
     LANGUAGE sql STABLE
     AS $$ SELECT id FROM organizations ORDER BY id $$;
+
+CREATE FUNCTION public.organization_member_role(org bigint, member bigint) RETURNS text
+    LANGUAGE sql STABLE
+    AS $$ SELECT role FROM organization_members WHERE organization_id = org AND user_id = member $$;
+
+CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.river_job_state) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT CASE state
+        WHEN 'available' THEN get_bit(bitmask, 7)
+        WHEN 'cancelled' THEN get_bit(bitmask, 6)
+        WHEN 'completed' THEN get_bit(bitmask, 5)
+        WHEN 'discarded' THEN get_bit(bitmask, 4)
+        WHEN 'pending'   THEN get_bit(bitmask, 3)
+        WHEN 'retryable' THEN get_bit(bitmask, 2)
+        WHEN 'running'   THEN get_bit(bitmask, 1)
+        WHEN 'scheduled' THEN get_bit(bitmask, 0)
+        ELSE 0
+    END = 1;
+$$;
 
 CREATE TABLE public.activities (
     id bigint NOT NULL,
@@ -100,6 +217,35 @@ CREATE TABLE public.analytics_deals_created (
 );
 
 ALTER TABLE ONLY public.analytics_deals_created FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE public.api_keys (
+    organization_id bigint NOT NULL,
+    id bigint NOT NULL,
+    name text NOT NULL,
+    role text NOT NULL,
+    prefix text NOT NULL,
+    token_hash bytea NOT NULL,
+    created_by bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone,
+    last_used_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    CONSTRAINT api_keys_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT api_keys_prefix_check CHECK ((length(prefix) = 8)),
+    CONSTRAINT api_keys_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'manager'::text, 'member'::text]))),
+    CONSTRAINT api_keys_token_hash_check CHECK ((length(token_hash) = 32))
+);
+
+ALTER TABLE ONLY public.api_keys FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.api_keys ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.api_keys_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 CREATE TABLE public.contacts (
     id bigint NOT NULL,
@@ -161,6 +307,37 @@ ALTER TABLE public.deals ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.event_sequencer (
+    only_row boolean DEFAULT true NOT NULL,
+    last_position bigint NOT NULL,
+    CONSTRAINT event_sequencer_only_row_check CHECK (only_row)
+);
+
+CREATE TABLE public.events (
+    organization_id bigint NOT NULL,
+    id bigint NOT NULL,
+    "position" bigint,
+    type text NOT NULL,
+    audience smallint DEFAULT 0 NOT NULL,
+    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
+    actor_type text NOT NULL,
+    actor_id bigint,
+    data json NOT NULL,
+    CONSTRAINT events_actor CHECK ((actor_type = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text]))),
+    CONSTRAINT events_audience CHECK (((audience >= 0) AND (audience <= 2)))
+);
+
+ALTER TABLE ONLY public.events FORCE ROW LEVEL SECURITY;
+
+CREATE SEQUENCE public.events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.events_id_seq OWNED BY public.events.id;
+
 CREATE TABLE public.idempotency_keys (
     user_id bigint NOT NULL,
     organization_id bigint NOT NULL,
@@ -170,6 +347,7 @@ CREATE TABLE public.idempotency_keys (
     headers jsonb,
     body bytea,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    api_key_id bigint DEFAULT 0 NOT NULL,
     CONSTRAINT idempotency_keys_key_check CHECK (((length(key) >= 1) AND (length(key) <= 255)))
 );
 
@@ -224,6 +402,83 @@ ALTER TABLE public.refresh_tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
     CACHE 1
 );
 
+CREATE TABLE public.river_job (
+    id bigint NOT NULL,
+    state public.river_job_state DEFAULT 'available'::public.river_job_state NOT NULL,
+    attempt smallint DEFAULT 0 NOT NULL,
+    max_attempts smallint DEFAULT 25 NOT NULL,
+    attempted_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    finalized_at timestamp with time zone,
+    scheduled_at timestamp with time zone DEFAULT now() NOT NULL,
+    priority smallint DEFAULT 1 NOT NULL,
+    args jsonb NOT NULL,
+    attempted_by text[],
+    errors jsonb[],
+    kind text NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    queue text DEFAULT 'default'::text NOT NULL,
+    tags character varying(255)[] DEFAULT '{}'::character varying[] NOT NULL,
+    unique_key bytea,
+    unique_states bit(8),
+    CONSTRAINT finalized_or_finalized_at_null CHECK ((((finalized_at IS NULL) AND (state <> ALL (ARRAY['cancelled'::public.river_job_state, 'completed'::public.river_job_state, 'discarded'::public.river_job_state]))) OR ((finalized_at IS NOT NULL) AND (state = ANY (ARRAY['cancelled'::public.river_job_state, 'completed'::public.river_job_state, 'discarded'::public.river_job_state]))))),
+    CONSTRAINT kind_length CHECK (((char_length(kind) > 0) AND (char_length(kind) < 128))),
+    CONSTRAINT max_attempts_is_positive CHECK ((max_attempts > 0)),
+    CONSTRAINT priority_in_range CHECK (((priority >= 1) AND (priority <= 4))),
+    CONSTRAINT queue_length CHECK (((char_length(queue) > 0) AND (char_length(queue) < 128)))
+);
+
+CREATE SEQUENCE public.river_job_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.river_job_id_seq OWNED BY public.river_job.id;
+
+CREATE UNLOGGED TABLE public.river_leader (
+    elected_at timestamp with time zone NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    leader_id text NOT NULL,
+    name text DEFAULT 'default'::text NOT NULL,
+    CONSTRAINT leader_id_length CHECK (((char_length(leader_id) > 0) AND (char_length(leader_id) < 128))),
+    CONSTRAINT name_length CHECK ((name = 'default'::text))
+);
+
+CREATE TABLE public.river_migration (
+    line text NOT NULL,
+    version bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT line_length CHECK (((char_length(line) > 0) AND (char_length(line) < 128))),
+    CONSTRAINT version_gte_1 CHECK ((version >= 1))
+);
+
+CREATE TABLE public.river_notification (
+    id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    payload text NOT NULL,
+    topic text NOT NULL,
+    CONSTRAINT topic_length CHECK (((length(topic) > 0) AND (length(topic) < 128)))
+);
+
+CREATE SEQUENCE public.river_notification_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.river_notification_id_seq OWNED BY public.river_notification.id;
+
+CREATE TABLE public.river_queue (
+    name text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    paused_at timestamp with time zone,
+    updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP NOT NULL
+);
+
 CREATE TABLE public.schema_migrations (
     version character varying NOT NULL
 );
@@ -273,6 +528,74 @@ ALTER TABLE public.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.webhook_deliveries (
+    organization_id bigint NOT NULL,
+    id bigint NOT NULL,
+    endpoint_id bigint NOT NULL,
+    event_id bigint NOT NULL,
+    event_type text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_attempt_at timestamp with time zone,
+    next_attempt_at timestamp with time zone,
+    response_status integer,
+    duration_ms integer,
+    error text,
+    response_body bytea,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_deliveries_error_check CHECK ((error = ANY (ARRAY['timeout'::text, 'connection_failed'::text, 'destination_not_allowed'::text, 'tls_error'::text, 'http_status'::text, 'redirect'::text]))),
+    CONSTRAINT webhook_deliveries_response_body_check CHECK ((length(response_body) <= 1024)),
+    CONSTRAINT webhook_deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'succeeded'::text, 'failed'::text])))
+);
+
+ALTER TABLE ONLY public.webhook_deliveries FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.webhook_deliveries ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhook_deliveries_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.webhook_endpoints (
+    organization_id bigint NOT NULL,
+    id bigint NOT NULL,
+    url text NOT NULL,
+    events text[] NOT NULL,
+    description text,
+    enabled boolean DEFAULT true NOT NULL,
+    disabled_reason text,
+    secret bytea NOT NULL,
+    previous_secret bytea,
+    previous_secret_expires_at timestamp with time zone,
+    failing_since timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_endpoints_check CHECK (((previous_secret IS NULL) = (previous_secret_expires_at IS NULL))),
+    CONSTRAINT webhook_endpoints_description_check CHECK ((length(description) <= 500)),
+    CONSTRAINT webhook_endpoints_events_check CHECK ((cardinality(events) >= 1)),
+    CONSTRAINT webhook_endpoints_url_check CHECK (((length(url) >= 1) AND (length(url) <= 2048)))
+);
+
+ALTER TABLE ONLY public.webhook_endpoints FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.webhook_endpoints ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhook_endpoints_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+ALTER TABLE ONLY public.events ALTER COLUMN id SET DEFAULT nextval('public.events_id_seq'::regclass);
+
+ALTER TABLE ONLY public.river_job ALTER COLUMN id SET DEFAULT nextval('public.river_job_id_seq'::regclass);
+
+ALTER TABLE ONLY public.river_notification ALTER COLUMN id SET DEFAULT nextval('public.river_notification_id_seq'::regclass);
+
 ALTER TABLE ONLY public.activities
     ADD CONSTRAINT activities_organization_id_id_key UNIQUE (organization_id, id);
 
@@ -284,6 +607,9 @@ ALTER TABLE ONLY public.analytics_deal_totals
 
 ALTER TABLE ONLY public.analytics_deals_created
     ADD CONSTRAINT analytics_deals_created_pkey PRIMARY KEY (organization_id, day);
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_pkey PRIMARY KEY (organization_id, id);
 
 ALTER TABLE ONLY public.contacts
     ADD CONSTRAINT contacts_organization_id_id_key UNIQUE (organization_id, id);
@@ -297,8 +623,14 @@ ALTER TABLE ONLY public.deals
 ALTER TABLE ONLY public.deals
     ADD CONSTRAINT deals_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.event_sequencer
+    ADD CONSTRAINT event_sequencer_pkey PRIMARY KEY (only_row);
+
+ALTER TABLE ONLY public.events
+    ADD CONSTRAINT events_pkey PRIMARY KEY (organization_id, id);
+
 ALTER TABLE ONLY public.idempotency_keys
-    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (user_id, organization_id, key);
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (user_id, organization_id, api_key_id, key);
 
 ALTER TABLE ONLY public.organization_members
     ADD CONSTRAINT organization_members_pkey PRIMARY KEY (organization_id, user_id);
@@ -308,6 +640,21 @@ ALTER TABLE ONLY public.organizations
 
 ALTER TABLE ONLY public.refresh_tokens
     ADD CONSTRAINT refresh_tokens_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.river_job
+    ADD CONSTRAINT river_job_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.river_leader
+    ADD CONSTRAINT river_leader_pkey PRIMARY KEY (name);
+
+ALTER TABLE ONLY public.river_migration
+    ADD CONSTRAINT river_migration_pkey1 PRIMARY KEY (line, version);
+
+ALTER TABLE ONLY public.river_notification
+    ADD CONSTRAINT river_notification_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.river_queue
+    ADD CONSTRAINT river_queue_pkey PRIMARY KEY (name);
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
@@ -321,7 +668,19 @@ ALTER TABLE ONLY public.tasks
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (organization_id, id);
+
+ALTER TABLE ONLY public.webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_pkey PRIMARY KEY (organization_id, id);
+
 CREATE INDEX activities_deal_idx ON public.activities USING btree (organization_id, deal_id, created_at DESC, id DESC);
+
+CREATE INDEX api_keys_creator_idx ON public.api_keys USING btree (organization_id, created_by) WHERE (revoked_at IS NULL);
+
+CREATE INDEX api_keys_list_idx ON public.api_keys USING btree (organization_id, created_at, id);
+
+CREATE UNIQUE INDEX api_keys_token_hash_idx ON public.api_keys USING btree (token_hash);
 
 CREATE INDEX contacts_email_trgm_idx ON public.contacts USING gin (organization_id, email public.gin_trgm_ops);
 
@@ -347,6 +706,12 @@ CREATE INDEX deals_title_idx ON public.deals USING btree (organization_id, title
 
 CREATE INDEX deals_updated_idx ON public.deals USING btree (organization_id, updated_at DESC, id DESC);
 
+CREATE UNIQUE INDEX events_feed ON public.events USING btree (organization_id, "position") WHERE ("position" IS NOT NULL);
+
+CREATE INDEX events_occurred ON public.events USING btree (occurred_at);
+
+CREATE INDEX events_unsequenced ON public.events USING btree (id) WHERE ("position" IS NULL);
+
 CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (created_at);
 
 CREATE INDEX organization_members_user_idx ON public.organization_members USING btree (user_id);
@@ -357,6 +722,22 @@ CREATE UNIQUE INDEX refresh_tokens_hash_key ON public.refresh_tokens USING btree
 
 CREATE INDEX refresh_tokens_user_idx ON public.refresh_tokens USING btree (user_id) WHERE (revoked_at IS NULL);
 
+CREATE INDEX river_job_args_index ON public.river_job USING gin (args);
+
+CREATE INDEX river_job_kind ON public.river_job USING btree (kind);
+
+CREATE INDEX river_job_metadata_index ON public.river_job USING gin (metadata);
+
+CREATE INDEX river_job_prioritized_fetching_index ON public.river_job USING btree (state, queue, priority, scheduled_at, id);
+
+CREATE INDEX river_job_state_and_finalized_at_index ON public.river_job USING btree (state, finalized_at) WHERE (finalized_at IS NOT NULL);
+
+CREATE UNIQUE INDEX river_job_unique_idx ON public.river_job USING btree (unique_key) WHERE ((unique_key IS NOT NULL) AND (unique_states IS NOT NULL) AND public.river_job_state_in_bitmask(unique_states, state));
+
+CREATE INDEX river_notification_created_at_idx ON public.river_notification USING btree (created_at);
+
+CREATE INDEX river_notification_topic_id_idx ON public.river_notification USING btree (topic, id);
+
 CREATE INDEX tasks_deal_idx ON public.tasks USING btree (organization_id, deal_id, COALESCE(due_date, 'infinity'::date), id);
 
 CREATE INDEX tasks_due_idx ON public.tasks USING btree (organization_id, COALESCE(due_date, 'infinity'::date), id);
@@ -364,6 +745,14 @@ CREATE INDEX tasks_due_idx ON public.tasks USING btree (organization_id, COALESC
 CREATE INDEX tasks_open_idx ON public.tasks USING btree (organization_id, COALESCE(due_date, 'infinity'::date), id) WHERE (NOT is_done);
 
 CREATE UNIQUE INDEX users_email_key ON public.users USING btree (lower(email));
+
+CREATE INDEX webhook_deliveries_list_idx ON public.webhook_deliveries USING btree (organization_id, endpoint_id, created_at DESC, id DESC);
+
+CREATE INDEX webhook_deliveries_pending_idx ON public.webhook_deliveries USING btree (organization_id, endpoint_id) WHERE (status = 'pending'::text);
+
+CREATE INDEX webhook_endpoints_list_idx ON public.webhook_endpoints USING btree (organization_id, created_at DESC, id DESC);
+
+CREATE TRIGGER events_notify AFTER INSERT ON public.events FOR EACH STATEMENT EXECUTE FUNCTION public.events_notify();
 
 ALTER TABLE ONLY public.activities
     ADD CONSTRAINT activities_deal_fkey FOREIGN KEY (organization_id, deal_id) REFERENCES public.deals(organization_id, id) ON DELETE CASCADE;
@@ -373,6 +762,12 @@ ALTER TABLE ONLY public.analytics_deal_totals
 
 ALTER TABLE ONLY public.analytics_deals_created
     ADD CONSTRAINT analytics_deals_created_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.contacts
     ADD CONSTRAINT contacts_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
@@ -404,15 +799,25 @@ ALTER TABLE ONLY public.tasks
 ALTER TABLE ONLY public.tasks
     ADD CONSTRAINT tasks_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_organization_id_endpoint_id_fkey FOREIGN KEY (organization_id, endpoint_id) REFERENCES public.webhook_endpoints(organization_id, id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
 ALTER TABLE public.activities ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.analytics_deal_totals ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.analytics_deals_created ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.contacts ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.deals ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.events ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY expired_sweep_delete ON public.idempotency_keys FOR DELETE USING (((current_setting('app.sweep_expired_keys'::text, true) = 'on'::text) AND (created_at < (now() - '24:00:00'::interval))));
 
@@ -430,13 +835,27 @@ CREATE POLICY tenant_isolation ON public.analytics_deal_totals USING ((organizat
 
 CREATE POLICY tenant_isolation ON public.analytics_deals_created USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
+CREATE POLICY tenant_isolation ON public.api_keys USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
 CREATE POLICY tenant_isolation ON public.contacts USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.deals USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
-CREATE POLICY tenant_isolation ON public.idempotency_keys USING (((organization_id = COALESCE(public.current_organization_id(), (0)::bigint)) AND (user_id = COALESCE(public.current_app_user_id(), (0)::bigint)))) WITH CHECK (((organization_id = COALESCE(public.current_organization_id(), (0)::bigint)) AND (user_id = COALESCE(public.current_app_user_id(), (0)::bigint))));
+CREATE POLICY tenant_isolation ON public.events USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY tenant_isolation ON public.idempotency_keys USING (((organization_id = COALESCE(public.current_organization_id(), (0)::bigint)) AND (user_id = COALESCE(public.current_app_user_id(), (0)::bigint)) AND (api_key_id = COALESCE(public.current_api_key_id(), (0)::bigint)))) WITH CHECK (((organization_id = COALESCE(public.current_organization_id(), (0)::bigint)) AND (user_id = COALESCE(public.current_app_user_id(), (0)::bigint)) AND (api_key_id = COALESCE(public.current_api_key_id(), (0)::bigint))));
 
 CREATE POLICY tenant_isolation ON public.organization_members USING (((organization_id = public.current_organization_id()) OR (user_id = public.current_app_user_id()))) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.tasks USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY tenant_isolation ON public.webhook_deliveries USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY tenant_isolation ON public.webhook_endpoints USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY token_lookup ON public.api_keys FOR SELECT USING ((token_hash = decode(NULLIF(current_setting('app.api_key_hash'::text, true), ''::text), 'hex'::text)));
+
+ALTER TABLE public.webhook_deliveries ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.webhook_endpoints ENABLE ROW LEVEL SECURITY;
 
