@@ -6,28 +6,12 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/mini-crm/crm/modules/contacts/contactsapi"
 	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/patch"
 	"github.com/mini-crm/crm/platform/web"
 )
 
 type handler struct{ svc *Service }
-
-type contactJSON struct {
-	ID        int64    `json:"id"`
-	OwnerID   int64    `json:"owner_id"`
-	Name      string   `json:"name"`
-	Email     *string  `json:"email"`
-	Phone     *string  `json:"phone"`
-	CreatedAt web.Time `json:"created_at"`
-	UpdatedAt web.Time `json:"updated_at"`
-}
-
-func toJSON(c contactsapi.Contact) contactJSON {
-	return contactJSON{ID: c.ID, OwnerID: c.OwnerID, Name: c.Name, Email: c.Email, Phone: c.Phone,
-		CreatedAt: web.Time(c.CreatedAt), UpdatedAt: web.Time(c.UpdatedAt)}
-}
 
 func init() { web.RegisterTextRule("phone", PhoneMessage, validPhone) }
 

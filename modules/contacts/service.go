@@ -7,15 +7,36 @@ import (
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/events"
 	"github.com/mini-crm/crm/platform/listing"
 	"github.com/mini-crm/crm/platform/patch"
 )
 
+// Outbox is what this module uses of the change feed (platform/events.Outbox).
+type Outbox interface {
+	Record(ctx context.Context, c events.Change) (int64, error)
+}
+
 // Service implements the contact use cases and the contacts facade.
 type Service struct {
-	db    *database.DB
-	store store
-	deals contactsapi.DealLinks
+	db     *database.DB
+	store  store
+	deals  contactsapi.DealLinks
+	outbox Outbox
+}
+
+// record writes the event of a contact change in the transaction of ctx: the contact as its
+// GET renders it after the change (for a delete, its last state) and, for an update, before.
+func (s *Service) record(ctx context.Context, typ string, after contactRow, before *contactRow) error {
+	if s.outbox == nil {
+		return nil
+	}
+	c := events.Change{OrgID: after.OrganizationID, Type: typ, Object: toJSON(after.contact())}
+	if before != nil {
+		c.Before = toJSON(before.contact())
+	}
+	_, err := s.outbox.Record(ctx, c)
+	return err
 }
 
 var _ contactsapi.Contacts = (*Service)(nil)
@@ -72,7 +93,14 @@ func (s *Service) Create(ctx context.Context, in NewContact) (contactsapi.Contac
 	if err := ownership.CheckCreate(p, owner); err != nil {
 		return contactsapi.Contact{}, err
 	}
-	r, err := s.store.insert(ctx, p.OrgID, newContact{OwnerID: owner, Name: in.Name, Email: in.Email, Phone: in.Phone})
+	var r contactRow
+	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+		r, err = s.store.insert(ctx, p.OrgID, newContact{OwnerID: owner, Name: in.Name, Email: in.Email, Phone: in.Phone})
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, "contact.created", r, nil)
+	})
 	if err != nil {
 		return contactsapi.Contact{}, err
 	}
@@ -116,7 +144,10 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch) (contactsap
 			return nil
 		}
 		out, err = s.store.update(ctx, p.OrgID, id, set)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, "contact.updated", out, &cur)
 	})
 	if err != nil {
 		return contactsapi.Contact{}, err
@@ -173,7 +204,10 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 		if n > 0 {
 			return hasDeals(n)
 		}
-		return s.store.delete(ctx, p.OrgID, id)
+		if err := s.store.delete(ctx, p.OrgID, id); err != nil {
+			return err
+		}
+		return s.record(ctx, "contact.deleted", cur, nil)
 	})
 	if errors.Is(err, errReferenced) {
 		// The foreign key caught a deal the count did not see; the transaction is over, so

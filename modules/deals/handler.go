@@ -17,46 +17,16 @@ import (
 	"github.com/mini-crm/crm/platform/web"
 )
 
-type handler struct{ svc *Service }
-
-type dealJSON struct {
-	ID         int64        `json:"id"`
-	ContactID  int64        `json:"contact_id"`
-	OwnerID    int64        `json:"owner_id"`
-	Title      string       `json:"title"`
-	Amount     money.Amount `json:"amount"`
-	Currency   string       `json:"currency"`
-	Status     string       `json:"status"`
-	Stage      string       `json:"stage"`
-	LostReason *string      `json:"lost_reason"`
-	CreatedAt  web.Time     `json:"created_at"`
-	UpdatedAt  web.Time     `json:"updated_at"`
-}
-
-func toJSON(d Deal) dealJSON {
-	return dealJSON{ID: d.ID, ContactID: d.ContactID, OwnerID: d.OwnerID, Title: d.Title, Amount: d.Amount,
-		Currency: d.Currency, Status: d.Status, Stage: d.Stage, LostReason: d.LostReason,
-		CreatedAt: web.Time(d.CreatedAt), UpdatedAt: web.Time(d.UpdatedAt)}
+type handler struct {
+	svc *Service
+	// activity renders an activity as the timeline module does, for its routes served here.
+	activity func(timelineapi.Activity) any
 }
 
 // sendDeal writes one deal with its ETag.
 func sendDeal(c *fiber.Ctx, status int, d Deal) error {
 	c.Set(fiber.HeaderETag, d.ETag())
 	return c.Status(status).JSON(toJSON(d))
-}
-
-type activityJSON struct {
-	ID        int64           `json:"id"`
-	DealID    int64           `json:"deal_id"`
-	AuthorID  *int64          `json:"author_id"`
-	Type      string          `json:"type"`
-	Payload   json.RawMessage `json:"payload"`
-	CreatedAt web.Time        `json:"created_at"`
-}
-
-func toActivityJSON(a timelineapi.Activity) activityJSON {
-	return activityJSON{ID: a.ID, DealID: a.DealID, AuthorID: a.AuthorID, Type: a.Type, Payload: a.Payload,
-		CreatedAt: web.Time(a.CreatedAt)}
 }
 
 // listFilter reads the query of GET /deals. Every unknown value is a 400 naming its
@@ -243,7 +213,7 @@ func (h handler) activities(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(web.ListOf(res, page, toActivityJSON))
+	return c.JSON(web.ListOf(res, page, h.activity))
 }
 
 type commentRequest struct {
@@ -264,5 +234,5 @@ func (h handler) comment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(toActivityJSON(a))
+	return c.Status(fiber.StatusCreated).JSON(h.activity(a))
 }

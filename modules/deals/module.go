@@ -2,8 +2,9 @@
 // rules about moving through it, and the HTTP routes of deal timelines. It records what
 // happens to a deal through the timeline facade inside its own transactions, tells the
 // contacts module how many deals reference a contact, emits dealsapi.DealWritten inside the
-// transaction of every write that changes what analytics derives from a deal, and announces
-// every committed write with a dealsapi.DealsChanged event.
+// transaction of every write that changes what analytics derives from a deal, emits
+// dealsapi.DealDeleting before a delete cascades, records the deal.* events of the change
+// feed, and announces every committed write with a dealsapi.DealsChanged event.
 package deals
 
 import (
@@ -31,9 +32,9 @@ type Module struct {
 	svc *Service
 }
 
-// New builds the module.
-func New(db *database.DB) *Module {
-	return &Module{svc: &Service{db: db, store: store{db: db}}}
+// New builds the module. outbox records the deal.* events of its writes.
+func New(db *database.DB, outbox Outbox) *Module {
+	return &Module{svc: &Service{db: db, store: store{db: db}, outbox: outbox}}
 }
 
 // Service exposes the use cases (for tests and the composition root).
@@ -64,11 +65,12 @@ func (m *Module) Init(k *kernel.Kernel) error {
 	m.svc.contacts, m.svc.orgs, m.svc.timeline = contacts, orgs, tl
 	m.svc.publish = func(e dealsapi.DealsChanged) { kernel.Publish(k, e) }
 	m.svc.emit = func(ctx context.Context, e dealsapi.DealWritten) error { return kernel.Emit(ctx, k, e) }
+	m.svc.emitDeleting = func(ctx context.Context, e dealsapi.DealDeleting) error { return kernel.Emit(ctx, k, e) }
 	return nil
 }
 
 func (m *Module) Routes(r web.Routes) {
-	h := handler{svc: m.svc}
+	h := handler{svc: m.svc, activity: m.svc.timeline.Render}
 	r.Tenant.Get("/deals", h.list)
 	r.Tenant.Post("/deals", h.create)
 	r.Tenant.Get("/deals/:id", h.get)

@@ -11,6 +11,7 @@ import (
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/events"
 	"github.com/mini-crm/crm/platform/listing"
 	"github.com/mini-crm/crm/platform/money"
 	"github.com/mini-crm/crm/platform/patch"
@@ -31,6 +32,12 @@ type Timeline interface {
 	Append(ctx context.Context, a timelineapi.NewActivity) (timelineapi.Activity, error)
 	List(ctx context.Context, orgID, dealID int64, w listing.Window) (listing.Result[timelineapi.Activity], error)
 	Comment(ctx context.Context, orgID, dealID, authorID int64, typ string, payload json.RawMessage) (timelineapi.Activity, error)
+	Render(a timelineapi.Activity) any
+}
+
+// Outbox is what this module uses of the change feed (platform/events.Outbox).
+type Outbox interface {
+	Record(ctx context.Context, c events.Change) (int64, error)
 }
 
 // Service implements the deal use cases, the deals facade and the contacts' DealLinks.
@@ -40,8 +47,12 @@ type Service struct {
 	contacts Contacts
 	orgs     Orgs
 	timeline Timeline
+	outbox   Outbox
 	publish  func(dealsapi.DealsChanged)
 	emit     func(context.Context, dealsapi.DealWritten) error
+	// emitDeleting runs the handlers of DealDeleting (the tasks' events) in the delete's
+	// transaction.
+	emitDeleting func(context.Context, dealsapi.DealDeleting) error
 }
 
 var (
@@ -93,6 +104,20 @@ func (s *Service) written(ctx context.Context, e dealsapi.DealWritten) error {
 		return nil
 	}
 	return s.emit(ctx, e)
+}
+
+// record writes the event of a deal change in the transaction of ctx: the deal as its GET
+// renders it after the change (for a delete, its last state) and, for an update, before.
+func (s *Service) record(ctx context.Context, typ string, after Deal, before *Deal) error {
+	if s.outbox == nil {
+		return nil
+	}
+	c := events.Change{OrgID: after.OrganizationID, Type: typ, Object: toJSON(after)}
+	if before != nil {
+		c.Before = toJSON(*before)
+	}
+	_, err := s.outbox.Record(ctx, c)
+	return err
 }
 
 // changed announces a write of the organization's deals once the transaction of ctx (the
@@ -166,6 +191,9 @@ func (s *Service) Create(ctx context.Context, in NewDeal) (Deal, error) {
 		if err != nil {
 			return err
 		}
+		if err := s.record(ctx, "deal.created", out, nil); err != nil {
+			return err
+		}
 		_, err = s.timeline.Append(ctx, timelineapi.NewActivity{OrgID: p.OrgID, DealID: out.ID, Type: timelineapi.TypeSystem,
 			Payload: map[string]string{"event": "deal_created"}})
 		if err != nil {
@@ -228,6 +256,9 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch, expect patc
 		if err != nil {
 			return err
 		}
+		if err := s.record(ctx, "deal.updated", out, &cur); err != nil {
+			return err
+		}
 		for _, c := range changes(cur.state(), out.state()) {
 			if _, err := s.timeline.Append(ctx, timelineapi.NewActivity{OrgID: p.OrgID, DealID: id, AuthorID: &p.UserID,
 				Type: c.Type, Payload: c.payload()}); err != nil {
@@ -287,6 +318,9 @@ func apply(cur Deal, patch Patch) (Deal, map[string]any) {
 }
 
 // Delete removes a deal; its activities (and tasks) go with it through the foreign keys.
+// Before the row goes, DealDeleting lets the tasks module record a task.deleted event for
+// each of the deal's tasks; its activities go without events of their own (deal.deleted
+// stands for them).
 func (s *Service) Delete(ctx context.Context, id int64) error {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
@@ -300,7 +334,15 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 		if err := ownership.CheckModify(p, cur.OwnerID); err != nil {
 			return err
 		}
+		if s.emitDeleting != nil {
+			if err := s.emitDeleting(ctx, dealsapi.DealDeleting{OrgID: p.OrgID, DealID: id}); err != nil {
+				return err
+			}
+		}
 		if err := s.store.delete(ctx, p.OrgID, id); err != nil {
+			return err
+		}
+		if err := s.record(ctx, "deal.deleted", cur, nil); err != nil {
 			return err
 		}
 		return s.written(ctx, dealsapi.DealWritten{OrgID: p.OrgID, DealID: id, Before: cur.facts()})

@@ -25,18 +25,6 @@ func toOrgJSON(m Membership) orgJSON {
 		CreatedAt: web.Time(m.Org.CreatedAt)}
 }
 
-type memberJSON struct {
-	UserID   int64    `json:"user_id"`
-	Email    string   `json:"email"`
-	Name     string   `json:"name"`
-	Role     string   `json:"role"`
-	JoinedAt web.Time `json:"joined_at"`
-}
-
-func toMemberJSON(m Member) memberJSON {
-	return memberJSON{UserID: m.User.ID, Email: m.User.Email, Name: m.User.Name, Role: string(m.Role), JoinedAt: web.Time(m.JoinedAt)}
-}
-
 type userJSON struct {
 	ID        int64    `json:"id"`
 	Email     string   `json:"email"`

@@ -6,6 +6,7 @@ import (
 
 	sq "github.com/Masterminds/squirrel"
 
+	"github.com/mini-crm/crm/modules/identity/identityapi"
 	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
@@ -33,6 +34,11 @@ type memberRow struct {
 	UserID   int64     `db:"user_id"`
 	Role     string    `db:"role"`
 	JoinedAt time.Time `db:"joined_at"`
+}
+
+// member is the membership as a Member of user u.
+func (r memberRow) member(u identityapi.User) Member {
+	return Member{User: u, Role: auth.Role(r.Role), JoinedAt: r.JoinedAt}
 }
 
 // ErrMemberNotFound is the 404 for a user who is not a member of the organization.
@@ -105,6 +111,16 @@ func (s store) role(ctx context.Context, orgID, userID int64) (auth.Role, error)
 		return "", ErrMemberNotFound
 	}
 	return auth.Role(r), err
+}
+
+// member returns a membership of the organization.
+func (s store) member(ctx context.Context, orgID, userID int64) (memberRow, error) {
+	r, err := database.Get[memberRow](ctx, s.db.Q(ctx), database.SQL.Select("user_id", "role", "joined_at").
+		From("organization_members").Where(sq.Eq{"organization_id": orgID, "user_id": userID}))
+	if database.IsNoRows(err) {
+		return r, ErrMemberNotFound
+	}
+	return r, err
 }
 
 func (s store) insertMember(ctx context.Context, orgID, userID int64, role auth.Role) (memberRow, error) {

@@ -13,27 +13,6 @@ import (
 
 type handler struct{ svc *Service }
 
-type taskJSON struct {
-	ID          int64     `json:"id"`
-	DealID      int64     `json:"deal_id"`
-	Title       string    `json:"title"`
-	Description *string   `json:"description"`
-	DueDate     *web.Date `json:"due_date"`
-	IsDone      bool      `json:"is_done"`
-	CreatedAt   web.Time  `json:"created_at"`
-	UpdatedAt   web.Time  `json:"updated_at"`
-}
-
-func toJSON(t Task) taskJSON {
-	out := taskJSON{ID: t.ID, DealID: t.DealID, Title: t.Title, Description: t.Description, IsDone: t.IsDone,
-		CreatedAt: web.Time(t.CreatedAt), UpdatedAt: web.Time(t.UpdatedAt)}
-	if t.DueDate != nil {
-		d := web.Date(*t.DueDate)
-		out.DueDate = &d
-	}
-	return out
-}
-
 // dueDate is the due_date field of a request: a date in either accepted format, its
 // decoding errors named after the field.
 type dueDate struct{ web.DateInput }

@@ -1,7 +1,8 @@
 // Package tasks owns the tasks of an organization: to-dos attached to its deals, with an
 // optional due date that may never be set in the past. It reads deals (existence and owner)
 // through the deals facade and records each new task on the deal's timeline through the
-// timeline facade, inside its own transactions.
+// timeline facade, inside its own transactions; it records the task.* events of the change
+// feed, those of the tasks a deal's delete takes with it included (dealsapi.DealDeleting).
 package tasks
 
 import (
@@ -27,10 +28,10 @@ type Module struct {
 	svc *Service
 }
 
-// New builds the module. now is the clock that decides which day is today (UTC); the
-// composition root passes time.Now.
-func New(db *database.DB, now func() time.Time) *Module {
-	return &Module{svc: &Service{db: db, store: store{db: db}, now: now}}
+// New builds the module. outbox records the task.* events of its writes; now is the clock
+// that decides which day is today (UTC), the composition root passes time.Now.
+func New(db *database.DB, outbox Outbox, now func() time.Time) *Module {
+	return &Module{svc: &Service{db: db, store: store{db: db}, outbox: outbox, now: now}}
 }
 
 // Service exposes the use cases (for tests and the composition root).
@@ -51,6 +52,8 @@ func (m *Module) Init(k *kernel.Kernel) error {
 		return err
 	}
 	m.svc.deals, m.svc.timeline = deals, tl
+	// A deal's delete takes its tasks with it: each gets its task.deleted event.
+	kernel.Handle(k, m.svc.dealDeleting)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/events"
 	"github.com/mini-crm/crm/platform/listing"
 )
 
@@ -22,12 +23,18 @@ type Timeline interface {
 	Append(ctx context.Context, a timelineapi.NewActivity) (timelineapi.Activity, error)
 }
 
+// Outbox is what this module uses of the change feed (platform/events.Outbox).
+type Outbox interface {
+	Record(ctx context.Context, c events.Change) (int64, error)
+}
+
 // Service implements the task use cases and the tasks facade.
 type Service struct {
 	db       *database.DB
 	store    store
 	deals    Deals
 	timeline Timeline
+	outbox   Outbox
 	// now is the clock "today" is read from, so that tests can pin it.
 	now func() time.Time
 }
@@ -47,6 +54,20 @@ type ListFilter struct {
 	OnlyOpen  bool
 	DueBefore *time.Time
 	DueAfter  *time.Time
+}
+
+// record writes the event of a task change in the transaction of ctx: the task as its GET
+// renders it after the change (for a delete, its last state) and, for an update, before.
+func (s *Service) record(ctx context.Context, typ string, after Task, before *Task) error {
+	if s.outbox == nil {
+		return nil
+	}
+	c := events.Change{OrgID: after.OrganizationID, Type: typ, Object: toJSON(after)}
+	if before != nil {
+		c.Before = toJSON(*before)
+	}
+	_, err := s.outbox.Record(ctx, c)
+	return err
 }
 
 // List returns a page of the organization's tasks by due date, undated tasks last. Anyone
@@ -93,6 +114,9 @@ func (s *Service) Create(ctx context.Context, in NewTask) (Task, error) {
 		if err != nil {
 			return err
 		}
+		if err := s.record(ctx, "task.created", out, nil); err != nil {
+			return err
+		}
 		_, err = s.timeline.Append(ctx, timelineapi.NewActivity{OrgID: p.OrgID, DealID: out.DealID, AuthorID: &p.UserID,
 			Type: tasksapi.TypeTaskCreated, Payload: createdPayload(out)})
 		return err
@@ -125,7 +149,10 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch) (Task, erro
 			return nil
 		}
 		out, err = s.store.update(ctx, p.OrgID, id, set)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, "task.updated", out, &cur)
 	})
 	if err != nil {
 		return Task{}, err
@@ -140,11 +167,32 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 		return err
 	}
 	return s.db.WithinTx(ctx, func(ctx context.Context) error {
-		if _, err := s.lockForChange(ctx, p, id); err != nil {
+		cur, err := s.lockForChange(ctx, p, id)
+		if err != nil {
 			return err
 		}
-		return s.store.delete(ctx, p.OrgID, id)
+		if err := s.store.delete(ctx, p.OrgID, id); err != nil {
+			return err
+		}
+		return s.record(ctx, "task.deleted", cur, nil)
 	})
+}
+
+// dealDeleting records a task.deleted event for each task of a deal being deleted, in the
+// deal's delete transaction: the foreign key takes the tasks with the deal, so this is
+// their last state. They are locked, so no change of theirs commits in between (a task
+// cannot be added either: the deal is locked for the delete).
+func (s *Service) dealDeleting(ctx context.Context, e dealsapi.DealDeleting) error {
+	ts, err := s.store.ofDealLocked(ctx, e.OrgID, e.DealID)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if err := s.record(ctx, "task.deleted", t, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // lockForChange locks the task and checks that the caller may change it: a member only on

@@ -100,6 +100,17 @@ func (s store) delete(ctx context.Context, orgID, id int64) error {
 	return nil
 }
 
+// ofDealLocked returns the tasks of a deal, locked (a deal's delete takes them with it).
+func (s store) ofDealLocked(ctx context.Context, orgID, dealID int64) ([]Task, error) {
+	q := database.SQL.Select(taskCols...).From("tasks").Where(sq.Eq{"organization_id": orgID, "deal_id": dealID}).
+		OrderBy("id").Suffix("FOR UPDATE")
+	r, err := database.Select[Task](ctx, s.db.Q(ctx), q)
+	if err != nil {
+		return nil, fmt.Errorf("tasks of deal: %w", err)
+	}
+	return r, nil
+}
+
 // dueKey orders by due date with undated tasks last, as a total order without NULLs (the
 // indexes are built on the same expression).
 const dueKey = "coalesce(due_date, 'infinity'::date)"

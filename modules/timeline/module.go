@@ -24,9 +24,10 @@ type Module struct {
 	svc *Service
 }
 
-// New builds the module.
-func New(db *database.DB) *Module {
-	return &Module{svc: newService(db)}
+// New builds the module. outbox records the activity.created event of every activity, in
+// the transaction that appends it.
+func New(db *database.DB, outbox Outbox) *Module {
+	return &Module{svc: newService(db, outbox)}
 }
 
 // Service exposes the facade implementation (for tests and the composition root).

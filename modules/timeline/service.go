@@ -6,18 +6,25 @@ import (
 
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
 	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/events"
 	"github.com/mini-crm/crm/platform/listing"
 )
 
+// Outbox is what this module uses of the change feed (platform/events.Outbox).
+type Outbox interface {
+	Record(ctx context.Context, c events.Change) (int64, error)
+}
+
 // Service implements the timeline facade.
 type Service struct {
-	store store
+	store  store
+	outbox Outbox // nil: no events (the module's own tests, which have no feed)
 }
 
 var _ timelineapi.Timeline = (*Service)(nil)
 
-// Append implements timelineapi.Timeline. It is one statement on the querier of ctx, so it
-// belongs to the caller's transaction when there is one.
+// Append implements timelineapi.Timeline. The activity and its activity.created event are
+// written in the caller's transaction, or in one of their own when the caller has none.
 func (s *Service) Append(ctx context.Context, a timelineapi.NewActivity) (timelineapi.Activity, error) {
 	if err := checkType(a.Type); err != nil {
 		return timelineapi.Activity{}, err
@@ -26,12 +33,27 @@ func (s *Service) Append(ctx context.Context, a timelineapi.NewActivity) (timeli
 	if err != nil {
 		return timelineapi.Activity{}, err
 	}
-	r, err := s.store.insert(ctx, a.OrgID, a.DealID, a.AuthorID, a.Type, payload)
+	var out timelineapi.Activity
+	err = s.store.db.WithinTx(ctx, func(ctx context.Context) error {
+		r, err := s.store.insert(ctx, a.OrgID, a.DealID, a.AuthorID, a.Type, payload)
+		if err != nil {
+			return err
+		}
+		out = r.activity()
+		if s.outbox == nil {
+			return nil
+		}
+		_, err = s.outbox.Record(ctx, events.Change{OrgID: a.OrgID, Type: "activity.created", Object: toJSON(out)})
+		return err
+	})
 	if err != nil {
 		return timelineapi.Activity{}, err
 	}
-	return r.activity(), nil
+	return out, nil
 }
+
+// Render implements timelineapi.Timeline.
+func (s *Service) Render(a timelineapi.Activity) any { return toJSON(a) }
 
 // List implements timelineapi.Timeline.
 func (s *Service) List(ctx context.Context, orgID, dealID int64, w listing.Window) (listing.Result[timelineapi.Activity], error) {
@@ -51,5 +73,7 @@ func (s *Service) Comment(ctx context.Context, orgID, dealID, authorID int64, ty
 	return s.Append(ctx, timelineapi.NewActivity{OrgID: orgID, DealID: dealID, AuthorID: &authorID, Type: timelineapi.TypeComment, Payload: c})
 }
 
-// newService returns the service on db.
-func newService(db *database.DB) *Service { return &Service{store: store{db: db}} }
+// newService returns the service on db, recording events through outbox when it is not nil.
+func newService(db *database.DB, outbox Outbox) *Service {
+	return &Service{store: store{db: db}, outbox: outbox}
+}

@@ -18,7 +18,7 @@ import (
 func newTestService(t *testing.T) (*Service, *database.DB) {
 	t.Helper()
 	db := testdb.New(t, []migrate.Source{{Module: "database", FS: database.Migrations()}, {Module: "timeline", FS: Migrations()}})
-	return newService(db), db
+	return newService(db, nil), db
 }
 
 func appendOrFail(t *testing.T, s *Service, a timelineapi.NewActivity) timelineapi.Activity {

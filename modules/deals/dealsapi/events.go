@@ -27,3 +27,11 @@ type DealWritten struct {
 	OrgID, DealID int64
 	Before, After *DealFacts
 }
+
+// DealDeleting is emitted with kernel.Emit inside the transaction that deletes a deal, once
+// the deal is locked and before its row goes: what the delete cascades to through foreign
+// keys (its tasks) is still there, so a handler can record the deletion of each in the change
+// feed. Handlers run in that transaction and their error fails the delete.
+type DealDeleting struct {
+	OrgID, DealID int64
+}

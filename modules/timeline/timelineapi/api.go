@@ -47,14 +47,19 @@ type NewActivity struct {
 // given explicitly; none checks the caller's permissions, which is the job of the module
 // that owns the deal.
 type Timeline interface {
-	// Append records an activity. It runs in the transaction carried by ctx when there is
-	// one, so the activity commits or rolls back with the caller's write.
+	// Append records an activity and its activity.created event in the transaction carried
+	// by ctx, so both commit or roll back with the caller's write (in a transaction of their
+	// own when ctx carries none).
 	Append(ctx context.Context, a NewActivity) (Activity, error)
 	// List returns a window of the deal's activities, newest first.
 	List(ctx context.Context, orgID, dealID int64, w listing.Window) (listing.Result[Activity], error)
 	// Comment validates a client's activity (only TypeComment, payload {"text": 1..10000
 	// characters}) and appends it with authorID as author.
 	Comment(ctx context.Context, orgID, dealID, authorID int64, typ string, payload json.RawMessage) (Activity, error)
+	// Render returns the activity as the API renders it: an item of a deal's timeline, and the
+	// object of its activity.created event. The modules serving the timeline's routes render
+	// with it, so the routes and the change feed never disagree.
+	Render(a Activity) any
 }
 
 // ErrTypeNotAllowed is the 400 for a client creating an activity of another type than
