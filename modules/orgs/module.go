@@ -28,9 +28,9 @@ type Module struct {
 	svc *Service
 }
 
-// New builds the module.
-func New(db *database.DB) *Module {
-	return &Module{svc: &Service{db: db, store: store{db: db}}}
+// New builds the module. outbox records the member.* events of its writes.
+func New(db *database.DB, outbox Outbox) *Module {
+	return &Module{svc: &Service{db: db, store: store{db: db}, outbox: outbox}}
 }
 
 // Service exposes the use cases (for tests and the composition root).

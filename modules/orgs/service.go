@@ -11,6 +11,7 @@ import (
 	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/events"
 	"github.com/mini-crm/crm/platform/listing"
 )
 
@@ -22,11 +23,17 @@ type Identity interface {
 	UsersByID(ctx context.Context, ids []int64) (map[int64]identityapi.User, error)
 }
 
+// Outbox is what this module uses of the change feed (platform/events.Outbox).
+type Outbox interface {
+	Record(ctx context.Context, c events.Change) (int64, error)
+}
+
 // Service implements organizations, memberships and sign-up.
 type Service struct {
 	db       *database.DB
 	store    store
 	identity Identity
+	outbox   Outbox
 	// emit runs the handlers of an event inside the caller's transaction (kernel.Emit).
 	emit func(ctx context.Context, e orgsapi.MemberRemoved) error
 }
@@ -56,6 +63,21 @@ type Signup struct {
 	Tokens     identityapi.TokenPair
 }
 
+// record writes the event of a membership change in the transaction of ctx: the member as
+// the members list renders it after the change (for a removal, its last state) and, for an
+// update, before. actor nil is the caller.
+func (s *Service) record(ctx context.Context, orgID int64, typ string, after Member, before *Member, actor *events.Actor) error {
+	if s.outbox == nil {
+		return nil
+	}
+	c := events.Change{OrgID: orgID, Type: typ, Object: toMemberJSON(after), Actor: actor}
+	if before != nil {
+		c.Before = toMemberJSON(*before)
+	}
+	_, err := s.outbox.Record(ctx, c)
+	return err
+}
+
 // DefaultCurrency of a new organization.
 const DefaultCurrency = "USD"
 
@@ -68,7 +90,7 @@ func (s *Service) Register(ctx context.Context, email, password, name, orgName s
 		if err != nil {
 			return err
 		}
-		m, err := s.create(ctx, u.ID, orgName, DefaultCurrency)
+		m, err := s.create(ctx, u, orgName, DefaultCurrency)
 		if err != nil {
 			return err
 		}
@@ -82,7 +104,9 @@ func (s *Service) Register(ctx context.Context, email, password, name, orgName s
 	return out, err
 }
 
-func (s *Service) create(ctx context.Context, ownerID int64, name, currency string) (Membership, error) {
+// create makes an organization with owner as its owner, and records the owner's member.added
+// event (the owner is its actor: at sign-up there is no caller yet).
+func (s *Service) create(ctx context.Context, owner identityapi.User, name, currency string) (Membership, error) {
 	o, err := s.store.insertOrg(ctx, strings.TrimSpace(name), currency)
 	if err != nil {
 		return Membership{}, fmt.Errorf("create organization: %w", err)
@@ -91,8 +115,13 @@ func (s *Service) create(ctx context.Context, ownerID int64, name, currency stri
 	if ctx, err = s.db.SetTenant(ctx, o.ID); err != nil {
 		return Membership{}, err
 	}
-	if _, err := s.store.insertMember(ctx, o.ID, ownerID, auth.RoleOwner); err != nil {
+	row, err := s.store.insertMember(ctx, o.ID, owner.ID, auth.RoleOwner)
+	if err != nil {
 		return Membership{}, fmt.Errorf("add owner: %w", err)
+	}
+	actor := &events.Actor{Type: "user", ID: &owner.ID}
+	if err := s.record(ctx, o.ID, "member.added", row.member(owner), nil, actor); err != nil {
+		return Membership{}, err
 	}
 	return Membership{Org: o.org(), Role: auth.RoleOwner}, nil
 }
@@ -108,7 +137,11 @@ func (s *Service) Create(ctx context.Context, name, currency string) (Membership
 	}
 	var m Membership
 	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
-		m, err = s.create(ctx, p.UserID, name, currency)
+		users, err := s.identity.UsersByID(ctx, []int64{p.UserID})
+		if err != nil {
+			return err
+		}
+		m, err = s.create(ctx, users[p.UserID], name, currency)
 		return err
 	})
 	return m, err
@@ -180,7 +213,7 @@ func (s *Service) withUsers(ctx context.Context, rows []memberRow) ([]Member, er
 	}
 	out := make([]Member, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, Member{User: users[r.UserID], Role: auth.Role(r.Role), JoinedAt: r.JoinedAt})
+		out = append(out, r.member(users[r.UserID]))
 	}
 	return out, nil
 }
@@ -198,15 +231,19 @@ func (s *Service) AddMember(ctx context.Context, email string, role auth.Role) (
 	if err != nil {
 		return Member{}, err
 	}
-	var row memberRow
+	var out Member
 	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
-		row, err = s.store.insertMember(ctx, p.OrgID, u.ID, role)
-		return err
+		row, err := s.store.insertMember(ctx, p.OrgID, u.ID, role)
+		if err != nil {
+			return err
+		}
+		out = row.member(u)
+		return s.record(ctx, p.OrgID, "member.added", out, nil, nil)
 	})
 	if err != nil {
 		return Member{}, err
 	}
-	return Member{User: u, Role: auth.Role(row.Role), JoinedAt: row.JoinedAt}, nil
+	return out, nil
 }
 
 // ChangeRole changes a member's role.
@@ -218,32 +255,42 @@ func (s *Service) ChangeRole(ctx context.Context, userID int64, role auth.Role) 
 	if !p.Role.CanManageOrganization() {
 		return Member{}, auth.ErrForbidden
 	}
-	var row memberRow
+	var out Member
 	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
 		if err := s.store.lockOrg(ctx, p.OrgID); err != nil {
 			return err
 		}
-		current, err := s.store.role(ctx, p.OrgID, userID)
+		cur, err := s.store.member(ctx, p.OrgID, userID)
 		if err != nil {
 			return err
 		}
+		current := auth.Role(cur.Role)
 		if err := checkRoleChange(p.Role, current, role); err != nil {
 			return err
 		}
 		if err := s.checkOwners(ctx, p.OrgID, current, &role); err != nil {
 			return err
 		}
-		row, err = s.store.setRole(ctx, p.OrgID, userID, role)
-		return err
+		members, err := s.withUsers(ctx, []memberRow{cur})
+		if err != nil {
+			return err
+		}
+		before := members[0]
+		if current == role {
+			out = before // nothing changes: nothing to write, no event
+			return nil
+		}
+		row, err := s.store.setRole(ctx, p.OrgID, userID, role)
+		if err != nil {
+			return err
+		}
+		out = row.member(before.User)
+		return s.record(ctx, p.OrgID, "member.updated", out, &before, nil)
 	})
 	if err != nil {
 		return Member{}, err
 	}
-	members, err := s.withUsers(ctx, []memberRow{row})
-	if err != nil {
-		return Member{}, err
-	}
-	return members[0], nil
+	return out, nil
 }
 
 func (s *Service) checkOwners(ctx context.Context, orgID int64, current auth.Role, next *auth.Role) error {
@@ -271,17 +318,25 @@ func (s *Service) RemoveMember(ctx context.Context, userID int64) error {
 		if err := s.store.lockOrg(ctx, p.OrgID); err != nil {
 			return err
 		}
-		current, err := s.store.role(ctx, p.OrgID, userID)
+		cur, err := s.store.member(ctx, p.OrgID, userID)
 		if err != nil {
 			return err
 		}
+		current := auth.Role(cur.Role)
 		if err := checkRemoval(p.Role, self, current); err != nil {
 			return err
 		}
 		if err := s.checkOwners(ctx, p.OrgID, current, nil); err != nil {
 			return err
 		}
+		members, err := s.withUsers(ctx, []memberRow{cur})
+		if err != nil {
+			return err
+		}
 		if err := s.store.deleteMember(ctx, p.OrgID, userID); err != nil {
+			return err
+		}
+		if err := s.record(ctx, p.OrgID, "member.removed", members[0], nil, nil); err != nil {
 			return err
 		}
 		if s.emit == nil {

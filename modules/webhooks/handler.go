@@ -191,3 +191,31 @@ func (h handler) deliveries(c *fiber.Ctx) error {
 	}
 	return c.JSON(web.ListOf(res, page, renderDelivery))
 }
+
+func (h handler) ping(c *fiber.Ctx) error {
+	id, err := web.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	d, err := h.svc.Ping(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusAccepted).JSON(renderDelivery(d))
+}
+
+func (h handler) retry(c *fiber.Ctx) error {
+	id, err := web.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	deliveryID, err := web.PathID(c, "delivery_id")
+	if err != nil {
+		return err
+	}
+	d, err := h.svc.Retry(c.UserContext(), id, deliveryID)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusAccepted).JSON(renderDelivery(d))
+}

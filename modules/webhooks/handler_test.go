@@ -129,6 +129,9 @@ func TestOnlyOwnersAndAdminsManageWebhooks(t *testing.T) {
 		{"GET", "/api/v1/webhooks", nil},
 		{"POST", "/api/v1/webhooks", map[string]any{"url": "https://example.com/m", "events": []string{"*"}}},
 		{"GET", hookPath(hid), nil},
+		{"POST", hookPath(hid, "/ping"), nil},
+		{"GET", hookPath(hid, "/deliveries"), nil},
+		{"POST", hookPath(hid, "/deliveries/1/retry"), nil},
 		{"PATCH", hookPath(hid), map[string]any{"description": "x"}},
 		{"DELETE", hookPath(hid), nil},
 		{"POST", hookPath(hid, "/rotate-secret"), nil},
@@ -137,6 +140,13 @@ func TestOnlyOwnersAndAdminsManageWebhooks(t *testing.T) {
 		for _, r := range routes {
 			apptest.WantProblem(t, e.as(e.team.As(role), r.method, r.path, r.body), 403, "forbidden")
 		}
+	}
+	// API keys are refused on every webhook route, whatever their role: a key must not be able
+	// to send the organization's data somewhere.
+	key := e.Must(201, apptest.Req{Method: "POST", Path: fmt.Sprintf("/api/v1/organizations/%d/api-keys", e.team.OrgID),
+		Token: e.team.Owner.Token, Body: map[string]any{"name": "sync", "role": "admin"}}).JSON()["token"].(string)
+	for _, r := range routes {
+		apptest.WantProblem(t, e.Do(apptest.Req{Method: r.method, Path: r.path, Body: r.body, Token: key}), 403, "api_key_not_allowed")
 	}
 	e.must(200, e.team.Admin, "PATCH", hookPath(hid), map[string]any{"description": "by admin"})
 	e.must(201, e.team.Admin, "POST", "/api/v1/webhooks", map[string]any{"url": "https://example.com/a", "events": []string{"*"}})

@@ -10,8 +10,12 @@ import (
 	"net"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/events"
 	"github.com/mini-crm/crm/platform/kernel"
+	"github.com/mini-crm/crm/platform/queue"
 	"github.com/mini-crm/crm/platform/web"
 )
 
@@ -26,6 +30,16 @@ type Options struct {
 	Settings
 	// AppSecret keys the encryption of signing secrets at rest (the JWT secret).
 	AppSecret []byte
+	// Outbox records the webhook.* events and runs the dispatcher; Queue carries the
+	// delivery jobs.
+	Outbox *events.Outbox
+	Queue  *queue.Queue
+	// Schedule are the waits between attempts (WEBHOOK_RETRY_SCHEDULE); DisableAfter is
+	// WEBHOOK_DISABLE_AFTER.
+	Schedule     []time.Duration
+	DisableAfter time.Duration
+	// Timeout bounds one attempt; zero is DefaultTimeout (10 s).
+	Timeout time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }
@@ -35,7 +49,8 @@ type Module struct {
 	svc *Service
 }
 
-// New builds the module.
+// New builds the module: it hangs the dispatcher on the outbox and registers the delivery
+// worker on the queue.
 func New(db *database.DB, o Options) *Module {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -46,7 +61,21 @@ func New(db *database.DB, o Options) *Module {
 	if o.MaxEndpoints < 1 {
 		o.MaxEndpoints = 10
 	}
-	return &Module{svc: &Service{db: db, store: store{db: db}, sealer: newSealer(o.AppSecret), settings: o.Settings, now: o.Now}}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if len(o.Schedule) == 0 {
+		o.Schedule = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
+	}
+	if o.DisableAfter <= 0 {
+		o.DisableAfter = 120 * time.Hour
+	}
+	svc := &Service{db: db, store: store{db: db}, sealer: newSealer(o.AppSecret), settings: o.Settings, now: o.Now,
+		events: recorder{outbox: o.Outbox}, outbox: o.Outbox, queue: o.Queue, metrics: newMetrics(db),
+		sender: newSender(o.Timeout, o.AllowPrivate, o.Resolver), schedule: o.Schedule, disableAfter: o.DisableAfter, timeout: o.Timeout}
+	o.Outbox.OnSequenced(svc.dispatch)
+	queue.Register(o.Queue, &deliverWorker{svc: svc})
+	return &Module{svc: svc}
 }
 
 // Service exposes the use cases (for tests and the composition root).
@@ -57,6 +86,12 @@ func (m *Module) Name() string { return "webhooks" }
 func (m *Module) Provide(*kernel.Kernel) error { return nil }
 
 func (m *Module) Init(*kernel.Kernel) error { return nil }
+
+// Describe implements prometheus.Collector: the module's delivery metrics.
+func (m *Module) Describe(ch chan<- *prometheus.Desc) { m.svc.metrics.Describe(ch) }
+
+// Collect implements prometheus.Collector.
+func (m *Module) Collect(ch chan<- prometheus.Metric) { m.svc.metrics.Collect(ch) }
 
 // Routes mounts the endpoints' routes. They manage where the organization's data is sent,
 // so only owners and admins use them (the service checks the role), and only people: an API
@@ -70,4 +105,7 @@ func (m *Module) Routes(r web.Routes) {
 	g.Patch("/webhooks/:id", h.update)
 	g.Delete("/webhooks/:id", h.delete)
 	g.Post("/webhooks/:id/rotate-secret", h.rotate)
+	g.Post("/webhooks/:id/ping", h.ping)
+	g.Get("/webhooks/:id/deliveries", h.deliveries)
+	g.Post("/webhooks/:id/deliveries/:delivery_id/retry", h.retry)
 }

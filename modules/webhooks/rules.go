@@ -7,27 +7,15 @@ import (
 	"strings"
 
 	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/events"
 )
 
-// EventTypes are the event types an endpoint may subscribe to, in the order the API
-// documents them. webhook.ping is not among them: a ping goes to its endpoint whatever it
-// subscribes to.
-var EventTypes = []string{
-	"contact.created", "contact.updated", "contact.deleted", "contact.restored", "contact.merged",
-	"deal.created", "deal.updated", "deal.deleted", "deal.restored",
-	"task.created", "task.updated", "task.deleted", "task.restored",
-	"activity.created", "activity.updated", "activity.deleted",
-	"member.added", "member.updated", "member.removed",
-	"pipeline.created", "pipeline.updated", "pipeline.deleted",
-	"api_key.created", "api_key.revoked",
-	"webhook.created", "webhook.updated", "webhook.deleted", "webhook.disabled",
-}
+// EventTypes are the event types an endpoint may subscribe to: those of the change feed.
+// webhook.ping is not among them: a ping goes to its endpoint whatever it subscribes to.
+var EventTypes = events.Types
 
 // AllEvents subscribes an endpoint to every type, those added later included.
 const AllEvents = "*"
-
-// PingEvent is the type of the event POST /webhooks/{id}/ping delivers.
-const PingEvent = "webhook.ping"
 
 // Limits of an endpoint.
 const (

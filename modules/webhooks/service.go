@@ -9,8 +9,10 @@ import (
 	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/events"
 	"github.com/mini-crm/crm/platform/listing"
 	"github.com/mini-crm/crm/platform/patch"
+	"github.com/mini-crm/crm/platform/queue"
 )
 
 // Endpoint is a webhook endpoint as the API shows it (never with its secret).
@@ -67,7 +69,7 @@ type Settings struct {
 	Resolver     Resolver
 }
 
-// Service implements the webhook use cases.
+// Service implements the webhook use cases and the delivery pipeline.
 type Service struct {
 	db       *database.DB
 	store    store
@@ -75,6 +77,15 @@ type Service struct {
 	settings Settings
 	now      func() time.Time
 	events   recorder
+	outbox   *events.Outbox
+	queue    *queue.Queue
+	sender   *sender
+	metrics  *metrics
+	// schedule are the waits between attempts; disableAfter how long an endpoint may fail
+	// before it is disabled; timeout bounds one attempt.
+	schedule     []time.Duration
+	disableAfter time.Duration
+	timeout      time.Duration
 }
 
 // NewEndpoint is an endpoint to create.

@@ -52,6 +52,7 @@ type deliveryRow struct {
 	Error          *string    `db:"error"`
 	ResponseBody   []byte     `db:"response_body"`
 	CreatedAt      time.Time  `db:"created_at"`
+	Generation     int        `db:"generation"`
 }
 
 func (r deliveryRow) delivery() Delivery {
@@ -61,7 +62,9 @@ func (r deliveryRow) delivery() Delivery {
 }
 
 var deliveryCols = []string{"id", "organization_id", "endpoint_id", "event_id", "event_type", "status", "attempts",
-	"last_attempt_at", "next_attempt_at", "response_status", "duration_ms", "error", "response_body", "created_at"}
+	"last_attempt_at", "next_attempt_at", "response_status", "duration_ms", "error", "response_body", "created_at", "generation"}
+
+var deliveryReturning = "RETURNING " + strings.Join(deliveryCols, ", ")
 
 // store holds the webhook tables. Every method filters by the organization it is given.
 type store struct{ db *database.DB }
@@ -99,7 +102,20 @@ func (s store) insert(ctx context.Context, orgID int64, e newEndpoint) (endpoint
 	if err != nil {
 		return r, fmt.Errorf("insert webhook endpoint: %w", err)
 	}
+	if err := s.insertSlots(ctx, orgID, r.ID); err != nil {
+		return r, err
+	}
 	return r, nil
+}
+
+// insertSlots gives an endpoint its five in-flight slots (see claimSlot).
+func (s store) insertSlots(ctx context.Context, orgID, endpointID int64) error {
+	_, err := s.db.Q(ctx).Exec(ctx, `INSERT INTO webhook_endpoint_slots (organization_id, endpoint_id, slot)
+		SELECT $1, $2, n FROM generate_series(1, $3::int) AS n ON CONFLICT DO NOTHING`, orgID, endpointID, MaxInFlight)
+	if err != nil {
+		return fmt.Errorf("insert webhook slots: %w", database.MapError(err))
+	}
+	return nil
 }
 
 func (s store) get(ctx context.Context, orgID, id int64, lock bool) (endpointRow, error) {
@@ -174,6 +190,185 @@ func (s store) deliveries(ctx context.Context, orgID, endpointID int64, w databa
 func (s store) delivery(ctx context.Context, orgID, endpointID, id int64, lock bool) (deliveryRow, error) {
 	q := database.SQL.Select(deliveryCols...).From("webhook_deliveries").
 		Where(sq.Eq{"organization_id": orgID, "endpoint_id": endpointID, "id": id})
+	if lock {
+		q = q.Suffix("FOR UPDATE")
+	}
+	r, err := database.Get[deliveryRow](ctx, s.db.Q(ctx), q)
+	if database.IsNoRows(err) {
+		return r, ErrDeliveryNotFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("get webhook delivery: %w", err)
+	}
+	return r, nil
+}
+
+// claimSlot leases one of the endpoint's free slots for lease and returns it; ok is false
+// when all five are taken (by this process or another). The slot rows are locked only for
+// the statement (SKIP LOCKED: concurrent claimers take different slots); the lease itself is
+// the timestamp, which runs out should the holder die.
+func (s store) claimSlot(ctx context.Context, orgID, endpointID int64, lease time.Duration) (slot int16, ok bool, err error) {
+	err = s.db.Q(ctx).QueryRow(ctx, `UPDATE webhook_endpoint_slots SET leased_until = clock_timestamp() + $3 * interval '1 millisecond'
+		WHERE (organization_id, endpoint_id, slot) = (
+			SELECT organization_id, endpoint_id, slot FROM webhook_endpoint_slots
+			WHERE organization_id = $1 AND endpoint_id = $2 AND leased_until < clock_timestamp()
+			ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED)
+		RETURNING slot`, orgID, endpointID, lease.Milliseconds()).Scan(&slot)
+	if database.IsNoRows(err) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("claim webhook slot: %w", database.MapError(err))
+	}
+	return slot, true, nil
+}
+
+func (s store) releaseSlot(ctx context.Context, orgID, endpointID int64, slot int16) error {
+	_, err := s.db.Q(ctx).Exec(ctx, `UPDATE webhook_endpoint_slots SET leased_until = '-infinity'
+		WHERE organization_id = $1 AND endpoint_id = $2 AND slot = $3`, orgID, endpointID, slot)
+	if err != nil {
+		return fmt.Errorf("release webhook slot: %w", database.MapError(err))
+	}
+	return nil
+}
+
+// subscription is an enabled endpoint and what it subscribes to.
+type subscription struct {
+	ID     int64    `db:"id"`
+	Events []string `db:"events"`
+}
+
+func (s store) subscriptions(ctx context.Context, orgID int64) ([]subscription, error) {
+	out, err := database.Select[subscription](ctx, s.db.Q(ctx), database.SQL.Select("id", "events").From("webhook_endpoints").
+		Where(sq.Eq{"organization_id": orgID, "enabled": true}).OrderBy("id"))
+	if err != nil {
+		return nil, fmt.Errorf("webhook subscriptions: %w", err)
+	}
+	return out, nil
+}
+
+// pendingCount counts the organization's deliveries still to make, up to limit.
+func (s store) pendingCount(ctx context.Context, orgID int64, limit int) (int, error) {
+	var n int
+	err := s.db.Q(ctx).QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries
+		WHERE organization_id = $1 AND status = 'pending' LIMIT $2) AS p`, orgID, limit).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("pending webhook deliveries: %w", database.MapError(err))
+	}
+	return n, nil
+}
+
+// newDelivery is one event to send to one endpoint.
+type newDelivery struct {
+	EndpointID int64
+	EventID    int64
+	EventType  string
+}
+
+func (s store) insertDeliveries(ctx context.Context, orgID int64, ds []newDelivery, due time.Time) ([]deliveryRow, error) {
+	q := database.SQL.Insert("webhook_deliveries").Columns("organization_id", "endpoint_id", "event_id", "event_type", "next_attempt_at")
+	for _, d := range ds {
+		q = q.Values(orgID, d.EndpointID, d.EventID, d.EventType, due)
+	}
+	out, err := database.Select[deliveryRow](ctx, s.db.Q(ctx), q.Suffix(deliveryReturning))
+	if err != nil {
+		return nil, fmt.Errorf("insert webhook deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// claimDelivery marks a pending delivery of this generation as being attempted, until lease
+// runs out; false when it is done, superseded by a newer generation, or being attempted.
+func (s store) claimDelivery(ctx context.Context, orgID, id int64, generation int, lease time.Duration) (bool, error) {
+	tag, err := s.db.Q(ctx).Exec(ctx, `UPDATE webhook_deliveries SET in_flight_until = clock_timestamp() + $4 * interval '1 millisecond'
+		WHERE organization_id = $1 AND id = $2 AND generation = $3 AND status = 'pending'
+		  AND (in_flight_until IS NULL OR in_flight_until < clock_timestamp())`, orgID, id, generation, lease.Milliseconds())
+	if err != nil {
+		return false, fmt.Errorf("claim webhook delivery: %w", database.MapError(err))
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// attemptRecord is what an attempt leaves on its delivery.
+type attemptRecord struct {
+	At             time.Time
+	Status         string
+	NextAttemptAt  *time.Time
+	ResponseStatus *int
+	DurationMS     int
+	Error          *string
+	ResponseBody   []byte
+}
+
+func (s store) recordAttempt(ctx context.Context, orgID, id int64, a attemptRecord) error {
+	_, err := database.Exec(ctx, s.db.Q(ctx), database.SQL.Update("webhook_deliveries").
+		Set("attempts", sq.Expr("attempts + 1")).Set("last_attempt_at", a.At).Set("status", a.Status).
+		Set("next_attempt_at", a.NextAttemptAt).Set("response_status", a.ResponseStatus).Set("duration_ms", a.DurationMS).
+		Set("error", a.Error).Set("response_body", a.ResponseBody).Set("in_flight_until", nil).
+		Where(sq.Eq{"organization_id": orgID, "id": id}))
+	if err != nil {
+		return fmt.Errorf("record webhook attempt: %w", err)
+	}
+	return nil
+}
+
+// finish ends a delivery without an attempt (its endpoint is disabled or its event gone).
+func (s store) finish(ctx context.Context, orgID, id int64, status string) error {
+	_, err := database.Exec(ctx, s.db.Q(ctx), database.SQL.Update("webhook_deliveries").
+		Set("status", status).Set("next_attempt_at", nil).Set("in_flight_until", nil).
+		Where(sq.Eq{"organization_id": orgID, "id": id}))
+	if err != nil {
+		return fmt.Errorf("finish webhook delivery: %w", err)
+	}
+	return nil
+}
+
+// failPending fails every pending delivery of an endpoint (it has been disabled).
+func (s store) failPending(ctx context.Context, orgID, endpointID int64) error {
+	_, err := database.Exec(ctx, s.db.Q(ctx), database.SQL.Update("webhook_deliveries").
+		Set("status", StatusFailed).Set("next_attempt_at", nil).
+		Where(sq.Eq{"organization_id": orgID, "endpoint_id": endpointID, "status": StatusPending}))
+	if err != nil {
+		return fmt.Errorf("fail pending webhook deliveries: %w", err)
+	}
+	return nil
+}
+
+// restart makes a delivery pending again under a new generation, due at due.
+func (s store) restart(ctx context.Context, orgID, id int64, due time.Time) (deliveryRow, error) {
+	r, err := database.Get[deliveryRow](ctx, s.db.Q(ctx), database.SQL.Update("webhook_deliveries").
+		Set("status", StatusPending).Set("generation", sq.Expr("generation + 1")).Set("next_attempt_at", due).
+		Where(sq.Eq{"organization_id": orgID, "id": id}).Suffix(deliveryReturning))
+	if err != nil {
+		return r, fmt.Errorf("restart webhook delivery: %w", err)
+	}
+	return r, nil
+}
+
+// noteFailure starts the endpoint's failure clock unless it runs already, and returns when it
+// started.
+func (s store) noteFailure(ctx context.Context, orgID, endpointID int64, now time.Time) (time.Time, error) {
+	var since time.Time
+	err := s.db.Q(ctx).QueryRow(ctx, `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $3)
+		WHERE organization_id = $1 AND id = $2 RETURNING failing_since`, orgID, endpointID, now).Scan(&since)
+	if err != nil {
+		return since, fmt.Errorf("webhook failure clock: %w", database.MapError(err))
+	}
+	return since, nil
+}
+
+// noteSuccess stops the endpoint's failure clock.
+func (s store) noteSuccess(ctx context.Context, orgID, endpointID int64) error {
+	_, err := s.db.Q(ctx).Exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL
+		WHERE organization_id = $1 AND id = $2 AND failing_since IS NOT NULL`, orgID, endpointID)
+	if err != nil {
+		return fmt.Errorf("webhook failure clock: %w", database.MapError(err))
+	}
+	return nil
+}
+
+func (s store) deliveryByID(ctx context.Context, orgID, id int64, lock bool) (deliveryRow, error) {
+	q := database.SQL.Select(deliveryCols...).From("webhook_deliveries").Where(sq.Eq{"organization_id": orgID, "id": id})
 	if lock {
 		q = q.Suffix("FOR UPDATE")
 	}

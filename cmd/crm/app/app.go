@@ -13,6 +13,7 @@ import (
 
 	"github.com/alexedwards/argon2id"
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mini-crm/crm/modules/analytics"
 	"github.com/mini-crm/crm/modules/apikeys"
@@ -61,18 +62,19 @@ var catalog = []struct {
 	{"identity", identity.Migrations, func(d deps) kernel.Module {
 		return identity.New(d.db, d.tokens, identity.Options{HashParams: d.opts.HashParams, Throttle: d.throttle})
 	}},
-	{"orgs", orgs.Migrations, func(d deps) kernel.Module { return orgs.New(d.db, d.outbox) }},
+	{"orgs", orgs.Migrations, func(d deps) kernel.Module { return orgs.New(d.db) }},
 	{"apikeys", apikeys.Migrations, func(d deps) kernel.Module { return apikeys.New(d.db, d.outbox) }},
-	{"contacts", contacts.Migrations, func(d deps) kernel.Module { return contacts.New(d.db, d.outbox) }},
-	{"timeline", timeline.Migrations, func(d deps) kernel.Module { return timeline.New(d.db, d.outbox) }},
-	{"deals", deals.Migrations, func(d deps) kernel.Module { return deals.New(d.db, d.outbox) }},
-	{"tasks", tasks.Migrations, func(d deps) kernel.Module { return tasks.New(d.db, d.outbox, time.Now) }},
+	{"contacts", contacts.Migrations, func(d deps) kernel.Module { return contacts.New(d.db) }},
+	{"timeline", timeline.Migrations, func(d deps) kernel.Module { return timeline.New(d.db) }},
+	{"deals", deals.Migrations, func(d deps) kernel.Module { return deals.New(d.db) }},
+	{"tasks", tasks.Migrations, func(d deps) kernel.Module { return tasks.New(d.db, time.Now) }},
 	{"analytics", analytics.Migrations, func(d deps) kernel.Module {
 		return analytics.New(d.db, cache.New(d.cfg.AnalyticsCacheTTL, cache.WithClock(d.opts.now())))
 	}},
 	{"webhooks", webhooks.Migrations, func(d deps) kernel.Module {
-		return webhooks.New(d.db, webhooks.Options{AppSecret: d.tokens.Secret(), Now: d.opts.now(), Settings: webhooks.Settings{
-			MaxEndpoints: d.cfg.WebhookMaxEndpoints, AllowPrivate: d.cfg.WebhookAllowPrivate}})
+		return webhooks.New(d.db, webhooks.Options{AppSecret: d.tokens.Secret(), Now: d.opts.now(),
+			Settings: webhooks.Settings{MaxEndpoints: d.cfg.WebhookMaxEndpoints, AllowPrivate: d.cfg.WebhookAllowPrivate},
+			Outbox:   d.outbox, Queue: d.queue, Schedule: d.cfg.WebhookRetrySchedule, DisableAfter: d.cfg.WebhookDisableAfter})
 	}},
 	// add new modules above this line, in dependency order
 }
@@ -169,6 +171,12 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 
 	metrics := web.NewMetrics()
 	metrics.Registry.MustRegister(database.NewPoolCollector(db.Pool))
+	// Modules with metrics of their own (webhook deliveries) are collectors.
+	for _, m := range modules {
+		if c, ok := m.(prometheus.Collector); ok {
+			metrics.Registry.MustRegister(c)
+		}
+	}
 	httpApp := web.NewApp(web.Options{Logger: log, Metrics: metrics, RequestTimeout: cfg.RequestTimeout, ReadTimeout: cfg.ReadTimeout})
 	web.MountOps(httpApp, func(ctx context.Context) error { return db.Pool.Ping(ctx) }, metrics)
 	openapi.Mount(httpApp)

@@ -147,6 +147,7 @@ func listRoutes(t *testing.T, w *world) []string {
 		w.asOwner(201, "POST", "/api/v1/tasks", map[string]any{"deal_id": w.deal, "title": fmt.Sprint("Task ", i)})
 		w.asOwner(201, "POST", fmt.Sprintf("/api/v1/deals/%d/activities", w.deal), map[string]any{"type": "comment", "payload": map[string]any{"text": fmt.Sprint(i)}})
 		w.asOwner(201, "POST", "/api/v1/webhooks", map[string]any{"url": fmt.Sprintf("https://hooks.example.com/%d", i), "events": []string{"*"}})
+		w.asOwner(202, "POST", fmt.Sprintf("/api/v1/webhooks/%d/ping", w.webhook), nil)
 		w.asOwner(201, "POST", fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), map[string]any{"name": fmt.Sprint("Key ", i), "role": "member"})
 	}
 	fixtures := w.fixtures()
