@@ -62,12 +62,12 @@ var catalog = []struct {
 	{"identity", identity.Migrations, func(d deps) kernel.Module {
 		return identity.New(d.db, d.tokens, identity.Options{HashParams: d.opts.HashParams, Throttle: d.throttle})
 	}},
-	{"orgs", orgs.Migrations, func(d deps) kernel.Module { return orgs.New(d.db) }},
+	{"orgs", orgs.Migrations, func(d deps) kernel.Module { return orgs.New(d.db, d.outbox) }},
 	{"apikeys", apikeys.Migrations, func(d deps) kernel.Module { return apikeys.New(d.db, d.outbox) }},
-	{"contacts", contacts.Migrations, func(d deps) kernel.Module { return contacts.New(d.db) }},
-	{"timeline", timeline.Migrations, func(d deps) kernel.Module { return timeline.New(d.db) }},
-	{"deals", deals.Migrations, func(d deps) kernel.Module { return deals.New(d.db) }},
-	{"tasks", tasks.Migrations, func(d deps) kernel.Module { return tasks.New(d.db, time.Now) }},
+	{"contacts", contacts.Migrations, func(d deps) kernel.Module { return contacts.New(d.db, d.outbox) }},
+	{"timeline", timeline.Migrations, func(d deps) kernel.Module { return timeline.New(d.db, d.outbox) }},
+	{"deals", deals.Migrations, func(d deps) kernel.Module { return deals.New(d.db, d.outbox) }},
+	{"tasks", tasks.Migrations, func(d deps) kernel.Module { return tasks.New(d.db, d.outbox, time.Now) }},
 	{"analytics", analytics.Migrations, func(d deps) kernel.Module {
 		return analytics.New(d.db, cache.New(d.cfg.AnalyticsCacheTTL, cache.WithClock(d.opts.now())))
 	}},
