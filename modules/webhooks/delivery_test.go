@@ -604,3 +604,44 @@ func counter(t *testing.T, p pipeline, name, outcome string) float64 {
 	}
 	return 0
 }
+
+// One organization with a backlog for a receiver that does not answer cannot starve another:
+// the second organization's delivery goes out while the first one's keep waiting.
+func TestNoisyOrganizationDoesNotStarveOthers(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, fastConfig())
+	block := make(chan struct{})
+	t.Cleanup(func() { close(block) })
+	noisy := newReceiver(t, func(_ int, _ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-block:
+		case <-r.Context().Done():
+		}
+	})
+	quiet := newReceiver(t, status(200))
+	p.endpoint(noisy.srv.URL, "task.updated")
+	for range 40 {
+		if _, err := p.emit("task.updated", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 20*time.Second, "the noisy endpoint's five requests", func() bool { return len(noisy.requests()) >= 5 })
+	other := p.team.Outsider
+	res := p.Must(201, apptest.Req{Method: "POST", Path: "/api/v1/webhooks", Token: other.Token, Org: other.OrgID,
+		Body: map[string]any{"url": quiet.srv.URL, "events": []string{"task.updated"}}})
+	start := time.Now()
+	ctx := database.WithTenant(context.Background(), other.OrgID)
+	err := p.App.DB.WithinTx(ctx, func(ctx context.Context) error {
+		_, err := p.App.Outbox.Record(ctx, events.Change{OrgID: other.OrgID, Type: "task.updated", Actor: events.System,
+			Object: map[string]any{"id": 7}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the quiet organization's delivery", func() bool { return len(quiet.requests()) == 1 })
+	if n := len(noisy.requests()); n != 5 {
+		t.Fatalf("the noisy endpoint has %d requests in flight", n)
+	}
+	t.Logf("quiet organization served after %v (endpoint %v) with 35 deliveries of another waiting", time.Since(start), res.JSON()["id"])
+}

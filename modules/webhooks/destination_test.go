@@ -106,3 +106,12 @@ func TestCheckEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestBackloggedOrganizationsGetLowerPriorities(t *testing.T) {
+	t.Parallel()
+	for backlog, want := range map[int]int{0: 1, 99: 1, 100: 2, 999: 2, 1000: 3, 4999: 3, 5000: 4} {
+		if got := priorityFor(backlog); got != want {
+			t.Errorf("priorityFor(%d) = %d, want %d", backlog, got, want)
+		}
+	}
+}
