@@ -479,7 +479,7 @@ func idArg(id int64) string {
 // querier does, and reads every row.
 func (w *worker) scoped(ctx context.Context, org int64, sql string, args ...any) error {
 	b := &pgx.Batch{}
-	b.Queue(sqlScope, idArg(org), idArg(w.h.userID))
+	b.Queue(sqlScope, idArg(org), idArg(w.h.userID), "") // a person: no API key
 	b.Queue(sql, args...)
 	br := w.h.db.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {

@@ -246,7 +246,7 @@ func drain(ctx context.Context, tx pgx.Tx, sql string, args ...any) error {
 // inTx runs fn in a transaction opened as the service opens them: BEGIN and the scope in
 // one round trip.
 func (w *worker) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	tx, err := w.h.db.BeginTx(ctx, pgx.TxOptions{BeginQuery: fmt.Sprintf(sqlBeginScoped, idArg(w.h.orgID), idArg(w.h.userID))})
+	tx, err := w.h.db.BeginTx(ctx, pgx.TxOptions{BeginQuery: fmt.Sprintf(sqlBeginScoped, idArg(w.h.orgID), idArg(w.h.userID), "")})
 	if err != nil {
 		return err
 	}
@@ -258,7 +258,8 @@ func (w *worker) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 }
 
 // createDealSQL is POST /deals: membership check, then one transaction with the contact
-// check, the insert, its deal_created activity and the analytics read model's upserts.
+// check, the insert and its deal.created event, its deal_created activity and that
+// activity's event, and the analytics read model's upserts.
 func (w *worker) createDealSQL(ctx context.Context) error {
 	org, user := w.h.orgID, w.h.userID
 	if err := w.role(ctx); err != nil {
@@ -274,7 +275,14 @@ func (w *worker) createDealSQL(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := drain(ctx, tx, sqlActivityInsert, org, d.id, nil, "system", `{"event":"deal_created"}`); err != nil {
+		if err := w.event(ctx, tx, "deal.created", eventData{Object: dealObject(d, benchAmount)}); err != nil {
+			return err
+		}
+		a, err := scanActivity(tx.QueryRow(ctx, sqlActivityInsert, org, d.id, nil, "system", `{"event":"deal_created"}`))
+		if err != nil {
+			return err
+		}
+		if err := w.event(ctx, tx, "activity.created", eventData{Object: activityObject(a)}); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, sqlTotalsUpsert1, org, "new", 1, 1, "USD", int64(1), amount); err != nil {
@@ -345,8 +353,9 @@ func (w *worker) patchStageAPI(ctx context.Context) error {
 }
 
 // patchStageSQL is PATCH /deals/{id} {"stage"}: membership check, then one transaction
-// locking the deal, updating it, appending its stage_changed activity and moving the deal
-// between two rows of the analytics read model.
+// locking the deal, updating it and recording its deal.updated event, appending its
+// stage_changed activity and that activity's event, and moving the deal between two rows of
+// the analytics read model.
 func (w *worker) patchStageSQL(ctx context.Context) error {
 	org, user := w.h.orgID, w.h.userID
 	id, _, to := w.nextPatch()
@@ -366,8 +375,20 @@ func (w *worker) patchStageSQL(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		amount := numericText(out.amount)
+		prev := map[string]string{"stage": cur.stage}
+		if t := renderTime(cur.updated); t != renderTime(out.updated) {
+			prev["updated_at"] = t
+		}
+		if err := w.event(ctx, tx, "deal.updated", eventData{Object: dealObject(out, amount), Previous: prev}); err != nil {
+			return err
+		}
 		payload, _ := json.Marshal(map[string]string{"from": cur.stage, "to": out.stage})
-		if err := drain(ctx, tx, sqlActivityInsert, org, id, user, "stage_changed", string(payload)); err != nil {
+		a, err := scanActivity(tx.QueryRow(ctx, sqlActivityInsert, org, id, user, "stage_changed", string(payload)))
+		if err != nil {
+			return err
+		}
+		if err := w.event(ctx, tx, "activity.created", eventData{Object: activityObject(a)}); err != nil {
 			return err
 		}
 		type row struct {
@@ -387,6 +408,92 @@ func (w *worker) patchStageSQL(ctx context.Context) error {
 			org, cur.status, rows[1].stage, rows[1].max, cur.currency, rows[1].deals, rows[1].amount)
 		return err
 	})
+}
+
+// --- change feed events ---
+
+// eventData is an event's data as the outbox renders it (platform/events): the record, and
+// on an update the old values of what changed.
+type eventData struct {
+	Object   any               `json:"object"`
+	Previous map[string]string `json:"previous_attributes,omitempty"`
+}
+
+// dealView is a deal as its GET renders it (modules/deals view.go), with the "object"
+// member the outbox adds.
+type dealView struct {
+	Object     string  `json:"object"`
+	ID         int64   `json:"id"`
+	ContactID  int64   `json:"contact_id"`
+	OwnerID    int64   `json:"owner_id"`
+	Title      string  `json:"title"`
+	Amount     string  `json:"amount"`
+	Currency   string  `json:"currency"`
+	Status     string  `json:"status"`
+	Stage      string  `json:"stage"`
+	LostReason *string `json:"lost_reason"`
+	CreatedAt  string  `json:"created_at"`
+	UpdatedAt  string  `json:"updated_at"`
+}
+
+func dealObject(d dealRow, amount string) dealView {
+	return dealView{Object: "deal", ID: d.id, ContactID: d.contact, OwnerID: d.owner, Title: d.title, Amount: amount,
+		Currency: d.currency, Status: d.status, Stage: d.stage, LostReason: d.lostReason,
+		CreatedAt: renderTime(d.created), UpdatedAt: renderTime(d.updated)}
+}
+
+// activityRow is a row of activityCols.
+type activityRow struct {
+	id, org, deal int64
+	author        *int64
+	typ           string
+	payload       []byte
+	created       time.Time
+}
+
+func scanActivity(r pgx.Row) (activityRow, error) {
+	var a activityRow
+	err := r.Scan(&a.id, &a.org, &a.deal, &a.author, &a.typ, &a.payload, &a.created)
+	return a, err
+}
+
+// activityView is an activity as the deal timeline renders it (modules/timeline view.go).
+type activityView struct {
+	Object    string          `json:"object"`
+	ID        int64           `json:"id"`
+	DealID    int64           `json:"deal_id"`
+	AuthorID  *int64          `json:"author_id"`
+	Type      string          `json:"type"`
+	Payload   json.RawMessage `json:"payload"`
+	CreatedAt string          `json:"created_at"`
+}
+
+func activityObject(a activityRow) activityView {
+	return activityView{Object: "activity", ID: a.id, DealID: a.deal, AuthorID: a.author, Type: a.typ, Payload: a.payload,
+		CreatedAt: renderTime(a.created)}
+}
+
+// renderTime is a timestamp as the API renders it: RFC 3339 in UTC, whole seconds.
+func renderTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// numericText is an amount as its decimal text.
+func numericText(n pgtype.Numeric) string {
+	v, err := n.Value()
+	if s, ok := v.(string); ok && err == nil {
+		return s
+	}
+	return ""
+}
+
+// event records the event of a write in its transaction, as the outbox does: the actor is
+// the benchmark user, the audience everyone.
+func (w *worker) event(ctx context.Context, tx pgx.Tx, typ string, data eventData) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	var id int64
+	return tx.QueryRow(ctx, sqlEventInsert, w.h.orgID, typ, int16(0), "user", w.h.userID, string(b)).Scan(&id)
 }
 
 func negate(n pgtype.Numeric) pgtype.Numeric {

@@ -15,10 +15,10 @@ package main
 // then COMMIT.
 const (
 	// platform/database/tenant.go
-	sqlScope = "SELECT set_config('app.organization_id', $1, true), set_config('app.user_id', $2, true)"
+	sqlScope = "SELECT set_config('app.organization_id', $1, true), set_config('app.user_id', $2, true), set_config('app.api_key_id', $3, true)"
 	// platform/database/database.go WithinTx: the transaction's BeginQuery, with the
-	// organization and user ids (decimal, or empty).
-	sqlBeginScoped = "BEGIN; SELECT set_config('app.organization_id', '%s', true), set_config('app.user_id', '%s', true)"
+	// organization, user and API key ids (decimal, or empty).
+	sqlBeginScoped = "BEGIN; SELECT set_config('app.organization_id', '%s', true), set_config('app.user_id', '%s', true), set_config('app.api_key_id', '%s', true)"
 
 	// modules/orgs/store.go role: the tenant middleware's membership check, on every
 	// tenant request.
@@ -53,6 +53,10 @@ const (
 	sqlActivityInsert = "INSERT INTO activities (organization_id,deal_id,author_id,type,payload) VALUES ($1,$2,$3,$4,$5) RETURNING " + activityCols
 	sqlActivitiesPage = "SELECT " + activityCols + " FROM activities WHERE deal_id = $1 AND organization_id = $2 ORDER BY created_at DESC, id DESC LIMIT %d"
 	sqlActivitiesCnt  = "SELECT count(*) FROM activities WHERE deal_id = $1 AND organization_id = $2"
+
+	// platform/events/events.go Record: the event of a write, in its transaction (the raw
+	// string there keeps its line break and indentation).
+	sqlEventInsert = "INSERT INTO events (organization_id, type, audience, actor_type, actor_id, data)\n\t\t VALUES ($1, $2, $3, $4, $5, $6::json) RETURNING id"
 
 	// modules/tasks/store.go list with only_open=true.
 	sqlOpenTasksPage  = "SELECT id, organization_id, deal_id, title, description, due_date, is_done, created_at, updated_at FROM tasks WHERE (organization_id = $1 AND NOT is_done) ORDER BY coalesce(due_date, 'infinity'::date) ASC, id ASC LIMIT %d"
