@@ -103,7 +103,7 @@ func TestEveryOperationFollowsTheHouseRules(t *testing.T) {
 		check(secured != public, "security: want public=%v", public)
 		params := allParams(doc, op)
 		tenant := params["header X-Organization-Id"]
-		wantTenant := slices.ContainsFunc([]string{"/contacts", "/deals", "/tasks", "/analytics", "/events", "/webhooks"}, func(p string) bool {
+		wantTenant := slices.ContainsFunc([]string{"/contacts", "/deals", "/tasks", "/analytics", "/events", "/webhooks", "/pipelines"}, func(p string) bool {
 			return strings.HasPrefix(op.Path, "/api/v1"+p)
 		})
 		check(tenant == wantTenant, "X-Organization-Id header: have %v, want %v", tenant, wantTenant)

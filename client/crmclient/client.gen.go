@@ -306,6 +306,7 @@ const (
 	ProblemCodeCursorExpired             ProblemCode = "cursor_expired"
 	ProblemCodeDatabaseUnavailable       ProblemCode = "database_unavailable"
 	ProblemCodeDealNotFound              ProblemCode = "deal_not_found"
+	ProblemCodeDefaultPipeline           ProblemCode = "default_pipeline"
 	ProblemCodeDeliveryNotFound          ProblemCode = "delivery_not_found"
 	ProblemCodeDueDateInPast             ProblemCode = "due_date_in_past"
 	ProblemCodeEmailTaken                ProblemCode = "email_taken"
@@ -323,6 +324,7 @@ const (
 	ProblemCodeInvalidRefreshToken       ProblemCode = "invalid_refresh_token"
 	ProblemCodeInvalidToken              ProblemCode = "invalid_token"
 	ProblemCodeLastOwner                 ProblemCode = "last_owner"
+	ProblemCodeLastStage                 ProblemCode = "last_stage"
 	ProblemCodeLimiterUnavailable        ProblemCode = "limiter_unavailable"
 	ProblemCodeMalformedJson             ProblemCode = "malformed_json"
 	ProblemCodeMemberNotFound            ProblemCode = "member_not_found"
@@ -338,6 +340,9 @@ const (
 	ProblemCodeOwnerFilterForbidden      ProblemCode = "owner_filter_forbidden"
 	ProblemCodeOwnerNotMember            ProblemCode = "owner_not_member"
 	ProblemCodeOwnerRoleRequired         ProblemCode = "owner_role_required"
+	ProblemCodePipelineHasDeals          ProblemCode = "pipeline_has_deals"
+	ProblemCodePipelineNameTaken         ProblemCode = "pipeline_name_taken"
+	ProblemCodePipelineNotFound          ProblemCode = "pipeline_not_found"
 	ProblemCodePreconditionFailed        ProblemCode = "precondition_failed"
 	ProblemCodeRateLimited               ProblemCode = "rate_limited"
 	ProblemCodeReassignForbidden         ProblemCode = "reassign_forbidden"
@@ -345,11 +350,16 @@ const (
 	ProblemCodeRequestTimeout            ProblemCode = "request_timeout"
 	ProblemCodeRouteNotFound             ProblemCode = "route_not_found"
 	ProblemCodeServiceUnavailable        ProblemCode = "service_unavailable"
+	ProblemCodeStageHasDeals             ProblemCode = "stage_has_deals"
+	ProblemCodeStageKeyTaken             ProblemCode = "stage_key_taken"
+	ProblemCodeStageNotFound             ProblemCode = "stage_not_found"
 	ProblemCodeStageRollbackForbidden    ProblemCode = "stage_rollback_forbidden"
 	ProblemCodeTaskNotFound              ProblemCode = "task_not_found"
 	ProblemCodeTooManyLoginAttempts      ProblemCode = "too_many_login_attempts"
+	ProblemCodeTooManyStages             ProblemCode = "too_many_stages"
 	ProblemCodeUnauthenticated           ProblemCode = "unauthenticated"
 	ProblemCodeUnknownField              ProblemCode = "unknown_field"
+	ProblemCodeUnknownStage              ProblemCode = "unknown_stage"
 	ProblemCodeUnsupportedMediaType      ProblemCode = "unsupported_media_type"
 	ProblemCodeUserNotFound              ProblemCode = "user_not_found"
 	ProblemCodeValidationFailed          ProblemCode = "validation_failed"
@@ -387,6 +397,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeDealNotFound:
 		return true
+	case ProblemCodeDefaultPipeline:
+		return true
 	case ProblemCodeDeliveryNotFound:
 		return true
 	case ProblemCodeDueDateInPast:
@@ -421,6 +433,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeLastOwner:
 		return true
+	case ProblemCodeLastStage:
+		return true
 	case ProblemCodeLimiterUnavailable:
 		return true
 	case ProblemCodeMalformedJson:
@@ -451,6 +465,12 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeOwnerRoleRequired:
 		return true
+	case ProblemCodePipelineHasDeals:
+		return true
+	case ProblemCodePipelineNameTaken:
+		return true
+	case ProblemCodePipelineNotFound:
+		return true
 	case ProblemCodePreconditionFailed:
 		return true
 	case ProblemCodeRateLimited:
@@ -465,15 +485,25 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeServiceUnavailable:
 		return true
+	case ProblemCodeStageHasDeals:
+		return true
+	case ProblemCodeStageKeyTaken:
+		return true
+	case ProblemCodeStageNotFound:
+		return true
 	case ProblemCodeStageRollbackForbidden:
 		return true
 	case ProblemCodeTaskNotFound:
 		return true
 	case ProblemCodeTooManyLoginAttempts:
 		return true
+	case ProblemCodeTooManyStages:
+		return true
 	case ProblemCodeUnauthenticated:
 		return true
 	case ProblemCodeUnknownField:
+		return true
+	case ProblemCodeUnknownStage:
 		return true
 	case ProblemCodeUnsupportedMediaType:
 		return true
@@ -1527,10 +1557,139 @@ type PasswordChangeRequest struct {
 	NewPassword     string `json:"new_password"`
 }
 
+// Pipeline defines model for Pipeline.
+type Pipeline struct {
+	// CreatedAt RFC 3339 in UTC with `Z`.
+	//
+	// Example: 2026-11-27T10:15:00Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// Id Example: 42
+	Id Id `json:"id"`
+
+	// IsDefault Exactly one pipeline of an organization is the default.
+	IsDefault bool `json:"is_default"`
+
+	// Name Example: Sales
+	Name string `json:"name"`
+
+	// Position The place among the organization's pipelines, 1..n.
+	Position int `json:"position"`
+
+	// Stages In order (`position` 1..n).
+	Stages []PipelineStage `json:"stages"`
+
+	// UpdatedAt RFC 3339 in UTC with `Z`.
+	//
+	// Example: 2026-11-27T10:15:00Z
+	UpdatedAt Timestamp `json:"updated_at"`
+}
+
+// PipelineCreate defines model for PipelineCreate.
+type PipelineCreate struct {
+	// Name Unique within the organization; surrounding white space is trimmed.
+	Name string `json:"name"`
+
+	// Stages In order; keys unique within the array.
+	Stages []PipelineStageInput `json:"stages"`
+}
+
+// PipelineList defines model for PipelineList.
+type PipelineList struct {
+	Items []Pipeline `json:"items"`
+
+	// NextCursor the `cursor` of the next page, opaque and signed, valid only for this list and order; null on the last page
+	NextCursor *string `json:"next_cursor"`
+
+	// Page null for a page read by `cursor`
+	Page     *int `json:"page"`
+	PageSize int  `json:"page_size"`
+
+	// Total null with `include_total=false`
+	Total *int `json:"total"`
+}
+
+// PipelineStage defines model for PipelineStage.
+type PipelineStage struct {
+	// Id Example: 42
+	Id Id `json:"id"`
+
+	// Key Unique within its pipeline; never changes.
+	//
+	// Example: qualification
+	Key StageKey `json:"key"`
+
+	// Name Example: Qualification
+	Name     string `json:"name"`
+	Position int    `json:"position"`
+
+	// Probability Example: 10
+	Probability int `json:"probability"`
+
+	// RottenDays Days after which an open deal at this stage counts as rotten; null: never.
+	RottenDays *int `json:"rotten_days"`
+}
+
+// PipelineStageCreate defines model for PipelineStageCreate.
+type PipelineStageCreate struct {
+	// Key Unique within its pipeline; never changes.
+	//
+	// Example: qualification
+	Key StageKey `json:"key"`
+
+	// Name Default (absent or null): from the key.
+	Name *string `json:"name,omitempty"`
+
+	// Position Default (absent or null): last; past the end means last.
+	Position *int `json:"position,omitempty"`
+
+	// Probability Default (absent or null): 0.
+	Probability *int `json:"probability,omitempty"`
+	RottenDays  *int `json:"rotten_days,omitempty"`
+}
+
+// PipelineStageInput defines model for PipelineStageInput.
+type PipelineStageInput struct {
+	// Key Unique within its pipeline; never changes.
+	//
+	// Example: qualification
+	Key StageKey `json:"key"`
+
+	// Name Default (absent or null): from the key, `closed_won` → `Closed won`. Surrounding white space is trimmed.
+	Name *string `json:"name,omitempty"`
+
+	// Probability Default (absent or null): 0.
+	Probability *int `json:"probability,omitempty"`
+	RottenDays  *int `json:"rotten_days,omitempty"`
+}
+
+// PipelineStageUpdate defines model for PipelineStageUpdate.
+type PipelineStageUpdate struct {
+	Name *string `json:"name,omitempty"`
+
+	// Position Past the end means last.
+	Position    *int `json:"position,omitempty"`
+	Probability *int `json:"probability,omitempty"`
+
+	// RottenDays `null` clears it.
+	RottenDays *int `json:"rotten_days,omitempty"`
+}
+
+// PipelineUpdate defines model for PipelineUpdate.
+type PipelineUpdate struct {
+	// IsDefault `true` moves the default flag here; `false` on the default pipeline → 409 `default_pipeline`.
+	IsDefault *bool   `json:"is_default,omitempty"`
+	Name      *string `json:"name,omitempty"`
+
+	// Position Past the end means last.
+	Position *int `json:"position,omitempty"`
+}
+
 // Problem An RFC 9457 problem details document with the service's extensions.
 type Problem struct {
 	// Code A stable machine code. By status:
 	// - 400: `validation_failed`, `malformed_json`, `unknown_field`, `invalid_query`,
+	//   `unknown_stage`,
 	//   `missing_organization`, `invalid_organization_id`, `owner_not_member`,
 	//   `won_requires_positive_amount`, `due_date_in_past`, `activity_type_not_allowed`,
 	//   `invalid_cursor`, `invalid_idempotency_key`, `bad_request`, `webhook_url_not_allowed`;
@@ -1540,11 +1699,14 @@ type Problem struct {
 	//   `create_for_other_forbidden`, `reassign_forbidden`, `owner_filter_forbidden`,
 	//   `stage_rollback_forbidden`;
 	// - 404: `route_not_found`, `not_found`, `user_not_found`, `member_not_found`, `api_key_not_found`,
+	//   `pipeline_not_found`, `stage_not_found`,
 	//   `organization_not_found`, `contact_not_found`, `deal_not_found`, `task_not_found`,
 	//   `webhook_not_found`, `delivery_not_found`;
 	// - 405 `method_not_allowed`, 408 `request_timeout`, 413 `body_too_large`,
 	//   415 `unsupported_media_type`, 431 `headers_too_large`;
 	// - 409: `email_taken`, `already_member`, `last_owner`, `member_owns_records`,
+	//   `pipeline_name_taken`, `default_pipeline`, `pipeline_has_deals`, `stage_has_deals`,
+	//   `last_stage`, `stage_key_taken`, `too_many_stages`,
 	//   `contact_has_deals`, `idempotency_key_in_progress`, `webhook_limit_reached`,
 	//   `webhook_disabled`;
 	// - 410: `cursor_expired`;
@@ -1582,6 +1744,7 @@ type Problem struct {
 
 // ProblemCode A stable machine code. By status:
 //   - 400: `validation_failed`, `malformed_json`, `unknown_field`, `invalid_query`,
+//     `unknown_stage`,
 //     `missing_organization`, `invalid_organization_id`, `owner_not_member`,
 //     `won_requires_positive_amount`, `due_date_in_past`, `activity_type_not_allowed`,
 //     `invalid_cursor`, `invalid_idempotency_key`, `bad_request`, `webhook_url_not_allowed`;
@@ -1591,11 +1754,14 @@ type Problem struct {
 //     `create_for_other_forbidden`, `reassign_forbidden`, `owner_filter_forbidden`,
 //     `stage_rollback_forbidden`;
 //   - 404: `route_not_found`, `not_found`, `user_not_found`, `member_not_found`, `api_key_not_found`,
+//     `pipeline_not_found`, `stage_not_found`,
 //     `organization_not_found`, `contact_not_found`, `deal_not_found`, `task_not_found`,
 //     `webhook_not_found`, `delivery_not_found`;
 //   - 405 `method_not_allowed`, 408 `request_timeout`, 413 `body_too_large`,
 //     415 `unsupported_media_type`, 431 `headers_too_large`;
 //   - 409: `email_taken`, `already_member`, `last_owner`, `member_owns_records`,
+//     `pipeline_name_taken`, `default_pipeline`, `pipeline_has_deals`, `stage_has_deals`,
+//     `last_stage`, `stage_key_taken`, `too_many_stages`,
 //     `contact_has_deals`, `idempotency_key_in_progress`, `webhook_limit_reached`,
 //     `webhook_disabled`;
 //   - 410: `cursor_expired`;
@@ -1670,6 +1836,11 @@ type StageChangedActivity struct {
 
 // StageChangedActivityType defines model for StageChangedActivity.Type.
 type StageChangedActivityType string
+
+// StageKey Unique within its pipeline; never changes.
+//
+// Example: qualification
+type StageKey = string
 
 // StatusChangedActivity defines model for StatusChangedActivity.
 type StatusChangedActivity struct {
@@ -2108,6 +2279,12 @@ type Page = int
 // PageSize defines model for PageSize.
 type PageSize = int
 
+// PipelineIdPath defines model for PipelineIdPath.
+type PipelineIdPath = int64
+
+// StageIdPath defines model for StageIdPath.
+type StageIdPath = int64
+
 // TaskIdPath defines model for TaskIdPath.
 type TaskIdPath = int64
 
@@ -2161,6 +2338,15 @@ type NotAMember = Problem
 
 // PayloadTooLarge An RFC 9457 problem details document with the service's extensions.
 type PayloadTooLarge = Problem
+
+// PipelineForbidden An RFC 9457 problem details document with the service's extensions.
+type PipelineForbidden = Problem
+
+// PipelineNotFound An RFC 9457 problem details document with the service's extensions.
+type PipelineNotFound = Problem
+
+// PipelineOrStageNotFound An RFC 9457 problem details document with the service's extensions.
+type PipelineOrStageNotFound = Problem
 
 // ServiceUnavailable An RFC 9457 problem details document with the service's extensions.
 type ServiceUnavailable = Problem
@@ -2573,6 +2759,123 @@ type AddMemberParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListPipelinesParams defines parameters for ListPipelines.
+type ListPipelinesParams struct {
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor Keyset pagination: the `next_cursor` of the previous page, instead of `page` (both
+	// together → 400 `invalid_query`). The next page is read from where the previous one
+	// ended, so deep pages cost the same as the first and rows written meanwhile never
+	// shift a page. A cursor is opaque (base64url) and signed by the service: pass it back
+	// unchanged. It belongs to its list and order: given to another list or with another
+	// `order_by`/`order`, edited, made by hand, or signed by another service it is refused
+	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// IncludeTotal `false` skips counting: `total` is then `null`, which saves a count over the whole filtered list.
+	IncludeTotal *IncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// CreatePipelineParams defines parameters for CreatePipeline.
+type CreatePipelineParams struct {
+	// IdempotencyKey Makes the create safe to retry. The same key (scoped to the user and the
+	// organization) with the same body within 24 hours replays the first response (same
+	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
+	// with another body → 422 `idempotency_key_reused`; the same key while the first request
+	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
+	// retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// DeletePipelineParams defines parameters for DeletePipeline.
+type DeletePipelineParams struct {
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// GetPipelineParams defines parameters for GetPipeline.
+type GetPipelineParams struct {
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// UpdatePipelineParams defines parameters for UpdatePipeline.
+type UpdatePipelineParams struct {
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// AddPipelineStageParams defines parameters for AddPipelineStage.
+type AddPipelineStageParams struct {
+	// IdempotencyKey Makes the create safe to retry. The same key (scoped to the user and the
+	// organization) with the same body within 24 hours replays the first response (same
+	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
+	// with another body → 422 `idempotency_key_reused`; the same key while the first request
+	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
+	// retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// DeletePipelineStageParams defines parameters for DeletePipelineStage.
+type DeletePipelineStageParams struct {
+	// MoveTo The key of another stage of this pipeline, to which the deals at the deleted stage move.
+	MoveTo *string `form:"move_to,omitempty" json:"move_to,omitempty"`
+
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// UpdatePipelineStageParams defines parameters for UpdatePipelineStage.
+type UpdatePipelineStageParams struct {
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
 // ListTasksParams defines parameters for ListTasks.
 type ListTasksParams struct {
 	// Page The page number, from 1.
@@ -2879,6 +3182,18 @@ type AddMemberJSONRequestBody = MemberAdd
 
 // ChangeMemberRoleJSONRequestBody defines body for ChangeMemberRole for application/json ContentType.
 type ChangeMemberRoleJSONRequestBody = MemberRoleChange
+
+// CreatePipelineJSONRequestBody defines body for CreatePipeline for application/json ContentType.
+type CreatePipelineJSONRequestBody = PipelineCreate
+
+// UpdatePipelineJSONRequestBody defines body for UpdatePipeline for application/json ContentType.
+type UpdatePipelineJSONRequestBody = PipelineUpdate
+
+// AddPipelineStageJSONRequestBody defines body for AddPipelineStage for application/json ContentType.
+type AddPipelineStageJSONRequestBody = PipelineStageCreate
+
+// UpdatePipelineStageJSONRequestBody defines body for UpdatePipelineStage for application/json ContentType.
+type UpdatePipelineStageJSONRequestBody = PipelineStageUpdate
 
 // CreateTaskJSONRequestBody defines body for CreateTask for application/json ContentType.
 type CreateTaskJSONRequestBody = TaskCreate
@@ -3688,6 +4003,147 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/organizations/{org_id}/members/{user_id} (the `ChangeMemberRole` operationId).
 	ChangeMemberRole(ctx context.Context, orgId OrgIdPath, userId UserIdPath, body ChangeMemberRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPipelines List pipelines
+	//
+	// By `position` (then `id`), each with its stages in order. Every role.
+	//
+	// Corresponds with GET /api/v1/pipelines (the `ListPipelines` operationId).
+	ListPipelines(ctx context.Context, params *ListPipelinesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePipelineWithBody Create a pipeline
+	//
+	// Owner and admin. The pipeline goes last (`position` = count + 1) and is not the
+	// default. Stage positions follow the array order; a stage's `name` defaults from its
+	// `key` (underscores become spaces, the first letter upper case: `closed_won` →
+	// `Closed won`), `probability` to 0, `rotten_days` to `null`. 1..50 stages with keys
+	// unique in the body (a repeated key → 400 `validation_failed` naming `stages[i].key` of
+	// the repeat); a name another pipeline of the organization has → 409
+	// `pipeline_name_taken`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/pipelines (the `CreatePipeline` operationId).
+	CreatePipelineWithBody(ctx context.Context, params *CreatePipelineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePipeline Create a pipeline
+	//
+	// Owner and admin. The pipeline goes last (`position` = count + 1) and is not the
+	// default. Stage positions follow the array order; a stage's `name` defaults from its
+	// `key` (underscores become spaces, the first letter upper case: `closed_won` →
+	// `Closed won`), `probability` to 0, `rotten_days` to `null`. 1..50 stages with keys
+	// unique in the body (a repeated key → 400 `validation_failed` naming `stages[i].key` of
+	// the repeat); a name another pipeline of the organization has → 409
+	// `pipeline_name_taken`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/pipelines (the `CreatePipeline` operationId).
+	CreatePipeline(ctx context.Context, params *CreatePipelineParams, body CreatePipelineJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePipeline Delete a pipeline
+	//
+	// Owner and admin. The pipelines after it are renumbered. The default pipeline → 409
+	// `default_pipeline` (whether or not it has deals); a pipeline that still has deals → 409
+	// `pipeline_has_deals` (the detail says how many).
+	//
+	// Corresponds with DELETE /api/v1/pipelines/{id} (the `DeletePipeline` operationId).
+	DeletePipeline(ctx context.Context, id PipelineIdPath, params *DeletePipelineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPipeline Get a pipeline
+	//
+	// Corresponds with GET /api/v1/pipelines/{id} (the `GetPipeline` operationId).
+	GetPipeline(ctx context.Context, id PipelineIdPath, params *GetPipelineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePipelineWithBody Rename, move or make a pipeline the default
+	//
+	// Owner and admin. `position` moves the pipeline and renumbers the others 1..n (a
+	// position past the end means the end). `is_default: true` moves the default flag here
+	// from the previous default; `is_default: false` on the default pipeline → 409
+	// `default_pipeline` (make another one the default instead), on another pipeline it
+	// changes nothing. A patch that changes nothing writes nothing and keeps `updated_at`.
+	// Every pipeline whose `position` or `is_default` changes gets a `pipeline.updated` event.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /api/v1/pipelines/{id} (the `UpdatePipeline` operationId).
+	UpdatePipelineWithBody(ctx context.Context, id PipelineIdPath, params *UpdatePipelineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePipeline Rename, move or make a pipeline the default
+	//
+	// Owner and admin. `position` moves the pipeline and renumbers the others 1..n (a
+	// position past the end means the end). `is_default: true` moves the default flag here
+	// from the previous default; `is_default: false` on the default pipeline → 409
+	// `default_pipeline` (make another one the default instead), on another pipeline it
+	// changes nothing. A patch that changes nothing writes nothing and keeps `updated_at`.
+	// Every pipeline whose `position` or `is_default` changes gets a `pipeline.updated` event.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /api/v1/pipelines/{id} (the `UpdatePipeline` operationId).
+	UpdatePipeline(ctx context.Context, id PipelineIdPath, params *UpdatePipelineParams, body UpdatePipelineJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddPipelineStageWithBody Add a stage
+	//
+	// Owner and admin. Inserts the stage at `position` (the stages from there on move one
+	// down; a position past the end means last) or, without `position`, last; answers the
+	// whole pipeline, with `Location` naming it. A key the pipeline already has → 409
+	// `stage_key_taken` (keys never change, so a taken key stays taken); a pipeline with 50
+	// stages → 409 `too_many_stages`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/pipelines/{id}/stages (the `AddPipelineStage` operationId).
+	AddPipelineStageWithBody(ctx context.Context, id PipelineIdPath, params *AddPipelineStageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddPipelineStage Add a stage
+	//
+	// Owner and admin. Inserts the stage at `position` (the stages from there on move one
+	// down; a position past the end means last) or, without `position`, last; answers the
+	// whole pipeline, with `Location` naming it. A key the pipeline already has → 409
+	// `stage_key_taken` (keys never change, so a taken key stays taken); a pipeline with 50
+	// stages → 409 `too_many_stages`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/pipelines/{id}/stages (the `AddPipelineStage` operationId).
+	AddPipelineStage(ctx context.Context, id PipelineIdPath, params *AddPipelineStageParams, body AddPipelineStageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePipelineStage Delete a stage
+	//
+	// Owner and admin. The stages after it are renumbered. The last stage of a pipeline →
+	// 409 `last_stage`. Deals at the stage → 409 `stage_has_deals`, unless `move_to` names
+	// another stage of the same pipeline, to which they are moved first (in the same
+	// transaction; each move is recorded on the deal's timeline). A `move_to` that is not the
+	// key of another stage of the pipeline → 400 `unknown_stage`, whose detail lists the
+	// allowed keys.
+	//
+	// Corresponds with DELETE /api/v1/pipelines/{id}/stages/{stage_id} (the `DeletePipelineStage` operationId).
+	DeletePipelineStage(ctx context.Context, id PipelineIdPath, stageId StageIdPath, params *DeletePipelineStageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePipelineStageWithBody Change or move a stage
+	//
+	// Owner and admin. `position` moves the stage and renumbers the others 1..n (a position
+	// past the end means last); `rotten_days: null` clears it. `key` never changes: it is not
+	// a field here (400 `unknown_field`). Answers the whole pipeline. Concurrent moves in one
+	// pipeline run one after another, so the stages always hold positions 1..n, each once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /api/v1/pipelines/{id}/stages/{stage_id} (the `UpdatePipelineStage` operationId).
+	UpdatePipelineStageWithBody(ctx context.Context, id PipelineIdPath, stageId StageIdPath, params *UpdatePipelineStageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePipelineStage Change or move a stage
+	//
+	// Owner and admin. `position` moves the stage and renumbers the others 1..n (a position
+	// past the end means last); `rotten_days: null` clears it. `key` never changes: it is not
+	// a field here (400 `unknown_field`). Answers the whole pipeline. Concurrent moves in one
+	// pipeline run one after another, so the stages always hold positions 1..n, each once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /api/v1/pipelines/{id}/stages/{stage_id} (the `UpdatePipelineStage` operationId).
+	UpdatePipelineStage(ctx context.Context, id PipelineIdPath, stageId StageIdPath, params *UpdatePipelineStageParams, body UpdatePipelineStageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTasks List tasks
 	//
@@ -4828,6 +5284,267 @@ func (c *Client) ChangeMemberRoleWithBody(ctx context.Context, orgId OrgIdPath, 
 // Corresponds with PATCH /api/v1/organizations/{org_id}/members/{user_id} (the `ChangeMemberRole` operationId).
 func (c *Client) ChangeMemberRole(ctx context.Context, orgId OrgIdPath, userId UserIdPath, body ChangeMemberRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewChangeMemberRoleRequest(c.Server, orgId, userId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPipelines List pipelines
+//
+// By `position` (then `id`), each with its stages in order. Every role.
+//
+// Corresponds with GET /api/v1/pipelines (the `ListPipelines` operationId).
+func (c *Client) ListPipelines(ctx context.Context, params *ListPipelinesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPipelinesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePipelineWithBody Create a pipeline
+//
+// Owner and admin. The pipeline goes last (`position` = count + 1) and is not the
+// default. Stage positions follow the array order; a stage's `name` defaults from its
+// `key` (underscores become spaces, the first letter upper case: `closed_won` →
+// `Closed won`), `probability` to 0, `rotten_days` to `null`. 1..50 stages with keys
+// unique in the body (a repeated key → 400 `validation_failed` naming `stages[i].key` of
+// the repeat); a name another pipeline of the organization has → 409
+// `pipeline_name_taken`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/pipelines (the `CreatePipeline` operationId).
+func (c *Client) CreatePipelineWithBody(ctx context.Context, params *CreatePipelineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePipelineRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePipeline Create a pipeline
+//
+// Owner and admin. The pipeline goes last (`position` = count + 1) and is not the
+// default. Stage positions follow the array order; a stage's `name` defaults from its
+// `key` (underscores become spaces, the first letter upper case: `closed_won` →
+// `Closed won`), `probability` to 0, `rotten_days` to `null`. 1..50 stages with keys
+// unique in the body (a repeated key → 400 `validation_failed` naming `stages[i].key` of
+// the repeat); a name another pipeline of the organization has → 409
+// `pipeline_name_taken`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/pipelines (the `CreatePipeline` operationId).
+func (c *Client) CreatePipeline(ctx context.Context, params *CreatePipelineParams, body CreatePipelineJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePipelineRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePipeline Delete a pipeline
+//
+// Owner and admin. The pipelines after it are renumbered. The default pipeline → 409
+// `default_pipeline` (whether or not it has deals); a pipeline that still has deals → 409
+// `pipeline_has_deals` (the detail says how many).
+//
+// Corresponds with DELETE /api/v1/pipelines/{id} (the `DeletePipeline` operationId).
+func (c *Client) DeletePipeline(ctx context.Context, id PipelineIdPath, params *DeletePipelineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePipelineRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPipeline Get a pipeline
+//
+// Corresponds with GET /api/v1/pipelines/{id} (the `GetPipeline` operationId).
+func (c *Client) GetPipeline(ctx context.Context, id PipelineIdPath, params *GetPipelineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPipelineRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePipelineWithBody Rename, move or make a pipeline the default
+//
+// Owner and admin. `position` moves the pipeline and renumbers the others 1..n (a
+// position past the end means the end). `is_default: true` moves the default flag here
+// from the previous default; `is_default: false` on the default pipeline → 409
+// `default_pipeline` (make another one the default instead), on another pipeline it
+// changes nothing. A patch that changes nothing writes nothing and keeps `updated_at`.
+// Every pipeline whose `position` or `is_default` changes gets a `pipeline.updated` event.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /api/v1/pipelines/{id} (the `UpdatePipeline` operationId).
+func (c *Client) UpdatePipelineWithBody(ctx context.Context, id PipelineIdPath, params *UpdatePipelineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePipelineRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePipeline Rename, move or make a pipeline the default
+//
+// Owner and admin. `position` moves the pipeline and renumbers the others 1..n (a
+// position past the end means the end). `is_default: true` moves the default flag here
+// from the previous default; `is_default: false` on the default pipeline → 409
+// `default_pipeline` (make another one the default instead), on another pipeline it
+// changes nothing. A patch that changes nothing writes nothing and keeps `updated_at`.
+// Every pipeline whose `position` or `is_default` changes gets a `pipeline.updated` event.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /api/v1/pipelines/{id} (the `UpdatePipeline` operationId).
+func (c *Client) UpdatePipeline(ctx context.Context, id PipelineIdPath, params *UpdatePipelineParams, body UpdatePipelineJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePipelineRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddPipelineStageWithBody Add a stage
+//
+// Owner and admin. Inserts the stage at `position` (the stages from there on move one
+// down; a position past the end means last) or, without `position`, last; answers the
+// whole pipeline, with `Location` naming it. A key the pipeline already has → 409
+// `stage_key_taken` (keys never change, so a taken key stays taken); a pipeline with 50
+// stages → 409 `too_many_stages`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/pipelines/{id}/stages (the `AddPipelineStage` operationId).
+func (c *Client) AddPipelineStageWithBody(ctx context.Context, id PipelineIdPath, params *AddPipelineStageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddPipelineStageRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddPipelineStage Add a stage
+//
+// Owner and admin. Inserts the stage at `position` (the stages from there on move one
+// down; a position past the end means last) or, without `position`, last; answers the
+// whole pipeline, with `Location` naming it. A key the pipeline already has → 409
+// `stage_key_taken` (keys never change, so a taken key stays taken); a pipeline with 50
+// stages → 409 `too_many_stages`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/pipelines/{id}/stages (the `AddPipelineStage` operationId).
+func (c *Client) AddPipelineStage(ctx context.Context, id PipelineIdPath, params *AddPipelineStageParams, body AddPipelineStageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddPipelineStageRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePipelineStage Delete a stage
+//
+// Owner and admin. The stages after it are renumbered. The last stage of a pipeline →
+// 409 `last_stage`. Deals at the stage → 409 `stage_has_deals`, unless `move_to` names
+// another stage of the same pipeline, to which they are moved first (in the same
+// transaction; each move is recorded on the deal's timeline). A `move_to` that is not the
+// key of another stage of the pipeline → 400 `unknown_stage`, whose detail lists the
+// allowed keys.
+//
+// Corresponds with DELETE /api/v1/pipelines/{id}/stages/{stage_id} (the `DeletePipelineStage` operationId).
+func (c *Client) DeletePipelineStage(ctx context.Context, id PipelineIdPath, stageId StageIdPath, params *DeletePipelineStageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePipelineStageRequest(c.Server, id, stageId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePipelineStageWithBody Change or move a stage
+//
+// Owner and admin. `position` moves the stage and renumbers the others 1..n (a position
+// past the end means last); `rotten_days: null` clears it. `key` never changes: it is not
+// a field here (400 `unknown_field`). Answers the whole pipeline. Concurrent moves in one
+// pipeline run one after another, so the stages always hold positions 1..n, each once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /api/v1/pipelines/{id}/stages/{stage_id} (the `UpdatePipelineStage` operationId).
+func (c *Client) UpdatePipelineStageWithBody(ctx context.Context, id PipelineIdPath, stageId StageIdPath, params *UpdatePipelineStageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePipelineStageRequestWithBody(c.Server, id, stageId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePipelineStage Change or move a stage
+//
+// Owner and admin. `position` moves the stage and renumbers the others 1..n (a position
+// past the end means last); `rotten_days: null` clears it. `key` never changes: it is not
+// a field here (400 `unknown_field`). Answers the whole pipeline. Concurrent moves in one
+// pipeline run one after another, so the stages always hold positions 1..n, each once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /api/v1/pipelines/{id}/stages/{stage_id} (the `UpdatePipelineStage` operationId).
+func (c *Client) UpdatePipelineStage(ctx context.Context, id PipelineIdPath, stageId StageIdPath, params *UpdatePipelineStageParams, body UpdatePipelineStageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePipelineStageRequest(c.Server, id, stageId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7345,6 +8062,546 @@ func NewChangeMemberRoleRequestWithBody(server string, orgId OrgIdPath, userId U
 	return req, nil
 }
 
+// NewListPipelinesRequest constructs an http.Request for the ListPipelines method
+func NewListPipelinesRequest(server string, params *ListPipelinesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/pipelines")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeTotal != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewCreatePipelineRequest calls the generic CreatePipeline builder with application/json body
+func NewCreatePipelineRequest(server string, params *CreatePipelineParams, body CreatePipelineJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePipelineRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreatePipelineRequestWithBody constructs an http.Request for the CreatePipeline method, with any body, and a specified content type
+func NewCreatePipelineRequestWithBody(server string, params *CreatePipelineParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/pipelines")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam1)
+
+	}
+
+	return req, nil
+}
+
+// NewDeletePipelineRequest constructs an http.Request for the DeletePipeline method
+func NewDeletePipelineRequest(server string, id PipelineIdPath, params *DeletePipelineParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/pipelines/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetPipelineRequest constructs an http.Request for the GetPipeline method
+func NewGetPipelineRequest(server string, id PipelineIdPath, params *GetPipelineParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/pipelines/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewUpdatePipelineRequest calls the generic UpdatePipeline builder with application/json body
+func NewUpdatePipelineRequest(server string, id PipelineIdPath, params *UpdatePipelineParams, body UpdatePipelineJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdatePipelineRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdatePipelineRequestWithBody constructs an http.Request for the UpdatePipeline method, with any body, and a specified content type
+func NewUpdatePipelineRequestWithBody(server string, id PipelineIdPath, params *UpdatePipelineParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/pipelines/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewAddPipelineStageRequest calls the generic AddPipelineStage builder with application/json body
+func NewAddPipelineStageRequest(server string, id PipelineIdPath, params *AddPipelineStageParams, body AddPipelineStageJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddPipelineStageRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewAddPipelineStageRequestWithBody constructs an http.Request for the AddPipelineStage method, with any body, and a specified content type
+func NewAddPipelineStageRequestWithBody(server string, id PipelineIdPath, params *AddPipelineStageParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/pipelines/%s/stages", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam1)
+
+	}
+
+	return req, nil
+}
+
+// NewDeletePipelineStageRequest constructs an http.Request for the DeletePipelineStage method
+func NewDeletePipelineStageRequest(server string, id PipelineIdPath, stageId StageIdPath, params *DeletePipelineStageParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "stage_id", stageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/pipelines/%s/stages/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.MoveTo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "move_to", *params.MoveTo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewUpdatePipelineStageRequest calls the generic UpdatePipelineStage builder with application/json body
+func NewUpdatePipelineStageRequest(server string, id PipelineIdPath, stageId StageIdPath, params *UpdatePipelineStageParams, body UpdatePipelineStageJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdatePipelineStageRequestWithBody(server, id, stageId, params, "application/json", bodyReader)
+}
+
+// NewUpdatePipelineStageRequestWithBody constructs an http.Request for the UpdatePipelineStage method, with any body, and a specified content type
+func NewUpdatePipelineStageRequestWithBody(server string, id PipelineIdPath, stageId StageIdPath, params *UpdatePipelineStageParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "stage_id", stageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/pipelines/%s/stages/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewListTasksRequest constructs an http.Request for the ListTasks method
 func NewListTasksRequest(server string, params *ListTasksParams) (*http.Request, error) {
 	var err error
@@ -9091,6 +10348,155 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/organizations/{org_id}/members/{user_id} (the `ChangeMemberRole` operationId).
 	ChangeMemberRoleWithResponse(ctx context.Context, orgId OrgIdPath, userId UserIdPath, body ChangeMemberRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangeMemberRoleResponse, error)
+
+	// ListPipelinesWithResponse List pipelines
+	//
+	// By `position` (then `id`), each with its stages in order. Every role.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/pipelines (the `ListPipelines` operationId).
+	ListPipelinesWithResponse(ctx context.Context, params *ListPipelinesParams, reqEditors ...RequestEditorFn) (*ListPipelinesResponse, error)
+
+	// CreatePipelineWithBodyWithResponse Create a pipeline
+	//
+	// Owner and admin. The pipeline goes last (`position` = count + 1) and is not the
+	// default. Stage positions follow the array order; a stage's `name` defaults from its
+	// `key` (underscores become spaces, the first letter upper case: `closed_won` →
+	// `Closed won`), `probability` to 0, `rotten_days` to `null`. 1..50 stages with keys
+	// unique in the body (a repeated key → 400 `validation_failed` naming `stages[i].key` of
+	// the repeat); a name another pipeline of the organization has → 409
+	// `pipeline_name_taken`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/pipelines (the `CreatePipeline` operationId).
+	CreatePipelineWithBodyWithResponse(ctx context.Context, params *CreatePipelineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePipelineResponse, error)
+
+	// CreatePipelineWithResponse Create a pipeline
+	//
+	// Owner and admin. The pipeline goes last (`position` = count + 1) and is not the
+	// default. Stage positions follow the array order; a stage's `name` defaults from its
+	// `key` (underscores become spaces, the first letter upper case: `closed_won` →
+	// `Closed won`), `probability` to 0, `rotten_days` to `null`. 1..50 stages with keys
+	// unique in the body (a repeated key → 400 `validation_failed` naming `stages[i].key` of
+	// the repeat); a name another pipeline of the organization has → 409
+	// `pipeline_name_taken`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/pipelines (the `CreatePipeline` operationId).
+	CreatePipelineWithResponse(ctx context.Context, params *CreatePipelineParams, body CreatePipelineJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePipelineResponse, error)
+
+	// DeletePipelineWithResponse Delete a pipeline
+	//
+	// Owner and admin. The pipelines after it are renumbered. The default pipeline → 409
+	// `default_pipeline` (whether or not it has deals); a pipeline that still has deals → 409
+	// `pipeline_has_deals` (the detail says how many).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/pipelines/{id} (the `DeletePipeline` operationId).
+	DeletePipelineWithResponse(ctx context.Context, id PipelineIdPath, params *DeletePipelineParams, reqEditors ...RequestEditorFn) (*DeletePipelineResponse, error)
+
+	// GetPipelineWithResponse Get a pipeline
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/pipelines/{id} (the `GetPipeline` operationId).
+	GetPipelineWithResponse(ctx context.Context, id PipelineIdPath, params *GetPipelineParams, reqEditors ...RequestEditorFn) (*GetPipelineResponse, error)
+
+	// UpdatePipelineWithBodyWithResponse Rename, move or make a pipeline the default
+	//
+	// Owner and admin. `position` moves the pipeline and renumbers the others 1..n (a
+	// position past the end means the end). `is_default: true` moves the default flag here
+	// from the previous default; `is_default: false` on the default pipeline → 409
+	// `default_pipeline` (make another one the default instead), on another pipeline it
+	// changes nothing. A patch that changes nothing writes nothing and keeps `updated_at`.
+	// Every pipeline whose `position` or `is_default` changes gets a `pipeline.updated` event.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/pipelines/{id} (the `UpdatePipeline` operationId).
+	UpdatePipelineWithBodyWithResponse(ctx context.Context, id PipelineIdPath, params *UpdatePipelineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePipelineResponse, error)
+
+	// UpdatePipelineWithResponse Rename, move or make a pipeline the default
+	//
+	// Owner and admin. `position` moves the pipeline and renumbers the others 1..n (a
+	// position past the end means the end). `is_default: true` moves the default flag here
+	// from the previous default; `is_default: false` on the default pipeline → 409
+	// `default_pipeline` (make another one the default instead), on another pipeline it
+	// changes nothing. A patch that changes nothing writes nothing and keeps `updated_at`.
+	// Every pipeline whose `position` or `is_default` changes gets a `pipeline.updated` event.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/pipelines/{id} (the `UpdatePipeline` operationId).
+	UpdatePipelineWithResponse(ctx context.Context, id PipelineIdPath, params *UpdatePipelineParams, body UpdatePipelineJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePipelineResponse, error)
+
+	// AddPipelineStageWithBodyWithResponse Add a stage
+	//
+	// Owner and admin. Inserts the stage at `position` (the stages from there on move one
+	// down; a position past the end means last) or, without `position`, last; answers the
+	// whole pipeline, with `Location` naming it. A key the pipeline already has → 409
+	// `stage_key_taken` (keys never change, so a taken key stays taken); a pipeline with 50
+	// stages → 409 `too_many_stages`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/pipelines/{id}/stages (the `AddPipelineStage` operationId).
+	AddPipelineStageWithBodyWithResponse(ctx context.Context, id PipelineIdPath, params *AddPipelineStageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPipelineStageResponse, error)
+
+	// AddPipelineStageWithResponse Add a stage
+	//
+	// Owner and admin. Inserts the stage at `position` (the stages from there on move one
+	// down; a position past the end means last) or, without `position`, last; answers the
+	// whole pipeline, with `Location` naming it. A key the pipeline already has → 409
+	// `stage_key_taken` (keys never change, so a taken key stays taken); a pipeline with 50
+	// stages → 409 `too_many_stages`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/pipelines/{id}/stages (the `AddPipelineStage` operationId).
+	AddPipelineStageWithResponse(ctx context.Context, id PipelineIdPath, params *AddPipelineStageParams, body AddPipelineStageJSONRequestBody, reqEditors ...RequestEditorFn) (*AddPipelineStageResponse, error)
+
+	// DeletePipelineStageWithResponse Delete a stage
+	//
+	// Owner and admin. The stages after it are renumbered. The last stage of a pipeline →
+	// 409 `last_stage`. Deals at the stage → 409 `stage_has_deals`, unless `move_to` names
+	// another stage of the same pipeline, to which they are moved first (in the same
+	// transaction; each move is recorded on the deal's timeline). A `move_to` that is not the
+	// key of another stage of the pipeline → 400 `unknown_stage`, whose detail lists the
+	// allowed keys.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/pipelines/{id}/stages/{stage_id} (the `DeletePipelineStage` operationId).
+	DeletePipelineStageWithResponse(ctx context.Context, id PipelineIdPath, stageId StageIdPath, params *DeletePipelineStageParams, reqEditors ...RequestEditorFn) (*DeletePipelineStageResponse, error)
+
+	// UpdatePipelineStageWithBodyWithResponse Change or move a stage
+	//
+	// Owner and admin. `position` moves the stage and renumbers the others 1..n (a position
+	// past the end means last); `rotten_days: null` clears it. `key` never changes: it is not
+	// a field here (400 `unknown_field`). Answers the whole pipeline. Concurrent moves in one
+	// pipeline run one after another, so the stages always hold positions 1..n, each once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/pipelines/{id}/stages/{stage_id} (the `UpdatePipelineStage` operationId).
+	UpdatePipelineStageWithBodyWithResponse(ctx context.Context, id PipelineIdPath, stageId StageIdPath, params *UpdatePipelineStageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePipelineStageResponse, error)
+
+	// UpdatePipelineStageWithResponse Change or move a stage
+	//
+	// Owner and admin. `position` moves the stage and renumbers the others 1..n (a position
+	// past the end means last); `rotten_days: null` clears it. `key` never changes: it is not
+	// a field here (400 `unknown_field`). Answers the whole pipeline. Concurrent moves in one
+	// pipeline run one after another, so the stages always hold positions 1..n, each once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/pipelines/{id}/stages/{stage_id} (the `UpdatePipelineStage` operationId).
+	UpdatePipelineStageWithResponse(ctx context.Context, id PipelineIdPath, stageId StageIdPath, params *UpdatePipelineStageParams, body UpdatePipelineStageJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePipelineStageResponse, error)
 
 	// ListTasksWithResponse List tasks
 	//
@@ -13719,6 +15125,1250 @@ func (r ChangeMemberRoleResponse) ContentType() string {
 	return ""
 }
 
+// ListPipelinesResponse200Headers the declared response headers of an HTTP 200 response for ListPipelines
+type ListPipelinesResponse200Headers struct {
+	XRequestId string
+}
+
+// ListPipelinesResponse400Headers the declared response headers of an HTTP 400 response for ListPipelines
+type ListPipelinesResponse400Headers struct {
+	XRequestId string
+}
+
+// ListPipelinesResponse401Headers the declared response headers of an HTTP 401 response for ListPipelines
+type ListPipelinesResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListPipelinesResponse403Headers the declared response headers of an HTTP 403 response for ListPipelines
+type ListPipelinesResponse403Headers struct {
+	XRequestId string
+}
+
+// ListPipelinesResponse500Headers the declared response headers of an HTTP 500 response for ListPipelines
+type ListPipelinesResponse500Headers struct {
+	XRequestId string
+}
+
+// ListPipelinesResponse503Headers the declared response headers of an HTTP 503 response for ListPipelines
+type ListPipelinesResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type ListPipelinesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PipelineList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *TenantForbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListPipelinesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListPipelinesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListPipelinesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListPipelinesResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListPipelinesResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListPipelinesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPipelinesResponse) GetJSON200() *PipelineList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPipelinesResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPipelinesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPipelinesResponse) GetApplicationproblemJSON403() *TenantForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPipelinesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListPipelinesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPipelinesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPipelinesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPipelinesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPipelinesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreatePipelineResponse201Headers the declared response headers of an HTTP 201 response for CreatePipeline
+type CreatePipelineResponse201Headers struct {
+	IdempotentReplayed *string
+	Location           string
+	XRequestId         string
+}
+
+// CreatePipelineResponse400Headers the declared response headers of an HTTP 400 response for CreatePipeline
+type CreatePipelineResponse400Headers struct {
+	XRequestId string
+}
+
+// CreatePipelineResponse401Headers the declared response headers of an HTTP 401 response for CreatePipeline
+type CreatePipelineResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// CreatePipelineResponse403Headers the declared response headers of an HTTP 403 response for CreatePipeline
+type CreatePipelineResponse403Headers struct {
+	XRequestId string
+}
+
+// CreatePipelineResponse409Headers the declared response headers of an HTTP 409 response for CreatePipeline
+type CreatePipelineResponse409Headers struct {
+	XRequestId string
+}
+
+// CreatePipelineResponse413Headers the declared response headers of an HTTP 413 response for CreatePipeline
+type CreatePipelineResponse413Headers struct {
+	XRequestId string
+}
+
+// CreatePipelineResponse415Headers the declared response headers of an HTTP 415 response for CreatePipeline
+type CreatePipelineResponse415Headers struct {
+	XRequestId string
+}
+
+// CreatePipelineResponse422Headers the declared response headers of an HTTP 422 response for CreatePipeline
+type CreatePipelineResponse422Headers struct {
+	XRequestId string
+}
+
+// CreatePipelineResponse500Headers the declared response headers of an HTTP 500 response for CreatePipeline
+type CreatePipelineResponse500Headers struct {
+	XRequestId string
+}
+
+// CreatePipelineResponse503Headers the declared response headers of an HTTP 503 response for CreatePipeline
+type CreatePipelineResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type CreatePipelineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Pipeline
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *PipelineForbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyKeyReused
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreatePipelineResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreatePipelineResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreatePipelineResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreatePipelineResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreatePipelineResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreatePipelineResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreatePipelineResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreatePipelineResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreatePipelineResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreatePipelineResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePipelineResponse) GetJSON201() *Pipeline {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreatePipelineResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePipelineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreatePipelineResponse) GetApplicationproblemJSON403() *PipelineForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreatePipelineResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreatePipelineResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreatePipelineResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreatePipelineResponse) GetApplicationproblemJSON422() *IdempotencyKeyReused {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreatePipelineResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreatePipelineResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePipelineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePipelineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePipelineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePipelineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeletePipelineResponse204Headers the declared response headers of an HTTP 204 response for DeletePipeline
+type DeletePipelineResponse204Headers struct {
+	XRequestId string
+}
+
+// DeletePipelineResponse400Headers the declared response headers of an HTTP 400 response for DeletePipeline
+type DeletePipelineResponse400Headers struct {
+	XRequestId string
+}
+
+// DeletePipelineResponse401Headers the declared response headers of an HTTP 401 response for DeletePipeline
+type DeletePipelineResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// DeletePipelineResponse403Headers the declared response headers of an HTTP 403 response for DeletePipeline
+type DeletePipelineResponse403Headers struct {
+	XRequestId string
+}
+
+// DeletePipelineResponse404Headers the declared response headers of an HTTP 404 response for DeletePipeline
+type DeletePipelineResponse404Headers struct {
+	XRequestId string
+}
+
+// DeletePipelineResponse409Headers the declared response headers of an HTTP 409 response for DeletePipeline
+type DeletePipelineResponse409Headers struct {
+	XRequestId string
+}
+
+// DeletePipelineResponse500Headers the declared response headers of an HTTP 500 response for DeletePipeline
+type DeletePipelineResponse500Headers struct {
+	XRequestId string
+}
+
+// DeletePipelineResponse503Headers the declared response headers of an HTTP 503 response for DeletePipeline
+type DeletePipelineResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type DeletePipelineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *PipelineForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *PipelineNotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DeletePipelineResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeletePipelineResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeletePipelineResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeletePipelineResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeletePipelineResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DeletePipelineResponse409Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeletePipelineResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeletePipelineResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeletePipelineResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeletePipelineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeletePipelineResponse) GetApplicationproblemJSON403() *PipelineForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeletePipelineResponse) GetApplicationproblemJSON404() *PipelineNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeletePipelineResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeletePipelineResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeletePipelineResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePipelineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePipelineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePipelineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePipelineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPipelineResponse200Headers the declared response headers of an HTTP 200 response for GetPipeline
+type GetPipelineResponse200Headers struct {
+	XRequestId string
+}
+
+// GetPipelineResponse400Headers the declared response headers of an HTTP 400 response for GetPipeline
+type GetPipelineResponse400Headers struct {
+	XRequestId string
+}
+
+// GetPipelineResponse401Headers the declared response headers of an HTTP 401 response for GetPipeline
+type GetPipelineResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// GetPipelineResponse403Headers the declared response headers of an HTTP 403 response for GetPipeline
+type GetPipelineResponse403Headers struct {
+	XRequestId string
+}
+
+// GetPipelineResponse404Headers the declared response headers of an HTTP 404 response for GetPipeline
+type GetPipelineResponse404Headers struct {
+	XRequestId string
+}
+
+// GetPipelineResponse500Headers the declared response headers of an HTTP 500 response for GetPipeline
+type GetPipelineResponse500Headers struct {
+	XRequestId string
+}
+
+// GetPipelineResponse503Headers the declared response headers of an HTTP 503 response for GetPipeline
+type GetPipelineResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type GetPipelineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Pipeline
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *TenantForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *PipelineNotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPipelineResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPipelineResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPipelineResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPipelineResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPipelineResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPipelineResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPipelineResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPipelineResponse) GetJSON200() *Pipeline {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPipelineResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPipelineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPipelineResponse) GetApplicationproblemJSON403() *TenantForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPipelineResponse) GetApplicationproblemJSON404() *PipelineNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPipelineResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPipelineResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPipelineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPipelineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPipelineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPipelineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdatePipelineResponse200Headers the declared response headers of an HTTP 200 response for UpdatePipeline
+type UpdatePipelineResponse200Headers struct {
+	XRequestId string
+}
+
+// UpdatePipelineResponse400Headers the declared response headers of an HTTP 400 response for UpdatePipeline
+type UpdatePipelineResponse400Headers struct {
+	XRequestId string
+}
+
+// UpdatePipelineResponse401Headers the declared response headers of an HTTP 401 response for UpdatePipeline
+type UpdatePipelineResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// UpdatePipelineResponse403Headers the declared response headers of an HTTP 403 response for UpdatePipeline
+type UpdatePipelineResponse403Headers struct {
+	XRequestId string
+}
+
+// UpdatePipelineResponse404Headers the declared response headers of an HTTP 404 response for UpdatePipeline
+type UpdatePipelineResponse404Headers struct {
+	XRequestId string
+}
+
+// UpdatePipelineResponse409Headers the declared response headers of an HTTP 409 response for UpdatePipeline
+type UpdatePipelineResponse409Headers struct {
+	XRequestId string
+}
+
+// UpdatePipelineResponse413Headers the declared response headers of an HTTP 413 response for UpdatePipeline
+type UpdatePipelineResponse413Headers struct {
+	XRequestId string
+}
+
+// UpdatePipelineResponse415Headers the declared response headers of an HTTP 415 response for UpdatePipeline
+type UpdatePipelineResponse415Headers struct {
+	XRequestId string
+}
+
+// UpdatePipelineResponse500Headers the declared response headers of an HTTP 500 response for UpdatePipeline
+type UpdatePipelineResponse500Headers struct {
+	XRequestId string
+}
+
+// UpdatePipelineResponse503Headers the declared response headers of an HTTP 503 response for UpdatePipeline
+type UpdatePipelineResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type UpdatePipelineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Pipeline
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *PipelineForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *PipelineNotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdatePipelineResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdatePipelineResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdatePipelineResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdatePipelineResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdatePipelineResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdatePipelineResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdatePipelineResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdatePipelineResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdatePipelineResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdatePipelineResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdatePipelineResponse) GetJSON200() *Pipeline {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdatePipelineResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdatePipelineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdatePipelineResponse) GetApplicationproblemJSON403() *PipelineForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdatePipelineResponse) GetApplicationproblemJSON404() *PipelineNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdatePipelineResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdatePipelineResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdatePipelineResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdatePipelineResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdatePipelineResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdatePipelineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdatePipelineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdatePipelineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdatePipelineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AddPipelineStageResponse201Headers the declared response headers of an HTTP 201 response for AddPipelineStage
+type AddPipelineStageResponse201Headers struct {
+	IdempotentReplayed *string
+	Location           string
+	XRequestId         string
+}
+
+// AddPipelineStageResponse400Headers the declared response headers of an HTTP 400 response for AddPipelineStage
+type AddPipelineStageResponse400Headers struct {
+	XRequestId string
+}
+
+// AddPipelineStageResponse401Headers the declared response headers of an HTTP 401 response for AddPipelineStage
+type AddPipelineStageResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// AddPipelineStageResponse403Headers the declared response headers of an HTTP 403 response for AddPipelineStage
+type AddPipelineStageResponse403Headers struct {
+	XRequestId string
+}
+
+// AddPipelineStageResponse404Headers the declared response headers of an HTTP 404 response for AddPipelineStage
+type AddPipelineStageResponse404Headers struct {
+	XRequestId string
+}
+
+// AddPipelineStageResponse409Headers the declared response headers of an HTTP 409 response for AddPipelineStage
+type AddPipelineStageResponse409Headers struct {
+	XRequestId string
+}
+
+// AddPipelineStageResponse413Headers the declared response headers of an HTTP 413 response for AddPipelineStage
+type AddPipelineStageResponse413Headers struct {
+	XRequestId string
+}
+
+// AddPipelineStageResponse415Headers the declared response headers of an HTTP 415 response for AddPipelineStage
+type AddPipelineStageResponse415Headers struct {
+	XRequestId string
+}
+
+// AddPipelineStageResponse422Headers the declared response headers of an HTTP 422 response for AddPipelineStage
+type AddPipelineStageResponse422Headers struct {
+	XRequestId string
+}
+
+// AddPipelineStageResponse500Headers the declared response headers of an HTTP 500 response for AddPipelineStage
+type AddPipelineStageResponse500Headers struct {
+	XRequestId string
+}
+
+// AddPipelineStageResponse503Headers the declared response headers of an HTTP 503 response for AddPipelineStage
+type AddPipelineStageResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type AddPipelineStageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Pipeline
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *PipelineForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *PipelineNotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyKeyReused
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *AddPipelineStageResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AddPipelineStageResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AddPipelineStageResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AddPipelineStageResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AddPipelineStageResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *AddPipelineStageResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *AddPipelineStageResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *AddPipelineStageResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AddPipelineStageResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AddPipelineStageResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AddPipelineStageResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AddPipelineStageResponse) GetJSON201() *Pipeline {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AddPipelineStageResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AddPipelineStageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AddPipelineStageResponse) GetApplicationproblemJSON403() *PipelineForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AddPipelineStageResponse) GetApplicationproblemJSON404() *PipelineNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AddPipelineStageResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AddPipelineStageResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AddPipelineStageResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AddPipelineStageResponse) GetApplicationproblemJSON422() *IdempotencyKeyReused {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AddPipelineStageResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AddPipelineStageResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AddPipelineStageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddPipelineStageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddPipelineStageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddPipelineStageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeletePipelineStageResponse204Headers the declared response headers of an HTTP 204 response for DeletePipelineStage
+type DeletePipelineStageResponse204Headers struct {
+	XRequestId string
+}
+
+// DeletePipelineStageResponse400Headers the declared response headers of an HTTP 400 response for DeletePipelineStage
+type DeletePipelineStageResponse400Headers struct {
+	XRequestId string
+}
+
+// DeletePipelineStageResponse401Headers the declared response headers of an HTTP 401 response for DeletePipelineStage
+type DeletePipelineStageResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// DeletePipelineStageResponse403Headers the declared response headers of an HTTP 403 response for DeletePipelineStage
+type DeletePipelineStageResponse403Headers struct {
+	XRequestId string
+}
+
+// DeletePipelineStageResponse404Headers the declared response headers of an HTTP 404 response for DeletePipelineStage
+type DeletePipelineStageResponse404Headers struct {
+	XRequestId string
+}
+
+// DeletePipelineStageResponse409Headers the declared response headers of an HTTP 409 response for DeletePipelineStage
+type DeletePipelineStageResponse409Headers struct {
+	XRequestId string
+}
+
+// DeletePipelineStageResponse500Headers the declared response headers of an HTTP 500 response for DeletePipelineStage
+type DeletePipelineStageResponse500Headers struct {
+	XRequestId string
+}
+
+// DeletePipelineStageResponse503Headers the declared response headers of an HTTP 503 response for DeletePipelineStage
+type DeletePipelineStageResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type DeletePipelineStageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *PipelineForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *PipelineOrStageNotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DeletePipelineStageResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeletePipelineStageResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeletePipelineStageResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeletePipelineStageResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeletePipelineStageResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DeletePipelineStageResponse409Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeletePipelineStageResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeletePipelineStageResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeletePipelineStageResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeletePipelineStageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeletePipelineStageResponse) GetApplicationproblemJSON403() *PipelineForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeletePipelineStageResponse) GetApplicationproblemJSON404() *PipelineOrStageNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeletePipelineStageResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeletePipelineStageResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeletePipelineStageResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePipelineStageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePipelineStageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePipelineStageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePipelineStageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdatePipelineStageResponse200Headers the declared response headers of an HTTP 200 response for UpdatePipelineStage
+type UpdatePipelineStageResponse200Headers struct {
+	XRequestId string
+}
+
+// UpdatePipelineStageResponse400Headers the declared response headers of an HTTP 400 response for UpdatePipelineStage
+type UpdatePipelineStageResponse400Headers struct {
+	XRequestId string
+}
+
+// UpdatePipelineStageResponse401Headers the declared response headers of an HTTP 401 response for UpdatePipelineStage
+type UpdatePipelineStageResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// UpdatePipelineStageResponse403Headers the declared response headers of an HTTP 403 response for UpdatePipelineStage
+type UpdatePipelineStageResponse403Headers struct {
+	XRequestId string
+}
+
+// UpdatePipelineStageResponse404Headers the declared response headers of an HTTP 404 response for UpdatePipelineStage
+type UpdatePipelineStageResponse404Headers struct {
+	XRequestId string
+}
+
+// UpdatePipelineStageResponse413Headers the declared response headers of an HTTP 413 response for UpdatePipelineStage
+type UpdatePipelineStageResponse413Headers struct {
+	XRequestId string
+}
+
+// UpdatePipelineStageResponse415Headers the declared response headers of an HTTP 415 response for UpdatePipelineStage
+type UpdatePipelineStageResponse415Headers struct {
+	XRequestId string
+}
+
+// UpdatePipelineStageResponse500Headers the declared response headers of an HTTP 500 response for UpdatePipelineStage
+type UpdatePipelineStageResponse500Headers struct {
+	XRequestId string
+}
+
+// UpdatePipelineStageResponse503Headers the declared response headers of an HTTP 503 response for UpdatePipelineStage
+type UpdatePipelineStageResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type UpdatePipelineStageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Pipeline
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *PipelineForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *PipelineOrStageNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdatePipelineStageResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdatePipelineStageResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdatePipelineStageResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdatePipelineStageResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdatePipelineStageResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdatePipelineStageResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdatePipelineStageResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdatePipelineStageResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdatePipelineStageResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdatePipelineStageResponse) GetJSON200() *Pipeline {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdatePipelineStageResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdatePipelineStageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdatePipelineStageResponse) GetApplicationproblemJSON403() *PipelineForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdatePipelineStageResponse) GetApplicationproblemJSON404() *PipelineOrStageNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdatePipelineStageResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdatePipelineStageResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdatePipelineStageResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdatePipelineStageResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdatePipelineStageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdatePipelineStageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdatePipelineStageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdatePipelineStageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListTasksResponse200Headers the declared response headers of an HTTP 200 response for ListTasks
 type ListTasksResponse200Headers struct {
 	XRequestId string
@@ -17042,6 +19692,227 @@ func (c *ClientWithResponses) ChangeMemberRoleWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseChangeMemberRoleResponse(rsp)
+}
+
+// ListPipelinesWithResponse List pipelines
+//
+// By `position` (then `id`), each with its stages in order. Every role.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/pipelines (the `ListPipelines` operationId).
+func (c *ClientWithResponses) ListPipelinesWithResponse(ctx context.Context, params *ListPipelinesParams, reqEditors ...RequestEditorFn) (*ListPipelinesResponse, error) {
+	rsp, err := c.ListPipelines(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPipelinesResponse(rsp)
+}
+
+// CreatePipelineWithBodyWithResponse Create a pipeline
+//
+// Owner and admin. The pipeline goes last (`position` = count + 1) and is not the
+// default. Stage positions follow the array order; a stage's `name` defaults from its
+// `key` (underscores become spaces, the first letter upper case: `closed_won` →
+// `Closed won`), `probability` to 0, `rotten_days` to `null`. 1..50 stages with keys
+// unique in the body (a repeated key → 400 `validation_failed` naming `stages[i].key` of
+// the repeat); a name another pipeline of the organization has → 409
+// `pipeline_name_taken`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/pipelines (the `CreatePipeline` operationId).
+func (c *ClientWithResponses) CreatePipelineWithBodyWithResponse(ctx context.Context, params *CreatePipelineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePipelineResponse, error) {
+	rsp, err := c.CreatePipelineWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePipelineResponse(rsp)
+}
+
+// CreatePipelineWithResponse Create a pipeline
+//
+// Owner and admin. The pipeline goes last (`position` = count + 1) and is not the
+// default. Stage positions follow the array order; a stage's `name` defaults from its
+// `key` (underscores become spaces, the first letter upper case: `closed_won` →
+// `Closed won`), `probability` to 0, `rotten_days` to `null`. 1..50 stages with keys
+// unique in the body (a repeated key → 400 `validation_failed` naming `stages[i].key` of
+// the repeat); a name another pipeline of the organization has → 409
+// `pipeline_name_taken`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/pipelines (the `CreatePipeline` operationId).
+func (c *ClientWithResponses) CreatePipelineWithResponse(ctx context.Context, params *CreatePipelineParams, body CreatePipelineJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePipelineResponse, error) {
+	rsp, err := c.CreatePipeline(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePipelineResponse(rsp)
+}
+
+// DeletePipelineWithResponse Delete a pipeline
+//
+// Owner and admin. The pipelines after it are renumbered. The default pipeline → 409
+// `default_pipeline` (whether or not it has deals); a pipeline that still has deals → 409
+// `pipeline_has_deals` (the detail says how many).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/pipelines/{id} (the `DeletePipeline` operationId).
+func (c *ClientWithResponses) DeletePipelineWithResponse(ctx context.Context, id PipelineIdPath, params *DeletePipelineParams, reqEditors ...RequestEditorFn) (*DeletePipelineResponse, error) {
+	rsp, err := c.DeletePipeline(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePipelineResponse(rsp)
+}
+
+// GetPipelineWithResponse Get a pipeline
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/pipelines/{id} (the `GetPipeline` operationId).
+func (c *ClientWithResponses) GetPipelineWithResponse(ctx context.Context, id PipelineIdPath, params *GetPipelineParams, reqEditors ...RequestEditorFn) (*GetPipelineResponse, error) {
+	rsp, err := c.GetPipeline(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPipelineResponse(rsp)
+}
+
+// UpdatePipelineWithBodyWithResponse Rename, move or make a pipeline the default
+//
+// Owner and admin. `position` moves the pipeline and renumbers the others 1..n (a
+// position past the end means the end). `is_default: true` moves the default flag here
+// from the previous default; `is_default: false` on the default pipeline → 409
+// `default_pipeline` (make another one the default instead), on another pipeline it
+// changes nothing. A patch that changes nothing writes nothing and keeps `updated_at`.
+// Every pipeline whose `position` or `is_default` changes gets a `pipeline.updated` event.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/pipelines/{id} (the `UpdatePipeline` operationId).
+func (c *ClientWithResponses) UpdatePipelineWithBodyWithResponse(ctx context.Context, id PipelineIdPath, params *UpdatePipelineParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePipelineResponse, error) {
+	rsp, err := c.UpdatePipelineWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePipelineResponse(rsp)
+}
+
+// UpdatePipelineWithResponse Rename, move or make a pipeline the default
+//
+// Owner and admin. `position` moves the pipeline and renumbers the others 1..n (a
+// position past the end means the end). `is_default: true` moves the default flag here
+// from the previous default; `is_default: false` on the default pipeline → 409
+// `default_pipeline` (make another one the default instead), on another pipeline it
+// changes nothing. A patch that changes nothing writes nothing and keeps `updated_at`.
+// Every pipeline whose `position` or `is_default` changes gets a `pipeline.updated` event.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/pipelines/{id} (the `UpdatePipeline` operationId).
+func (c *ClientWithResponses) UpdatePipelineWithResponse(ctx context.Context, id PipelineIdPath, params *UpdatePipelineParams, body UpdatePipelineJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePipelineResponse, error) {
+	rsp, err := c.UpdatePipeline(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePipelineResponse(rsp)
+}
+
+// AddPipelineStageWithBodyWithResponse Add a stage
+//
+// Owner and admin. Inserts the stage at `position` (the stages from there on move one
+// down; a position past the end means last) or, without `position`, last; answers the
+// whole pipeline, with `Location` naming it. A key the pipeline already has → 409
+// `stage_key_taken` (keys never change, so a taken key stays taken); a pipeline with 50
+// stages → 409 `too_many_stages`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/pipelines/{id}/stages (the `AddPipelineStage` operationId).
+func (c *ClientWithResponses) AddPipelineStageWithBodyWithResponse(ctx context.Context, id PipelineIdPath, params *AddPipelineStageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPipelineStageResponse, error) {
+	rsp, err := c.AddPipelineStageWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddPipelineStageResponse(rsp)
+}
+
+// AddPipelineStageWithResponse Add a stage
+//
+// Owner and admin. Inserts the stage at `position` (the stages from there on move one
+// down; a position past the end means last) or, without `position`, last; answers the
+// whole pipeline, with `Location` naming it. A key the pipeline already has → 409
+// `stage_key_taken` (keys never change, so a taken key stays taken); a pipeline with 50
+// stages → 409 `too_many_stages`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/pipelines/{id}/stages (the `AddPipelineStage` operationId).
+func (c *ClientWithResponses) AddPipelineStageWithResponse(ctx context.Context, id PipelineIdPath, params *AddPipelineStageParams, body AddPipelineStageJSONRequestBody, reqEditors ...RequestEditorFn) (*AddPipelineStageResponse, error) {
+	rsp, err := c.AddPipelineStage(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddPipelineStageResponse(rsp)
+}
+
+// DeletePipelineStageWithResponse Delete a stage
+//
+// Owner and admin. The stages after it are renumbered. The last stage of a pipeline →
+// 409 `last_stage`. Deals at the stage → 409 `stage_has_deals`, unless `move_to` names
+// another stage of the same pipeline, to which they are moved first (in the same
+// transaction; each move is recorded on the deal's timeline). A `move_to` that is not the
+// key of another stage of the pipeline → 400 `unknown_stage`, whose detail lists the
+// allowed keys.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/pipelines/{id}/stages/{stage_id} (the `DeletePipelineStage` operationId).
+func (c *ClientWithResponses) DeletePipelineStageWithResponse(ctx context.Context, id PipelineIdPath, stageId StageIdPath, params *DeletePipelineStageParams, reqEditors ...RequestEditorFn) (*DeletePipelineStageResponse, error) {
+	rsp, err := c.DeletePipelineStage(ctx, id, stageId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePipelineStageResponse(rsp)
+}
+
+// UpdatePipelineStageWithBodyWithResponse Change or move a stage
+//
+// Owner and admin. `position` moves the stage and renumbers the others 1..n (a position
+// past the end means last); `rotten_days: null` clears it. `key` never changes: it is not
+// a field here (400 `unknown_field`). Answers the whole pipeline. Concurrent moves in one
+// pipeline run one after another, so the stages always hold positions 1..n, each once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/pipelines/{id}/stages/{stage_id} (the `UpdatePipelineStage` operationId).
+func (c *ClientWithResponses) UpdatePipelineStageWithBodyWithResponse(ctx context.Context, id PipelineIdPath, stageId StageIdPath, params *UpdatePipelineStageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePipelineStageResponse, error) {
+	rsp, err := c.UpdatePipelineStageWithBody(ctx, id, stageId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePipelineStageResponse(rsp)
+}
+
+// UpdatePipelineStageWithResponse Change or move a stage
+//
+// Owner and admin. `position` moves the stage and renumbers the others 1..n (a position
+// past the end means last); `rotten_days: null` clears it. `key` never changes: it is not
+// a field here (400 `unknown_field`). Answers the whole pipeline. Concurrent moves in one
+// pipeline run one after another, so the stages always hold positions 1..n, each once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/pipelines/{id}/stages/{stage_id} (the `UpdatePipelineStage` operationId).
+func (c *ClientWithResponses) UpdatePipelineStageWithResponse(ctx context.Context, id PipelineIdPath, stageId StageIdPath, params *UpdatePipelineStageParams, body UpdatePipelineStageJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePipelineStageResponse, error) {
+	rsp, err := c.UpdatePipelineStage(ctx, id, stageId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePipelineStageResponse(rsp)
 }
 
 // ListTasksWithResponse List tasks
@@ -22606,6 +25477,1487 @@ func ParseChangeMemberRoleResponse(rsp *http.Response) (*ChangeMemberRoleRespons
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ChangeMemberRoleResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListPipelinesResponse parses an HTTP response from a ListPipelinesWithResponse call
+func ParseListPipelinesResponse(rsp *http.Response) (*ListPipelinesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPipelinesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PipelineList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest TenantForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListPipelinesResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListPipelinesResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListPipelinesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListPipelinesResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListPipelinesResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListPipelinesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreatePipelineResponse parses an HTTP response from a CreatePipelineWithResponse call
+func ParseCreatePipelineResponse(rsp *http.Response) (*CreatePipelineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePipelineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Pipeline
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest PipelineForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreatePipelineResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreatePipelineResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreatePipelineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreatePipelineResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreatePipelineResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreatePipelineResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreatePipelineResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreatePipelineResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreatePipelineResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreatePipelineResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeletePipelineResponse parses an HTTP response from a DeletePipelineWithResponse call
+func ParseDeletePipelineResponse(rsp *http.Response) (*DeletePipelineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePipelineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest PipelineForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PipelineNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers DeletePipelineResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeletePipelineResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeletePipelineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeletePipelineResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeletePipelineResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DeletePipelineResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeletePipelineResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeletePipelineResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPipelineResponse parses an HTTP response from a GetPipelineWithResponse call
+func ParseGetPipelineResponse(rsp *http.Response) (*GetPipelineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPipelineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Pipeline
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest TenantForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PipelineNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPipelineResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPipelineResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPipelineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPipelineResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPipelineResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPipelineResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPipelineResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdatePipelineResponse parses an HTTP response from a UpdatePipelineWithResponse call
+func ParseUpdatePipelineResponse(rsp *http.Response) (*UpdatePipelineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdatePipelineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Pipeline
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest PipelineForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PipelineNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdatePipelineResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdatePipelineResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdatePipelineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdatePipelineResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdatePipelineResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdatePipelineResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdatePipelineResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdatePipelineResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdatePipelineResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdatePipelineResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAddPipelineStageResponse parses an HTTP response from a AddPipelineStageWithResponse call
+func ParseAddPipelineStageResponse(rsp *http.Response) (*AddPipelineStageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddPipelineStageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Pipeline
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest PipelineForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PipelineNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers AddPipelineStageResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers AddPipelineStageResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AddPipelineStageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AddPipelineStageResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AddPipelineStageResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers AddPipelineStageResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers AddPipelineStageResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers AddPipelineStageResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers AddPipelineStageResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers AddPipelineStageResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AddPipelineStageResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeletePipelineStageResponse parses an HTTP response from a DeletePipelineStageWithResponse call
+func ParseDeletePipelineStageResponse(rsp *http.Response) (*DeletePipelineStageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePipelineStageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest PipelineForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PipelineOrStageNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers DeletePipelineStageResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeletePipelineStageResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeletePipelineStageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeletePipelineStageResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeletePipelineStageResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DeletePipelineStageResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeletePipelineStageResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeletePipelineStageResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdatePipelineStageResponse parses an HTTP response from a UpdatePipelineStageWithResponse call
+func ParseUpdatePipelineStageResponse(rsp *http.Response) (*UpdatePipelineStageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdatePipelineStageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Pipeline
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest PipelineForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PipelineOrStageNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdatePipelineStageResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdatePipelineStageResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdatePipelineStageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdatePipelineStageResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdatePipelineStageResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdatePipelineStageResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdatePipelineStageResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdatePipelineStageResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdatePipelineStageResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -52,6 +52,7 @@ func (m *Module) Init(k *kernel.Kernel) error {
 	}
 	m.svc.identity = id
 	m.svc.emit = func(ctx context.Context, e orgsapi.MemberRemoved) error { return kernel.Emit(ctx, k, e) }
+	m.svc.created = func(ctx context.Context, e orgsapi.OrganizationCreated) error { return kernel.Emit(ctx, k, e) }
 	return nil
 }
 

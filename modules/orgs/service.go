@@ -36,6 +36,8 @@ type Service struct {
 	outbox   Outbox
 	// emit runs the handlers of an event inside the caller's transaction (kernel.Emit).
 	emit func(ctx context.Context, e orgsapi.MemberRemoved) error
+	// created runs the handlers of OrganizationCreated in the creating transaction.
+	created func(ctx context.Context, e orgsapi.OrganizationCreated) error
 }
 
 var (
@@ -122,6 +124,11 @@ func (s *Service) create(ctx context.Context, owner identityapi.User, name, curr
 	actor := &events.Actor{Type: "user", ID: &owner.ID}
 	if err := s.record(ctx, o.ID, "member.added", row.member(owner), nil, actor); err != nil {
 		return Membership{}, err
+	}
+	if s.created != nil {
+		if err := s.created(ctx, orgsapi.OrganizationCreated{OrgID: o.ID}); err != nil {
+			return Membership{}, err
+		}
 	}
 	return Membership{Org: o.org(), Role: auth.RoleOwner}, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/mini-crm/crm/modules/deals"
 	"github.com/mini-crm/crm/modules/identity"
 	"github.com/mini-crm/crm/modules/orgs"
+	"github.com/mini-crm/crm/modules/pipelines"
 	"github.com/mini-crm/crm/modules/tasks"
 	"github.com/mini-crm/crm/modules/timeline"
 	"github.com/mini-crm/crm/modules/webhooks"
@@ -63,6 +64,7 @@ var catalog = []struct {
 		return identity.New(d.db, d.tokens, identity.Options{HashParams: d.opts.HashParams, Throttle: d.throttle})
 	}},
 	{"orgs", orgs.Migrations, func(d deps) kernel.Module { return orgs.New(d.db, d.outbox) }},
+	{"pipelines", pipelines.Migrations, func(d deps) kernel.Module { return pipelines.New(d.db, d.outbox) }},
 	{"apikeys", apikeys.Migrations, func(d deps) kernel.Module { return apikeys.New(d.db, d.outbox) }},
 	{"contacts", contacts.Migrations, func(d deps) kernel.Module { return contacts.New(d.db, d.outbox) }},
 	{"timeline", timeline.Migrations, func(d deps) kernel.Module { return timeline.New(d.db, d.outbox) }},

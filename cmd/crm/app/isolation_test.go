@@ -22,6 +22,7 @@ type world struct {
 	contact, deal, task, owner int64 // A's records; owner is A's owner's user id
 	webhook                    int64 // A's webhook endpoint
 	apiKey                     int64 // an API key of A, created by its owner
+	pipeline, stage            int64 // a pipeline of A besides its default one, and one of its stages
 }
 
 func newWorld(t *testing.T) *world {
@@ -37,6 +38,8 @@ func newWorld(t *testing.T) *world {
 	w.asOwner(201, "POST", fmt.Sprintf("/api/v1/deals/%d/activities", w.deal), map[string]any{"type": "comment", "payload": map[string]any{"text": "hi"}})
 	w.webhook = id(w.asOwner(201, "POST", "/api/v1/webhooks", map[string]any{"url": "https://hooks.example.com/a", "events": []string{"*"}}))
 	w.apiKey = id(w.asOwner(201, "POST", fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), map[string]any{"name": "Sync", "role": "manager"}))
+	pl := w.asOwner(201, "POST", "/api/v1/pipelines", map[string]any{"name": "Matrix", "stages": []any{map[string]any{"key": "first"}, map[string]any{"key": "second"}}}).JSON()
+	w.pipeline, w.stage = int64(pl["id"].(float64)), int64(pl["stages"].([]any)[1].(map[string]any)["id"].(float64))
 	return w
 }
 
@@ -52,7 +55,7 @@ func (w *world) snapshot(t *testing.T) map[string][]byte {
 		fmt.Sprintf("/api/v1/contacts/%d", w.contact), fmt.Sprintf("/api/v1/deals/%d", w.deal),
 		fmt.Sprintf("/api/v1/tasks/%d", w.task), fmt.Sprintf("/api/v1/deals/%d/activities", w.deal),
 		fmt.Sprintf("/api/v1/organizations/%d", w.a), fmt.Sprintf("/api/v1/organizations/%d/members", w.a),
-		fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a),
+		fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), fmt.Sprintf("/api/v1/pipelines/%d", w.pipeline),
 	} {
 		out[p] = w.asOwner(200, "GET", p, nil).Body
 	}
@@ -98,6 +101,12 @@ func (w *world) fixtures() map[string]fixture {
 		"GET /api/v1/organizations/:org_id/api-keys":              {org, nil},
 		"POST /api/v1/organizations/:org_id/api-keys":             {org, map[string]any{"name": "Stolen", "role": "admin"}},
 		"DELETE /api/v1/organizations/:org_id/api-keys/:id":       {map[string]int64{"org_id": w.a, "id": w.apiKey}, nil},
+		"GET /api/v1/pipelines/:id":                               {rec("id", w.pipeline), nil},
+		"PATCH /api/v1/pipelines/:id":                             {rec("id", w.pipeline), map[string]any{"name": "Stolen"}},
+		"DELETE /api/v1/pipelines/:id":                            {rec("id", w.pipeline), nil},
+		"POST /api/v1/pipelines/:id/stages":                       {rec("id", w.pipeline), map[string]any{"key": "stolen"}},
+		"PATCH /api/v1/pipelines/:id/stages/:stage_id":            {map[string]int64{"id": w.pipeline, "stage_id": w.stage}, map[string]any{"name": "Stolen"}},
+		"DELETE /api/v1/pipelines/:id/stages/:stage_id":           {map[string]int64{"id": w.pipeline, "stage_id": w.stage}, nil},
 	}
 }
 
@@ -249,6 +258,9 @@ func TestRoleMatrix(t *testing.T) {
 		{"organization settings", "PATCH", fmt.Sprintf("/api/v1/organizations/%d", w.a), map[string]any{"name": "N"}, all(200, 200, 403, 403)},
 		{"list API keys", "GET", fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), nil, all(200, 200, 403, 403)},
 		{"create an API key", "POST", fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), map[string]any{"name": "K", "role": "member"}, all(201, 201, 403, 403)},
+		{"read pipelines", "GET", "/api/v1/pipelines", nil, all(200, 200, 200, 200)},
+		{"pipeline settings", "PATCH", fmt.Sprintf("/api/v1/pipelines/%d", w.pipeline), map[string]any{"name": "Renamed"}, all(200, 200, 403, 403)},
+		{"stage settings", "PATCH", fmt.Sprintf("/api/v1/pipelines/%d/stages/%d", w.pipeline, w.stage), map[string]any{"probability": 40}, all(200, 200, 403, 403)},
 		{"grant owner", "PATCH", fmt.Sprintf("/api/v1/organizations/%d/members/%d", w.a, w.team.Manager.ID), map[string]any{"role": "owner"}, all(200, 403, 403, 403)},
 		{"analytics", "GET", "/api/v1/analytics/deals/funnel", nil, all(200, 200, 200, 200)},
 	}

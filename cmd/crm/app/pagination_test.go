@@ -79,11 +79,12 @@ func TestCursorPaginationMatchesPages(t *testing.T) {
 		w.asOwner(201, "POST", "/api/v1/tasks", map[string]any{"deal_id": w.deal, "title": fmt.Sprint("task ", i), "due_date": due})
 		w.asOwner(201, "POST", fmt.Sprintf("/api/v1/deals/%d/activities", w.deal), map[string]any{"type": "comment", "payload": map[string]any{"text": fmt.Sprint(i)}})
 		w.asOwner(201, "POST", fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), map[string]any{"name": fmt.Sprint("Key ", i), "role": "member"})
+		w.asOwner(201, "POST", "/api/v1/pipelines", map[string]any{"name": fmt.Sprint("Pipeline ", i), "stages": []any{map[string]any{"key": "a"}}})
 	}
 	lists := []string{
 		"/api/v1/contacts", "/api/v1/tasks", "/api/v1/tasks?only_open=true",
 		fmt.Sprintf("/api/v1/deals/%d/activities", w.deal), fmt.Sprintf("/api/v1/organizations/%d/members", w.a),
-		fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a),
+		fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), "/api/v1/pipelines",
 	}
 	for _, by := range []string{"created_at", "updated_at", "amount", "title"} {
 		for _, dir := range []string{"asc", "desc"} {
@@ -149,6 +150,7 @@ func listRoutes(t *testing.T, w *world) []string {
 		w.asOwner(201, "POST", "/api/v1/webhooks", map[string]any{"url": fmt.Sprintf("https://hooks.example.com/%d", i), "events": []string{"*"}})
 		w.asOwner(202, "POST", fmt.Sprintf("/api/v1/webhooks/%d/ping", w.webhook), nil)
 		w.asOwner(201, "POST", fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), map[string]any{"name": fmt.Sprint("Key ", i), "role": "member"})
+		w.asOwner(201, "POST", "/api/v1/pipelines", map[string]any{"name": fmt.Sprint("Pipeline ", i), "stages": []any{map[string]any{"key": "a"}}})
 	}
 	fixtures := w.fixtures()
 	seen := map[string]bool{}
@@ -182,7 +184,7 @@ func listRoutes(t *testing.T, w *world) []string {
 	}
 	want := []string{"/api/v1/contacts", "/api/v1/tasks", "/api/v1/deals?order_by=title&order=asc",
 		fmt.Sprintf("/api/v1/deals/%d/activities", w.deal), fmt.Sprintf("/api/v1/organizations/%d/members", w.a),
-		fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a)}
+		fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), "/api/v1/pipelines"}
 	for _, p := range want {
 		if !slices.Contains(lists, p) {
 			t.Fatalf("list %s not found in the route table; found %v", p, lists)

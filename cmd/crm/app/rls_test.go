@@ -54,7 +54,7 @@ func TestEveryTenantTableIsUnderRowLevelSecurity(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"contacts", "deals", "activities", "tasks", "organization_members", "idempotency_keys", "api_keys"} {
+	for _, want := range []string{"contacts", "deals", "activities", "tasks", "organization_members", "idempotency_keys", "api_keys", "pipelines", "pipeline_stages"} {
 		if !strings.Contains(","+strings.Join(tables, ",")+",", ","+want+",") {
 			t.Errorf("tenant table %s not found among %v", want, tables)
 		}
@@ -141,6 +141,10 @@ func TestEveryCreatingRouteIsIdempotent(t *testing.T) {
 		"/api/v1/deals/:deal_id/activities": func(i int) any {
 			return map[string]any{"type": "comment", "payload": map[string]any{"text": fmt.Sprint(i)}}
 		},
+		"/api/v1/pipelines": func(i int) any {
+			return map[string]any{"name": fmt.Sprint("Pipeline ", i), "stages": []any{map[string]any{"key": "a"}}}
+		},
+		"/api/v1/pipelines/:id/stages": func(i int) any { return map[string]any{"key": fmt.Sprint("idem_", i)} },
 	}
 	seen := map[string]bool{}
 	for _, r := range w.s.App.HTTP.GetRoutes(true) {
@@ -153,7 +157,7 @@ func TestEveryCreatingRouteIsIdempotent(t *testing.T) {
 			continue
 		}
 		seen[r.Path] = true
-		path := fill(r.Path, map[string]int64{"org_id": w.a, "deal_id": w.deal})
+		path := fill(r.Path, map[string]int64{"org_id": w.a, "deal_id": w.deal, "id": w.pipeline})
 		t.Run(r.Path, func(t *testing.T) {
 			key := fmt.Sprint("key-", uniq, r.Path)
 			b1 := body(1)

@@ -37,3 +37,11 @@ var ErrOwnerNotMember = apperr.InvalidField("owner_not_member", "owner_id", "mus
 type MemberRemoved struct {
 	OrgID, UserID int64
 }
+
+// OrganizationCreated is emitted with kernel.Emit inside the transaction that creates an
+// organization (sign-up or POST /organizations), after its owner is added and under its
+// tenant scope. Handlers write the new organization's first rows of their own (its default
+// pipeline) in that transaction, and their error fails the creation.
+type OrganizationCreated struct {
+	OrgID int64
+}
