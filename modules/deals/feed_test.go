@@ -142,3 +142,27 @@ func TestDealWritesRecordTheirEvents(t *testing.T) {
 	}
 	evs[2].WantObject(t, last)
 }
+
+// A write made with an API key has the key as the actor of its events.
+func TestEventsOfAnAPIKeysWriteNameTheKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	res := e.Must(http.StatusCreated, apptest.Req{Method: "POST", Path: fmt.Sprintf("/api/v1/organizations/%d/api-keys", e.team.OrgID),
+		Token: e.team.Owner.Token, Body: map[string]any{"name": "integration", "role": "admin"}})
+	var key struct {
+		ID    int64  `json:"id"`
+		Token string `json:"token"`
+	}
+	res.Decode(t, &key)
+	feed := e.Follow(e.team.Owner.Token, e.team.OrgID)
+	d := e.Must(http.StatusCreated, apptest.Req{Method: "POST", Path: "/api/v1/deals", Token: key.Token,
+		Body: map[string]any{"contact_id": e.contact, "title": "By key", "amount": "5.00"}}).JSON()
+	evs := feed.Next()
+	wantTypes(t, evs, "deal.created", "activity.created")
+	evs[0].WantObject(t, e.as(e.team.Owner, "GET", dealPath(id(d)), nil).Body)
+	for _, ev := range evs {
+		if ev.Actor.Type != "api_key" || ev.Actor.ID == nil || *ev.Actor.ID != key.ID {
+			t.Fatalf("%s: actor %+v, want api_key %d", ev.Type, ev.Actor, key.ID)
+		}
+	}
+}
