@@ -270,3 +270,30 @@ func TestSecretRotation(t *testing.T) {
 		}
 	}
 }
+
+// The delivery log is kept as long as the events: finished deliveries older than
+// EVENT_RETENTION are removed, pending ones stay until they end.
+func TestFinishedDeliveriesArePurgedAfterTheRetention(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	owner := e.team.Owner
+	hid := id(e.must(201, owner, "POST", "/api/v1/webhooks", map[string]any{"url": "http://127.0.0.1:9/h", "events": []string{"deal.updated"}}))
+	done := id(e.must(202, owner, "POST", hookPath(hid, "/ping"), nil))
+	e.must(202, owner, "POST", hookPath(hid, "/ping"), nil)
+	ctx := apptest.Acting(context.Background(), auth.Principal{UserID: owner.ID, OrgID: e.team.OrgID, Role: auth.RoleOwner})
+	if _, err := e.App.DB.Q(ctx).Exec(ctx, `UPDATE webhook_deliveries SET status = 'failed' WHERE id = $1`, done); err != nil {
+		t.Fatal(err)
+	}
+	svc := apptest.ModuleOf[*webhooks.Module](e.Server).Service()
+	if n, err := svc.PurgeDeliveries(context.Background()); err != nil || n != 0 {
+		t.Fatalf("within the retention: purged %d (%v)", n, err)
+	}
+	svc.SetClock(func() time.Time { return time.Now().Add(e.App.Config.EventRetention + time.Hour) })
+	if n, err := svc.PurgeDeliveries(context.Background()); err != nil || n != 1 {
+		t.Fatalf("after the retention: purged %d (%v)", n, err)
+	}
+	items := e.must(200, owner, "GET", hookPath(hid, "/deliveries"), nil)["items"].([]any)
+	if len(items) != 1 || items[0].(map[string]any)["status"] != "pending" {
+		t.Fatalf("left %v", items)
+	}
+}

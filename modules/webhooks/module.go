@@ -40,6 +40,9 @@ type Options struct {
 	DisableAfter time.Duration
 	// Timeout bounds one attempt; zero is DefaultTimeout (10 s).
 	Timeout time.Duration
+	// Retention is how long finished deliveries are kept (EVENT_RETENTION, that of the events
+	// they delivered); zero is 720 h.
+	Retention time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }
@@ -70,11 +73,17 @@ func New(db *database.DB, o Options) *Module {
 	if o.DisableAfter <= 0 {
 		o.DisableAfter = 120 * time.Hour
 	}
+	if o.Retention <= 0 {
+		o.Retention = 720 * time.Hour
+	}
 	svc := &Service{db: db, store: store{db: db}, sealer: newSealer(o.AppSecret), settings: o.Settings, now: o.Now,
 		events: recorder{outbox: o.Outbox}, outbox: o.Outbox, queue: o.Queue, metrics: newMetrics(db),
-		sender: newSender(o.Timeout, o.AllowPrivate, o.Resolver), schedule: o.Schedule, disableAfter: o.DisableAfter, timeout: o.Timeout}
+		sender: newSender(o.Timeout, o.AllowPrivate, o.Resolver), schedule: o.Schedule, disableAfter: o.DisableAfter, timeout: o.Timeout,
+		retention: o.Retention}
 	o.Outbox.OnSequenced(svc.dispatch)
 	queue.Register(o.Queue, &deliverWorker{svc: svc})
+	queue.Register(o.Queue, &purgeWorker{svc: svc})
+	o.Queue.Every(time.Hour, PurgeArgs{})
 	return &Module{svc: svc}
 }
 

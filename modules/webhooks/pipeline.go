@@ -407,3 +407,33 @@ func (s *Service) disable(ctx context.Context, org, endpointID int64, reason str
 	}
 	return s.events.disabled(ctx, after.endpoint(), cur.endpoint())
 }
+
+// PurgeArgs is the periodic job that removes the delivery log past its retention.
+type PurgeArgs struct{}
+
+// Kind implements river.JobArgs.
+func (PurgeArgs) Kind() string { return "webhooks.purge" }
+
+type purgeWorker struct {
+	river.WorkerDefaults[PurgeArgs]
+	svc *Service
+}
+
+func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
+	_, err := w.svc.PurgeDeliveries(ctx)
+	return err
+}
+
+// PurgeDeliveries removes the finished deliveries older than the retention (that of the
+// events they delivered) and returns how many it removed. Pending ones stay until they end.
+func (s *Service) PurgeDeliveries(ctx context.Context) (int64, error) {
+	cutoff := s.now().Add(-s.retention)
+	var total int64
+	for {
+		n, err := s.store.purge(ctx, cutoff, 10000)
+		total += n
+		if err != nil || n < 10000 {
+			return total, err
+		}
+	}
+}

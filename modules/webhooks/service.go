@@ -86,6 +86,8 @@ type Service struct {
 	schedule     []time.Duration
 	disableAfter time.Duration
 	timeout      time.Duration
+	// retention is how long finished deliveries are kept.
+	retention time.Duration
 }
 
 // NewEndpoint is an endpoint to create.

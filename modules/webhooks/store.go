@@ -381,3 +381,13 @@ func (s store) deliveryByID(ctx context.Context, orgID, id int64, lock bool) (de
 	}
 	return r, nil
 }
+
+// purge removes up to batch finished deliveries created before cutoff, of every organization,
+// and returns how many it removed.
+func (s store) purge(ctx context.Context, cutoff time.Time, batch int) (int64, error) {
+	var n int64
+	if err := s.db.Pool.QueryRow(ctx, `SELECT webhook_deliveries_purge($1, $2)`, cutoff, batch).Scan(&n); err != nil {
+		return 0, fmt.Errorf("purge webhook deliveries: %w", database.MapError(err))
+	}
+	return n, nil
+}

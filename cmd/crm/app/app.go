@@ -76,7 +76,8 @@ var catalog = []struct {
 	{"webhooks", webhooks.Migrations, func(d deps) kernel.Module {
 		return webhooks.New(d.db, webhooks.Options{AppSecret: d.tokens.Secret(), Now: d.opts.now(),
 			Settings: webhooks.Settings{MaxEndpoints: d.cfg.WebhookMaxEndpoints, AllowPrivate: d.cfg.WebhookAllowPrivate},
-			Outbox:   d.outbox, Queue: d.queue, Schedule: d.cfg.WebhookRetrySchedule, DisableAfter: d.cfg.WebhookDisableAfter})
+			Outbox:   d.outbox, Queue: d.queue, Schedule: d.cfg.WebhookRetrySchedule, DisableAfter: d.cfg.WebhookDisableAfter,
+			Retention: d.cfg.EventRetention})
 	}},
 	// add new modules above this line, in dependency order
 }
