@@ -156,6 +156,24 @@ CREATE FUNCTION public.organization_member_role(org bigint, member bigint) RETUR
     LANGUAGE sql STABLE
     AS $$ SELECT role FROM organization_members WHERE organization_id = org AND user_id = member $$;
 
+CREATE FUNCTION public.pipelines_create_default(org bigint) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    pid bigint;
+BEGIN
+    INSERT INTO pipelines (organization_id, name, position, is_default)
+    VALUES (org, 'Sales', coalesce((SELECT max(p.position) FROM pipelines p WHERE p.organization_id = org), 0) + 1, true)
+    RETURNING id INTO pid;
+    INSERT INTO pipeline_stages (organization_id, pipeline_id, key, name, position, probability)
+    VALUES (org, pid, 'qualification', 'Qualification', 1, 10),
+           (org, pid, 'proposal', 'Proposal', 2, 30),
+           (org, pid, 'negotiation', 'Negotiation', 3, 60),
+           (org, pid, 'closed', 'Closed', 4, 100);
+    RETURN pid;
+END
+$$;
+
 CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.river_job_state) RETURNS boolean
     LANGUAGE sql IMMUTABLE
     AS $$
@@ -170,6 +188,19 @@ CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.rive
         WHEN 'scheduled' THEN get_bit(bitmask, 0)
         ELSE 0
     END = 1;
+$$;
+
+CREATE FUNCTION public.webhook_deliveries_purge(cutoff timestamp with time zone, batch integer) RETURNS bigint
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public'
+    AS $$
+    WITH gone AS (
+        DELETE FROM webhook_deliveries d
+        WHERE (d.organization_id, d.id) IN (SELECT o.organization_id, o.id FROM webhook_deliveries o
+                                            WHERE o.created_at < cutoff AND o.status <> 'pending' LIMIT batch)
+        RETURNING 1
+    )
+    SELECT count(*) FROM gone
 $$;
 
 CREATE TABLE public.activities (
@@ -382,6 +413,56 @@ ALTER TABLE public.organizations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTIT
     CACHE 1
 );
 
+CREATE TABLE public.pipeline_stages (
+    organization_id bigint NOT NULL,
+    pipeline_id bigint NOT NULL,
+    id bigint NOT NULL,
+    key text NOT NULL,
+    name text NOT NULL,
+    "position" integer NOT NULL,
+    probability integer DEFAULT 0 NOT NULL,
+    rotten_days integer,
+    CONSTRAINT pipeline_stages_key_check CHECK ((key ~ '^[a-z][a-z0-9_]{0,49}$'::text)),
+    CONSTRAINT pipeline_stages_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100))),
+    CONSTRAINT pipeline_stages_position_check CHECK ((("position" >= 1) AND ("position" <= 50))),
+    CONSTRAINT pipeline_stages_probability_check CHECK (((probability >= 0) AND (probability <= 100))),
+    CONSTRAINT pipeline_stages_rotten_days_check CHECK (((rotten_days >= 1) AND (rotten_days <= 3650)))
+);
+
+ALTER TABLE ONLY public.pipeline_stages FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.pipeline_stages ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.pipeline_stages_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.pipelines (
+    organization_id bigint NOT NULL,
+    id bigint NOT NULL,
+    name text NOT NULL,
+    "position" integer NOT NULL,
+    is_default boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT pipelines_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100))),
+    CONSTRAINT pipelines_position_check CHECK (("position" >= 1))
+);
+
+ALTER TABLE ONLY public.pipelines FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.pipelines ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.pipelines_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.refresh_tokens (
     id bigint NOT NULL,
     user_id bigint NOT NULL,
@@ -543,6 +624,8 @@ CREATE TABLE public.webhook_deliveries (
     error text,
     response_body bytea,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    generation integer DEFAULT 0 NOT NULL,
+    in_flight_until timestamp with time zone,
     CONSTRAINT webhook_deliveries_error_check CHECK ((error = ANY (ARRAY['timeout'::text, 'connection_failed'::text, 'destination_not_allowed'::text, 'tls_error'::text, 'http_status'::text, 'redirect'::text]))),
     CONSTRAINT webhook_deliveries_response_body_check CHECK ((length(response_body) <= 1024)),
     CONSTRAINT webhook_deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'succeeded'::text, 'failed'::text])))
@@ -558,6 +641,16 @@ ALTER TABLE public.webhook_deliveries ALTER COLUMN id ADD GENERATED ALWAYS AS ID
     NO MAXVALUE
     CACHE 1
 );
+
+CREATE TABLE public.webhook_endpoint_slots (
+    organization_id bigint NOT NULL,
+    endpoint_id bigint NOT NULL,
+    slot smallint NOT NULL,
+    leased_until timestamp with time zone DEFAULT '-infinity'::timestamp with time zone NOT NULL,
+    CONSTRAINT webhook_endpoint_slots_slot_check CHECK (((slot >= 1) AND (slot <= 5)))
+);
+
+ALTER TABLE ONLY public.webhook_endpoint_slots FORCE ROW LEVEL SECURITY;
 
 CREATE TABLE public.webhook_endpoints (
     organization_id bigint NOT NULL,
@@ -638,6 +731,24 @@ ALTER TABLE ONLY public.organization_members
 ALTER TABLE ONLY public.organizations
     ADD CONSTRAINT organizations_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.pipeline_stages
+    ADD CONSTRAINT pipeline_stages_key_key UNIQUE (organization_id, pipeline_id, key);
+
+ALTER TABLE ONLY public.pipeline_stages
+    ADD CONSTRAINT pipeline_stages_pkey PRIMARY KEY (organization_id, id);
+
+ALTER TABLE ONLY public.pipeline_stages
+    ADD CONSTRAINT pipeline_stages_position_key UNIQUE (organization_id, pipeline_id, "position") DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY public.pipelines
+    ADD CONSTRAINT pipelines_name_key UNIQUE (organization_id, name);
+
+ALTER TABLE ONLY public.pipelines
+    ADD CONSTRAINT pipelines_pkey PRIMARY KEY (organization_id, id);
+
+ALTER TABLE ONLY public.pipelines
+    ADD CONSTRAINT pipelines_position_key UNIQUE (organization_id, "position") DEFERRABLE INITIALLY DEFERRED;
+
 ALTER TABLE ONLY public.refresh_tokens
     ADD CONSTRAINT refresh_tokens_pkey PRIMARY KEY (id);
 
@@ -670,6 +781,9 @@ ALTER TABLE ONLY public.users
 
 ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (organization_id, id);
+
+ALTER TABLE ONLY public.webhook_endpoint_slots
+    ADD CONSTRAINT webhook_endpoint_slots_pkey PRIMARY KEY (organization_id, endpoint_id, slot);
 
 ALTER TABLE ONLY public.webhook_endpoints
     ADD CONSTRAINT webhook_endpoints_pkey PRIMARY KEY (organization_id, id);
@@ -716,6 +830,10 @@ CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree
 
 CREATE INDEX organization_members_user_idx ON public.organization_members USING btree (user_id);
 
+CREATE INDEX pipelines_list_idx ON public.pipelines USING btree (organization_id, "position", id);
+
+CREATE UNIQUE INDEX pipelines_one_default_idx ON public.pipelines USING btree (organization_id) WHERE is_default;
+
 CREATE INDEX refresh_tokens_family_idx ON public.refresh_tokens USING btree (family_id);
 
 CREATE UNIQUE INDEX refresh_tokens_hash_key ON public.refresh_tokens USING btree (token_hash);
@@ -745,6 +863,8 @@ CREATE INDEX tasks_due_idx ON public.tasks USING btree (organization_id, COALESC
 CREATE INDEX tasks_open_idx ON public.tasks USING btree (organization_id, COALESCE(due_date, 'infinity'::date), id) WHERE (NOT is_done);
 
 CREATE UNIQUE INDEX users_email_key ON public.users USING btree (lower(email));
+
+CREATE INDEX webhook_deliveries_finished_idx ON public.webhook_deliveries USING btree (created_at) WHERE (status <> 'pending'::text);
 
 CREATE INDEX webhook_deliveries_list_idx ON public.webhook_deliveries USING btree (organization_id, endpoint_id, created_at DESC, id DESC);
 
@@ -790,6 +910,12 @@ ALTER TABLE ONLY public.organization_members
 ALTER TABLE ONLY public.organization_members
     ADD CONSTRAINT organization_members_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.pipeline_stages
+    ADD CONSTRAINT pipeline_stages_pipeline_fkey FOREIGN KEY (organization_id, pipeline_id) REFERENCES public.pipelines(organization_id, id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.pipelines
+    ADD CONSTRAINT pipelines_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.refresh_tokens
     ADD CONSTRAINT refresh_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
@@ -801,6 +927,9 @@ ALTER TABLE ONLY public.tasks
 
 ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_organization_id_endpoint_id_fkey FOREIGN KEY (organization_id, endpoint_id) REFERENCES public.webhook_endpoints(organization_id, id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.webhook_endpoint_slots
+    ADD CONSTRAINT webhook_endpoint_slots_organization_id_endpoint_id_fkey FOREIGN KEY (organization_id, endpoint_id) REFERENCES public.webhook_endpoints(organization_id, id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.webhook_endpoints
     ADD CONSTRAINT webhook_endpoints_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
@@ -827,6 +956,10 @@ ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.organization_members ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.pipeline_stages ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.pipelines ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.tasks ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY tenant_isolation ON public.activities USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
@@ -847,15 +980,23 @@ CREATE POLICY tenant_isolation ON public.idempotency_keys USING (((organization_
 
 CREATE POLICY tenant_isolation ON public.organization_members USING (((organization_id = public.current_organization_id()) OR (user_id = public.current_app_user_id()))) WITH CHECK ((organization_id = public.current_organization_id()));
 
+CREATE POLICY tenant_isolation ON public.pipeline_stages USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY tenant_isolation ON public.pipelines USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
 CREATE POLICY tenant_isolation ON public.tasks USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.webhook_deliveries USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY tenant_isolation ON public.webhook_endpoint_slots USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.webhook_endpoints USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY token_lookup ON public.api_keys FOR SELECT USING ((token_hash = decode(NULLIF(current_setting('app.api_key_hash'::text, true), ''::text), 'hex'::text)));
 
 ALTER TABLE public.webhook_deliveries ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.webhook_endpoint_slots ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.webhook_endpoints ENABLE ROW LEVEL SECURITY;
 
