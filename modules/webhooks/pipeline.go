@@ -22,6 +22,9 @@ const MaxInFlight = 5
 // or its delivery is being attempted by another job.
 const busyWait = time.Second
 
+// maxBusyFactor caps the wait of an attempt whose endpoint is busy at that many busyWaits.
+const maxBusyFactor = 30
+
 // dispatchChunk bounds the rows of one insert of the dispatcher.
 const dispatchChunk = 1000
 
@@ -261,8 +264,17 @@ func (s *Service) attempt(ctx context.Context, a DeliverArgs) (time.Duration, er
 		return 0, err
 	}
 	if !ok {
-		// Five requests are in flight already (or the endpoint predates its slots).
-		return jitter(busyWait), s.store.insertSlots(ctx, a.OrgID, ep.ID)
+		// Five requests are in flight already (or the endpoint predates its slots): wait in
+		// proportion to the endpoint's backlog, so that a long one does not keep every worker
+		// busy claiming slots in vain.
+		if err := s.store.insertSlots(ctx, a.OrgID, ep.ID); err != nil {
+			return 0, err
+		}
+		pending, err := s.store.pendingOfEndpoint(ctx, a.OrgID, ep.ID, maxBusyFactor*MaxInFlight)
+		if err != nil {
+			return 0, err
+		}
+		return jitter(busyWait * time.Duration(min(max(pending/MaxInFlight, 1), maxBusyFactor))), nil
 	}
 	released := false
 	release := func() {

@@ -391,3 +391,14 @@ func (s store) purge(ctx context.Context, cutoff time.Time, batch int) (int64, e
 	}
 	return n, nil
 }
+
+// pendingOfEndpoint counts the endpoint's deliveries still to make, up to limit.
+func (s store) pendingOfEndpoint(ctx context.Context, orgID, endpointID int64, limit int) (int, error) {
+	var n int
+	err := s.db.Q(ctx).QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries
+		WHERE organization_id = $1 AND endpoint_id = $2 AND status = 'pending' LIMIT $3) AS p`, orgID, endpointID, limit).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("pending webhook deliveries: %w", database.MapError(err))
+	}
+	return n, nil
+}
