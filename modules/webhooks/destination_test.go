@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // Every block IANA's special-purpose registries mark as not globally reachable, and the ones
@@ -113,5 +114,26 @@ func TestBackloggedOrganizationsGetLowerPriorities(t *testing.T) {
 		if got := priorityFor(backlog); got != want {
 			t.Errorf("priorityFor(%d) = %d, want %d", backlog, got, want)
 		}
+	}
+}
+
+// The wait after attempt n is the schedule's n-th, within ±10 % jitter, unless the receiver
+// asked for longer with Retry-After (already capped at an hour when read).
+func TestBackoffFollowsTheScheduleAndRetryAfter(t *testing.T) {
+	t.Parallel()
+	s := &Service{schedule: []time.Duration{time.Second, time.Minute}}
+	for range 50 {
+		if d := s.backoff(1, 0); d < 900*time.Millisecond || d > 1100*time.Millisecond {
+			t.Fatalf("first wait %v", d)
+		}
+		if d := s.backoff(2, 0); d < 54*time.Second || d > 66*time.Second {
+			t.Fatalf("second wait %v", d)
+		}
+	}
+	if d := s.backoff(1, 30*time.Minute); d != 30*time.Minute {
+		t.Fatalf("with Retry-After: %v", d)
+	}
+	if d := s.backoff(2, time.Second); d < 54*time.Second {
+		t.Fatalf("a shorter Retry-After shortened the wait: %v", d)
 	}
 }
