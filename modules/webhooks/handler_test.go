@@ -297,3 +297,29 @@ func TestFinishedDeliveriesArePurgedAfterTheRetention(t *testing.T) {
 		t.Fatalf("left %v", items)
 	}
 }
+
+// Ping and retry honour Idempotency-Key like every POST: a replay answers the same delivery
+// and sends nothing more.
+func TestPingAndRetryReplayWithTheirKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	owner := e.team.Owner
+	hid := id(e.must(201, owner, "POST", "/api/v1/webhooks", map[string]any{"url": "http://127.0.0.1:9/h", "events": []string{"deal.updated"}}))
+	send := func(path, key string) apptest.Response {
+		return e.Must(202, apptest.Req{Method: "POST", Path: path, Token: owner.Token, Org: e.team.OrgID,
+			Headers: map[string]string{"Idempotency-Key": key}})
+	}
+	first, again := send(hookPath(hid, "/ping"), "ping-1"), send(hookPath(hid, "/ping"), "ping-1")
+	if !bytes.Equal(first.Body, again.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("ping replay: %s / %s", first.Body, again.Body)
+	}
+	did := id(first.JSON())
+	retry := hookPath(hid, fmt.Sprintf("/deliveries/%d/retry", did))
+	r1, r2 := send(retry, "retry-1"), send(retry, "retry-1")
+	if !bytes.Equal(r1.Body, r2.Body) || r2.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry replay: %s / %s", r1.Body, r2.Body)
+	}
+	if items := e.must(200, owner, "GET", hookPath(hid, "/deliveries"), nil)["items"].([]any); len(items) != 1 {
+		t.Fatalf("%d deliveries after two pings with one key", len(items))
+	}
+}
