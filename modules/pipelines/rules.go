@@ -140,15 +140,9 @@ func invalid(fields []apperr.FieldError) error {
 	return apperr.InvalidFields("validation_failed", fields...)
 }
 
-// clamp puts a requested position into 1..max: a position past the end means the end.
-func clamp(p, max int) int {
-	if p < 1 {
-		return 1
-	}
-	if p > max {
-		return max
-	}
-	return p
+// clamp puts a requested position into 1..last: a position past the end means the end.
+func clamp(p, last int) int {
+	return min(max(p, 1), last)
 }
 
 // reorder returns ids with id moved to position pos (1-based, clamped to the list).
@@ -166,7 +160,7 @@ func reorder(ids []int64, id int64, pos int) []int64 {
 	return out
 }
 
-// hasDeals is the 409 for deleting a pipeline that deals are in.
+// pipelineHasDeals is the 409 for deleting a pipeline that deals are in.
 func pipelineHasDeals(n int64) error {
 	return pipelinesapi.ErrPipelineHasDeals.WithDetail(
 		fmt.Sprintf("the pipeline cannot be deleted: %s in it; move them to another pipeline or delete them first", deals(n)))

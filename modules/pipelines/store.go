@@ -2,6 +2,7 @@ package pipelines
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -76,7 +77,7 @@ func mapWriteError(err error) error {
 
 // errReferenced marks a delete refused by another table's foreign key; the service turns it
 // into the conflict of what it deleted.
-var errReferenced = fmt.Errorf("pipelines: row is referenced")
+var errReferenced = errors.New("pipelines: row is referenced")
 
 // createDefault creates the organization's default pipeline (SQL function of this module's
 // migrations, shared with the backfill of existing organizations) and returns its id.
