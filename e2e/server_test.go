@@ -77,9 +77,9 @@ type Server struct {
 // secret is the JWT key of the service under test (at least 32 bytes).
 const secret = "e2e-secret-key-that-is-long-enough-for-hs256"
 
-// startServer runs bin against databaseURL on a free loopback port and waits until /ready
-// answers 200.
-func startServer(t *testing.T, bin, databaseURL string) *Server {
+// startServer runs bin against databaseURL on a free loopback port, with the settings env adds
+// (NAME=value), and waits until /ready answers 200.
+func startServer(t *testing.T, bin, databaseURL string, env ...string) *Server {
 	t.Helper()
 	addr := freeAddr(t)
 	s := &Server{Base: "http://" + addr, log: &syncBuffer{}, done: make(chan struct{})}
@@ -100,6 +100,7 @@ func startServer(t *testing.T, bin, databaseURL string) *Server {
 		// by the suite itself. The per-account limit keeps its default and is a scenario.
 		"LOGIN_IP_LIMIT=1000000",
 	}
+	s.cmd.Env = append(s.cmd.Env, env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
