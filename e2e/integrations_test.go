@@ -225,7 +225,8 @@ func TestAClientConnectsWithAKeyAWebhookAndTheFeed(t *testing.T) {
 
 // A receiver that fails twice then succeeds gets three attempts of one event, all with the
 // same webhook-id, each signed anew, even when the service is killed (SIGKILL) between
-// attempts and another process takes over: the retry is a job in PostgreSQL.
+// attempts and another process (here `crm worker`) takes over: the retry is a job in
+// PostgreSQL.
 func TestADeliverySurvivesTheServiceBeingKilledBetweenAttempts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: needs the compiled service and PostgreSQL")
@@ -258,9 +259,14 @@ func TestADeliverySurvivesTheServiceBeingKilledBetweenAttempts(t *testing.T) {
 		return scheduled && len(items) == 1 && items[0].(map[string]any)["attempts"] == float64(1)
 	})
 	first.kill() // SIGKILL: no shutdown, no chance to hand anything over
+	// A process that only works the queue takes over the waiting attempt.
+	worker := startWorker(t, bin, dsn, env...)
+	waitFor(t, 20*time.Second, "three attempts", func() bool { return len(rcv.deliveries()) >= 3 })
+	if err := worker.Stop(); err != nil {
+		t.Fatalf("crm worker on SIGTERM: %v", err)
+	}
 	second := startServer(t, bin, dsn, env...)
 	t.Cleanup(func() { _ = second.Stop() })
-	waitFor(t, 20*time.Second, "three attempts", func() bool { return len(rcv.deliveries()) >= 3 })
 	time.Sleep(3 * time.Second) // no fourth attempt after the success
 	got := rcv.deliveries()
 	if len(got) != 3 {

@@ -133,6 +133,41 @@ func startServer(t *testing.T, bin, databaseURL string, env ...string) *Server {
 	}
 }
 
+// startWorker runs `crm worker` (the job queue without HTTP) against databaseURL with the
+// settings env adds, and waits until its log says the queue is being worked.
+func startWorker(t *testing.T, bin, databaseURL string, env ...string) *Server {
+	t.Helper()
+	s := &Server{log: &syncBuffer{}, done: make(chan struct{})}
+	s.cmd = exec.Command(bin, "worker")
+	s.cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + os.TempDir(),
+		"DATABASE_URL=" + databaseURL, "JWT_SECRET=" + secret, "LOG_LEVEL=info", "LOG_FORMAT=text",
+		"SHUTDOWN_TIMEOUT=10s",
+	}, env...)
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start %s worker: %v", bin, err)
+	}
+	go func() {
+		s.err = s.cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(func() { s.kill() })
+	deadline := time.Now().Add(60 * time.Second)
+	for len(s.LogLines("River client started")) == 0 {
+		select {
+		case <-s.done:
+			t.Fatalf("the worker exited before it started (%v); its log:\n%s", s.err, s.log.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker did not start within 60 s; its log:\n%s", s.log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return s
+}
+
 // Stop sends SIGTERM and waits for a clean exit (status 0).
 func (s *Server) Stop() error {
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {

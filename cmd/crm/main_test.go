@@ -42,7 +42,7 @@ func crm(t *testing.T, env []string, args ...string) result {
 
 // The commands crm has: the test fails when one is added or removed without updating it, so
 // that the list below, and the README, stay true.
-var wantCommands = []string{"serve", "migrate", "seed", "healthcheck"}
+var wantCommands = []string{"serve", "migrate", "worker", "seed", "healthcheck"}
 
 func TestEveryCommandIsInTheTable(t *testing.T) {
 	t.Parallel()
