@@ -1,6 +1,8 @@
 // Package seed fills a migrated database with a reproducible data set for benchmarks: one
-// large organization (1,000,000 deals, 200,000 contacts, 500,000 tasks and 3,000,000
-// activities at scale 1) and 1,000 small ones of 1,000 deals, with three years of history.
+// large organization (1,000,000 deals, 200,000 contacts, 500,000 tasks, 3,000,000
+// activities and 2,500,000 change feed events at scale 1) and 1,000 small ones of 1,000
+// deals and 500 events, with three years of history (the events: the last three weeks,
+// within the feed's retention).
 //
 // The data is a pure function of the seed, the scale and the anchor (the "now" of the data
 // set, by default the start of the current UTC day), except the password hash, which has a
@@ -11,8 +13,10 @@
 // owners who are members, max_stage at or beyond the stage, won deals with an amount,
 // upper-case ISO currencies. Deals carry the activities the API would have recorded
 // (deal_created, status_changed, stage_changed, task_created, comments) in the order of
-// their times. Afterwards the analytics read model is rebuilt and the tables vacuumed and
-// analyzed, so that plans and visibility maps are those of a settled database.
+// their times. The change feed's events are generated in the database from the seeded
+// deals (one INSERT … SELECT), already sequenced. Afterwards the analytics read model is
+// rebuilt and the tables vacuumed and analyzed, so that plans and visibility maps are those
+// of a settled database.
 package seed
 
 import (
@@ -89,6 +93,7 @@ const (
 	largeContacts   = 200_000
 	largeTasks      = 500_000
 	largeActivities = 3_000_000
+	largeEvents     = 2_500_000
 	largeMembers    = 50
 	smallOrgs       = 1_000
 	smallDeals      = 1_000
@@ -105,6 +110,7 @@ type orgPlan struct {
 	firstUser                                     int64 // members are users firstUser, firstUser+1, ...
 	roles                                         []string
 	contacts, deals, tasks, activities            int
+	events                                        int
 	contactBase, dealBase, taskBase, activityBase int64
 	data                                          *orgData
 	activityCount                                 int
@@ -148,7 +154,8 @@ func newPlan(scale float64, anchor time.Time, seed uint64) (*plan, error) {
 		p.orgs = append(p.orgs, o)
 	}
 	add(&orgPlan{name: "Northwind Traders (large)", currency: "USD", created: start - microsPerDay,
-		contacts: n(largeContacts, 2), deals: n(largeDeals, 10), tasks: n(largeTasks, 0), activities: n(largeActivities, 0)}, largeMembers)
+		contacts: n(largeContacts, 2), deals: n(largeDeals, 10), tasks: n(largeTasks, 0), activities: n(largeActivities, 0),
+		events: n(largeEvents, 0)}, largeMembers)
 	small := n(smallOrgs, 1)
 	sd := min(smallDeals, n(smallDeals*smallOrgs, 10))
 	for i := range small {
@@ -160,6 +167,7 @@ func newPlan(scale float64, anchor time.Time, seed uint64) (*plan, error) {
 			deals:      sd,
 			tasks:      sd / 4,
 			activities: sd * 3 / 2,
+			events:     sd / 2,
 		}
 		add(o, smallMembers)
 	}
@@ -173,7 +181,7 @@ func newPlan(scale float64, anchor time.Time, seed uint64) (*plan, error) {
 }
 
 // dataTables are truncated by Reset, children first.
-var dataTables = []string{"activities", "tasks", "analytics_deals_created", "analytics_deal_totals", "deals", "contacts",
+var dataTables = []string{"events", "activities", "tasks", "analytics_deals_created", "analytics_deal_totals", "deals", "contacts",
 	"organization_members", "refresh_tokens", "idempotency_keys", "organizations", "users"}
 
 // Run seeds the database at dsn, which must already be migrated.
@@ -286,6 +294,13 @@ func Run(ctx context.Context, dsn string, o Options) (Result, error) {
 	for _, o := range p.orgs {
 		o.data = nil
 	}
+	if err := step("events", func() error {
+		n, err := insertEvents(ctx, pool, p)
+		counts["events"] = n
+		return err
+	}); err != nil {
+		return res, err
+	}
 
 	if err := step("sequences", func() error {
 		for _, t := range []string{"users", "organizations", "contacts", "deals", "tasks", "activities"} {
@@ -307,7 +322,7 @@ func Run(ctx context.Context, dsn string, o Options) (Result, error) {
 	}); err != nil {
 		return res, err
 	}
-	for _, t := range []string{"users", "organizations", "organization_members", "contacts", "deals", "tasks", "activities"} {
+	for _, t := range []string{"users", "organizations", "organization_members", "contacts", "deals", "tasks", "activities", "events"} {
 		res.Counts = append(res.Counts, Count{Table: t, Rows: counts[t]})
 	}
 	for _, t := range []string{"analytics_deal_totals", "analytics_deals_created"} {

@@ -50,6 +50,7 @@ func fingerprint(t *testing.T, conn *pgx.Conn) string {
 		"SELECT * FROM activities ORDER BY id",
 		"SELECT * FROM analytics_deal_totals ORDER BY 1, 2, 3, 4, 5",
 		"SELECT * FROM analytics_deals_created ORDER BY 1, 2",
+		"SELECT * FROM events ORDER BY organization_id, id",
 	} {
 		var h string
 		if err := conn.QueryRow(context.Background(), "SELECT md5(coalesce(string_agg(r::text, '|'), '')) FROM ("+q+") r").Scan(&h); err != nil {
@@ -84,10 +85,10 @@ func TestTheDataSetIsConsistent(t *testing.T) {
 		counts[c.Table] = c.Rows
 	}
 	// Scale 0.002: the large organization has 2,000 deals, 400 contacts, 1,000 tasks and
-	// 6,000 activities; two small organizations have 1,000 deals, 100 contacts, 250 tasks
-	// and 1,500 activities each.
+	// 6,000 activities and 5,000 events; two small organizations have 1,000 deals, 100
+	// contacts, 250 tasks, 1,500 activities and 500 events each.
 	for table, want := range map[string]int64{"organizations": 3, "users": 60, "organization_members": 60,
-		"contacts": 600, "deals": 4000, "tasks": 1500, "activities": 9000} {
+		"contacts": 600, "deals": 4000, "tasks": 1500, "activities": 9000, "events": 6000} {
 		if counts[table] != want {
 			t.Errorf("%s: %d rows, want %d", table, counts[table], want)
 		}
@@ -125,6 +126,19 @@ func TestTheDataSetIsConsistent(t *testing.T) {
 		`SELECT count(*) FROM ((SELECT organization_id, status, CASE stage WHEN 'qualification' THEN 1 WHEN 'proposal' THEN 2 WHEN 'negotiation' THEN 3 ELSE 4 END,
 			max_stage, currency::text, count(*), sum(amount) FROM deals GROUP BY 1, 2, 3, 4, 5)
 			EXCEPT (SELECT organization_id, status, stage, max_stage, currency::text, deals, amount FROM analytics_deal_totals)) x`,
+		// events are sequenced, positions 1, 2, … in the order of their times, ids equal
+		// to positions, the sequencer at the last one
+		`SELECT count(*) FROM (SELECT position, id, row_number() OVER (ORDER BY position) AS n,
+			occurred_at < lag(occurred_at) OVER (ORDER BY position) AS back FROM events) x WHERE position IS DISTINCT FROM n OR id <> n OR back`,
+		`SELECT count(*) FROM event_sequencer WHERE last_position <> (SELECT count(*) FROM events)`,
+		// within the feed's retention, none in the future; by a member, about a deal of the
+		// organization, rendered as the deal with its stage and, on an update, the stage before
+		`SELECT count(*) FROM events e WHERE e.occurred_at > $1 OR e.occurred_at < $1::timestamptz - interval '30 days'
+			OR NOT EXISTS (SELECT 1 FROM organization_members m WHERE m.organization_id = e.organization_id AND m.user_id = e.actor_id)
+			OR NOT EXISTS (SELECT 1 FROM deals d WHERE d.organization_id = e.organization_id AND d.id = (e.data->'object'->>'id')::bigint
+				AND d.stage = e.data->'object'->>'stage' AND d.title = e.data->'object'->>'title')
+			OR (e.type = 'deal.updated') <> (e.data->'previous_attributes'->>'stage' IS NOT NULL)
+			OR e.data->'previous_attributes'->>'stage' = e.data->'object'->>'stage'`,
 	} {
 		var n int64
 		var args []any
@@ -166,6 +180,10 @@ func TestTheDataSetIsConsistent(t *testing.T) {
 	var id int64
 	if err := conn.QueryRow(ctx, `INSERT INTO organizations (name) VALUES ('after') RETURNING id`).Scan(&id); err != nil || id != 4 {
 		t.Fatalf("next organization id %d (%v), want 4", id, err)
+	}
+	if err := conn.QueryRow(ctx, `INSERT INTO events (organization_id, type, actor_type, data) VALUES (1, 'deal.deleted', 'system', '{}')
+		RETURNING id`).Scan(&id); err != nil || id != 6001 {
+		t.Fatalf("next event id %d (%v), want 6001", id, err)
 	}
 }
 
