@@ -56,6 +56,12 @@ type Config struct {
 	// argon2id, 64 MiB a time), so that the first row does not carry that garbage.
 	SettleWait time.Duration
 
+	// CursorSecret is the service's JWT_SECRET, which signs its list cursors: the benchmark
+	// builds the feed's cursor in the middle of the organization's events with it.
+	CursorSecret string
+	// Deliveries is how many writes the webhook delivery latency is measured on (0: none).
+	Deliveries int
+
 	Email, Password string         // the benchmark user: the large organization's owner
 	Only            *regexp.Regexp // runs only the operations whose name matches
 	Log             io.Writer      // progress lines
@@ -66,6 +72,7 @@ func DefaultConfig() Config {
 	return Config{
 		Concurrency: []int{4, 32}, Duration: 8 * time.Second, Warmup: 2 * time.Second, MaxRequests: 5_000_000,
 		PageSize: 20, DeepPage: 5000, CursorPages: 50, MinAmount: "1000", SettleWait: 30 * time.Second,
+		CursorSecret: jwtSecret, Deliveries: 50,
 		Email: seed.Email(1, 0), Password: seed.Password, Role: "crm_app", Log: io.Discard,
 	}
 }
@@ -74,6 +81,7 @@ func DefaultConfig() Config {
 func QuickDurations(cfg Config) Config {
 	cfg.Quick = true
 	cfg.Duration, cfg.Warmup, cfg.CursorPages, cfg.SettleWait = time.Second, 250*time.Millisecond, 5, 3*time.Second
+	cfg.Deliveries = 10
 	return cfg
 }
 
@@ -125,6 +133,10 @@ type Report struct {
 	// stopped shrinking after the start and the harness's login (at most SettleWait).
 	SettledKB, UncachedSettledKB int64
 	Settled                      time.Duration
+	// FeedPlan is EXPLAIN (ANALYZE, BUFFERS) of the feed's page from the benchmark's cursor.
+	FeedPlan string
+	// Delivery is the webhook delivery latency, nil when not measured.
+	Delivery *DeliveryStats
 }
 
 // op is one benchmarked operation: a request to the service and the same statements sent
@@ -150,10 +162,14 @@ type harness struct {
 	deepPage int
 	cursor   string   // a next_cursor CursorPages pages deep, "" without keyset pagination
 	after    []string // its key values, for the direct-SQL side
-	owner    *pgxpool.Pool
-	db       *pgxpool.Pool // the direct-SQL side of the current concurrency
-	patch    [][]patchDeal // per worker
-	minAmt   any
+	// feedCursor is a feed cursor in the middle of the organization's events, "" when it
+	// has too few; feedAfter is its position.
+	feedCursor string
+	feedAfter  int64
+	owner      *pgxpool.Pool
+	db         *pgxpool.Pool // the direct-SQL side of the current concurrency
+	patch      [][]patchDeal // per worker
+	minAmt     any
 }
 
 // worker is one of the concurrent clients of a run.
@@ -269,6 +285,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				return nil, ctx.Err()
 			}
 		}
+	}
+	if cfg.Deliveries > 0 && (cfg.Only == nil || cfg.Only.MatchString(deliveryOp)) {
+		// A fresh token: the run may have outlived the first one.
+		if err := h.login(ctx); err != nil {
+			return nil, err
+		}
+		d := h.deliveryLatency(ctx, cfg.Deliveries)
+		rep.Delivery = &d
+		fmt.Fprintf(cfg.Log, "bench: %s: %d/%d delivered, p50 %.2f ms p99 %.2f ms max %.2f ms %s\n", deliveryOp, d.Delivered, d.Writes,
+			ms(d.P50), ms(d.P99), ms(d.Max), d.FirstError)
 	}
 	rep.Elapsed = time.Since(began)
 	rep.HWMKB = procStatusKB(cfg.PID, "VmHWM")
@@ -595,19 +621,24 @@ func (h *harness) setup(ctx context.Context, rep *Report) error {
 	} else {
 		rep.Notes = append(rep.Notes, "the deals list returns no next_cursor: the deep page by cursor is not measured")
 	}
+	if err := h.feedSetup(ctx, rep); err != nil {
+		return err
+	}
 
 	// Describe the machine and the data.
 	var pgVersion string
 	_ = h.owner.QueryRow(ctx, "SHOW server_version").Scan(&pgVersion)
 	rep.Machine = machine(pgVersion)
-	var deals, contacts, tasks, acts, allDeals, allActs, orgsN int64
+	var deals, contacts, tasks, acts, evs, allDeals, allActs, allEvs, orgsN int64
 	_ = h.owner.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM deals WHERE organization_id = $1), (SELECT count(*) FROM contacts WHERE organization_id = $1),
 		(SELECT count(*) FROM tasks WHERE organization_id = $1), (SELECT count(*) FROM activities WHERE organization_id = $1),
-		(SELECT count(*) FROM deals), (SELECT count(*) FROM activities), (SELECT count(*) FROM organizations)`, h.orgID).
-		Scan(&deals, &contacts, &tasks, &acts, &allDeals, &allActs, &orgsN)
-	rep.Data = fmt.Sprintf("organization %d (the benchmark's) holds %s deals, %s contacts, %s tasks and %s activities; the database holds %s organizations, %s deals and %s activities",
-		h.orgID, thousands(deals), thousands(contacts), thousands(tasks), thousands(acts), thousands(orgsN), thousands(allDeals), thousands(allActs))
+		(SELECT count(*) FROM events WHERE organization_id = $1),
+		(SELECT count(*) FROM deals), (SELECT count(*) FROM activities), (SELECT count(*) FROM events), (SELECT count(*) FROM organizations)`, h.orgID).
+		Scan(&deals, &contacts, &tasks, &acts, &evs, &allDeals, &allActs, &allEvs, &orgsN)
+	rep.Data = fmt.Sprintf("organization %d (the benchmark's) holds %s deals, %s contacts, %s tasks, %s activities and %s events; the database holds %s organizations, %s deals, %s activities and %s events",
+		h.orgID, thousands(deals), thousands(contacts), thousands(tasks), thousands(acts), thousands(evs), thousands(orgsN), thousands(allDeals),
+		thousands(allActs), thousands(allEvs))
 	rep.Notes = append(rep.Notes, fmt.Sprintf("deals list: `%s`, %d matching deals; deep page by offset: page %d (offset %d)",
 		dealsPath(h.cfg, ""), total, h.deepPage, (h.deepPage-1)*h.cfg.PageSize))
 	if h.cursor != "" {

@@ -39,13 +39,14 @@ func TestQuickModeOnATinyDatabase(t *testing.T) {
 	cfg.PID, cfg.UncachedPID = os.Getpid(), os.Getpid()
 	cfg.Concurrency = []int{2}
 	cfg.Duration, cfg.Warmup, cfg.SettleWait = 150*time.Millisecond, 20*time.Millisecond, 0
+	cfg.CursorSecret, cfg.Deliveries = apptest.Secret, 3
 	rep, err := Run(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	want := map[string]bool{} // operation → has a direct-SQL side
-	for _, o := range (&harness{cursor: "x", after: []string{"a", "b"}}).ops() {
+	for _, o := range (&harness{cursor: "x", after: []string{"a", "b"}, feedCursor: "x"}).ops() {
 		want[o.name] = o.sql != nil
 	}
 	for _, r := range rep.Results {
@@ -70,8 +71,16 @@ func TestQuickModeOnATinyDatabase(t *testing.T) {
 	for op := range want {
 		t.Errorf("%s was not measured", op)
 	}
+	// The feed's page is a range scan of its index, and deliveries arrive.
+	if !strings.Contains(rep.FeedPlan, "Index Scan using events_feed on events") {
+		t.Errorf("the feed page is not an index scan of events_feed:\n%s", rep.FeedPlan)
+	}
+	if d := rep.Delivery; d == nil || d.Writes != 3 || d.Delivered != 3 || d.P50 <= 0 {
+		t.Errorf("delivery latency: %+v", d)
+	}
 	md := rep.Markdown()
-	for _, s := range []string{"### Concurrency 2", "| list deals, deep page by cursor |", "API ÷ SQL", "### Goals"} {
+	for _, s := range []string{"### Concurrency 2", "| list deals, deep page by cursor |", "| " + feedPageOp + " |",
+		"### Webhook delivery latency", "### Plan of the events feed page", "API ÷ SQL", "### Goals"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("the report lacks %q:\n%s", s, md)
 		}
@@ -97,6 +106,7 @@ func serveOn(t *testing.T, db *database.DB, cacheTTL time.Duration) string {
 	t.Helper()
 	cfg := apptest.Config()
 	cfg.AnalyticsCacheTTL, cfg.LoginIPLimit = cacheTTL, 1_000_000_000
+	cfg.WebhookAllowPrivate = true // the delivery latency's receiver is on a loopback port
 	a, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), db, app.Options{HashParams: apptest.FastHash})
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@
 // reports), runs, and stops them. With -url (and -pid for the memory) it measures a
 // service that runs already. `go tool task bench` is the usual entry point.
 //
-//	bench [-quick] [-concurrency 4,32] [-duration 8s] [-dsn URL] [-bin bin/crm | -url URL -pid N]
+//	bench [-quick] [-concurrency 4,32] [-duration 8s] [-deliveries 50] [-dsn URL] [-bin bin/crm | -url URL -pid N]
 package main
 
 import (
@@ -65,6 +65,8 @@ func run(args []string) error {
 	warm := fs.Duration("warmup", 0, "unmeasured time before each run (default 2s, 250ms with -quick)")
 	scale := fs.Float64("seed-scale", 0, "the scale to seed an empty database with (default 1, 0.01 with -quick)")
 	fs.IntVar(&cfg.DeepPage, "deep-page", cfg.DeepPage, "the page number of the deep page by offset")
+	fs.StringVar(&cfg.CursorSecret, "cursor-secret", cfg.CursorSecret, "with -url: the service's JWT_SECRET, which signs the feed cursor the benchmark builds")
+	deliveries := fs.Int("deliveries", -1, "writes to time webhook deliveries on (default 50, 10 with -quick; 0: none); the service must run with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true")
 	only := fs.String("only", "", "run only the operations whose name matches this regular expression")
 	out := fs.String("out", "", "write the Markdown report to this file too (default bench/results/latest.md, latest-quick.md with -quick)")
 	if err := fs.Parse(args); err != nil {
@@ -73,6 +75,9 @@ func run(args []string) error {
 	cfg.DSN = *dsn
 	if *quick {
 		cfg = QuickDurations(cfg)
+	}
+	if *deliveries >= 0 {
+		cfg.Deliveries = *deliveries
 	}
 	if *dur > 0 {
 		cfg.Duration = *dur
@@ -116,12 +121,15 @@ func run(args []string) error {
 		if err := seedIfEmpty(ctx, *bin, cfg.DSN, *scale); err != nil {
 			return err
 		}
-		cached, err := startServer(ctx, *bin, cfg.DSN, nil)
+		// Both instances work the queue, so both may deliver to the benchmark's receiver on
+		// a loopback port.
+		private := "WEBHOOK_ALLOW_PRIVATE_NETWORKS=true"
+		cached, err := startServer(ctx, *bin, cfg.DSN, []string{private})
 		if err != nil {
 			return err
 		}
 		defer cached.stop()
-		uncached, err := startServer(ctx, *bin, cfg.DSN, []string{"ANALYTICS_CACHE_TTL=0", "MIGRATE_ON_START=false"})
+		uncached, err := startServer(ctx, *bin, cfg.DSN, []string{"ANALYTICS_CACHE_TTL=0", "MIGRATE_ON_START=false", private})
 		if err != nil {
 			return err
 		}

@@ -120,6 +120,32 @@ func (h *harness) ops() []op {
 				return w.scoped(ctx, org, sqlActivitiesCnt, id, org)
 			},
 		},
+	)
+	if h.feedCursor != "" {
+		ops = append(ops, op{
+			name: feedPageOp,
+			api: func(ctx context.Context, w *worker) error {
+				return w.get(ctx, fmt.Sprintf("/api/v1/events?page_size=%d&cursor=%s", feedPageSize, url.QueryEscape(w.h.feedCursor)))
+			},
+			sql: func(ctx context.Context, w *worker) error {
+				if err := w.role(ctx); err != nil {
+					return err
+				}
+				return w.scoped(ctx, w.h.orgID, fmt.Sprintf(sqlFeedPage, feedPageSize+1), w.h.orgID, w.h.feedAfter, feedAudience)
+			},
+		})
+	}
+	ops = append(ops,
+		op{
+			name: "events feed, poll at the head (since=now)",
+			api:  func(ctx context.Context, w *worker) error { return w.get(ctx, "/api/v1/events?since=now") },
+			sql: func(ctx context.Context, w *worker) error {
+				if err := w.role(ctx); err != nil {
+					return err
+				}
+				return w.scoped(ctx, w.h.orgID, sqlFeedHead, w.h.orgID)
+			},
+		},
 		op{name: "summary (uncached)", uncached: true, api: summaryAPI(true), sql: method((*worker).summarySQL)},
 		op{name: "summary (cached)", api: summaryAPI(false), sql: method((*worker).role)},
 		op{name: "funnel (uncached)", uncached: true, api: funnelAPI(true), sql: method((*worker).funnelSQL)},

@@ -66,6 +66,21 @@ func (r *Report) Markdown() string {
 			fmt.Fprintf(&b, " %s |\n", mb(res.RSSPeakKB))
 		}
 	}
+	if d := r.Delivery; d != nil {
+		b.WriteString("\n### Webhook delivery latency\n\n")
+		fmt.Fprintf(&b, "A webhook endpoint of the organization, subscribed to `deal.updated`, on a receiver on a loopback port; %d PATCHes of a deal's stage one at a time, "+
+			"each once the previous delivery had arrived and 100 ms later (an idle queue), after one unrecorded write. "+
+			"Latency: from the PATCH's response (its transaction had committed) to the receiver having the delivery's request headers; "+
+			"from the PATCH's request, which precedes the commit, in the last two columns.\n\n", d.Writes)
+		b.WriteString("| writes | delivered | p50 ms | p95 ms | p99 ms | max ms | from request p50 ms | from request p99 ms |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %s | %s | %s |\n", d.Writes, d.Delivered, msf(d.P50), msf(d.P95), msf(d.P99), msf(d.Max),
+			msf(d.FromRequestP50), msf(d.FromRequestP99))
+	}
+	if r.FeedPlan != "" {
+		b.WriteString("\n### Plan of the events feed page\n\n`EXPLAIN (ANALYZE, BUFFERS)` of the page's statement from the benchmark's cursor, as `crm_app` scoped to the organization, before the run:\n\n```\n")
+		b.WriteString(r.FeedPlan)
+		b.WriteString("\n```\n")
+	}
 	var firstErrs []string
 	for _, res := range r.Results {
 		if res.API.FirstError != "" {
@@ -74,6 +89,9 @@ func (r *Report) Markdown() string {
 		if res.SQL != nil && res.SQL.FirstError != "" {
 			firstErrs = append(firstErrs, fmt.Sprintf("%s (c=%d, SQL): %s", res.Op, res.Concurrency, res.SQL.FirstError))
 		}
+	}
+	if r.Delivery != nil && r.Delivery.FirstError != "" {
+		firstErrs = append(firstErrs, fmt.Sprintf("%s: %s", deliveryOp, r.Delivery.FirstError))
 	}
 	if len(firstErrs) > 0 {
 		b.WriteString("\nFirst error of each row with errors:\n\n")
@@ -149,6 +167,18 @@ func (r *Report) goals() string {
 			p99 := ms(res.API.P99)
 			row(fmt.Sprintf("cached p99 ≤ 2 ms (c=%d)", low), op, fmt.Sprintf("p99 %.2f ms", p99), p99 <= 2, times(p99/2))
 		}
+	}
+	if res, ok := r.find(feedPageOp, 4); ok {
+		p99 := ms(res.API.P99)
+		row("feed page p99 ≤ 20 ms at c=4", feedPageOp, fmt.Sprintf("p99 %.2f ms", p99), p99 <= 20, times(p99/20))
+	}
+	if d := r.Delivery; d != nil && d.Writes > 0 {
+		met := d.Delivered == d.Writes && d.P99 <= time.Second
+		miss := times(float64(d.P99) / float64(time.Second))
+		if d.Delivered < d.Writes {
+			miss = fmt.Sprintf("%d of %d writes not delivered within 10 s", d.Writes-d.Delivered, d.Writes)
+		}
+		row("delivery starts ≤ 1 s after commit, idle queue", deliveryOp, fmt.Sprintf("p99 %s ms of %d", msf(d.P99), d.Writes), met, miss)
 	}
 	for _, res := range r.Results {
 		if res.Op == "PATCH deal stage (+ activity)" && res.SQL != nil {

@@ -58,6 +58,12 @@ const (
 	// string there keeps its line break and indentation).
 	sqlEventInsert = "INSERT INTO events (organization_id, type, audience, actor_type, actor_id, data)\n\t\t VALUES ($1, $2, $3, $4, $5, $6::json) RETURNING id"
 
+	// platform/events/feed.go Page for the benchmark user, an owner (the events of everyone
+	// and of managers), after a cursor, and Head (GET /events?since=now).
+	eventCols   = "id, position, type, occurred_at, organization_id, actor_type, actor_id, data"
+	sqlFeedPage = "SELECT " + eventCols + " FROM events WHERE organization_id = $1 AND position > $2 AND position IS NOT NULL AND audience <= $3 ORDER BY position LIMIT %d"
+	sqlFeedHead = "SELECT max(position) FROM events WHERE organization_id = $1 AND position IS NOT NULL"
+
 	// modules/tasks/store.go list with only_open=true.
 	sqlOpenTasksPage  = "SELECT id, organization_id, deal_id, title, description, due_date, is_done, created_at, updated_at FROM tasks WHERE (organization_id = $1 AND NOT is_done) ORDER BY coalesce(due_date, 'infinity'::date) ASC, id ASC LIMIT %d"
 	sqlOpenTasksCount = "SELECT count(*) FROM tasks WHERE (organization_id = $1 AND NOT is_done)"

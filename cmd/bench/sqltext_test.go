@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mini-crm/crm/cmd/crm/app"
+	"github.com/mini-crm/crm/cmd/crm/app/apptest"
 	"github.com/mini-crm/crm/cmd/crm/seed"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/testdb"
@@ -96,6 +97,7 @@ func TestStatementCopiesAreWhatTheServiceSends(t *testing.T) {
 	cfg.PID, cfg.UncachedPID = os.Getpid(), os.Getpid()
 	cfg.Concurrency = []int{1}
 	cfg.Duration, cfg.Warmup, cfg.SettleWait = 100*time.Millisecond, 10*time.Millisecond, 0
+	cfg.CursorSecret, cfg.Deliveries = apptest.Secret, 0
 	if _, err := Run(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
