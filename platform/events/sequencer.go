@@ -10,10 +10,6 @@ import (
 	"github.com/mini-crm/crm/platform/database"
 )
 
-// Channel is the PostgreSQL notification channel on which every transaction that recorded
-// events announces, at commit, that there is something to sequence.
-const Channel = "crm_events"
-
 // batchSize bounds one sequencer transaction.
 const batchSize = 1000
 

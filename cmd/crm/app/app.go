@@ -229,17 +229,13 @@ func (a *App) Serve(ctx context.Context, addr string) error {
 }
 
 // Start begins the background work of the process until ctx ends or Stop: working the job
-// queue (webhook deliveries, the feed's sequencer, retention) and sequencing events as their
-// transactions commit.
+// queue (webhook deliveries, the feed's sequencer, retention) and polling the sequencer, so
+// that events reach the feed and webhooks within a fraction of a second of their commit.
 func (a *App) Start(ctx context.Context) error {
 	if err := a.Queue.Start(ctx); err != nil {
 		return err
 	}
-	go func() {
-		if err := a.Outbox.Listen(ctx, a.Log); err != nil {
-			a.Log.Error("event listener stopped", "error", err)
-		}
-	}()
+	go a.Outbox.Run(ctx, a.Log)
 	return nil
 }
 
