@@ -178,3 +178,57 @@ func TestTheFeedShowsAccessEventsOnlyToOwnersAndAdmins(t *testing.T) {
 		}
 	}
 }
+
+// No event ever holds a token, a secret or a password hash: the feed, read from its start by
+// the owner (who reads every event), after a sign-up, a member added, an API key created and
+// revoked, a webhook created, its secret rotated, pinged and deleted, contains none of the
+// secrets those answers showed, nor anything shaped like one.
+func TestNoEventHoldsATokenASecretOrAPasswordHash(t *testing.T) {
+	t.Parallel()
+	s := apptest.New(t)
+	team := s.NewTeam()
+	owner := team.Owner
+	keys := fmt.Sprintf("/api/v1/organizations/%d/api-keys", team.OrgID)
+	key := s.Must(201, apptest.Req{Method: "POST", Path: keys, Token: owner.Token, Body: map[string]any{"name": "sync", "role": "admin"}}).JSON()
+	s.Must(204, apptest.Req{Method: "DELETE", Path: fmt.Sprintf("%s/%v", keys, key["id"]), Token: owner.Token})
+	hook := s.Must(201, apptest.Req{Method: "POST", Path: "/api/v1/webhooks", Token: owner.Token, Org: team.OrgID,
+		Body: map[string]any{"url": "https://hooks.example.com/in", "events": []string{"*"}}}).JSON()
+	hookPath := fmt.Sprintf("/api/v1/webhooks/%v", hook["id"])
+	rotated := s.Must(200, apptest.Req{Method: "POST", Path: hookPath + "/rotate-secret", Token: owner.Token, Org: team.OrgID}).JSON()
+	s.Must(202, apptest.Req{Method: "POST", Path: hookPath + "/ping", Token: owner.Token, Org: team.OrgID})
+	s.Must(204, apptest.Req{Method: "DELETE", Path: hookPath, Token: owner.Token, Org: team.OrgID})
+
+	secrets := []string{key["token"].(string), hook["secret"].(string), rotated["secret"].(string), owner.Token}
+	var all strings.Builder
+	cursor := ""
+	for range 50 {
+		q := "?page_size=1000"
+		if cursor != "" {
+			q += "&cursor=" + url.QueryEscape(cursor)
+		}
+		f := readFeed(t, s, owner, team.OrgID, q)
+		for _, e := range f.Items {
+			all.WriteString(e.Type + " " + string(e.Data) + "\n")
+		}
+		cursor = f.NextCursor
+		if !f.HasMore {
+			break
+		}
+	}
+	feed := all.String()
+	for _, want := range []string{"api_key.created", "api_key.revoked", "webhook.created", "webhook.deleted", "member.added"} {
+		if !strings.Contains(feed, want) {
+			t.Errorf("the feed has no %s event; the test would prove nothing about it:\n%s", want, feed)
+		}
+	}
+	for _, secret := range secrets {
+		if strings.Contains(feed, secret) {
+			t.Errorf("the feed holds a secret (%.12s…)", secret)
+		}
+	}
+	for _, shape := range []string{"crm_", "whsec_", "$argon2", "password", "secret", "token_hash"} {
+		if strings.Contains(feed, shape) {
+			t.Errorf("the feed holds something shaped like a secret (%q):\n%s", shape, feed)
+		}
+	}
+}
