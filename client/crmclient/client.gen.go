@@ -345,6 +345,7 @@ const (
 	ProblemCodePipelineNotFound          ProblemCode = "pipeline_not_found"
 	ProblemCodePreconditionFailed        ProblemCode = "precondition_failed"
 	ProblemCodeRateLimited               ProblemCode = "rate_limited"
+	ProblemCodeReadOnlyField             ProblemCode = "read_only_field"
 	ProblemCodeReassignForbidden         ProblemCode = "reassign_forbidden"
 	ProblemCodeRefreshTokenReused        ProblemCode = "refresh_token_reused"
 	ProblemCodeRequestTimeout            ProblemCode = "request_timeout"
@@ -474,6 +475,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodePreconditionFailed:
 		return true
 	case ProblemCodeRateLimited:
+		return true
+	case ProblemCodeReadOnlyField:
 		return true
 	case ProblemCodeReassignForbidden:
 		return true
@@ -1194,6 +1197,9 @@ type Deal struct {
 	// Example: 15000.00
 	Amount Money `json:"amount"`
 
+	// ClosedAt When the status last became `won` or `lost` (set anew on a change between them); `null` while the deal is `new` or `in_progress`. Read only.
+	ClosedAt *Timestamp `json:"closed_at,omitempty"`
+
 	// ContactId Example: 42
 	ContactId Id `json:"contact_id"`
 
@@ -1207,6 +1213,12 @@ type Deal struct {
 	// Example: EUR
 	Currency Currency `json:"currency"`
 
+	// EffectiveProbability `probability`, else the probability of the deal's stage. Read only.
+	EffectiveProbability *int `json:"effective_probability,omitempty"`
+
+	// ExpectedCloseDate Example: 2026-12-24
+	ExpectedCloseDate *openapi_types.Date `json:"expected_close_date"`
+
 	// Id Example: 42
 	Id         Id      `json:"id"`
 	LostReason *string `json:"lost_reason"`
@@ -1214,9 +1226,18 @@ type Deal struct {
 	// OwnerId Example: 42
 	OwnerId Id `json:"owner_id"`
 
+	// PipelineId The pipeline the deal is in; the organization's default pipeline unless the client names another.
+	PipelineId Id `json:"pipeline_id"`
+
+	// Probability The deal's own probability in percent; `null`: its stage's.
+	Probability *int `json:"probability"`
+
 	// Stage Pipeline order: qualification < proposal < negotiation < closed.
-	Stage  DealStage  `json:"stage"`
-	Status DealStatus `json:"status"`
+	Stage DealStage `json:"stage"`
+
+	// StageEnteredAt When the deal entered its current stage (its creation, a stage change or a move to another pipeline). Read only.
+	StageEnteredAt *Timestamp `json:"stage_entered_at,omitempty"`
+	Status         DealStatus `json:"status"`
 
 	// Title Example: Website redesign
 	Title string `json:"title"`
@@ -1238,11 +1259,15 @@ type DealCreate struct {
 	// Currency An ISO 4217 alphabetic code in upper case, checked against the ISO list.
 	//
 	// Example: EUR
-	Currency   *Currency `json:"currency,omitempty"`
-	LostReason *string   `json:"lost_reason,omitempty"`
+	Currency          *Currency  `json:"currency,omitempty"`
+	ExpectedCloseDate *DateInput `json:"expected_close_date,omitempty"`
+	LostReason        *string    `json:"lost_reason,omitempty"`
 
 	// OwnerId Example: 42
 	OwnerId *Id `json:"owner_id,omitempty"`
+
+	// Probability Overrides the stage's probability; `null` or absent: the stage's.
+	Probability *int `json:"probability,omitempty"`
 
 	// Stage Pipeline order: qualification < proposal < negotiation < closed.
 	Stage  *DealStage  `json:"stage,omitempty"`
@@ -1286,11 +1311,17 @@ type DealUpdate struct {
 	// Example: EUR
 	Currency *Currency `json:"currency,omitempty"`
 
+	// ExpectedCloseDate `null` clears it.
+	ExpectedCloseDate *DateInput `json:"expected_close_date,omitempty"`
+
 	// LostReason `null` clears it.
 	LostReason *string `json:"lost_reason,omitempty"`
 
 	// OwnerId Example: 42
 	OwnerId *Id `json:"owner_id,omitempty"`
+
+	// Probability Overrides the stage's probability; `null` clears the override.
+	Probability *int `json:"probability,omitempty"`
 
 	// Stage Pipeline order: qualification < proposal < negotiation < closed.
 	Stage  *DealStage  `json:"stage,omitempty"`
@@ -1689,7 +1720,7 @@ type PipelineUpdate struct {
 type Problem struct {
 	// Code A stable machine code. By status:
 	// - 400: `validation_failed`, `malformed_json`, `unknown_field`, `invalid_query`,
-	//   `unknown_stage`,
+	//   `unknown_stage`, `read_only_field`,
 	//   `missing_organization`, `invalid_organization_id`, `owner_not_member`,
 	//   `won_requires_positive_amount`, `due_date_in_past`, `activity_type_not_allowed`,
 	//   `invalid_cursor`, `invalid_idempotency_key`, `bad_request`, `webhook_url_not_allowed`;
@@ -1744,7 +1775,7 @@ type Problem struct {
 
 // ProblemCode A stable machine code. By status:
 //   - 400: `validation_failed`, `malformed_json`, `unknown_field`, `invalid_query`,
-//     `unknown_stage`,
+//     `unknown_stage`, `read_only_field`,
 //     `missing_organization`, `invalid_organization_id`, `owner_not_member`,
 //     `won_requires_positive_amount`, `due_date_in_past`, `activity_type_not_allowed`,
 //     `invalid_cursor`, `invalid_idempotency_key`, `bad_request`, `webhook_url_not_allowed`;

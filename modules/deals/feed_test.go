@@ -67,7 +67,7 @@ func TestDealWritesRecordTheirEvents(t *testing.T) {
 		}
 	}
 
-	if _, err := e.sql.Exec(t.Context(), "UPDATE deals SET updated_at = updated_at - interval '1 hour' WHERE id = $1", id(d)); err != nil {
+	if _, err := e.sql.Exec(t.Context(), "UPDATE deals SET updated_at = updated_at - interval '1 hour', stage_entered_at = stage_entered_at - interval '1 hour' WHERE id = $1", id(d)); err != nil {
 		t.Fatal(err)
 	}
 	before := e.as(member, "GET", path, nil).Body
@@ -78,7 +78,10 @@ func TestDealWritesRecordTheirEvents(t *testing.T) {
 	evs[0].WantObject(t, after)
 	evs[0].WantPrevious(t, before, after)
 	prev := evs[0].Previous(t)
-	if len(prev) != 4 || prev["stage"] != "proposal" || prev["status"] != "new" || prev["title"] != "Deal" || prev["updated_at"] == nil {
+	// The stage's probability (in effect without an override) and the time the stage was
+	// entered change with the stage.
+	if len(prev) != 6 || prev["stage"] != "proposal" || prev["status"] != "new" || prev["title"] != "Deal" || prev["updated_at"] == nil ||
+		prev["effective_probability"] != float64(30) || prev["stage_entered_at"] == nil {
 		t.Fatalf("previous_attributes %v", prev)
 	}
 	var acts []string

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -121,6 +122,39 @@ func (h handler) list(c *fiber.Ctx) error {
 	return c.JSON(web.ListOf(res, page, toJSON))
 }
 
+// closeDate is the expected_close_date field of a request: a date in either accepted format.
+type closeDate struct{ web.DateInput }
+
+func (d *closeDate) UnmarshalJSON(b []byte) error {
+	return d.UnmarshalJSONField("expected_close_date", b)
+}
+
+func (d *closeDate) ptr() *time.Time {
+	if d == nil || d.IsZero() {
+		return nil
+	}
+	t := d.Time()
+	return &t
+}
+
+// readOnlyFields are fields a deal renders that only the service sets.
+var readOnlyFields = []string{"effective_probability", "closed_at", "stage_entered_at"}
+
+// checkReadOnly refuses a body that sends a read-only field, naming it, before binding (which
+// would call it unknown). A body that is no JSON object is left to Bind to report.
+func checkReadOnly(c *fiber.Ctx) error {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(c.Body(), &fields) != nil {
+		return nil
+	}
+	for _, f := range readOnlyFields {
+		if _, ok := fields[f]; ok {
+			return readOnlyField(f)
+		}
+	}
+	return nil
+}
+
 type createRequest struct {
 	ContactID  int64         `json:"contact_id" validate:"required,gt=0"`
 	Title      string        `json:"title" trim:"true" validate:"required,notblank,max=200"`
@@ -130,15 +164,22 @@ type createRequest struct {
 	Stage      *string       `json:"stage" validate:"omitnil,oneof=qualification proposal negotiation closed"`
 	OwnerID    *int64        `json:"owner_id" validate:"omitnil,gt=0"`
 	LostReason *string       `json:"lost_reason" trim:"true" validate:"omitnil,notblank,max=1000"`
+
+	ExpectedCloseDate *closeDate `json:"expected_close_date"`
+	Probability       *int       `json:"probability" validate:"omitnil,min=0,max=100"`
 }
 
 func (h handler) create(c *fiber.Ctx) error {
 	var req createRequest
+	if err := checkReadOnly(c); err != nil {
+		return err
+	}
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
 	d, err := h.svc.Create(c.UserContext(), NewDeal{ContactID: req.ContactID, Title: req.Title, Amount: *req.Amount,
-		Currency: req.Currency, Status: req.Status, Stage: req.Stage, OwnerID: req.OwnerID, LostReason: req.LostReason})
+		Currency: req.Currency, Status: req.Status, Stage: req.Stage, OwnerID: req.OwnerID, LostReason: req.LostReason,
+		ExpectedCloseDate: req.ExpectedCloseDate.ptr(), Probability: req.Probability})
 	if err != nil {
 		return err
 	}
@@ -169,6 +210,9 @@ type updateRequest struct {
 	ContactID  patch.Optional[int64]        `json:"contact_id" patch:"nonnull,gt=0"`
 	OwnerID    patch.Optional[int64]        `json:"owner_id" patch:"nonnull,gt=0"`
 	LostReason patch.Optional[string]       `json:"lost_reason" trim:"true" patch:"notblank,max=1000"`
+
+	ExpectedCloseDate patch.Optional[closeDate] `json:"expected_close_date" patch:""`
+	Probability       patch.Optional[int]       `json:"probability" patch:"min=0,max=100"`
 }
 
 func (h handler) update(c *fiber.Ctx) error {
@@ -177,12 +221,19 @@ func (h handler) update(c *fiber.Ctx) error {
 		return err
 	}
 	var req updateRequest
+	if err := checkReadOnly(c); err != nil {
+		return err
+	}
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
+	closeOn := patch.Optional[time.Time]{Set: req.ExpectedCloseDate.Set, Null: !req.ExpectedCloseDate.HasValue()}
+	if req.ExpectedCloseDate.HasValue() {
+		closeOn.Value = req.ExpectedCloseDate.Value.Time()
+	}
 	d, err := h.svc.Update(c.UserContext(), id, Patch{Title: req.Title.Ptr(), Amount: req.Amount.Ptr(), Currency: req.Currency.Ptr(),
 		Status: req.Status.Ptr(), Stage: req.Stage.Ptr(), ContactID: req.ContactID.Ptr(), OwnerID: req.OwnerID.Ptr(),
-		LostReason: req.LostReason}, web.IfMatch(c))
+		LostReason: req.LostReason, ExpectedCloseDate: closeOn, Probability: req.Probability}, web.IfMatch(c))
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func TestCreateEveryRole(t *testing.T) {
 				t.Fatalf("%s: %s = %v, want %v (%v)", role, k, d[k], v, d)
 			}
 		}
-		if len(d) != 11 || !strings.HasSuffix(d["created_at"].(string), "Z") || d["updated_at"] != d["created_at"] {
+		if len(d) != 17 || !strings.HasSuffix(d["created_at"].(string), "Z") || d["updated_at"] != d["created_at"] {
 			t.Fatalf("%s: representation %v", role, d)
 		}
 		if etag := res.Header.Get("ETag"); !strings.HasPrefix(etag, `"`) || res.Header.Get("Location") != dealPath(id(d)) {

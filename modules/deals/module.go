@@ -15,6 +15,7 @@ import (
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
 	"github.com/mini-crm/crm/modules/orgs/orgsapi"
+	"github.com/mini-crm/crm/modules/pipelines/pipelinesapi"
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
@@ -62,7 +63,11 @@ func (m *Module) Init(k *kernel.Kernel) error {
 	if err != nil {
 		return err
 	}
-	m.svc.contacts, m.svc.orgs, m.svc.timeline = contacts, orgs, tl
+	pl, err := kernel.Resolve[pipelinesapi.Pipelines](k)
+	if err != nil {
+		return err
+	}
+	m.svc.contacts, m.svc.orgs, m.svc.timeline, m.svc.pipelines = contacts, orgs, tl, pl
 	m.svc.publish = func(e dealsapi.DealsChanged) { kernel.Publish(k, e) }
 	m.svc.emit = func(ctx context.Context, e dealsapi.DealWritten) error { return kernel.Emit(ctx, k, e) }
 	m.svc.emitDeleting = func(ctx context.Context, e dealsapi.DealDeleting) error { return kernel.Emit(ctx, k, e) }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"time"
 
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
@@ -24,9 +25,17 @@ var (
 		"amount must be greater than 0 to mark a deal as won")
 	ErrStageRollbackForbidden = apperr.Forbidden("stage_rollback_forbidden",
 		"only owners and admins can move a deal back to an earlier stage")
+	ErrReadOnlyField      = apperr.Invalid("read_only_field", "the field is read only: the service sets it")
 	ErrPreconditionFailed = apperr.New(apperr.KindPreconditionFailed, "precondition_failed",
 		"the deal has changed since you read it (If-Match does not match its ETag); read it again and retry")
 )
+
+// readOnlyField is ErrReadOnlyField about field.
+func readOnlyField(field string) *apperr.Error {
+	e := ErrReadOnlyField.WithDetail(field + " is read only: the service sets it")
+	e.Fields = []apperr.FieldError{{Field: field, Message: "is read only"}}
+	return e
+}
 
 // MaxLostReasonLength bounds lost_reason, in characters.
 const MaxLostReasonLength = 1000
@@ -61,6 +70,12 @@ func checkStageMove(role auth.Role, from, to string) error {
 		return ErrStageRollbackForbidden
 	}
 	return nil
+}
+
+// closedStatus reports whether a deal with the status is closed (won or lost): it then has a
+// closed_at, set anew each time its status becomes won or lost.
+func closedStatus(status string) bool {
+	return status == dealsapi.StatusWon || status == dealsapi.StatusLost
 }
 
 // maxStage returns the furthest stage reached once the deal is at stage.
@@ -99,8 +114,13 @@ func etag(d Deal) string {
 		Status, Stage           string
 		LostReason              *string
 		UpdatedAt               int64
+		Pipeline                int64
+		ExpectedClose           *time.Time
+		Probability             *int
+		Effective               int
 	}{d.ID, d.OrganizationID, d.ContactID, d.OwnerID, d.Title, d.Amount.String(), d.Currency,
-		d.Status, d.Stage, d.LostReason, d.UpdatedAt.UnixNano()})
+		d.Status, d.Stage, d.LostReason, d.UpdatedAt.UnixNano(), d.PipelineID, d.ExpectedCloseDate, d.Probability,
+		d.EffectiveProbability})
 	sum := sha256.Sum256(b)
 	return `"` + hex.EncodeToString(sum[:16]) + `"`
 }

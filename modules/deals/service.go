@@ -8,6 +8,7 @@ import (
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
 	"github.com/mini-crm/crm/modules/orgs/orgsapi"
+	"github.com/mini-crm/crm/modules/pipelines/pipelinesapi"
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
@@ -27,6 +28,12 @@ type Orgs interface {
 	Organization(ctx context.Context, orgID int64) (orgsapi.Organization, error)
 }
 
+// Pipelines is what this module uses of the pipelines facade.
+type Pipelines interface {
+	Default(ctx context.Context, orgID int64) (pipelinesapi.Pipeline, error)
+	Pipeline(ctx context.Context, orgID, id int64) (pipelinesapi.Pipeline, error)
+}
+
 // Timeline is what this module uses of the timeline facade.
 type Timeline interface {
 	Append(ctx context.Context, a timelineapi.NewActivity) (timelineapi.Activity, error)
@@ -42,14 +49,15 @@ type Outbox interface {
 
 // Service implements the deal use cases, the deals facade and the contacts' DealLinks.
 type Service struct {
-	db       *database.DB
-	store    store
-	contacts Contacts
-	orgs     Orgs
-	timeline Timeline
-	outbox   Outbox
-	publish  func(dealsapi.DealsChanged)
-	emit     func(context.Context, dealsapi.DealWritten) error
+	db        *database.DB
+	store     store
+	contacts  Contacts
+	orgs      Orgs
+	pipelines Pipelines
+	timeline  Timeline
+	outbox    Outbox
+	publish   func(dealsapi.DealsChanged)
+	emit      func(context.Context, dealsapi.DealWritten) error
 	// emitDeleting runs the handlers of DealDeleting (the tasks' events) in the delete's
 	// transaction.
 	emitDeleting func(context.Context, dealsapi.DealDeleting) error
@@ -71,6 +79,9 @@ type NewDeal struct {
 	Stage      *string
 	OwnerID    *int64
 	LostReason *string
+	// ExpectedCloseDate is midnight UTC of the date; Probability overrides the stage's.
+	ExpectedCloseDate *time.Time
+	Probability       *int
 }
 
 // Patch is a partial update: nil fields stay as they are; LostReason may also be cleared.
@@ -83,6 +94,9 @@ type Patch struct {
 	ContactID  *int64
 	OwnerID    *int64
 	LostReason patch.Optional[string]
+	// ExpectedCloseDate (midnight UTC of the date) and Probability may also be cleared.
+	ExpectedCloseDate patch.Optional[time.Time]
+	Probability       patch.Optional[int]
 }
 
 // ListFilter narrows and orders the deal list. Values are already validated.
@@ -156,7 +170,8 @@ func (s *Service) Create(ctx context.Context, in NewDeal) (Deal, error) {
 		return Deal{}, err
 	}
 	d := Deal{OrganizationID: p.OrgID, ContactID: in.ContactID, OwnerID: p.UserID, Title: in.Title, Amount: in.Amount,
-		Status: dealsapi.StatusNew, Stage: dealsapi.StageQualification, LostReason: in.LostReason}
+		Status: dealsapi.StatusNew, Stage: dealsapi.StageQualification, LostReason: in.LostReason,
+		ExpectedCloseDate: in.ExpectedCloseDate, Probability: in.Probability}
 	if in.OwnerID != nil {
 		d.OwnerID = *in.OwnerID
 	}
@@ -178,6 +193,11 @@ func (s *Service) Create(ctx context.Context, in NewDeal) (Deal, error) {
 		if _, err := s.contacts.Contact(ctx, p.OrgID, d.ContactID); err != nil {
 			return err
 		}
+		pl, err := s.pipelines.Default(ctx, p.OrgID)
+		if err != nil {
+			return err
+		}
+		d.PipelineID = pl.ID
 		if in.Currency != nil {
 			d.Currency = *in.Currency
 		} else {
@@ -312,6 +332,18 @@ func apply(cur Deal, patch Patch) (Deal, map[string]any) {
 		v := patch.LostReason.Ptr()
 		if (v == nil) != (cur.LostReason == nil) || (v != nil && *v != *cur.LostReason) {
 			next.LostReason, set["lost_reason"] = v, v
+		}
+	}
+	if patch.ExpectedCloseDate.Set {
+		v := patch.ExpectedCloseDate.Ptr()
+		if (v == nil) != (cur.ExpectedCloseDate == nil) || (v != nil && !v.Equal(*cur.ExpectedCloseDate)) {
+			next.ExpectedCloseDate, set["expected_close_date"] = v, v
+		}
+	}
+	if patch.Probability.Set {
+		v := patch.Probability.Ptr()
+		if (v == nil) != (cur.Probability == nil) || (v != nil && *v != *cur.Probability) {
+			next.Probability, set["probability"] = v, v
 		}
 	}
 	return next, set

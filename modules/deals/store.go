@@ -30,6 +30,16 @@ type Deal struct {
 	LostReason     *string      `db:"lost_reason"`
 	CreatedAt      time.Time    `db:"created_at"`
 	UpdatedAt      time.Time    `db:"updated_at"`
+	PipelineID     int64        `db:"pipeline_id"`
+	// ExpectedCloseDate is midnight UTC of the date, nil when none is set.
+	ExpectedCloseDate *time.Time `db:"expected_close_date"`
+	// Probability is the deal's override of its stage's probability, nil when it has none.
+	Probability *int `db:"probability"`
+	// EffectiveProbability is Probability, else the probability of the deal's stage in its
+	// pipeline (computed when the row is read, never stored).
+	EffectiveProbability int        `db:"effective_probability"`
+	ClosedAt             *time.Time `db:"closed_at"`
+	StageEnteredAt       time.Time  `db:"stage_entered_at"`
 }
 
 // ETag is the deal's strong entity tag, quoted.
@@ -61,7 +71,12 @@ func sameFacts(a, b *dealsapi.DealFacts) bool {
 }
 
 var dealCols = []string{"id", "organization_id", "contact_id", "owner_id", "title", "amount", "currency",
-	"status", "stage", "max_stage", "lost_reason", "created_at", "updated_at"}
+	"status", "stage", "max_stage", "lost_reason", "created_at", "updated_at",
+	"pipeline_id", "expected_close_date", "probability", effectiveProbability, "closed_at", "stage_entered_at"}
+
+// effectiveProbability is the deal's override, else its stage's probability, which the
+// pipelines module's function reports.
+const effectiveProbability = "coalesce(probability, pipelines_stage_probability(organization_id, pipeline_id, stage), 0) AS effective_probability"
 
 var returning = "RETURNING " + strings.Join(dealCols, ", ")
 
@@ -92,8 +107,10 @@ func mapWriteError(err error) error {
 
 func (s store) insert(ctx context.Context, d Deal) (Deal, error) {
 	q := database.SQL.Insert("deals").
-		Columns("organization_id", "contact_id", "owner_id", "title", "amount", "currency", "status", "stage", "max_stage", "lost_reason").
-		Values(d.OrganizationID, d.ContactID, d.OwnerID, d.Title, d.Amount, d.Currency, d.Status, d.Stage, d.MaxStage, d.LostReason).
+		Columns("organization_id", "contact_id", "owner_id", "title", "amount", "currency", "status", "stage", "max_stage", "lost_reason",
+			"pipeline_id", "expected_close_date", "probability").
+		Values(d.OrganizationID, d.ContactID, d.OwnerID, d.Title, d.Amount, d.Currency, d.Status, d.Stage, d.MaxStage, d.LostReason,
+			d.PipelineID, d.ExpectedCloseDate, d.Probability).
 		Suffix(returning)
 	r, err := database.Get[Deal](ctx, s.db.Q(ctx), q)
 	if err != nil {
@@ -126,6 +143,17 @@ func (s store) update(ctx context.Context, orgID, id int64, set map[string]any) 
 		Where(sq.Eq{"organization_id": orgID, "id": id}).Suffix(returning)
 	if stage, ok := set["stage"].(string); ok {
 		u = u.Set("max_stage", sq.Expr("GREATEST(max_stage, ?::smallint)", dealsapi.StageOrdinal(stage)))
+	}
+	_, stageSet := set["stage"]
+	if _, pipelineSet := set["pipeline_id"]; stageSet || pipelineSet {
+		u = u.Set("stage_entered_at", sq.Expr("clock_timestamp()"))
+	}
+	if status, ok := set["status"].(string); ok {
+		if closedStatus(status) {
+			u = u.Set("closed_at", sq.Expr("clock_timestamp()"))
+		} else {
+			u = u.Set("closed_at", nil)
+		}
 	}
 	r, err := database.Get[Deal](ctx, s.db.Q(ctx), u)
 	if database.IsNoRows(err) {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io/fs"
+	pathpkg "path"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/jackc/pgx/v5"
 
@@ -40,10 +43,12 @@ func TestTheMigrationGivesExistingOrganizationsTheDefaultPipeline(t *testing.T) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The database as it was before pipelines: every migration older than the first of
+	// pipelines (later migrations of other modules build on pipelines).
 	var before []migrate.Source
 	for _, s := range app.Sources() {
-		if s.Module != "pipelines" {
-			before = append(before, s)
+		if older := olderThan(t, s.FS, "20261201400100"); len(older) > 0 {
+			before = append(before, migrate.Source{Module: s.Module, FS: older})
 		}
 	}
 	if err := migrate.Up(url, before, nil); err != nil {
@@ -104,4 +109,25 @@ func TestTheMigrationGivesExistingOrganizationsTheDefaultPipeline(t *testing.T) 
 	if err := db.QueryRow(ctx, `SELECT count(*) FROM pipelines`).Scan(&n); err != nil || n != 3 {
 		t.Fatalf("%d pipelines (%v)", n, err)
 	}
+}
+
+// olderThan is the migrations of src whose names sort before version.
+func olderThan(t *testing.T, src fs.FS, version string) fstest.MapFS {
+	t.Helper()
+	out := fstest.MapFS{}
+	names, err := fs.Glob(src, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if pathpkg.Base(n) >= version {
+			continue
+		}
+		b, err := fs.ReadFile(src, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[n] = &fstest.MapFile{Data: b}
+	}
+	return out
 }
