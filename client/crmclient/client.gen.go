@@ -292,6 +292,21 @@ func (e LoginResultTokenType) Valid() bool {
 	}
 }
 
+// Defines values for PipelineChangedActivityType.
+const (
+	PipelineChanged PipelineChangedActivityType = "pipeline_changed"
+)
+
+// Valid indicates whether the value is a known member of the PipelineChangedActivityType enum.
+func (e PipelineChangedActivityType) Valid() bool {
+	switch e {
+	case PipelineChanged:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProblemCode.
 const (
 	ProblemCodeActivityTypeNotAllowed    ProblemCode = "activity_type_not_allowed"
@@ -1232,8 +1247,8 @@ type Deal struct {
 	// Probability The deal's own probability in percent; `null`: its stage's.
 	Probability *int `json:"probability"`
 
-	// Stage Pipeline order: qualification < proposal < negotiation < closed.
-	Stage DealStage `json:"stage"`
+	// Stage A stage key of the deal's pipeline (for the default pipeline, one of the stages of part 1).
+	Stage StageKey `json:"stage"`
 
 	// StageEnteredAt When the deal entered its current stage (its creation, a stage change or a move to another pipeline). Read only.
 	StageEnteredAt *Timestamp `json:"stage_entered_at,omitempty"`
@@ -1266,11 +1281,14 @@ type DealCreate struct {
 	// OwnerId Example: 42
 	OwnerId *Id `json:"owner_id,omitempty"`
 
+	// PipelineId A pipeline of the organization (another organization's id → 404 `pipeline_not_found`); default: the default pipeline.
+	PipelineId *Id `json:"pipeline_id,omitempty"`
+
 	// Probability Overrides the stage's probability; `null` or absent: the stage's.
 	Probability *int `json:"probability,omitempty"`
 
-	// Stage Pipeline order: qualification < proposal < negotiation < closed.
-	Stage  *DealStage  `json:"stage,omitempty"`
+	// Stage A stage key of the deal's pipeline, else 400 `unknown_stage` whose `detail` lists the keys; default: the pipeline's first stage.
+	Stage  *string     `json:"stage,omitempty"`
 	Status *DealStatus `json:"status,omitempty"`
 
 	// Title 1..200 characters, not only white space (surrounding white space is trimmed).
@@ -1320,11 +1338,14 @@ type DealUpdate struct {
 	// OwnerId Example: 42
 	OwnerId *Id `json:"owner_id,omitempty"`
 
+	// PipelineId Moves the deal to another pipeline of the organization: to `stage` if the PATCH names one, else to that pipeline's first stage. Never a rollback; it appends one `pipeline_changed` activity (no `stage_changed`).
+	PipelineId *Id `json:"pipeline_id,omitempty"`
+
 	// Probability Overrides the stage's probability; `null` clears the override.
 	Probability *int `json:"probability,omitempty"`
 
-	// Stage Pipeline order: qualification < proposal < negotiation < closed.
-	Stage  *DealStage  `json:"stage,omitempty"`
+	// Stage A stage key of the deal's pipeline (of the new one when `pipeline_id` changes too), else 400 `unknown_stage` whose `detail` lists the keys. An earlier stage of the same pipeline is a rollback.
+	Stage  *string     `json:"stage,omitempty"`
 	Status *DealStatus `json:"status,omitempty"`
 
 	// Title 1..200 characters, not only white space (surrounding white space is trimmed).
@@ -1616,6 +1637,30 @@ type Pipeline struct {
 	UpdatedAt Timestamp `json:"updated_at"`
 }
 
+// PipelineChangedActivity defines model for PipelineChangedActivity.
+type PipelineChangedActivity struct {
+	AuthorId *int64 `json:"author_id"`
+
+	// CreatedAt RFC 3339 in UTC with `Z`.
+	//
+	// Example: 2026-11-27T10:15:00Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// DealId Example: 42
+	DealId Id `json:"deal_id"`
+
+	// Id Example: 42
+	Id      Id `json:"id"`
+	Payload struct {
+		From PipelinePlace `json:"from"`
+		To   PipelinePlace `json:"to"`
+	} `json:"payload"`
+	Type PipelineChangedActivityType `json:"type"`
+}
+
+// PipelineChangedActivityType defines model for PipelineChangedActivity.Type.
+type PipelineChangedActivityType string
+
 // PipelineCreate defines model for PipelineCreate.
 type PipelineCreate struct {
 	// Name Unique within the organization; surrounding white space is trimmed.
@@ -1638,6 +1683,17 @@ type PipelineList struct {
 
 	// Total null with `include_total=false`
 	Total *int `json:"total"`
+}
+
+// PipelinePlace defines model for PipelinePlace.
+type PipelinePlace struct {
+	// PipelineId Example: 42
+	PipelineId Id `json:"pipeline_id"`
+
+	// Stage Unique within its pipeline; never changes.
+	//
+	// Example: qualification
+	Stage StageKey `json:"stage"`
 }
 
 // PipelineStage defines model for PipelineStage.
@@ -1856,11 +1912,15 @@ type StageChangedActivity struct {
 	// Id Example: 42
 	Id      Id `json:"id"`
 	Payload struct {
-		// From Pipeline order: qualification < proposal < negotiation < closed.
-		From DealStage `json:"from"`
+		// From Unique within its pipeline; never changes.
+		//
+		// Example: qualification
+		From StageKey `json:"from"`
 
-		// To Pipeline order: qualification < proposal < negotiation < closed.
-		To DealStage `json:"to"`
+		// To Unique within its pipeline; never changes.
+		//
+		// Example: qualification
+		To StageKey `json:"to"`
 	} `json:"payload"`
 	Type StageChangedActivityType `json:"type"`
 }
@@ -3343,6 +3403,40 @@ func (t *Activity) MergeStageChangedActivity(v StageChangedActivity) error {
 	return err
 }
 
+// AsPipelineChangedActivity returns the union data inside the Activity as a PipelineChangedActivity
+func (t Activity) AsPipelineChangedActivity() (PipelineChangedActivity, error) {
+	var body PipelineChangedActivity
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPipelineChangedActivity overwrites any union data inside the Activity as the provided PipelineChangedActivity
+func (t *Activity) FromPipelineChangedActivity(v PipelineChangedActivity) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"pipeline_changed"}`))
+	t.union = b
+	return err
+}
+
+// MergePipelineChangedActivity performs a merge with any union data inside the Activity, using the provided PipelineChangedActivity
+func (t *Activity) MergePipelineChangedActivity(v PipelineChangedActivity) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"pipeline_changed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsTaskCreatedActivity returns the union data inside the Activity as a TaskCreatedActivity
 func (t Activity) AsTaskCreatedActivity() (TaskCreatedActivity, error) {
 	var body TaskCreatedActivity
@@ -3427,6 +3521,8 @@ func (t Activity) ValueByDiscriminator() (interface{}, error) {
 	switch discriminator {
 	case "comment":
 		return t.AsCommentActivity()
+	case "pipeline_changed":
+		return t.AsPipelineChangedActivity()
 	case "stage_changed":
 		return t.AsStageChangedActivity()
 	case "status_changed":

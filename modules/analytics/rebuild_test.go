@@ -82,7 +82,7 @@ func TestRebuildEqualsTheIncrementalModel(t *testing.T) {
 	for _, stmt := range []string{
 		fmt.Sprintf(`DELETE FROM analytics_deal_totals WHERE organization_id = %d`, orgs[0].id),
 		fmt.Sprintf(`UPDATE analytics_deals_created SET deals = deals + 5 WHERE organization_id = %d`, orgs[1].id),
-		fmt.Sprintf(`INSERT INTO analytics_deal_totals VALUES (%d, 'won', 4, 4, 'USD', 3, 30)`, empty.id),
+		fmt.Sprintf(`INSERT INTO analytics_deal_totals VALUES (%d, 1, 'won', 'closed', 4, 'USD', 3, 30)`, empty.id),
 	} {
 		if _, err := e.sql.Exec(ctx, stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)

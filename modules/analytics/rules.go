@@ -40,13 +40,14 @@ func percent(part, whole int64) *Percent {
 	return &p
 }
 
-// key is one row of the read model: the deals sharing a status, a stage, a furthest stage
-// reached and a currency. Stages are positions in the pipeline (dealsapi.Stage.Position).
+// key is one row of the read model: the deals sharing a pipeline, a status, a stage (its
+// key), a furthest part-1 stage reached (a position of dealsapi.Pipeline) and a currency.
 type key struct {
-	Status   string
-	Stage    int
-	MaxStage int
-	Currency string
+	PipelineID int64
+	Status     string
+	Stage      string
+	MaxStage   int
+	Currency   string
 }
 
 // totalsDelta is what one deal write adds to a row of analytics_deal_totals.
@@ -68,13 +69,13 @@ func dayOf(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// keyOf is the row of the read model a deal with facts f counts in. Stages are stored by
-// the positions deals gives them (dealsapi.Stage.Position), so analytics never needs to
-// know the order of their keys.
+// keyOf is the row of the read model a deal with facts f counts in. The furthest stage is
+// stored by the position deals gives it (dealsapi.Stage.Position), so analytics never needs
+// to know the order of the part-1 keys.
 func keyOf(f *dealsapi.DealFacts) (key, money.Amount, error) {
-	k := key{Status: f.Status, Stage: f.Stage.Position, MaxStage: f.MaxStage.Position, Currency: f.Currency}
-	if !slices.Contains(dealsapi.Statuses, k.Status) || k.Stage < 1 || k.MaxStage < k.Stage ||
-		k.MaxStage > len(dealsapi.Pipeline) || len(k.Currency) != 3 {
+	k := key{PipelineID: f.PipelineID, Status: f.Status, Stage: f.Stage.Key, MaxStage: f.MaxStage.Position, Currency: f.Currency}
+	if !slices.Contains(dealsapi.Statuses, k.Status) || k.Stage == "" || k.PipelineID < 1 || k.MaxStage < 1 ||
+		k.MaxStage < f.Stage.Position || k.MaxStage > len(dealsapi.Pipeline) || len(k.Currency) != 3 {
 		return k, money.Amount{}, fmt.Errorf("analytics: deal facts out of range: %+v", *f)
 	}
 	if f.Amount.Sign() < 0 {
@@ -135,18 +136,19 @@ func deltas(e dealsapi.DealWritten) ([]totalsDelta, []createdDelta, error) {
 }
 
 func compareKeys(a, b key) int {
-	return cmp.Or(cmp.Compare(a.Status, b.Status), cmp.Compare(a.Stage, b.Stage),
+	return cmp.Or(cmp.Compare(a.PipelineID, b.PipelineID), cmp.Compare(a.Status, b.Status), cmp.Compare(a.Stage, b.Stage),
 		cmp.Compare(a.MaxStage, b.MaxStage), cmp.Compare(a.Currency, b.Currency))
 }
 
 // totalsRow is a row of the read model as the reports read it.
 type totalsRow struct {
-	Status   string       `db:"status"`
-	Stage    int          `db:"stage"`
-	MaxStage int          `db:"max_stage"`
-	Currency string       `db:"currency"`
-	Deals    int64        `db:"deals"`
-	Amount   money.Amount `db:"amount"`
+	PipelineID int64        `db:"pipeline_id"`
+	Status     string       `db:"status"`
+	Stage      string       `db:"stage"`
+	MaxStage   int          `db:"max_stage"`
+	Currency   string       `db:"currency"`
+	Deals      int64        `db:"deals"`
+	Amount     money.Amount `db:"amount"`
 }
 
 // StatusTotals are the deals of one status: how many, and their sum per currency.
@@ -217,10 +219,11 @@ func funnel(rows []totalsRow) []FunnelStage {
 		}
 	}
 	for _, r := range rows {
-		if r.Stage < 1 || r.Stage > len(out) || r.MaxStage < r.Stage || r.MaxStage > len(out) || r.Deals == 0 {
+		pos := dealsapi.StageOrdinal(r.Stage)
+		if pos < 1 || r.MaxStage < pos || r.MaxStage > len(out) || r.Deals == 0 {
 			continue
 		}
-		at := &out[r.Stage-1]
+		at := &out[pos-1]
 		at.Count += r.Deals
 		at.ByStatus[r.Status] += r.Deals
 		for i := 0; i < r.MaxStage; i++ {

@@ -97,7 +97,7 @@ func facts(status, stage, maxStage, currency, amount string, created time.Time) 
 	if strings.HasPrefix(amount, "-") {
 		a = money.Zero.Sub(a)
 	}
-	return &dealsapi.DealFacts{Status: status, Stage: st, MaxStage: ms, Currency: currency, Amount: a, CreatedAt: created}
+	return &dealsapi.DealFacts{PipelineID: 1, Status: status, Stage: st, MaxStage: ms, Currency: currency, Amount: a, CreatedAt: created}
 }
 
 func TestDeltas(t *testing.T) {
@@ -112,21 +112,21 @@ func TestDeltas(t *testing.T) {
 		created []createdDelta
 	}{
 		{"create", dealsapi.DealWritten{After: facts("new", "proposal", "proposal", "EUR", "10.50", day1)},
-			[]totalsDelta{{key{"new", 2, 2, "EUR"}, 1, a("10.50")}}, []createdDelta{{d1, 1}}},
+			[]totalsDelta{{key{1, "new", "proposal", 2, "EUR"}, 1, a("10.50")}}, []createdDelta{{d1, 1}}},
 		{"delete", dealsapi.DealWritten{Before: facts("won", "proposal", "closed", "USD", "7.00", day1)},
-			[]totalsDelta{{key{"won", 2, 4, "USD"}, -1, a("7").Sub(a("14"))}}, []createdDelta{{d1, -1}}},
+			[]totalsDelta{{key{1, "won", "proposal", 4, "USD"}, -1, a("7").Sub(a("14"))}}, []createdDelta{{d1, -1}}},
 		{"amount change stays in its row", dealsapi.DealWritten{
 			Before: facts("new", "closed", "closed", "USD", "7.00", day1), After: facts("new", "closed", "closed", "USD", "9.25", day1)},
-			[]totalsDelta{{key{"new", 4, 4, "USD"}, 0, a("2.25")}}, nil},
+			[]totalsDelta{{key{1, "new", "closed", 4, "USD"}, 0, a("2.25")}}, nil},
 		{"nothing analytics sees changed", dealsapi.DealWritten{
 			Before: facts("new", "closed", "closed", "USD", "7.00", day1), After: facts("new", "closed", "closed", "USD", "7", day1)},
 			nil, nil},
 		{"rollback moves the deal between rows, in key order", dealsapi.DealWritten{
 			Before: facts("won", "closed", "closed", "USD", "5.00", day1), After: facts("won", "qualification", "closed", "USD", "5.00", day1)},
-			[]totalsDelta{{key{"won", 1, 4, "USD"}, 1, a("5")}, {key{"won", 4, 4, "USD"}, -1, a("0").Sub(a("5"))}}, nil},
+			[]totalsDelta{{key{1, "won", "closed", 4, "USD"}, -1, a("0").Sub(a("5"))}, {key{1, "won", "qualification", 4, "USD"}, 1, a("5")}}, nil},
 		{"currency and status change", dealsapi.DealWritten{
 			Before: facts("new", "qualification", "qualification", "USD", "1.00", day1), After: facts("lost", "qualification", "qualification", "EUR", "2.00", day1)},
-			[]totalsDelta{{key{"lost", 1, 1, "EUR"}, 1, a("2")}, {key{"new", 1, 1, "USD"}, -1, a("0").Sub(a("1"))}}, nil},
+			[]totalsDelta{{key{1, "lost", "qualification", 1, "EUR"}, 1, a("2")}, {key{1, "new", "qualification", 1, "USD"}, -1, a("0").Sub(a("1"))}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,12 +171,12 @@ func TestSummarize(t *testing.T) {
 	t.Parallel()
 	a := money.MustParse
 	s := summarize(rows(
-		totalsRow{"new", 1, 1, "EUR", 2, a("300.50")},
-		totalsRow{"won", 4, 4, "USD", 1, a("0.01")},
-		totalsRow{"won", 2, 4, "USD", 1, a("0.02")},  // 0.03 / 2 = 0.015 → 0.02
-		totalsRow{"won", 3, 3, "EUR", 3, a("30.02")}, // 10.00666… → 10.01
-		totalsRow{"lost", 1, 1, "GBP", 1, a("0")},
-		totalsRow{"lost", 2, 2, "USD", 0, a("0")}, // an emptied row is skipped
+		totalsRow{1, "new", "qualification", 1, "EUR", 2, a("300.50")},
+		totalsRow{1, "won", "closed", 4, "USD", 1, a("0.01")},
+		totalsRow{1, "won", "proposal", 4, "USD", 1, a("0.02")},     // 0.03 / 2 = 0.015 → 0.02
+		totalsRow{1, "won", "negotiation", 3, "EUR", 3, a("30.02")}, // 10.00666… → 10.01
+		totalsRow{1, "lost", "qualification", 1, "GBP", 1, a("0")},
+		totalsRow{1, "lost", "proposal", 2, "USD", 0, a("0")}, // an emptied row is skipped
 	), 7, 4)
 	want := map[string]struct {
 		count  int64
@@ -213,11 +213,11 @@ func TestSummarize(t *testing.T) {
 		t.Fatalf("empty summary %+v", empty)
 	}
 	// Only open deals: the win rate is still undefined.
-	open := summarize(rows(totalsRow{"in_progress", 1, 1, "USD", 3, a("3")}), 30, 3)
+	open := summarize(rows(totalsRow{1, "in_progress", "qualification", 1, "USD", 3, a("3")}), 30, 3)
 	if open.WinRate != nil {
 		t.Fatalf("win rate of open deals %v", *open.WinRate)
 	}
-	lostOnly := summarize(rows(totalsRow{"lost", 1, 1, "USD", 3, a("3")}), 30, 3)
+	lostOnly := summarize(rows(totalsRow{1, "lost", "qualification", 1, "USD", 3, a("3")}), 30, 3)
 	if lostOnly.WinRate == nil || lostOnly.WinRate.String() != "0.0" || len(lostOnly.WonAverage) != 0 {
 		t.Fatalf("lost only: %+v", lostOnly)
 	}
@@ -228,17 +228,17 @@ func TestFunnel(t *testing.T) {
 	a := money.MustParse
 	f := funnel(rows(
 		// 12 deals at qualification, 5 of which went further before being rolled back.
-		totalsRow{"new", 1, 1, "USD", 3, a("0")},
-		totalsRow{"in_progress", 1, 1, "EUR", 1, a("0")},
-		totalsRow{"lost", 1, 1, "USD", 3, a("0")},
-		totalsRow{"lost", 1, 2, "USD", 4, a("0")},
-		totalsRow{"new", 1, 3, "USD", 1, a("0")},
+		totalsRow{1, "new", "qualification", 1, "USD", 3, a("0")},
+		totalsRow{1, "in_progress", "qualification", 1, "EUR", 1, a("0")},
+		totalsRow{1, "lost", "qualification", 1, "USD", 3, a("0")},
+		totalsRow{1, "lost", "qualification", 2, "USD", 4, a("0")},
+		totalsRow{1, "new", "qualification", 3, "USD", 1, a("0")},
 		// 4 at proposal (one came back from closed), 1 at negotiation, 2 at closed.
-		totalsRow{"in_progress", 2, 2, "USD", 3, a("0")},
-		totalsRow{"won", 2, 4, "USD", 1, a("0")},
-		totalsRow{"new", 3, 3, "USD", 1, a("0")},
-		totalsRow{"won", 4, 4, "USD", 2, a("0")},
-		totalsRow{"won", 4, 4, "GBP", 0, a("0")},
+		totalsRow{1, "in_progress", "proposal", 2, "USD", 3, a("0")},
+		totalsRow{1, "won", "proposal", 4, "USD", 1, a("0")},
+		totalsRow{1, "new", "negotiation", 3, "USD", 1, a("0")},
+		totalsRow{1, "won", "closed", 4, "USD", 2, a("0")},
+		totalsRow{1, "won", "closed", 4, "GBP", 0, a("0")},
 	))
 	type st struct {
 		stage    string
@@ -274,7 +274,7 @@ func TestFunnel(t *testing.T) {
 		}
 	}
 	// Nothing reached proposal: the conversions after it are undefined, the one to it is 0.
-	only := funnel(rows(totalsRow{"new", 1, 1, "USD", 2, a("0")}))
+	only := funnel(rows(totalsRow{1, "new", "qualification", 1, "USD", 2, a("0")}))
 	if only[1].Conversion == nil || only[1].Conversion.String() != "0.0" || only[2].Conversion != nil || only[3].Conversion != nil {
 		t.Errorf("conversions %v %v %v", only[1].Conversion, only[2].Conversion, only[3].Conversion)
 	}

@@ -22,11 +22,11 @@ func (s store) apply(ctx context.Context, orgID int64, ts []totalsDelta, cs []cr
 	q := s.db.Q(ctx)
 	if len(ts) > 0 {
 		ins := database.SQL.Insert("analytics_deal_totals").
-			Columns("organization_id", "status", "stage", "max_stage", "currency", "deals", "amount")
+			Columns("organization_id", "pipeline_id", "status", "stage", "max_stage", "currency", "deals", "amount")
 		for _, d := range ts {
-			ins = ins.Values(orgID, d.Status, d.Stage, d.MaxStage, d.Currency, d.Deals, d.Amount)
+			ins = ins.Values(orgID, d.PipelineID, d.Status, d.Stage, d.MaxStage, d.Currency, d.Deals, d.Amount)
 		}
-		ins = ins.Suffix("ON CONFLICT (organization_id, status, stage, max_stage, currency) DO UPDATE SET " +
+		ins = ins.Suffix("ON CONFLICT (organization_id, pipeline_id, status, stage, max_stage, currency) DO UPDATE SET " +
 			"deals = analytics_deal_totals.deals + EXCLUDED.deals, amount = analytics_deal_totals.amount + EXCLUDED.amount")
 		if _, err := database.Exec(ctx, q, ins); err != nil {
 			return fmt.Errorf("update deal totals: %w", err)
@@ -49,7 +49,7 @@ func (s store) apply(ctx context.Context, orgID int64, ts []totalsDelta, cs []cr
 // stage pairs × currencies), however many deals there are.
 func (s store) totals(ctx context.Context, orgID int64) ([]totalsRow, error) {
 	rows, err := database.Select[totalsRow](ctx, s.db.Q(ctx),
-		database.SQL.Select("status", "stage", "max_stage", "currency", "deals", "amount").
+		database.SQL.Select("pipeline_id", "status", "stage", "max_stage", "currency", "deals", "amount").
 			From("analytics_deal_totals").
 			Where(sq.Eq{"organization_id": orgID}).Where(sq.NotEq{"deals": 0}))
 	if err != nil {

@@ -162,9 +162,8 @@ func checkTables(t *testing.T, conn *pgx.Conn, orgID int64) {
 		return s
 	}
 	pairs := [][2]string{
-		{`SELECT status, stage, max_stage, currency, deals, amount::text FROM analytics_deal_totals WHERE organization_id = $1 AND deals <> 0`,
-			`SELECT status, CASE stage WHEN 'qualification' THEN 1 WHEN 'proposal' THEN 2 WHEN 'negotiation' THEN 3 ELSE 4 END::smallint,
-				max_stage, currency, count(*), sum(amount)::text FROM deals WHERE organization_id = $1 GROUP BY 1, 2, 3, 4`},
+		{`SELECT pipeline_id, status, stage, max_stage, currency, deals, amount::text FROM analytics_deal_totals WHERE organization_id = $1 AND deals <> 0`,
+			`SELECT pipeline_id, status, stage, max_stage, currency, count(*), sum(amount)::text FROM deals WHERE organization_id = $1 GROUP BY 1, 2, 3, 4, 5`},
 		{`SELECT day, deals FROM analytics_deals_created WHERE organization_id = $1 AND deals <> 0`,
 			`SELECT (created_at AT TIME ZONE 'UTC')::date, count(*) FROM deals WHERE organization_id = $1 GROUP BY 1`},
 	}

@@ -62,7 +62,8 @@ func TestDealWrittenReportsEveryChangeOfTheFactsInTheTransaction(t *testing.T) {
 	facts := func(status, stage, maxStage, amount string) *dealsapi.DealFacts {
 		st, _ := dealsapi.StageOf(stage)
 		ms, _ := dealsapi.StageOf(maxStage)
-		return &dealsapi.DealFacts{Status: status, Stage: st, MaxStage: ms, Currency: "EUR", Amount: money.MustParse(amount)}
+		return &dealsapi.DealFacts{PipelineID: num(d["pipeline_id"]), Status: status, Stage: st, MaxStage: ms, Currency: "EUR",
+			Amount: money.MustParse(amount)}
 	}
 	check := func(step string, want ...dealsapi.DealWritten) {
 		t.Helper()

@@ -161,12 +161,13 @@ type createRequest struct {
 	Amount     *money.Amount `json:"amount" validate:"required"`
 	Currency   *string       `json:"currency" validate:"omitnil,iso4217"`
 	Status     *string       `json:"status" validate:"omitnil,oneof=new in_progress won lost"`
-	Stage      *string       `json:"stage" validate:"omitnil,oneof=qualification proposal negotiation closed"`
+	Stage      *string       `json:"stage"`
 	OwnerID    *int64        `json:"owner_id" validate:"omitnil,gt=0"`
 	LostReason *string       `json:"lost_reason" trim:"true" validate:"omitnil,notblank,max=1000"`
 
 	ExpectedCloseDate *closeDate `json:"expected_close_date"`
 	Probability       *int       `json:"probability" validate:"omitnil,min=0,max=100"`
+	PipelineID        *int64     `json:"pipeline_id" validate:"omitnil,gt=0"`
 }
 
 func (h handler) create(c *fiber.Ctx) error {
@@ -179,7 +180,7 @@ func (h handler) create(c *fiber.Ctx) error {
 	}
 	d, err := h.svc.Create(c.UserContext(), NewDeal{ContactID: req.ContactID, Title: req.Title, Amount: *req.Amount,
 		Currency: req.Currency, Status: req.Status, Stage: req.Stage, OwnerID: req.OwnerID, LostReason: req.LostReason,
-		ExpectedCloseDate: req.ExpectedCloseDate.ptr(), Probability: req.Probability})
+		ExpectedCloseDate: req.ExpectedCloseDate.ptr(), Probability: req.Probability, PipelineID: req.PipelineID})
 	if err != nil {
 		return err
 	}
@@ -206,13 +207,14 @@ type updateRequest struct {
 	Amount     patch.Optional[money.Amount] `json:"amount" patch:"nonnull"`
 	Currency   patch.Optional[string]       `json:"currency" patch:"nonnull,iso4217"`
 	Status     patch.Optional[string]       `json:"status" patch:"nonnull,oneof=new in_progress won lost"`
-	Stage      patch.Optional[string]       `json:"stage" patch:"nonnull,oneof=qualification proposal negotiation closed"`
+	Stage      patch.Optional[string]       `json:"stage" patch:"nonnull"`
 	ContactID  patch.Optional[int64]        `json:"contact_id" patch:"nonnull,gt=0"`
 	OwnerID    patch.Optional[int64]        `json:"owner_id" patch:"nonnull,gt=0"`
 	LostReason patch.Optional[string]       `json:"lost_reason" trim:"true" patch:"notblank,max=1000"`
 
 	ExpectedCloseDate patch.Optional[closeDate] `json:"expected_close_date" patch:""`
 	Probability       patch.Optional[int]       `json:"probability" patch:"min=0,max=100"`
+	PipelineID        patch.Optional[int64]     `json:"pipeline_id" patch:"nonnull,gt=0"`
 }
 
 func (h handler) update(c *fiber.Ctx) error {
@@ -233,7 +235,8 @@ func (h handler) update(c *fiber.Ctx) error {
 	}
 	d, err := h.svc.Update(c.UserContext(), id, Patch{Title: req.Title.Ptr(), Amount: req.Amount.Ptr(), Currency: req.Currency.Ptr(),
 		Status: req.Status.Ptr(), Stage: req.Stage.Ptr(), ContactID: req.ContactID.Ptr(), OwnerID: req.OwnerID.Ptr(),
-		LostReason: req.LostReason, ExpectedCloseDate: closeOn, Probability: req.Probability}, web.IfMatch(c))
+		LostReason: req.LostReason, ExpectedCloseDate: closeOn, Probability: req.Probability,
+		PipelineID: req.PipelineID.Ptr()}, web.IfMatch(c))
 	if err != nil {
 		return err
 	}

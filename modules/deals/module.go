@@ -47,7 +47,13 @@ func (m *Module) Provide(k *kernel.Kernel) error {
 	if err := kernel.Provide[dealsapi.Deals](k, m.svc); err != nil {
 		return err
 	}
-	return kernel.Provide[contactsapi.DealLinks](k, m.svc)
+	if err := kernel.Provide[contactsapi.DealLinks](k, m.svc); err != nil {
+		return err
+	}
+	if err := kernel.Provide[pipelinesapi.DealCounter](k, m.svc); err != nil {
+		return err
+	}
+	return kernel.Provide[pipelinesapi.StageMover](k, m.svc)
 }
 
 func (m *Module) Init(k *kernel.Kernel) error {

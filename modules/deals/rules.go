@@ -42,9 +42,10 @@ const MaxLostReasonLength = 1000
 
 // state is what the rules look at: the fields of a deal that rules are about.
 type state struct {
-	Status string
-	Stage  string
-	Amount money.Amount
+	Status   string
+	Stage    string
+	Amount   money.Amount
+	Pipeline int64
 }
 
 // checkWon enforces that a won deal has an amount above zero. prev is nil on create. The
@@ -64,9 +65,10 @@ func checkWon(prev *state, next state) error {
 }
 
 // checkStageMove allows moving forward (skipping stages included) to everyone who may
-// change the deal, and back only to owners and admins.
-func checkStageMove(role auth.Role, from, to string) error {
-	if dealsapi.StageOrdinal(to) < dealsapi.StageOrdinal(from) && !role.CanRollBackStage() {
+// change the deal, and back only to owners and admins. from and to are the positions of the
+// stages in the deal's pipeline.
+func checkStageMove(role auth.Role, from, to int) error {
+	if to < from && !role.CanRollBackStage() {
 		return ErrStageRollbackForbidden
 	}
 	return nil
@@ -78,9 +80,18 @@ func closedStatus(status string) bool {
 	return status == dealsapi.StatusWon || status == dealsapi.StatusLost
 }
 
-// maxStage returns the furthest stage reached once the deal is at stage.
+// maxStage returns the furthest part-1 stage reached once the deal is at stage: a stage of
+// another key raises nothing, and every deal counts as having reached the first.
 func maxStage(prevMax int, stage string) int {
-	return max(prevMax, dealsapi.StageOrdinal(stage))
+	return max(prevMax, dealsapi.StageOrdinal(stage), 1)
+}
+
+// pipelineMove is the payload of a pipeline_changed activity.
+func pipelineMove(fromPipeline int64, fromStage string, toPipeline int64, toStage string) map[string]any {
+	return map[string]any{
+		"from": map[string]any{"pipeline_id": fromPipeline, "stage": fromStage},
+		"to":   map[string]any{"pipeline_id": toPipeline, "stage": toStage},
+	}
 }
 
 // change is an activity to record for a real change of a tracked field.
@@ -93,13 +104,14 @@ type change struct {
 func (c change) payload() map[string]string { return map[string]string{"from": c.From, "to": c.To} }
 
 // changes returns the activities a move from prev to next records: one per tracked field
-// that really changed, none when a patch repeats the current values.
+// that really changed, none when a patch repeats the current values. A move to another
+// pipeline records no stage change (the service records pipeline_changed instead).
 func changes(prev, next state) []change {
 	var out []change
 	if prev.Status != next.Status {
 		out = append(out, change{Type: timelineapi.TypeStatusChanged, From: prev.Status, To: next.Status})
 	}
-	if prev.Stage != next.Stage {
+	if prev.Stage != next.Stage && prev.Pipeline == next.Pipeline {
 		out = append(out, change{Type: timelineapi.TypeStageChanged, From: prev.Stage, To: next.Stage})
 	}
 	return out

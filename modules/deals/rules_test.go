@@ -65,7 +65,7 @@ func TestCheckStageMove(t *testing.T) {
 	for _, role := range auth.Roles {
 		for i, from := range stages {
 			for j, to := range stages {
-				err := checkStageMove(role, from, to)
+				err := checkStageMove(role, i+1, j+1)
 				back := j < i
 				allowed := !back || role == auth.RoleOwner || role == auth.RoleAdmin
 				if allowed && err != nil {
@@ -87,6 +87,8 @@ func TestMaxStage(t *testing.T) {
 		want  int
 	}{
 		{0, "qualification", 1},
+		{0, "discovery", 1}, // a stage of another pipeline
+		{2, "discovery", 2},
 		{0, "negotiation", 3},
 		{1, "proposal", 2},
 		{2, "closed", 4},

@@ -64,8 +64,10 @@ type Service struct {
 }
 
 var (
-	_ dealsapi.Deals        = (*Service)(nil)
-	_ contactsapi.DealLinks = (*Service)(nil)
+	_ dealsapi.Deals           = (*Service)(nil)
+	_ contactsapi.DealLinks    = (*Service)(nil)
+	_ pipelinesapi.DealCounter = (*Service)(nil)
+	_ pipelinesapi.StageMover  = (*Service)(nil)
 )
 
 // NewDeal is a deal to create. Nil fields take their defaults: the caller as owner, the
@@ -82,6 +84,9 @@ type NewDeal struct {
 	// ExpectedCloseDate is midnight UTC of the date; Probability overrides the stage's.
 	ExpectedCloseDate *time.Time
 	Probability       *int
+	// PipelineID is the pipeline, nil for the organization's default; a nil Stage is that
+	// pipeline's first stage.
+	PipelineID *int64
 }
 
 // Patch is a partial update: nil fields stay as they are; LostReason may also be cleared.
@@ -97,6 +102,8 @@ type Patch struct {
 	// ExpectedCloseDate (midnight UTC of the date) and Probability may also be cleared.
 	ExpectedCloseDate patch.Optional[time.Time]
 	Probability       patch.Optional[int]
+	// PipelineID moves the deal to another pipeline: to Stage, or that pipeline's first stage.
+	PipelineID *int64
 }
 
 // ListFilter narrows and orders the deal list. Values are already validated.
@@ -170,7 +177,7 @@ func (s *Service) Create(ctx context.Context, in NewDeal) (Deal, error) {
 		return Deal{}, err
 	}
 	d := Deal{OrganizationID: p.OrgID, ContactID: in.ContactID, OwnerID: p.UserID, Title: in.Title, Amount: in.Amount,
-		Status: dealsapi.StatusNew, Stage: dealsapi.StageQualification, LostReason: in.LostReason,
+		Status: dealsapi.StatusNew, LostReason: in.LostReason,
 		ExpectedCloseDate: in.ExpectedCloseDate, Probability: in.Probability}
 	if in.OwnerID != nil {
 		d.OwnerID = *in.OwnerID
@@ -178,10 +185,6 @@ func (s *Service) Create(ctx context.Context, in NewDeal) (Deal, error) {
 	if in.Status != nil {
 		d.Status = *in.Status
 	}
-	if in.Stage != nil {
-		d.Stage = *in.Stage
-	}
-	d.MaxStage = maxStage(0, d.Stage)
 	if err := ownership.CheckCreate(p, d.OwnerID); err != nil {
 		return Deal{}, err
 	}
@@ -190,14 +193,21 @@ func (s *Service) Create(ctx context.Context, in NewDeal) (Deal, error) {
 	}
 	var out Deal
 	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
-		if _, err := s.contacts.Contact(ctx, p.OrgID, d.ContactID); err != nil {
-			return err
-		}
-		pl, err := s.pipelines.Default(ctx, p.OrgID)
+		pl, err := s.pipelineOf(ctx, p.OrgID, in.PipelineID)
 		if err != nil {
 			return err
 		}
-		d.PipelineID = pl.ID
+		d.PipelineID, d.Stage = pl.ID, pl.First().Key
+		if in.Stage != nil {
+			if _, ok := pl.StageByKey(*in.Stage); !ok {
+				return pipelinesapi.UnknownStage("stage", pl.Keys())
+			}
+			d.Stage = *in.Stage
+		}
+		d.MaxStage = maxStage(0, d.Stage)
+		if _, err := s.contacts.Contact(ctx, p.OrgID, d.ContactID); err != nil {
+			return err
+		}
 		if in.Currency != nil {
 			d.Currency = *in.Currency
 		} else {
@@ -250,14 +260,38 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch, expect patc
 		if !expect.Matches(cur.ETag()) {
 			return ErrPreconditionFailed
 		}
+		pl, err := s.pipelines.Pipeline(ctx, p.OrgID, cur.PipelineID)
+		if err != nil {
+			return err
+		}
+		target, moved := pl, false
+		if patch.PipelineID != nil && *patch.PipelineID != cur.PipelineID {
+			if target, err = s.pipelines.Pipeline(ctx, p.OrgID, *patch.PipelineID); err != nil {
+				return err
+			}
+			moved = true
+			if patch.Stage == nil {
+				first := target.First().Key
+				patch.Stage = &first
+			}
+		}
+		if patch.Stage != nil {
+			if _, ok := target.StageByKey(*patch.Stage); !ok {
+				return pipelinesapi.UnknownStage("stage", target.Keys())
+			}
+		}
 		next, set := apply(cur, patch)
 		if _, ok := set["owner_id"]; ok {
 			if err := ownership.CheckReassign(p, cur.OwnerID, next.OwnerID); err != nil {
 				return err
 			}
 		}
-		if err := checkStageMove(p.Role, cur.Stage, next.Stage); err != nil {
-			return err
+		if !moved {
+			from, _ := pl.StageByKey(cur.Stage)
+			to, _ := pl.StageByKey(next.Stage)
+			if err := checkStageMove(p.Role, from.Position, to.Position); err != nil {
+				return err
+			}
 		}
 		prev := cur.state()
 		if err := checkWon(&prev, next.state()); err != nil {
@@ -282,6 +316,13 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch, expect patc
 		for _, c := range changes(cur.state(), out.state()) {
 			if _, err := s.timeline.Append(ctx, timelineapi.NewActivity{OrgID: p.OrgID, DealID: id, AuthorID: &p.UserID,
 				Type: c.Type, Payload: c.payload()}); err != nil {
+				return err
+			}
+		}
+		if out.PipelineID != cur.PipelineID {
+			if _, err := s.timeline.Append(ctx, timelineapi.NewActivity{OrgID: p.OrgID, DealID: id, AuthorID: &p.UserID,
+				Type:    timelineapi.TypePipelineChanged,
+				Payload: pipelineMove(cur.PipelineID, cur.Stage, out.PipelineID, out.Stage)}); err != nil {
 				return err
 			}
 		}
@@ -322,6 +363,9 @@ func apply(cur Deal, patch Patch) (Deal, map[string]any) {
 		next.Stage, set["stage"] = *patch.Stage, *patch.Stage
 		next.MaxStage = maxStage(cur.MaxStage, next.Stage)
 	}
+	if patch.PipelineID != nil && *patch.PipelineID != cur.PipelineID {
+		next.PipelineID, set["pipeline_id"] = *patch.PipelineID, *patch.PipelineID
+	}
 	if patch.ContactID != nil && *patch.ContactID != cur.ContactID {
 		next.ContactID, set["contact_id"] = *patch.ContactID, *patch.ContactID
 	}
@@ -347,6 +391,14 @@ func apply(cur Deal, patch Patch) (Deal, map[string]any) {
 		}
 	}
 	return next, set
+}
+
+// pipelineOf returns the pipeline with the id, or the organization's default for nil.
+func (s *Service) pipelineOf(ctx context.Context, orgID int64, id *int64) (pipelinesapi.Pipeline, error) {
+	if id == nil {
+		return s.pipelines.Default(ctx, orgID)
+	}
+	return s.pipelines.Pipeline(ctx, orgID, *id)
 }
 
 // Delete removes a deal; its activities (and tasks) go with it through the foreign keys.
@@ -442,4 +494,61 @@ func (s *Service) CountCreatedBetween(ctx context.Context, orgID int64, from, to
 // CountDealsOfContact implements contactsapi.DealLinks.
 func (s *Service) CountDealsOfContact(ctx context.Context, orgID, contactID int64) (int64, error) {
 	return s.store.countByContact(ctx, orgID, contactID)
+}
+
+// CountDealsInPipeline implements pipelinesapi.DealCounter.
+func (s *Service) CountDealsInPipeline(ctx context.Context, orgID, pipelineID int64) (int64, error) {
+	return s.store.countInPipeline(ctx, orgID, pipelineID, nil)
+}
+
+// CountDealsAtStage implements pipelinesapi.DealCounter.
+func (s *Service) CountDealsAtStage(ctx context.Context, orgID, pipelineID int64, stageKey string) (int64, error) {
+	return s.store.countInPipeline(ctx, orgID, pipelineID, &stageKey)
+}
+
+// MoveDealsBetweenStages implements pipelinesapi.StageMover: in the transaction of ctx, every
+// deal of the pipeline at stage from goes to stage to as a PATCH of its stage would take it
+// (stage_entered_at, the furthest stage, the change feed, the read model), with a
+// stage_changed activity on its timeline by the caller. The pipelines module has checked
+// the caller's role and that to is a stage of the pipeline.
+func (s *Service) MoveDealsBetweenStages(ctx context.Context, orgID, pipelineID int64, from, to string) (int64, error) {
+	var author *int64
+	if p, err := auth.TenantCaller(ctx); err == nil {
+		author = &p.UserID
+	}
+	var n int64
+	err := s.db.WithinTx(ctx, func(ctx context.Context) error {
+		deals, err := s.store.lockAtStage(ctx, orgID, pipelineID, from)
+		if err != nil {
+			return err
+		}
+		for _, cur := range deals {
+			out, err := s.store.update(ctx, orgID, cur.ID, map[string]any{"stage": to})
+			if err != nil {
+				return err
+			}
+			if err := s.record(ctx, "deal.updated", out, &cur); err != nil {
+				return err
+			}
+			c := change{Type: timelineapi.TypeStageChanged, From: from, To: to}
+			if _, err := s.timeline.Append(ctx, timelineapi.NewActivity{OrgID: orgID, DealID: cur.ID, AuthorID: author,
+				Type: c.Type, Payload: c.payload()}); err != nil {
+				return err
+			}
+			if before, after := cur.facts(), out.facts(); !sameFacts(before, after) {
+				if err := s.written(ctx, dealsapi.DealWritten{OrgID: orgID, DealID: cur.ID, Before: before, After: after}); err != nil {
+					return err
+				}
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		s.changed(ctx, orgID)
+	}
+	return n, nil
 }

@@ -45,12 +45,14 @@ type Deal struct {
 // ETag is the deal's strong entity tag, quoted.
 func (d Deal) ETag() string { return etag(d) }
 
-func (d Deal) state() state { return state{Status: d.Status, Stage: d.Stage, Amount: d.Amount} }
+func (d Deal) state() state {
+	return state{Status: d.Status, Stage: d.Stage, Amount: d.Amount, Pipeline: d.PipelineID}
+}
 
 // public is the deal as other modules see it: the amount as an exact decimal and the stages
 // with their positions in the pipeline (dealsapi.Pipeline).
 func (d Deal) public() dealsapi.Deal {
-	stage, _ := dealsapi.StageOf(d.Stage)
+	stage := dealsapi.Stage{Key: d.Stage, Position: dealsapi.StageOrdinal(d.Stage)}
 	ms, _ := dealsapi.StageAt(d.MaxStage)
 	return dealsapi.Deal{ID: d.ID, OrganizationID: d.OrganizationID, ContactID: d.ContactID, OwnerID: d.OwnerID,
 		Title: d.Title, Amount: d.Amount, Currency: d.Currency, Status: d.Status, Stage: stage,
@@ -60,13 +62,13 @@ func (d Deal) public() dealsapi.Deal {
 // facts are what DealWritten reports of the deal.
 func (d Deal) facts() *dealsapi.DealFacts {
 	p := d.public()
-	return &dealsapi.DealFacts{Status: p.Status, Stage: p.Stage, MaxStage: p.MaxStage, Currency: p.Currency,
+	return &dealsapi.DealFacts{PipelineID: d.PipelineID, Status: p.Status, Stage: p.Stage, MaxStage: p.MaxStage, Currency: p.Currency,
 		Amount: p.Amount, CreatedAt: p.CreatedAt}
 }
 
 // sameFacts reports whether a and b report the same facts.
 func sameFacts(a, b *dealsapi.DealFacts) bool {
-	return a.Status == b.Status && a.Stage == b.Stage && a.MaxStage == b.MaxStage && a.Currency == b.Currency &&
+	return a.PipelineID == b.PipelineID && a.Status == b.Status && a.Stage == b.Stage && a.MaxStage == b.MaxStage && a.Currency == b.Currency &&
 		a.Amount.Equal(b.Amount) && a.CreatedAt.Equal(b.CreatedAt)
 }
 
@@ -183,6 +185,29 @@ func (s store) countByContact(ctx context.Context, orgID, contactID int64) (int6
 		return 0, fmt.Errorf("count deals of contact: %w", err)
 	}
 	return n, nil
+}
+
+// countInPipeline counts the deals of a pipeline, or of one of its stages when stage is set.
+func (s store) countInPipeline(ctx context.Context, orgID, pipelineID int64, stage *string) (int64, error) {
+	where := sq.Eq{"organization_id": orgID, "pipeline_id": pipelineID}
+	if stage != nil {
+		where["stage"] = *stage
+	}
+	n, err := database.Scalar[int64](ctx, s.db.Q(ctx), database.SQL.Select("count(*)").From("deals").Where(where))
+	if err != nil {
+		return 0, fmt.Errorf("count deals of pipeline: %w", err)
+	}
+	return n, nil
+}
+
+// lockAtStage locks and returns the deals of a pipeline at a stage, in id order.
+func (s store) lockAtStage(ctx context.Context, orgID, pipelineID int64, stage string) ([]Deal, error) {
+	rows, err := database.Select[Deal](ctx, s.db.Q(ctx), database.SQL.Select(dealCols...).From("deals").
+		Where(sq.Eq{"organization_id": orgID, "pipeline_id": pipelineID, "stage": stage}).OrderBy("id").Suffix(forUpdate))
+	if err != nil {
+		return nil, fmt.Errorf("lock deals at stage: %w", err)
+	}
+	return rows, nil
 }
 
 func (s store) countCreatedBetween(ctx context.Context, orgID int64, from, to time.Time) (int64, error) {

@@ -10,7 +10,10 @@ import (
 // model) depends on. Title, contact, owner and lost reason are not among them: a write that
 // changes only those emits nothing.
 type DealFacts struct {
-	Status    string
+	PipelineID int64
+	Status     string
+	// Stage is the deal's stage: its key in the deal's pipeline and, for a stage of part 1
+	// (Pipeline), its position there; 0 for any other stage.
 	Stage     Stage
 	MaxStage  Stage // the furthest stage the deal ever reached
 	Currency  string

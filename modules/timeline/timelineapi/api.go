@@ -19,6 +19,9 @@ const (
 	TypeSystem        = "system"
 	TypeStatusChanged = "status_changed"
 	TypeStageChanged  = "stage_changed"
+	// TypePipelineChanged records a move to another pipeline:
+	// {"from": {"pipeline_id", "stage"}, "to": {"pipeline_id", "stage"}}.
+	TypePipelineChanged = "pipeline_changed"
 )
 
 // Activity is one entry of a deal's timeline.
