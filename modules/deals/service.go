@@ -310,6 +310,9 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch, expect patc
 		if err != nil {
 			return err
 		}
+		if err := s.store.recordVisits(ctx, cur, out); err != nil {
+			return err
+		}
 		if err := s.record(ctx, "deal.updated", out, &cur); err != nil {
 			return err
 		}
@@ -525,6 +528,9 @@ func (s *Service) MoveDealsBetweenStages(ctx context.Context, orgID, pipelineID 
 		for _, cur := range deals {
 			out, err := s.store.update(ctx, orgID, cur.ID, map[string]any{"stage": to})
 			if err != nil {
+				return err
+			}
+			if err := s.store.recordVisits(ctx, cur, out); err != nil {
 				return err
 			}
 			if err := s.record(ctx, "deal.updated", out, &cur); err != nil {

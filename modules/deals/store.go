@@ -187,6 +187,42 @@ func (s store) countByContact(ctx context.Context, orgID, contactID int64) (int6
 	return n, nil
 }
 
+// recordVisits keeps the stage history in step with a write that took the deal from cur to
+// out, in the transaction of ctx. A stage or pipeline change ends the open visit and starts
+// one of the new stage (ended at once when the deal is closed); closing the deal (won or
+// lost) ends its open visit; reopening it starts a visit of its stage.
+func (s store) recordVisits(ctx context.Context, cur, out Deal) error {
+	moved := cur.Stage != out.Stage || cur.PipelineID != out.PipelineID
+	wasClosed, closed := closedStatus(cur.Status), closedStatus(out.Status)
+	if !moved && wasClosed == closed {
+		return nil
+	}
+	at := out.UpdatedAt
+	if moved {
+		at = out.StageEnteredAt
+	}
+	q := s.db.Q(ctx)
+	if !wasClosed {
+		if _, err := database.Exec(ctx, q, database.SQL.Update("deal_stage_history").Set("left_at", sq.Expr("greatest(?::timestamptz, entered_at)", at)).
+			Where(sq.Eq{"organization_id": out.OrganizationID, "deal_id": out.ID, "left_at": nil})); err != nil {
+			return fmt.Errorf("end stage visit: %w", err)
+		}
+	}
+	if !moved && closed {
+		return nil
+	}
+	var left any
+	if closed {
+		left = at
+	}
+	if _, err := database.Exec(ctx, q, database.SQL.Insert("deal_stage_history").
+		Columns("organization_id", "deal_id", "pipeline_id", "stage", "entered_at", "left_at").
+		Values(out.OrganizationID, out.ID, out.PipelineID, out.Stage, at, left)); err != nil {
+		return fmt.Errorf("start stage visit: %w", err)
+	}
+	return nil
+}
+
 // countInPipeline counts the deals of a pipeline, or of one of its stages when stage is set.
 func (s store) countInPipeline(ctx context.Context, orgID, pipelineID int64, stage *string) (int64, error) {
 	where := sq.Eq{"organization_id": orgID, "pipeline_id": pipelineID}
