@@ -870,10 +870,11 @@ func (e WebhookEventType) Valid() bool {
 
 // Defines values for ListDealsParamsOrderBy.
 const (
-	Amount    ListDealsParamsOrderBy = "amount"
-	CreatedAt ListDealsParamsOrderBy = "created_at"
-	Title     ListDealsParamsOrderBy = "title"
-	UpdatedAt ListDealsParamsOrderBy = "updated_at"
+	Amount            ListDealsParamsOrderBy = "amount"
+	CreatedAt         ListDealsParamsOrderBy = "created_at"
+	ExpectedCloseDate ListDealsParamsOrderBy = "expected_close_date"
+	Title             ListDealsParamsOrderBy = "title"
+	UpdatedAt         ListDealsParamsOrderBy = "updated_at"
 )
 
 // Valid indicates whether the value is a known member of the ListDealsParamsOrderBy enum.
@@ -882,6 +883,8 @@ func (e ListDealsParamsOrderBy) Valid() bool {
 	case Amount:
 		return true
 	case CreatedAt:
+		return true
+	case ExpectedCloseDate:
 		return true
 	case Title:
 		return true
@@ -2620,8 +2623,23 @@ type ListDealsParams struct {
 	// Status Repeatable: `status=new&status=won` matches either.
 	Status *[]DealStatus `form:"status,omitempty" json:"status,omitempty"`
 
-	// Stage Repeatable: `stage=proposal&stage=negotiation` matches either.
-	Stage *[]DealStage `form:"stage,omitempty" json:"stage,omitempty"`
+	// Stage Repeatable: `stage=proposal&stage=negotiation` matches either. A stage key of the pipeline given by `pipeline_id`, else of any pipeline of the organization (matching that key in every pipeline); another key → 400 `invalid_query` listing the keys.
+	Stage *[]StageKey `form:"stage,omitempty" json:"stage,omitempty"`
+
+	// PipelineId Only the deals of this pipeline; a pipeline of another organization → 404 `pipeline_not_found`.
+	PipelineId *int64 `form:"pipeline_id,omitempty" json:"pipeline_id,omitempty"`
+
+	// ExpectedCloseAfter Deals whose `expected_close_date` is on or after this date.
+	ExpectedCloseAfter *DateInput `form:"expected_close_after,omitempty" json:"expected_close_after,omitempty"`
+
+	// ExpectedCloseBefore Deals whose `expected_close_date` is on or before this date.
+	ExpectedCloseBefore *DateInput `form:"expected_close_before,omitempty" json:"expected_close_before,omitempty"`
+
+	// Search A case-insensitive substring of the title (surrounding white space ignored), at most 200 characters.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Rotten `true`: only open deals (`new`, `in_progress`) whose current stage visit (`stage_entered_at`) is older than their stage's `rotten_days`; stages without `rotten_days` never rot.
+	Rotten *bool `form:"rotten,omitempty" json:"rotten,omitempty"`
 
 	// MinAmount Inclusive lower bound of `amount`.
 	MinAmount *DecimalQuery `form:"min_amount,omitempty" json:"min_amount,omitempty"`
@@ -2630,10 +2648,12 @@ type ListDealsParams struct {
 	MaxAmount *DecimalQuery `form:"max_amount,omitempty" json:"max_amount,omitempty"`
 
 	// OwnerId Only records owned by this user. Not available to the `member` role (403 `owner_filter_forbidden`).
-	OwnerId   *OwnerIdFilter          `form:"owner_id,omitempty" json:"owner_id,omitempty"`
-	ContactId *int64                  `form:"contact_id,omitempty" json:"contact_id,omitempty"`
-	OrderBy   *ListDealsParamsOrderBy `form:"order_by,omitempty" json:"order_by,omitempty"`
-	Order     *ListDealsParamsOrder   `form:"order,omitempty" json:"order,omitempty"`
+	OwnerId   *OwnerIdFilter `form:"owner_id,omitempty" json:"owner_id,omitempty"`
+	ContactId *int64         `form:"contact_id,omitempty" json:"contact_id,omitempty"`
+
+	// OrderBy `expected_close_date` puts deals without a date after every date (before them with `order=desc`).
+	OrderBy *ListDealsParamsOrderBy `form:"order_by,omitempty" json:"order_by,omitempty"`
+	Order   *ListDealsParamsOrder   `form:"order,omitempty" json:"order,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
@@ -6909,6 +6929,66 @@ func NewListDealsRequest(server string, params *ListDealsParams) (*http.Request,
 		if params.Stage != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "stage", *params.Stage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PipelineId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pipeline_id", *params.PipelineId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ExpectedCloseAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "expected_close_after", *params.ExpectedCloseAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ExpectedCloseBefore != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "expected_close_before", *params.ExpectedCloseBefore, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Rotten != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "rotten", *params.Rotten, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

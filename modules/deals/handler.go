@@ -45,13 +45,40 @@ func listFilter(c *fiber.Ctx) (ListFilter, error) {
 			break
 		}
 	}
+	// Stage keys are checked against the pipelines by the service.
 	for _, v := range args.PeekMulti("stage") {
-		if s := string(v); slices.Contains(dealsapi.Stages, s) {
-			f.Stages = append(f.Stages, s)
-		} else {
-			fail("stage", "must be one of: "+strings.Join(dealsapi.Stages, ", "))
-			break
+		f.Stages = append(f.Stages, string(v))
+	}
+	if v, err := web.QueryInt64(c, "pipeline_id"); err != nil {
+		fail("pipeline_id", "must be a positive integer")
+	} else {
+		f.PipelineID = v
+	}
+	for _, name := range []string{"expected_close_after", "expected_close_before"} {
+		d, err := web.QueryDate(c, name)
+		if err != nil {
+			fail(name, web.DateMessage)
+			continue
 		}
+		if d != nil {
+			t := d.Time()
+			if name == "expected_close_after" {
+				f.ExpectedCloseAfter = &t
+			} else {
+				f.ExpectedCloseBefore = &t
+			}
+		}
+	}
+	f.Search = strings.TrimSpace(c.Query("search"))
+	if len([]rune(f.Search)) > MaxSearchLength {
+		fail("search", "must be at most 200 characters long")
+	}
+	switch c.Query("rotten") {
+	case "", "false":
+	case "true":
+		f.Rotten = true
+	default:
+		fail("rotten", "must be one of: true, false")
 	}
 	amount := func(name string) *money.Amount {
 		v := c.Query(name)
@@ -90,7 +117,7 @@ func listFilter(c *fiber.Ctx) (ListFilter, error) {
 		if _, ok := orderColumns[v]; ok {
 			f.OrderBy = v
 		} else {
-			fail("order_by", "must be one of: created_at, updated_at, amount, title")
+			fail("order_by", "must be one of: created_at, updated_at, amount, title, expected_close_date")
 		}
 	}
 	switch c.Query("order") {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
@@ -73,6 +74,15 @@ func checkStageMove(role auth.Role, from, to int) error {
 	}
 	return nil
 }
+
+// likePattern is an ILIKE pattern matching search anywhere, its wildcards taken literally.
+func likePattern(search string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(search) + "%"
+}
+
+// MaxSearchLength bounds the search parameter of the list, in characters.
+const MaxSearchLength = 200
 
 // closedStatus reports whether a deal with the status is closed (won or lost): it then has a
 // closed_at, set anew each time its status becomes won or lost.

@@ -3,6 +3,8 @@ package deals
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
@@ -10,6 +12,7 @@ import (
 	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/modules/pipelines/pipelinesapi"
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
+	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/events"
@@ -32,6 +35,7 @@ type Orgs interface {
 type Pipelines interface {
 	Default(ctx context.Context, orgID int64) (pipelinesapi.Pipeline, error)
 	Pipeline(ctx context.Context, orgID, id int64) (pipelinesapi.Pipeline, error)
+	Pipelines(ctx context.Context, orgID int64) ([]pipelinesapi.Pipeline, error)
 }
 
 // Timeline is what this module uses of the timeline facade.
@@ -114,8 +118,23 @@ type ListFilter struct {
 	MaxAmount *money.Amount
 	OwnerID   *int64
 	ContactID *int64
-	OrderBy   string // created_at (default), updated_at, amount, title
-	Desc      bool
+	// PipelineID narrows to one pipeline; Stages are then its keys, else keys of any pipeline.
+	PipelineID *int64
+	// ExpectedCloseAfter and ExpectedCloseBefore are inclusive dates (midnight UTC).
+	ExpectedCloseAfter  *time.Time
+	ExpectedCloseBefore *time.Time
+	Search              string // a case-insensitive substring of the title
+	Rotten              bool   // open deals whose current visit is older than their stage's rotten_days
+	OrderBy             string // created_at (default), updated_at, amount, title, expected_close_date
+	Desc                bool
+}
+
+// rottenAt is, for one stage with rotten_days, the time before which a deal entering it is
+// rotten now.
+type rottenAt struct {
+	PipelineID int64
+	Stage      string
+	Before     time.Time
 }
 
 // written emits DealWritten in the transaction of ctx, so that the handlers (the analytics
@@ -158,7 +177,43 @@ func (s *Service) List(ctx context.Context, f ListFilter, w listing.Window) (dat
 	if err := auth.CheckOwnerFilter(p.Role, f.OwnerID); err != nil {
 		return database.Result[Deal]{}, err
 	}
-	return s.store.list(ctx, p.OrgID, f, w)
+	pls, err := s.pipelines.Pipelines(ctx, p.OrgID)
+	if err != nil {
+		return database.Result[Deal]{}, err
+	}
+	if f.PipelineID != nil {
+		i := slices.IndexFunc(pls, func(pl pipelinesapi.Pipeline) bool { return pl.ID == *f.PipelineID })
+		if i < 0 {
+			return database.Result[Deal]{}, pipelinesapi.ErrPipelineNotFound
+		}
+		pls = pls[i : i+1]
+	}
+	var keys []string
+	for _, pl := range pls {
+		for _, k := range pl.Keys() {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	for _, st := range f.Stages {
+		if !slices.Contains(keys, st) {
+			msg := "must be one of: " + strings.Join(keys, ", ")
+			return database.Result[Deal]{}, apperr.InvalidField("invalid_query", "stage", msg, "stage "+msg)
+		}
+	}
+	var rotten []rottenAt
+	if f.Rotten {
+		now := time.Now()
+		for _, pl := range pls {
+			for _, st := range pl.Stages {
+				if st.RottenDays != nil {
+					rotten = append(rotten, rottenAt{PipelineID: pl.ID, Stage: st.Key, Before: now.AddDate(0, 0, -*st.RottenDays)})
+				}
+			}
+		}
+	}
+	return s.store.list(ctx, p.OrgID, f, rotten, w)
 }
 
 // Get returns one deal of the organization.

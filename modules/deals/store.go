@@ -261,7 +261,12 @@ var orderColumns = map[string]string{
 	"updated_at": "updated_at",
 	"amount":     "amount",
 	"title":      "title",
+	// Deals without an expected close date sort after every date.
+	"expected_close_date": closeDateKey,
 }
+
+// closeDateKey is the expression deals are ordered by for order_by=expected_close_date.
+const closeDateKey = "coalesce(expected_close_date, 'infinity'::date)"
 
 // listOrder is the order of the list by one of the whitelisted columns, id last.
 func listOrder(orderBy string, desc bool) (database.Order, func(Deal) []string) {
@@ -269,12 +274,17 @@ func listOrder(orderBy string, desc bool) (database.Order, func(Deal) []string) 
 	if !ok {
 		col = "created_at"
 	}
-	types := map[string]string{"created_at": "timestamptz", "updated_at": "timestamptz", "amount": "numeric", "title": "text"}
+	types := map[string]string{"created_at": "timestamptz", "updated_at": "timestamptz", "amount": "numeric", "title": "text",
+		closeDateKey: "date"}
 	dir := "asc"
 	if desc {
 		dir = "desc"
 	}
-	o := database.Order{Key: "deals:" + col + ":" + dir, Desc: desc,
+	name := col
+	if col == closeDateKey {
+		name = "expected_close_date"
+	}
+	o := database.Order{Key: "deals:" + name + ":" + dir, Desc: desc,
 		Cols: []database.KeyCol{{Expr: col, Type: types[col]}, {Expr: "id", Type: "bigint"}}}
 	key := func(d Deal) []string {
 		var v string
@@ -287,13 +297,18 @@ func listOrder(orderBy string, desc bool) (database.Order, func(Deal) []string) 
 			v = d.Amount.String()
 		case "title":
 			v = d.Title
+		case closeDateKey:
+			v = "infinity"
+			if d.ExpectedCloseDate != nil {
+				v = d.ExpectedCloseDate.Format(time.DateOnly)
+			}
 		}
 		return []string{v, database.IDKey(d.ID)}
 	}
 	return o, key
 }
 
-func (s store) list(ctx context.Context, orgID int64, f ListFilter, w database.Window) (database.Result[Deal], error) {
+func (s store) list(ctx context.Context, orgID int64, f ListFilter, rotten []rottenAt, w database.Window) (database.Result[Deal], error) {
 	where := sq.And{sq.Eq{"organization_id": orgID}}
 	if len(f.Statuses) > 0 {
 		where = append(where, sq.Eq{"status": f.Statuses})
@@ -312,6 +327,25 @@ func (s store) list(ctx context.Context, orgID int64, f ListFilter, w database.W
 	}
 	if f.ContactID != nil {
 		where = append(where, sq.Eq{"contact_id": *f.ContactID})
+	}
+	if f.PipelineID != nil {
+		where = append(where, sq.Eq{"pipeline_id": *f.PipelineID})
+	}
+	if f.ExpectedCloseAfter != nil {
+		where = append(where, sq.Expr("expected_close_date >= ?::date", f.ExpectedCloseAfter.Format(time.DateOnly)))
+	}
+	if f.ExpectedCloseBefore != nil {
+		where = append(where, sq.Expr("expected_close_date <= ?::date", f.ExpectedCloseBefore.Format(time.DateOnly)))
+	}
+	if f.Search != "" {
+		where = append(where, sq.Expr("title ILIKE ?", likePattern(f.Search)))
+	}
+	if f.Rotten {
+		any := sq.Or{sq.Expr("false")}
+		for _, r := range rotten {
+			any = append(any, sq.And{sq.Eq{"pipeline_id": r.PipelineID, "stage": r.Stage}, sq.Lt{"stage_entered_at": r.Before}})
+		}
+		where = append(where, sq.Eq{"status": []string{dealsapi.StatusNew, dealsapi.StatusInProgress}}, any)
 	}
 	order, key := listOrder(f.OrderBy, f.Desc)
 	res, err := database.Paginate(ctx, s.db.Q(ctx),
