@@ -33,7 +33,7 @@ type stageRequest struct {
 }
 
 func (r stageRequest) stage() NewStage {
-	return NewStage{Key: r.Key, Name: r.Name, Probability: r.Probability, RottenDays: r.RottenDays}
+	return NewStage(r)
 }
 
 type createRequest struct {

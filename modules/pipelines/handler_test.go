@@ -2,6 +2,7 @@ package pipelines_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -168,7 +169,7 @@ func TestNewOrganizationsHaveTheDefaultPipeline(t *testing.T) {
 	if _, ok := def.StageByKey("won"); ok {
 		t.Fatal("StageByKey found a stage the pipeline lacks")
 	}
-	if _, err := facade.Pipeline(ctx, org, e.list(e.team.Owner)[0].ID); err != pipelinesapi.ErrPipelineNotFound {
+	if _, err := facade.Pipeline(ctx, org, e.list(e.team.Owner)[0].ID); !errors.Is(err, pipelinesapi.ErrPipelineNotFound) {
 		t.Fatalf("another organization's pipeline through the facade: %v", err)
 	}
 	all, err := facade.Pipelines(ctx, org)

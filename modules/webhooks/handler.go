@@ -100,8 +100,7 @@ func (h handler) create(c *fiber.Ctx) error {
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	e, secret, err := h.svc.Create(c.UserContext(), NewEndpoint{URL: req.URL, Events: req.Events,
-		Description: req.Description, Enabled: req.Enabled})
+	e, secret, err := h.svc.Create(c.UserContext(), NewEndpoint(req))
 	if err != nil {
 		return err
 	}

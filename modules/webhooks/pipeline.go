@@ -225,7 +225,7 @@ func (s *Service) Retry(ctx context.Context, endpointID, deliveryID int64) (Deli
 // jitter spreads d over ±10 %, so that the retries of many deliveries failing together do not
 // arrive together.
 func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
+	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64())) //nolint:gosec // jitter needs no unpredictability
 }
 
 // backoff is the wait after failed attempt n (from 1): the schedule's n-th wait with jitter,
