@@ -112,30 +112,6 @@ func (e CommentActivityType) Valid() bool {
 	}
 }
 
-// Defines values for DealStage.
-const (
-	Closed        DealStage = "closed"
-	Negotiation   DealStage = "negotiation"
-	Proposal      DealStage = "proposal"
-	Qualification DealStage = "qualification"
-)
-
-// Valid indicates whether the value is a known member of the DealStage enum.
-func (e DealStage) Valid() bool {
-	switch e {
-	case Closed:
-		return true
-	case Negotiation:
-		return true
-	case Proposal:
-		return true
-	case Qualification:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for DealStatus.
 const (
 	InProgress DealStatus = "in_progress"
@@ -1313,9 +1289,6 @@ type DealList struct {
 	Total *int `json:"total"`
 }
 
-// DealStage Pipeline order: qualification < proposal < negotiation < closed.
-type DealStage string
-
 // DealStatus defines model for DealStatus.
 type DealStatus string
 
@@ -1465,8 +1438,10 @@ type FunnelStage struct {
 	// Reached Deals whose furthest stage ever reached is this one or later.
 	Reached int `json:"reached"`
 
-	// Stage Pipeline order: qualification < proposal < negotiation < closed.
-	Stage DealStage `json:"stage"`
+	// Stage Unique within its pipeline; never changes.
+	//
+	// Example: qualification
+	Stage StageKey `json:"stage"`
 }
 
 // Id Example: 42
@@ -2486,6 +2461,9 @@ type WebhookNotFound = Problem
 
 // DealsFunnelParams defines parameters for DealsFunnel.
 type DealsFunnelParams struct {
+	// PipelineId A pipeline of the organization; another organization's → 404 `pipeline_not_found`.
+	PipelineId *int64 `form:"pipeline_id,omitempty" json:"pipeline_id,omitempty"`
+
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
 	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
@@ -2498,6 +2476,9 @@ type DealsFunnelParams struct {
 type DealsSummaryParams struct {
 	// Days The window of `new_deals`, in days.
 	Days *int `form:"days,omitempty" json:"days,omitempty"`
+
+	// PipelineId Only the deals of this pipeline; a pipeline of another organization → 404 `pipeline_not_found`.
+	PipelineId *int64 `form:"pipeline_id,omitempty" json:"pipeline_id,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
@@ -3711,6 +3692,11 @@ type ClientInterface interface {
 	// reached(this) / reached(previous) × 100 with one decimal, `null` for the first stage
 	// or when the previous `reached` is 0.
 	//
+	// With `pipeline_id`: that pipeline's stages in their current order, counting its deals;
+	// `reached` is then read from the stage history: the deals that ever entered this stage
+	// or any stage now positioned after it, so reordering stages changes the funnel with no
+	// rewrite of history. Without it, the part-1 funnel over every deal.
+	//
 	// Corresponds with GET /api/v1/analytics/deals/funnel (the `DealsFunnel` operationId).
 	DealsFunnel(ctx context.Context, params *DealsFunnelParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -3719,7 +3705,8 @@ type ClientInterface interface {
 	// Counts and sums per status (all four statuses always present; sums per currency),
 	// the average amount of won deals per currency, the win rate
 	// (won / (won + lost) × 100, one decimal, `null` when there are none) and the number of
-	// deals created within the last `days` days.
+	// deals created within the last `days` days. With `pipeline_id`, all of it counts only
+	// the deals of that pipeline; without, every pipeline (as in part 1).
 	//
 	// Corresponds with GET /api/v1/analytics/deals/summary (the `DealsSummary` operationId).
 	DealsSummary(ctx context.Context, params *DealsSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4551,6 +4538,11 @@ type ClientInterface interface {
 // reached(this) / reached(previous) × 100 with one decimal, `null` for the first stage
 // or when the previous `reached` is 0.
 //
+// With `pipeline_id`: that pipeline's stages in their current order, counting its deals;
+// `reached` is then read from the stage history: the deals that ever entered this stage
+// or any stage now positioned after it, so reordering stages changes the funnel with no
+// rewrite of history. Without it, the part-1 funnel over every deal.
+//
 // Corresponds with GET /api/v1/analytics/deals/funnel (the `DealsFunnel` operationId).
 func (c *Client) DealsFunnel(ctx context.Context, params *DealsFunnelParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDealsFunnelRequest(c.Server, params)
@@ -4569,7 +4561,8 @@ func (c *Client) DealsFunnel(ctx context.Context, params *DealsFunnelParams, req
 // Counts and sums per status (all four statuses always present; sums per currency),
 // the average amount of won deals per currency, the win rate
 // (won / (won + lost) × 100, one decimal, `null` when there are none) and the number of
-// deals created within the last `days` days.
+// deals created within the last `days` days. With `pipeline_id`, all of it counts only
+// the deals of that pipeline; without, every pipeline (as in part 1).
 //
 // Corresponds with GET /api/v1/analytics/deals/summary (the `DealsSummary` operationId).
 func (c *Client) DealsSummary(ctx context.Context, params *DealsSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6230,6 +6223,33 @@ func NewDealsFunnelRequest(server string, params *DealsFunnelParams) (*http.Requ
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PipelineId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pipeline_id", *params.PipelineId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -6282,6 +6302,18 @@ func NewDealsSummaryRequest(server string, params *DealsSummaryParams) (*http.Re
 		if params.Days != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "days", *params.Days, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PipelineId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pipeline_id", *params.PipelineId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -10082,6 +10114,11 @@ type ClientWithResponsesInterface interface {
 	// reached(this) / reached(previous) × 100 with one decimal, `null` for the first stage
 	// or when the previous `reached` is 0.
 	//
+	// With `pipeline_id`: that pipeline's stages in their current order, counting its deals;
+	// `reached` is then read from the stage history: the deals that ever entered this stage
+	// or any stage now positioned after it, so reordering stages changes the funnel with no
+	// rewrite of history. Without it, the part-1 funnel over every deal.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/analytics/deals/funnel (the `DealsFunnel` operationId).
@@ -10092,7 +10129,8 @@ type ClientWithResponsesInterface interface {
 	// Counts and sums per status (all four statuses always present; sums per currency),
 	// the average amount of won deals per currency, the win rate
 	// (won / (won + lost) × 100, one decimal, `null` when there are none) and the number of
-	// deals created within the last `days` days.
+	// deals created within the last `days` days. With `pipeline_id`, all of it counts only
+	// the deals of that pipeline; without, every pipeline (as in part 1).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11009,6 +11047,11 @@ type DealsFunnelResponse403Headers struct {
 	XRequestId string
 }
 
+// DealsFunnelResponse404Headers the declared response headers of an HTTP 404 response for DealsFunnel
+type DealsFunnelResponse404Headers struct {
+	XRequestId string
+}
+
 // DealsFunnelResponse500Headers the declared response headers of an HTTP 500 response for DealsFunnel
 type DealsFunnelResponse500Headers struct {
 	XRequestId string
@@ -11031,6 +11074,8 @@ type DealsFunnelResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *TenantForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *PipelineNotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -11043,6 +11088,8 @@ type DealsFunnelResponse struct {
 	Headers401 *DealsFunnelResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *DealsFunnelResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DealsFunnelResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *DealsFunnelResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -11067,6 +11114,11 @@ func (r DealsFunnelResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r DealsFunnelResponse) GetApplicationproblemJSON403() *TenantForbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DealsFunnelResponse) GetApplicationproblemJSON404() *PipelineNotFound {
+	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -11130,6 +11182,11 @@ type DealsSummaryResponse403Headers struct {
 	XRequestId string
 }
 
+// DealsSummaryResponse404Headers the declared response headers of an HTTP 404 response for DealsSummary
+type DealsSummaryResponse404Headers struct {
+	XRequestId string
+}
+
 // DealsSummaryResponse500Headers the declared response headers of an HTTP 500 response for DealsSummary
 type DealsSummaryResponse500Headers struct {
 	XRequestId string
@@ -11152,6 +11209,8 @@ type DealsSummaryResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *TenantForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *PipelineNotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -11164,6 +11223,8 @@ type DealsSummaryResponse struct {
 	Headers401 *DealsSummaryResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *DealsSummaryResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DealsSummaryResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *DealsSummaryResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -11188,6 +11249,11 @@ func (r DealsSummaryResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r DealsSummaryResponse) GetApplicationproblemJSON403() *TenantForbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DealsSummaryResponse) GetApplicationproblemJSON404() *PipelineNotFound {
+	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -12543,6 +12609,11 @@ type ListDealsResponse403Headers struct {
 	XRequestId string
 }
 
+// ListDealsResponse404Headers the declared response headers of an HTTP 404 response for ListDeals
+type ListDealsResponse404Headers struct {
+	XRequestId string
+}
+
 // ListDealsResponse500Headers the declared response headers of an HTTP 500 response for ListDeals
 type ListDealsResponse500Headers struct {
 	XRequestId string
@@ -12565,6 +12636,8 @@ type ListDealsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *TenantForbiddenFilter
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *PipelineNotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -12577,6 +12650,8 @@ type ListDealsResponse struct {
 	Headers401 *ListDealsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ListDealsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListDealsResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListDealsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -12601,6 +12676,11 @@ func (r ListDealsResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListDealsResponse) GetApplicationproblemJSON403() *TenantForbiddenFilter {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListDealsResponse) GetApplicationproblemJSON404() *PipelineNotFound {
+	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -19157,6 +19237,11 @@ func (r ReadyResponse) ContentType() string {
 // reached(this) / reached(previous) × 100 with one decimal, `null` for the first stage
 // or when the previous `reached` is 0.
 //
+// With `pipeline_id`: that pipeline's stages in their current order, counting its deals;
+// `reached` is then read from the stage history: the deals that ever entered this stage
+// or any stage now positioned after it, so reordering stages changes the funnel with no
+// rewrite of history. Without it, the part-1 funnel over every deal.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/analytics/deals/funnel (the `DealsFunnel` operationId).
@@ -19173,7 +19258,8 @@ func (c *ClientWithResponses) DealsFunnelWithResponse(ctx context.Context, param
 // Counts and sums per status (all four statuses always present; sums per currency),
 // the average amount of won deals per currency, the win rate
 // (won / (won + lost) × 100, one decimal, `null` when there are none) and the number of
-// deals created within the last `days` days.
+// deals created within the last `days` days. With `pipeline_id`, all of it counts only
+// the deals of that pipeline; without, every pipeline (as in part 1).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -20601,6 +20687,13 @@ func ParseDealsFunnelResponse(rsp *http.Response) (*DealsFunnelResponse, error) 
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PipelineNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20672,6 +20765,16 @@ func ParseDealsFunnelResponse(rsp *http.Response) (*DealsFunnelResponse, error) 
 			headers.XRequestId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DealsFunnelResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
 	case rsp.StatusCode == 500:
 		var headers DealsFunnelResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -20746,6 +20849,13 @@ func ParseDealsSummaryResponse(rsp *http.Response) (*DealsSummaryResponse, error
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PipelineNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20817,6 +20927,16 @@ func ParseDealsSummaryResponse(rsp *http.Response) (*DealsSummaryResponse, error
 			headers.XRequestId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DealsSummaryResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
 	case rsp.StatusCode == 500:
 		var headers DealsSummaryResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -22418,6 +22538,13 @@ func ParseListDealsResponse(rsp *http.Response) (*ListDealsResponse, error) {
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PipelineNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -22482,6 +22609,16 @@ func ParseListDealsResponse(rsp *http.Response) (*ListDealsResponse, error) {
 			headers.XRequestId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListDealsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListDealsResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {

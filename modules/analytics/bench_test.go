@@ -56,21 +56,21 @@ func BenchmarkUncachedReports(b *testing.B) {
 	actx := apptest.Acting(ctx, auth.Principal{UserID: o.user.ID, OrgID: o.id, Role: auth.RoleMember})
 	b.Run("summary", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := svc.Summary(actx, 30); err != nil {
+			if _, err := svc.Summary(actx, 30, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("summary-365-days", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := svc.Summary(actx, 365); err != nil {
+			if _, err := svc.Summary(actx, 365, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("funnel", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := svc.Funnel(actx); err != nil {
+			if _, err := svc.Funnel(actx, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

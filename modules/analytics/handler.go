@@ -9,6 +9,7 @@ import (
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
 	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/money"
+	"github.com/mini-crm/crm/platform/web"
 )
 
 type handler struct{ svc *Service }
@@ -98,7 +99,12 @@ func (h handler) summary(c *fiber.Ctx) error {
 		return apperr.InvalidField("invalid_query", "days", "must be an integer from 1 to 365",
 			"days must be an integer from 1 to 365")
 	}
-	s, err := h.svc.Summary(c.UserContext(), days)
+	pipelineID, err := web.QueryInt64(c, "pipeline_id")
+	if err != nil {
+		return apperr.InvalidField("invalid_query", "pipeline_id", "must be a positive integer",
+			"pipeline_id must be a positive integer")
+	}
+	s, err := h.svc.Summary(c.UserContext(), days, pipelineID)
 	if err != nil {
 		return err
 	}
@@ -107,7 +113,12 @@ func (h handler) summary(c *fiber.Ctx) error {
 }
 
 func (h handler) funnel(c *fiber.Ctx) error {
-	f, err := h.svc.Funnel(c.UserContext())
+	pipelineID, err := web.QueryInt64(c, "pipeline_id")
+	if err != nil {
+		return apperr.InvalidField("invalid_query", "pipeline_id", "must be a positive integer",
+			"pipeline_id must be a positive integer")
+	}
+	f, err := h.svc.Funnel(c.UserContext(), pipelineID)
 	if err != nil {
 		return err
 	}

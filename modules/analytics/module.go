@@ -53,6 +53,7 @@ import (
 	"time"
 
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
+	"github.com/mini-crm/crm/modules/pipelines/pipelinesapi"
 	"github.com/mini-crm/crm/platform/cache"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
@@ -88,8 +89,13 @@ func (m *Module) Init(k *kernel.Kernel) error {
 	if err != nil {
 		return err
 	}
-	m.svc.deals = deals
+	pl, err := kernel.Resolve[pipelinesapi.Pipelines](k)
+	if err != nil {
+		return err
+	}
+	m.svc.deals, m.svc.pipelines = deals, pl
 	kernel.Handle(k, m.svc.dealWritten)
+	kernel.Handle(k, m.svc.pipelineWritten)
 	kernel.Subscribe(k, func(e dealsapi.DealsChanged) { m.svc.invalidate(e.OrgID) })
 	return nil
 }

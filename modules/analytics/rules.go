@@ -236,6 +236,37 @@ func funnel(rows []totalsRow) []FunnelStage {
 	return out
 }
 
+// pipelineFunnel builds the funnel of one pipeline: its stages keys in their current order,
+// counts from the read model rows of the pipeline, and reached from furthest (deals per
+// furthest visited position under this order): a stage is reached by every deal whose
+// furthest visited stage is it or one now after it.
+func pipelineFunnel(keys []string, rows []totalsRow, furthest map[int]int64) []FunnelStage {
+	out := make([]FunnelStage, len(keys))
+	for i, k := range keys {
+		out[i] = FunnelStage{Stage: k, ByStatus: map[string]int64{}}
+		for _, s := range dealsapi.Statuses {
+			out[i].ByStatus[s] = 0
+		}
+	}
+	for _, r := range rows {
+		i := slices.Index(keys, r.Stage)
+		if i < 0 || r.Deals == 0 {
+			continue
+		}
+		out[i].Count += r.Deals
+		out[i].ByStatus[r.Status] += r.Deals
+	}
+	var reached int64
+	for i := len(out) - 1; i >= 0; i-- {
+		reached += furthest[i+1]
+		out[i].Reached = reached
+	}
+	for i := 1; i < len(out); i++ {
+		out[i].Conversion = percent(out[i].Reached, out[i-1].Reached)
+	}
+	return out
+}
+
 // window returns where the window of the last days days before now starts, and the end of
 // its first (partial) UTC day. The whole days after that one are counted from the daily
 // creations of the read model, the partial day from the deals themselves.

@@ -2,11 +2,13 @@ package analytics
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
+	"github.com/mini-crm/crm/modules/pipelines/pipelinesapi"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/cache"
 	"github.com/mini-crm/crm/platform/database"
@@ -16,16 +18,25 @@ import (
 // window's first day that the daily counts cannot split.
 type Deals interface {
 	CountCreatedBetween(ctx context.Context, orgID int64, from, to time.Time) (int64, error)
+	CountCreatedInPipelineBetween(ctx context.Context, orgID, pipelineID int64, from, to time.Time) (int64, error)
+	FurthestStageCounts(ctx context.Context, orgID, pipelineID int64, keys []string) (map[int]int64, error)
+}
+
+// Pipelines is what this module uses of the pipelines facade: whether a pipeline named in a
+// query is one of the organization's.
+type Pipelines interface {
+	Pipeline(ctx context.Context, orgID, id int64) (pipelinesapi.Pipeline, error)
 }
 
 // Service computes the reports from the read model and keeps the read model in step with
 // deal writes.
 type Service struct {
-	db    *database.DB
-	store store
-	deals Deals
-	cache *cache.Cache
-	now   func() time.Time
+	db        *database.DB
+	store     store
+	deals     Deals
+	pipelines Pipelines
+	cache     *cache.Cache
+	now       func() time.Time
 
 	// gen counts the invalidations of each organization. A report computed while a write
 	// committed is not stored: its generation is taken before computing and compared
@@ -37,16 +48,33 @@ type Service struct {
 }
 
 // Summary returns the current organization's summary with new deals counted over the last
-// days days (already validated: MinDays..MaxDays).
-func (s *Service) Summary(ctx context.Context, days int) (Summary, error) {
+// days days (already validated: MinDays..MaxDays): of every pipeline, or of one when
+// pipelineID is set (a pipeline of another organization is pipelinesapi.ErrPipelineNotFound).
+func (s *Service) Summary(ctx context.Context, days int, pipelineID *int64) (Summary, error) {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
 		return Summary{}, err
 	}
-	return cached(s, p.OrgID, "summary:"+strconv.Itoa(days), func() (Summary, error) {
+	key := "summary:" + strconv.Itoa(days)
+	if pipelineID != nil {
+		if _, err := s.pipelines.Pipeline(ctx, p.OrgID, *pipelineID); err != nil {
+			return Summary{}, err
+		}
+		key += ":" + strconv.FormatInt(*pipelineID, 10)
+	}
+	return cached(s, p.OrgID, key, func() (Summary, error) {
 		rows, err := s.store.totals(ctx, p.OrgID)
 		if err != nil {
 			return Summary{}, err
+		}
+		if pipelineID != nil {
+			rows = slices.DeleteFunc(rows, func(r totalsRow) bool { return r.PipelineID != *pipelineID })
+			now := s.now()
+			n, err := s.deals.CountCreatedInPipelineBetween(ctx, p.OrgID, *pipelineID, now.Add(-time.Duration(days)*24*time.Hour), now.Add(time.Nanosecond))
+			if err != nil {
+				return Summary{}, err
+			}
+			return summarize(rows, days, n), nil
 		}
 		n, err := s.newDeals(ctx, p.OrgID, days)
 		if err != nil {
@@ -71,11 +99,31 @@ func (s *Service) newDeals(ctx context.Context, orgID int64, days int) (int64, e
 	return whole + part, nil
 }
 
-// Funnel returns the current organization's funnel.
-func (s *Service) Funnel(ctx context.Context) ([]FunnelStage, error) {
+// Funnel returns the current organization's funnel: of the part-1 stages over every deal
+// without pipelineID (as in part 1), else of that pipeline's stages in their current order,
+// reached computed from the stage history.
+func (s *Service) Funnel(ctx context.Context, pipelineID *int64) ([]FunnelStage, error) {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if pipelineID != nil {
+		pl, err := s.pipelines.Pipeline(ctx, p.OrgID, *pipelineID)
+		if err != nil {
+			return nil, err
+		}
+		return cached(s, p.OrgID, "funnel:"+strconv.FormatInt(pl.ID, 10), func() ([]FunnelStage, error) {
+			rows, err := s.store.totals(ctx, p.OrgID)
+			if err != nil {
+				return nil, err
+			}
+			rows = slices.DeleteFunc(rows, func(r totalsRow) bool { return r.PipelineID != pl.ID })
+			furthest, err := s.deals.FurthestStageCounts(ctx, p.OrgID, pl.ID, pl.Keys())
+			if err != nil {
+				return nil, err
+			}
+			return pipelineFunnel(pl.Keys(), rows, furthest), nil
+		})
 	}
 	return cached(s, p.OrgID, "funnel", func() ([]FunnelStage, error) {
 		rows, err := s.store.totals(ctx, p.OrgID)
@@ -124,6 +172,13 @@ func (s *Service) invalidate(orgID int64) {
 	s.gen[orgID]++
 	s.cache.DropOrg(orgID)
 	s.mu.Unlock()
+}
+
+// pipelineWritten drops the organization's cached reports once a change of its pipelines
+// (a reorder changes a pipeline's funnel) has committed.
+func (s *Service) pipelineWritten(ctx context.Context, e pipelinesapi.PipelineWritten) error {
+	database.AfterCommit(ctx, func() { s.invalidate(e.OrgID) })
+	return nil
 }
 
 // dealWritten applies a deal write to the read model, inside the write's transaction.

@@ -112,7 +112,7 @@ func TestBackfillAndTheWindowOfNewDeals(t *testing.T) {
 	actx := apptest.Acting(ctx, auth.Principal{UserID: team.Owner.ID, OrgID: a.id, Role: auth.RoleOwner})
 	newDeals := func(days int) int64 {
 		t.Helper()
-		s, err := svc.Summary(actx, days)
+		s, err := svc.Summary(actx, days, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

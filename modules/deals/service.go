@@ -549,6 +549,16 @@ func (s *Service) CountCreatedBetween(ctx context.Context, orgID int64, from, to
 	return s.store.countCreatedBetween(ctx, orgID, from, to)
 }
 
+// CountCreatedInPipelineBetween implements dealsapi.Deals.
+func (s *Service) CountCreatedInPipelineBetween(ctx context.Context, orgID, pipelineID int64, from, to time.Time) (int64, error) {
+	return s.store.countCreatedInPipelineBetween(ctx, orgID, pipelineID, from, to)
+}
+
+// FurthestStageCounts implements dealsapi.Deals.
+func (s *Service) FurthestStageCounts(ctx context.Context, orgID, pipelineID int64, keys []string) (map[int]int64, error) {
+	return s.store.furthestStageCounts(ctx, orgID, pipelineID, keys)
+}
+
 // CountDealsOfContact implements contactsapi.DealLinks.
 func (s *Service) CountDealsOfContact(ctx context.Context, orgID, contactID int64) (int64, error) {
 	return s.store.countByContact(ctx, orgID, contactID)

@@ -255,6 +255,34 @@ func (s store) countCreatedBetween(ctx context.Context, orgID int64, from, to ti
 	return n, nil
 }
 
+func (s store) countCreatedInPipelineBetween(ctx context.Context, orgID, pipelineID int64, from, to time.Time) (int64, error) {
+	n, err := database.Scalar[int64](ctx, s.db.Q(ctx), database.SQL.Select("count(*)").From("deals").
+		Where(sq.Eq{"organization_id": orgID, "pipeline_id": pipelineID}).Where(sq.GtOrEq{"created_at": from}).Where(sq.Lt{"created_at": to}))
+	if err != nil {
+		return 0, fmt.Errorf("count deals of pipeline created between: %w", err)
+	}
+	return n, nil
+}
+
+func (s store) furthestStageCounts(ctx context.Context, orgID, pipelineID int64, keys []string) (map[int]int64, error) {
+	type row struct {
+		Pos   int   `db:"pos"`
+		Deals int64 `db:"deals"`
+	}
+	sub := database.SQL.Select().Column(sq.Expr("max(array_position(?::text[], stage)) AS pos", keys)).
+		From("deal_stage_history").Where(sq.Eq{"organization_id": orgID, "pipeline_id": pipelineID}).GroupBy("deal_id")
+	rows, err := database.Select[row](ctx, s.db.Q(ctx), database.SQL.Select("pos", "count(*) AS deals").
+		FromSelect(sub, "x").Where("pos IS NOT NULL").GroupBy("pos"))
+	if err != nil {
+		return nil, fmt.Errorf("furthest stages: %w", err)
+	}
+	out := make(map[int]int64, len(rows))
+	for _, r := range rows {
+		out[r.Pos] = r.Deals
+	}
+	return out, nil
+}
+
 // orderColumns whitelists the orders of the list; the map keys are the API's names.
 var orderColumns = map[string]string{
 	"created_at": "created_at",

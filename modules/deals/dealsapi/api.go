@@ -119,6 +119,15 @@ type Deals interface {
 	// It is served by an index on (organization_id, created_at), so a short interval costs
 	// little however many deals the organization has.
 	CountCreatedBetween(ctx context.Context, orgID int64, from, to time.Time) (int64, error)
+	// CountCreatedInPipelineBetween counts the deals of one pipeline of orgID created at or
+	// after from and before to, served by an index on (organization_id, pipeline_id,
+	// created_at).
+	CountCreatedInPipelineBetween(ctx context.Context, orgID, pipelineID int64, from, to time.Time) (int64, error)
+	// FurthestStageCounts reads the stage history of the pipeline under the stage order
+	// keys (the pipeline's keys, in their current order): it returns, per 1-based position
+	// in keys, how many deals' furthest visited stage is at that position. Visits of stages
+	// not in keys count for nothing.
+	FurthestStageCounts(ctx context.Context, orgID, pipelineID int64, keys []string) (map[int]int64, error)
 }
 
 // DealsChanged is published through the kernel after every committed write of a deal
