@@ -152,16 +152,17 @@ type op struct {
 
 // harness holds what the operations share.
 type harness struct {
-	cfg      Config
-	client   *http.Client
-	token    string
-	userID   int64
-	orgID    int64
-	deals    []int64 // a random sample of the organization's deals
-	contacts []int64 // and of its contacts
-	deepPage int
-	cursor   string   // a next_cursor CursorPages pages deep, "" without keyset pagination
-	after    []string // its key values, for the direct-SQL side
+	pipelineID int64 // the organization's default pipeline, for the direct-SQL creates
+	cfg        Config
+	client     *http.Client
+	token      string
+	userID     int64
+	orgID      int64
+	deals      []int64 // a random sample of the organization's deals
+	contacts   []int64 // and of its contacts
+	deepPage   int
+	cursor     string   // a next_cursor CursorPages pages deep, "" without keyset pagination
+	after      []string // its key values, for the direct-SQL side
 	// feedCursor is a feed cursor in the middle of the organization's events, "" when it
 	// has too few; feedAfter is its position.
 	feedCursor string
@@ -577,6 +578,9 @@ func (h *harness) setup(ctx context.Context, rep *Report) error {
 		if o.Role == "owner" && o.ID < h.orgID {
 			h.orgID = o.ID
 		}
+	}
+	if err := h.owner.QueryRow(ctx, "SELECT pipelines_default_id($1)", h.orgID).Scan(&h.pipelineID); err != nil {
+		return fmt.Errorf("bench: the organization's default pipeline: %w", err)
 	}
 	// Deals and contacts to address, drawn from the organization's own (its ids need not
 	// be contiguous: the benchmark itself creates deals).

@@ -247,12 +247,18 @@ type dealRow struct {
 	maxStage                int16
 	lostReason              *string
 	created, updated        time.Time
+	pipeline                int64
+	expectedClose           *time.Time
+	probability             *int32
+	effective               int32
+	closed                  *time.Time
+	stageEntered            time.Time
 }
 
 func scanDeal(r pgx.Row) (dealRow, error) {
 	var d dealRow
 	err := r.Scan(&d.id, &d.org, &d.contact, &d.owner, &d.title, &d.amount, &d.currency, &d.status, &d.stage, &d.maxStage,
-		&d.lostReason, &d.created, &d.updated)
+		&d.lostReason, &d.created, &d.updated, &d.pipeline, &d.expectedClose, &d.probability, &d.effective, &d.closed, &d.stageEntered)
 	return d, err
 }
 
@@ -297,7 +303,7 @@ func (w *worker) createDealSQL(ctx context.Context) error {
 			return err
 		}
 		d, err := scanDeal(tx.QueryRow(ctx, sqlDealInsert, org, w.randomContact(), user, "Bench deal", amount, "USD",
-			"new", "qualification", 1, nil))
+			"new", "qualification", 1, nil, w.h.pipelineID, nil, nil))
 		if err != nil {
 			return err
 		}
@@ -311,7 +317,7 @@ func (w *worker) createDealSQL(ctx context.Context) error {
 		if err := w.event(ctx, tx, "activity.created", eventData{Object: activityObject(a)}); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, sqlTotalsUpsert1, org, "new", 1, 1, "USD", int64(1), amount); err != nil {
+		if _, err := tx.Exec(ctx, sqlTotalsUpsert1, org, d.pipeline, "new", "qualification", 1, "USD", int64(1), amount); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, sqlCreatedUpsert, org, d.created.UTC().Format(time.DateOnly), int64(1))
@@ -417,21 +423,28 @@ func (w *worker) patchStageSQL(ctx context.Context) error {
 		if err := w.event(ctx, tx, "activity.created", eventData{Object: activityObject(a)}); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, sqlStageLeft, out.stageEntered, id, org); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, sqlStageEntered, org, id, out.pipeline, out.stage, out.stageEntered, nil); err != nil {
+			return err
+		}
 		type row struct {
-			stage, max int
-			deals      int64
-			amount     pgtype.Numeric
+			stage  string
+			max    int
+			deals  int64
+			amount pgtype.Numeric
 		}
 		rows := []row{
-			{stageOrdinal(cur.stage), int(cur.maxStage), -1, negate(cur.amount)},
-			{stageOrdinal(out.stage), int(out.maxStage), 1, out.amount},
+			{cur.stage, int(cur.maxStage), -1, negate(cur.amount)},
+			{out.stage, int(out.maxStage), 1, out.amount},
 		}
 		if cmp.Or(cmp.Compare(rows[0].stage, rows[1].stage), cmp.Compare(rows[0].max, rows[1].max)) > 0 {
 			rows[0], rows[1] = rows[1], rows[0]
 		}
 		_, err = tx.Exec(ctx, sqlTotalsUpsert2,
-			org, cur.status, rows[0].stage, rows[0].max, cur.currency, rows[0].deals, rows[0].amount,
-			org, cur.status, rows[1].stage, rows[1].max, cur.currency, rows[1].deals, rows[1].amount)
+			org, cur.pipeline, cur.status, rows[0].stage, rows[0].max, cur.currency, rows[0].deals, rows[0].amount,
+			org, cur.pipeline, cur.status, rows[1].stage, rows[1].max, cur.currency, rows[1].deals, rows[1].amount)
 		return err
 	})
 }
@@ -460,12 +473,21 @@ type dealView struct {
 	LostReason *string `json:"lost_reason"`
 	CreatedAt  string  `json:"created_at"`
 	UpdatedAt  string  `json:"updated_at"`
+
+	PipelineID           int64   `json:"pipeline_id"`
+	ExpectedCloseDate    *string `json:"expected_close_date"`
+	Probability          *int32  `json:"probability"`
+	EffectiveProbability int32   `json:"effective_probability"`
+	ClosedAt             *string `json:"closed_at"`
+	StageEnteredAt       string  `json:"stage_entered_at"`
 }
 
 func dealObject(d dealRow, amount string) dealView {
 	return dealView{Object: "deal", ID: d.id, ContactID: d.contact, OwnerID: d.owner, Title: d.title, Amount: amount,
 		Currency: d.currency, Status: d.status, Stage: d.stage, LostReason: d.lostReason,
-		CreatedAt: renderTime(d.created), UpdatedAt: renderTime(d.updated)}
+		CreatedAt: renderTime(d.created), UpdatedAt: renderTime(d.updated),
+		PipelineID: d.pipeline, Probability: d.probability, EffectiveProbability: d.effective,
+		StageEnteredAt: renderTime(d.stageEntered)}
 }
 
 // activityRow is a row of activityCols.

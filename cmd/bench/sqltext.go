@@ -24,18 +24,23 @@ const (
 	// tenant request.
 	sqlRole = "SELECT role FROM organization_members WHERE organization_id = $1 AND user_id = $2"
 
-	dealCols = "id, organization_id, contact_id, owner_id, title, amount, currency, status, stage, max_stage, lost_reason, created_at, updated_at"
+	dealCols = "id, organization_id, contact_id, owner_id, title, amount, currency, status, stage, max_stage, lost_reason, created_at, updated_at, " +
+		"pipeline_id, expected_close_date, probability, coalesce(probability, pipelines_stage_probability(organization_id, pipeline_id, stage), 0) AS effective_probability, closed_at, stage_entered_at"
 
 	// modules/deals/store.go get (noLock and forUpdate), update, insert.
 	sqlDealGet       = "SELECT " + dealCols + " FROM deals WHERE id = $1 AND organization_id = $2"
 	sqlDealGetLocked = sqlDealGet + " FOR UPDATE"
-	sqlDealSetStage  = "UPDATE deals SET stage = $1, updated_at = clock_timestamp(), max_stage = GREATEST(max_stage, $2::smallint) WHERE id = $3 AND organization_id = $4 RETURNING " + dealCols
-	sqlDealInsert    = "INSERT INTO deals (organization_id,contact_id,owner_id,title,amount,currency,status,stage,max_stage,lost_reason) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING " + dealCols
+	sqlDealSetStage  = "UPDATE deals SET stage = $1, updated_at = clock_timestamp(), max_stage = GREATEST(max_stage, $2::smallint), stage_entered_at = clock_timestamp() WHERE id = $3 AND organization_id = $4 RETURNING " + dealCols
+	sqlDealInsert    = "INSERT INTO deals (organization_id,contact_id,owner_id,title,amount,currency,status,stage,max_stage,lost_reason,pipeline_id,expected_close_date,probability) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING " + dealCols
 
 	// modules/deals/store.go list through platform/database.Paginate, for the filter the
 	// benchmark uses (status=new&status=in_progress&min_amount=…, order_by=created_at desc):
 	// page size + 1 rows, by offset or after a cursor, and the count with the same filter.
-	dealsWhere         = "WHERE (organization_id = $1 AND status IN ($2,$3) AND amount >= $4)"
+	dealsWhere = "WHERE (organization_id = $1 AND status IN ($2,$3) AND amount >= $4)"
+	// modules/deals/store.go stage history of a stage change: the current visit ends, the next begins.
+	sqlStageLeft    = "UPDATE deal_stage_history SET left_at = greatest($1::timestamptz, entered_at) WHERE deal_id = $2 AND left_at IS NULL AND organization_id = $3"
+	sqlStageEntered = "INSERT INTO deal_stage_history (organization_id,deal_id,pipeline_id,stage,entered_at,left_at) VALUES ($1,$2,$3,$4,$5,$6)"
+
 	sqlDealsPage       = "SELECT " + dealCols + " FROM deals " + dealsWhere + " ORDER BY created_at DESC, id DESC LIMIT %d"
 	sqlDealsPageOffset = sqlDealsPage + " OFFSET %d"
 	sqlDealsPageAfter  = "SELECT " + dealCols + " FROM deals " + dealsWhere +
@@ -70,12 +75,12 @@ const (
 
 	// modules/analytics/store.go apply (one and two rows of totals, one of creations),
 	// totals and createdSince.
-	totalsUpsertTail = " ON CONFLICT (organization_id, status, stage, max_stage, currency) DO UPDATE SET " +
+	totalsUpsertTail = " ON CONFLICT (organization_id, pipeline_id, status, stage, max_stage, currency) DO UPDATE SET " +
 		"deals = analytics_deal_totals.deals + EXCLUDED.deals, amount = analytics_deal_totals.amount + EXCLUDED.amount"
-	sqlTotalsUpsert1 = "INSERT INTO analytics_deal_totals (organization_id,status,stage,max_stage,currency,deals,amount) VALUES ($1,$2,$3,$4,$5,$6,$7)" + totalsUpsertTail
-	sqlTotalsUpsert2 = "INSERT INTO analytics_deal_totals (organization_id,status,stage,max_stage,currency,deals,amount) VALUES ($1,$2,$3,$4,$5,$6,$7),($8,$9,$10,$11,$12,$13,$14)" + totalsUpsertTail
+	sqlTotalsUpsert1 = "INSERT INTO analytics_deal_totals (organization_id,pipeline_id,status,stage,max_stage,currency,deals,amount) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)" + totalsUpsertTail
+	sqlTotalsUpsert2 = "INSERT INTO analytics_deal_totals (organization_id,pipeline_id,status,stage,max_stage,currency,deals,amount) VALUES ($1,$2,$3,$4,$5,$6,$7,$8),($9,$10,$11,$12,$13,$14,$15,$16)" + totalsUpsertTail
 	sqlCreatedUpsert = "INSERT INTO analytics_deals_created (organization_id,day,deals) VALUES ($1,$2::date,$3) ON CONFLICT (organization_id, day) DO UPDATE SET deals = analytics_deals_created.deals + EXCLUDED.deals"
-	sqlTotals        = "SELECT status, stage, max_stage, currency, deals, amount FROM analytics_deal_totals WHERE organization_id = $1 AND deals <> $2"
+	sqlTotals        = "SELECT pipeline_id, status, stage, max_stage, currency, deals, amount FROM analytics_deal_totals WHERE organization_id = $1 AND deals <> $2"
 	sqlCreatedSince  = "SELECT COALESCE(sum(deals), 0)::bigint FROM analytics_deals_created WHERE organization_id = $1 AND day >= $2::date"
 
 	// modules/identity/store.go userByEmail and insertRefresh (login).
