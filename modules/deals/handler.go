@@ -171,9 +171,7 @@ var readOnlyFields = []string{"effective_probability", "closed_at", "stage_enter
 // would call it unknown). A body that is no JSON object is left to Bind to report.
 func checkReadOnly(c *fiber.Ctx) error {
 	var fields map[string]json.RawMessage
-	if json.Unmarshal(c.Body(), &fields) != nil {
-		return nil
-	}
+	_ = json.Unmarshal(c.Body(), &fields) // not a JSON object: fields stays empty, Bind reports it
 	for _, f := range readOnlyFields {
 		if _, ok := fields[f]; ok {
 			return readOnlyField(f)
