@@ -25,9 +25,9 @@ BEGIN
     PERFORM set_config('app.organization_id', org::text, true);
     DELETE FROM analytics_deal_totals WHERE organization_id = org;
     DELETE FROM analytics_deals_created WHERE organization_id = org;
-    INSERT INTO analytics_deal_totals (organization_id, status, stage, max_stage, currency, deals, amount)
-    SELECT org, t.status, t.stage, t.max_stage, t.currency, t.deals, t.amount
-    FROM deals_pipeline_totals(org) t;
+    INSERT INTO analytics_deal_totals (organization_id, pipeline_id, status, stage, max_stage, currency, deals, amount)
+    SELECT org, t.pipeline_id, t.status, t.stage, t.max_stage, t.currency, t.deals, t.amount
+    FROM deals_stage_totals(org) t;
     INSERT INTO analytics_deals_created (organization_id, day, deals)
     SELECT org, c.day, c.deals
     FROM deals_created_per_day(org) c;
@@ -88,6 +88,35 @@ CREATE FUNCTION public.deals_created_per_day(org bigint) RETURNS TABLE(day date,
           WHERE d.organization_id = org
           GROUP BY 1 $$;
 
+CREATE FUNCTION public.deals_fill_defaults() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.pipeline_id IS NULL THEN
+        NEW.pipeline_id := coalesce(pipelines_default_id(NEW.organization_id),
+                                    pipelines_create_default(NEW.organization_id));
+    END IF;
+    IF NEW.stage_entered_at IS NULL THEN
+        NEW.stage_entered_at := NEW.created_at;
+    END IF;
+    IF NEW.closed_at IS NULL AND NEW.status IN ('won', 'lost') THEN
+        NEW.closed_at := NEW.updated_at;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE FUNCTION public.deals_first_visit() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO deal_stage_history (organization_id, deal_id, pipeline_id, stage, entered_at, left_at)
+    VALUES (NEW.organization_id, NEW.id, NEW.pipeline_id, NEW.stage, NEW.stage_entered_at,
+            CASE WHEN NEW.status IN ('won', 'lost') THEN greatest(NEW.closed_at, NEW.stage_entered_at) END);
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.deals_pipeline_totals(org bigint) RETURNS TABLE(status text, stage smallint, max_stage smallint, currency character, deals bigint, amount numeric)
     LANGUAGE sql STABLE
     AS $$ SELECT d.status, deals_stage_position(d.stage), d.max_stage, d.currency, count(*), sum(d.amount)
@@ -100,14 +129,12 @@ CREATE FUNCTION public.deals_stage_position(stage text) RETURNS smallint
     AS $$ SELECT CASE stage WHEN 'qualification' THEN 1 WHEN 'proposal' THEN 2
                             WHEN 'negotiation' THEN 3 WHEN 'closed' THEN 4 END::smallint $$;
 
-CREATE FUNCTION public.events_notify() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    PERFORM pg_notify('crm_events', '');
-    RETURN NULL;
-END
-$$;
+CREATE FUNCTION public.deals_stage_totals(org bigint) RETURNS TABLE(pipeline_id bigint, status text, stage text, max_stage smallint, currency character, deals bigint, amount numeric)
+    LANGUAGE sql STABLE
+    AS $$ SELECT d.pipeline_id, d.status, d.stage, d.max_stage, d.currency, count(*), sum(d.amount)
+          FROM deals d
+          WHERE d.organization_id = org
+          GROUP BY 1, 2, 3, 4, 5 $$;
 
 CREATE FUNCTION public.events_purge(cutoff timestamp with time zone, batch integer) RETURNS bigint
     LANGUAGE sql SECURITY DEFINER
@@ -130,6 +157,9 @@ DECLARE
     base bigint;
     n    bigint;
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM events e WHERE e.position IS NULL) THEN
+        RETURN;
+    END IF;
     SELECT s.last_position INTO base FROM event_sequencer s FOR UPDATE;
     RETURN QUERY
     WITH picked AS (
@@ -174,6 +204,15 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.pipelines_default_id(org bigint) RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$ SELECT p.id FROM pipelines p WHERE p.organization_id = org AND p.is_default $$;
+
+CREATE FUNCTION public.pipelines_stage_probability(org bigint, pipeline bigint, stage text) RETURNS integer
+    LANGUAGE sql STABLE
+    AS $$ SELECT s.probability FROM pipeline_stages s
+          WHERE s.organization_id = org AND s.pipeline_id = pipeline AND s.key = stage $$;
+
 CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.river_job_state) RETURNS boolean
     LANGUAGE sql IMMUTABLE
     AS $$
@@ -189,6 +228,13 @@ CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.rive
         ELSE 0
     END = 1;
 $$;
+
+CREATE FUNCTION public.timeline_changes(org bigint, typ text) RETURNS TABLE(id bigint, deal_id bigint, from_value text, to_value text, created_at timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $$ SELECT a.id, a.deal_id, a.payload->>'from', a.payload->>'to', a.created_at
+          FROM activities a
+          WHERE a.organization_id = org AND a.type = typ
+          ORDER BY a.created_at, a.id $$;
 
 CREATE FUNCTION public.webhook_deliveries_purge(cutoff timestamp with time zone, batch integer) RETURNS bigint
     LANGUAGE sql SECURITY DEFINER
@@ -228,14 +274,14 @@ ALTER TABLE public.activities ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 
 CREATE TABLE public.analytics_deal_totals (
     organization_id bigint NOT NULL,
+    pipeline_id bigint NOT NULL,
     status text NOT NULL,
-    stage smallint NOT NULL,
+    stage text NOT NULL,
     max_stage smallint NOT NULL,
     currency character(3) NOT NULL,
     deals bigint NOT NULL,
     amount numeric(30,2) NOT NULL,
-    CONSTRAINT analytics_deal_totals_check CHECK (((max_stage >= stage) AND (max_stage <= 4))),
-    CONSTRAINT analytics_deal_totals_stage_check CHECK (((stage >= 1) AND (stage <= 4))),
+    CONSTRAINT analytics_deal_totals_max_stage_check CHECK (((max_stage >= 1) AND (max_stage <= 4))),
     CONSTRAINT analytics_deal_totals_status_check CHECK ((status = ANY (ARRAY['new'::text, 'in_progress'::text, 'won'::text, 'lost'::text])))
 );
 
@@ -303,6 +349,28 @@ ALTER TABLE public.contacts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.deal_stage_history (
+    organization_id bigint NOT NULL,
+    id bigint NOT NULL,
+    deal_id bigint NOT NULL,
+    pipeline_id bigint NOT NULL,
+    stage text NOT NULL,
+    entered_at timestamp with time zone NOT NULL,
+    left_at timestamp with time zone,
+    CONSTRAINT deal_stage_history_check CHECK ((left_at >= entered_at))
+);
+
+ALTER TABLE ONLY public.deal_stage_history FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.deal_stage_history ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.deal_stage_history_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.deals (
     id bigint NOT NULL,
     organization_id bigint NOT NULL,
@@ -317,12 +385,17 @@ CREATE TABLE public.deals (
     lost_reason text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    pipeline_id bigint NOT NULL,
+    expected_close_date date,
+    probability smallint,
+    closed_at timestamp with time zone,
+    stage_entered_at timestamp with time zone NOT NULL,
     CONSTRAINT deals_amount_check CHECK ((amount >= (0)::numeric)),
     CONSTRAINT deals_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT deals_lost_reason_check CHECK (((length(lost_reason) >= 1) AND (length(lost_reason) <= 1000))),
     CONSTRAINT deals_max_stage_check CHECK (((max_stage >= 1) AND (max_stage <= 4))),
     CONSTRAINT deals_max_stage_reached CHECK ((max_stage >= public.deals_stage_position(stage))),
-    CONSTRAINT deals_stage_check CHECK ((stage = ANY (ARRAY['qualification'::text, 'proposal'::text, 'negotiation'::text, 'closed'::text]))),
+    CONSTRAINT deals_probability_check CHECK (((probability >= 0) AND (probability <= 100))),
     CONSTRAINT deals_status_check CHECK ((status = ANY (ARRAY['new'::text, 'in_progress'::text, 'won'::text, 'lost'::text]))),
     CONSTRAINT deals_title_check CHECK (((length(title) >= 1) AND (length(title) <= 200)))
 );
@@ -696,7 +769,7 @@ ALTER TABLE ONLY public.activities
     ADD CONSTRAINT activities_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.analytics_deal_totals
-    ADD CONSTRAINT analytics_deal_totals_pkey PRIMARY KEY (organization_id, status, stage, max_stage, currency);
+    ADD CONSTRAINT analytics_deal_totals_pkey PRIMARY KEY (organization_id, pipeline_id, status, stage, max_stage, currency);
 
 ALTER TABLE ONLY public.analytics_deals_created
     ADD CONSTRAINT analytics_deals_created_pkey PRIMARY KEY (organization_id, day);
@@ -709,6 +782,9 @@ ALTER TABLE ONLY public.contacts
 
 ALTER TABLE ONLY public.contacts
     ADD CONSTRAINT contacts_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.deal_stage_history
+    ADD CONSTRAINT deal_stage_history_pkey PRIMARY KEY (organization_id, id);
 
 ALTER TABLE ONLY public.deals
     ADD CONSTRAINT deals_organization_id_id_key UNIQUE (organization_id, id);
@@ -804,13 +880,29 @@ CREATE INDEX contacts_name_trgm_idx ON public.contacts USING gin (organization_i
 
 CREATE INDEX contacts_owner_idx ON public.contacts USING btree (organization_id, owner_id, created_at DESC, id DESC);
 
+CREATE INDEX deal_stage_history_deal_idx ON public.deal_stage_history USING btree (organization_id, deal_id, entered_at, id);
+
+CREATE INDEX deal_stage_history_left_idx ON public.deal_stage_history USING btree (organization_id, pipeline_id, left_at) WHERE (left_at IS NOT NULL);
+
+CREATE UNIQUE INDEX deal_stage_history_open_idx ON public.deal_stage_history USING btree (organization_id, deal_id) WHERE (left_at IS NULL);
+
+CREATE INDEX deal_stage_history_stage_idx ON public.deal_stage_history USING btree (organization_id, pipeline_id, stage, deal_id);
+
 CREATE INDEX deals_amount_idx ON public.deals USING btree (organization_id, amount, id);
 
 CREATE INDEX deals_contact_idx ON public.deals USING btree (organization_id, contact_id, created_at DESC, id DESC);
 
 CREATE INDEX deals_created_idx ON public.deals USING btree (organization_id, created_at DESC, id DESC);
 
+CREATE INDEX deals_expected_close_idx ON public.deals USING btree (organization_id, expected_close_date, id);
+
+CREATE INDEX deals_expected_close_order_idx ON public.deals USING btree (organization_id, COALESCE(expected_close_date, 'infinity'::date), id);
+
 CREATE INDEX deals_owner_idx ON public.deals USING btree (organization_id, owner_id, created_at DESC, id DESC);
+
+CREATE INDEX deals_pipeline_created_idx ON public.deals USING btree (organization_id, pipeline_id, created_at);
+
+CREATE INDEX deals_pipeline_idx ON public.deals USING btree (organization_id, pipeline_id, stage, created_at DESC, id DESC);
 
 CREATE INDEX deals_stage_idx ON public.deals USING btree (organization_id, stage, created_at DESC, id DESC);
 
@@ -818,11 +910,13 @@ CREATE INDEX deals_status_idx ON public.deals USING btree (organization_id, stat
 
 CREATE INDEX deals_title_idx ON public.deals USING btree (organization_id, title, id);
 
+CREATE INDEX deals_title_trgm_idx ON public.deals USING gin (organization_id, title public.gin_trgm_ops);
+
 CREATE INDEX deals_updated_idx ON public.deals USING btree (organization_id, updated_at DESC, id DESC);
 
 CREATE UNIQUE INDEX events_feed ON public.events USING btree (organization_id, "position") WHERE ("position" IS NOT NULL);
 
-CREATE INDEX events_occurred ON public.events USING btree (occurred_at);
+CREATE INDEX events_occurred ON public.events USING brin (occurred_at);
 
 CREATE INDEX events_unsequenced ON public.events USING btree (id) WHERE ("position" IS NULL);
 
@@ -872,7 +966,9 @@ CREATE INDEX webhook_deliveries_pending_idx ON public.webhook_deliveries USING b
 
 CREATE INDEX webhook_endpoints_list_idx ON public.webhook_endpoints USING btree (organization_id, created_at DESC, id DESC);
 
-CREATE TRIGGER events_notify AFTER INSERT ON public.events FOR EACH STATEMENT EXECUTE FUNCTION public.events_notify();
+CREATE TRIGGER deals_fill_defaults BEFORE INSERT ON public.deals FOR EACH ROW EXECUTE FUNCTION public.deals_fill_defaults();
+
+CREATE TRIGGER deals_first_visit AFTER INSERT ON public.deals FOR EACH ROW EXECUTE FUNCTION public.deals_first_visit();
 
 ALTER TABLE ONLY public.activities
     ADD CONSTRAINT activities_deal_fkey FOREIGN KEY (organization_id, deal_id) REFERENCES public.deals(organization_id, id) ON DELETE CASCADE;
@@ -895,6 +991,9 @@ ALTER TABLE ONLY public.contacts
 ALTER TABLE ONLY public.contacts
     ADD CONSTRAINT contacts_owner_fkey FOREIGN KEY (organization_id, owner_id) REFERENCES public.organization_members(organization_id, user_id);
 
+ALTER TABLE ONLY public.deal_stage_history
+    ADD CONSTRAINT deal_stage_history_deal_fkey FOREIGN KEY (organization_id, deal_id) REFERENCES public.deals(organization_id, id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.deals
     ADD CONSTRAINT deals_contact_fkey FOREIGN KEY (organization_id, contact_id) REFERENCES public.contacts(organization_id, id);
 
@@ -903,6 +1002,9 @@ ALTER TABLE ONLY public.deals
 
 ALTER TABLE ONLY public.deals
     ADD CONSTRAINT deals_owner_fkey FOREIGN KEY (organization_id, owner_id) REFERENCES public.organization_members(organization_id, user_id);
+
+ALTER TABLE ONLY public.deals
+    ADD CONSTRAINT deals_pipeline_fkey FOREIGN KEY (organization_id, pipeline_id) REFERENCES public.pipelines(organization_id, id);
 
 ALTER TABLE ONLY public.organization_members
     ADD CONSTRAINT organization_members_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
@@ -944,6 +1046,8 @@ ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.contacts ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.deal_stage_history ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.deals ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.events ENABLE ROW LEVEL SECURITY;
@@ -971,6 +1075,8 @@ CREATE POLICY tenant_isolation ON public.analytics_deals_created USING ((organiz
 CREATE POLICY tenant_isolation ON public.api_keys USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.contacts USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY tenant_isolation ON public.deal_stage_history USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.deals USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
