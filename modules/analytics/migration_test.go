@@ -2,14 +2,11 @@ package analytics_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mini-crm/crm/cmd/crm/app"
-	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/migrate"
 	"github.com/mini-crm/crm/platform/testdb"
 )
@@ -20,28 +17,7 @@ import (
 func TestTheMigrationBackfillsAnExistingDatabase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	admin, err := testdb.ServerURL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "crm_test_an_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Cleanups run after the test returns, so the connection that drops the database must
-	// be closed by a cleanup registered before the drop (cleanups run last-in, first-out).
-	t.Cleanup(func() { _ = conn.Close(context.Background()) })
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	url, err := database.WithDatabase(admin, name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	url := testdb.Empty(t)
 
 	var before []migrate.Source
 	for _, s := range app.Sources() {

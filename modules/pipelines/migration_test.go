@@ -2,18 +2,12 @@ package pipelines_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"io/fs"
-	pathpkg "path"
 	"strings"
 	"testing"
-	"testing/fstest"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mini-crm/crm/cmd/crm/app"
-	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/migrate"
 	"github.com/mini-crm/crm/platform/testdb"
 )
@@ -23,34 +17,8 @@ import (
 func TestTheMigrationGivesExistingOrganizationsTheDefaultPipeline(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	admin, err := testdb.ServerURL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "crm_test_pl_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close(context.Background()) })
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	url, err := database.WithDatabase(admin, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The database as it was before pipelines: every migration older than the first of
-	// pipelines (later migrations of other modules build on pipelines).
-	var before []migrate.Source
-	for _, s := range app.Sources() {
-		if older := olderThan(t, s.FS, "20261201400100"); len(older) > 0 {
-			before = append(before, migrate.Source{Module: s.Module, FS: older})
-		}
-	}
+	url := testdb.Empty(t)
+	before := testdb.Before(t, app.Sources(), "20261201400100")
 	if err := migrate.Up(url, before, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -109,25 +77,4 @@ func TestTheMigrationGivesExistingOrganizationsTheDefaultPipeline(t *testing.T) 
 	if err := db.QueryRow(ctx, `SELECT count(*) FROM pipelines`).Scan(&n); err != nil || n != 3 {
 		t.Fatalf("%d pipelines (%v)", n, err)
 	}
-}
-
-// olderThan is the migrations of src whose names sort before version.
-func olderThan(t *testing.T, src fs.FS, version string) fstest.MapFS {
-	t.Helper()
-	out := fstest.MapFS{}
-	names, err := fs.Glob(src, "migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range names {
-		if pathpkg.Base(n) >= version {
-			continue
-		}
-		b, err := fs.ReadFile(src, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[n] = &fstest.MapFile{Data: b}
-	}
-	return out
 }
