@@ -46,7 +46,8 @@ func scanEvent(r pgx.CollectableRow) (Event, error) {
 	var pos *int64
 	var data string
 	err := r.Scan(&id, &pos, &e.Type, &e.OccurredAt, &e.OrganizationID, &e.Actor.Type, &e.Actor.ID, &data)
-	e.ID, e.Data, e.OccurredAt = FormatID(id), json.RawMessage(data), e.OccurredAt.UTC()
+	// Whole seconds, as every timestamp of the API renders.
+	e.ID, e.Data, e.OccurredAt = FormatID(id), json.RawMessage(data), e.OccurredAt.UTC().Truncate(time.Second)
 	if pos != nil {
 		e.position = *pos
 	}

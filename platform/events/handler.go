@@ -74,7 +74,7 @@ func (o *Outbox) feed(c *fiber.Ctx, retention time.Duration) error {
 		}
 	}
 	if len(unknown) > 0 {
-		fields = append(fields, apperr.FieldError{Field: "type", Message: "unknown event type: " + strings.Join(unknown, ", ")})
+		fields = append(fields, apperr.FieldError{Field: "type", Message: "names an unknown event type: " + strings.Join(unknown, ", ")})
 	}
 	cursor, since := c.Query("cursor"), c.Query("since")
 	switch {
