@@ -351,6 +351,7 @@ const (
 	ProblemCodeTooManyStages             ProblemCode = "too_many_stages"
 	ProblemCodeUnauthenticated           ProblemCode = "unauthenticated"
 	ProblemCodeUnknownField              ProblemCode = "unknown_field"
+	ProblemCodeUnknownParameter          ProblemCode = "unknown_parameter"
 	ProblemCodeUnknownStage              ProblemCode = "unknown_stage"
 	ProblemCodeUnsupportedMediaType      ProblemCode = "unsupported_media_type"
 	ProblemCodeUserNotFound              ProblemCode = "user_not_found"
@@ -496,6 +497,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeUnauthenticated:
 		return true
 	case ProblemCodeUnknownField:
+		return true
+	case ProblemCodeUnknownParameter:
 		return true
 	case ProblemCodeUnknownStage:
 		return true
@@ -1753,7 +1756,7 @@ type PipelineUpdate struct {
 // Problem An RFC 9457 problem details document with the service's extensions.
 type Problem struct {
 	// Code A stable machine code. By status:
-	// - 400: `validation_failed`, `malformed_json`, `unknown_field`, `invalid_query`,
+	// - 400: `validation_failed`, `malformed_json`, `unknown_field`, `invalid_query`, `unknown_parameter`,
 	//   `unknown_stage`, `read_only_field`,
 	//   `missing_organization`, `invalid_organization_id`, `owner_not_member`,
 	//   `won_requires_positive_amount`, `due_date_in_past`, `activity_type_not_allowed`,
@@ -1808,7 +1811,7 @@ type Problem struct {
 }
 
 // ProblemCode A stable machine code. By status:
-//   - 400: `validation_failed`, `malformed_json`, `unknown_field`, `invalid_query`,
+//   - 400: `validation_failed`, `malformed_json`, `unknown_field`, `invalid_query`, `unknown_parameter`,
 //     `unknown_stage`, `read_only_field`,
 //     `missing_organization`, `invalid_organization_id`, `owner_not_member`,
 //     `won_requires_positive_amount`, `due_date_in_past`, `activity_type_not_allowed`,

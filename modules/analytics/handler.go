@@ -94,15 +94,15 @@ func cacheControl(ttl time.Duration) string {
 }
 
 func (h handler) summary(c *fiber.Ctx) error {
+	var derr error
 	days, ok := parseDays(c.Query("days"))
 	if !ok {
-		return apperr.InvalidField("invalid_query", "days", "must be an integer from 1 to 365",
+		derr = apperr.InvalidField("invalid_query", "days", "must be an integer from 1 to 365",
 			"days must be an integer from 1 to 365")
 	}
-	pipelineID, err := web.QueryInt64(c, "pipeline_id")
-	if err != nil {
-		return apperr.InvalidField("invalid_query", "pipeline_id", "must be a positive integer",
-			"pipeline_id must be a positive integer")
+	pipelineID, perr := web.QueryInt64(c, "pipeline_id")
+	if err := web.QueryErrors(derr, perr); err != nil {
+		return err
 	}
 	s, err := h.svc.Summary(c.UserContext(), days, pipelineID)
 	if err != nil {

@@ -102,6 +102,6 @@ func (m *Module) Init(k *kernel.Kernel) error {
 
 func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
-	r.Tenant.Get("/analytics/deals/summary", h.summary)
-	r.Tenant.Get("/analytics/deals/funnel", h.funnel)
+	r.Tenant.Query("days", "pipeline_id").Get("/analytics/deals/summary", h.summary)
+	r.Tenant.Query("pipeline_id").Get("/analytics/deals/funnel", h.funnel)
 }

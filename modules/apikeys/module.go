@@ -80,7 +80,7 @@ func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
 	// Managing keys is for people only: a key cannot mint or revoke keys.
 	people := r.OrgPath.People()
-	people.Get("/organizations/:org_id/api-keys", h.list)
+	people.List().Get("/organizations/:org_id/api-keys", h.list)
 	people.Post("/organizations/:org_id/api-keys", h.create)
 	people.Delete("/organizations/:org_id/api-keys/:id", h.revoke)
 }

@@ -16,18 +16,16 @@ type handler struct{ svc *Service }
 func init() { web.RegisterTextRule("phone", PhoneMessage, validPhone) }
 
 func (h handler) list(c *fiber.Ctx) error {
-	page, err := web.PageFrom(c)
-	if err != nil {
-		return err
-	}
-	owner, err := web.QueryInt64(c, "owner_id")
-	if err != nil {
-		return err
-	}
+	page, perr := web.PageFrom(c)
+	owner, oerr := web.QueryInt64(c, "owner_id")
+	var serr error
 	search := strings.TrimSpace(c.Query("search"))
 	if len([]rune(search)) > MaxSearchLength {
-		return apperr.InvalidField("invalid_query", "search", "must be at most 200 characters long",
+		serr = apperr.InvalidField("invalid_query", "search", "must be at most 200 characters long",
 			"search must be at most 200 characters long")
+	}
+	if err := web.QueryErrors(perr, oerr, serr); err != nil {
+		return err
 	}
 	res, err := h.svc.List(c.UserContext(), ListFilter{Search: search, OwnerID: owner}, page.Window())
 	if err != nil {

@@ -30,6 +30,10 @@ func sendDeal(c *fiber.Ctx, status int, d Deal) error {
 	return c.Status(status).JSON(toJSON(d))
 }
 
+// ListParams are the filters and orders GET /deals takes besides the page.
+var ListParams = []string{"status", "stage", "pipeline_id", "expected_close_after", "expected_close_before",
+	"search", "rotten", "min_amount", "max_amount", "owner_id", "contact_id", "order_by", "order"}
+
 // listFilter reads the query of GET /deals. Every unknown value is a 400 naming its
 // parameter; all of them are reported at once.
 func listFilter(c *fiber.Ctx) (ListFilter, error) {
@@ -134,12 +138,9 @@ func listFilter(c *fiber.Ctx) (ListFilter, error) {
 }
 
 func (h handler) list(c *fiber.Ctx) error {
-	page, err := web.PageFrom(c)
-	if err != nil {
-		return err
-	}
-	f, err := listFilter(c)
-	if err != nil {
+	page, perr := web.PageFrom(c)
+	f, ferr := listFilter(c)
+	if err := web.QueryErrors(perr, ferr); err != nil {
 		return err
 	}
 	res, err := h.svc.List(c.UserContext(), f, page.Window())

@@ -82,11 +82,11 @@ func (m *Module) Init(k *kernel.Kernel) error {
 
 func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc, activity: m.svc.timeline.Render}
-	r.Tenant.Get("/deals", h.list)
+	r.Tenant.List(ListParams...).Get("/deals", h.list)
 	r.Tenant.Post("/deals", h.create)
 	r.Tenant.Get("/deals/:id", h.get)
 	r.Tenant.Patch("/deals/:id", h.update)
 	r.Tenant.Delete("/deals/:id", h.delete)
-	r.Tenant.Get("/deals/:deal_id/activities", h.activities)
+	r.Tenant.List().Get("/deals/:deal_id/activities", h.activities)
 	r.Tenant.Post("/deals/:deal_id/activities", h.comment)
 }

@@ -63,7 +63,7 @@ func (m *Module) Routes(r web.Routes) {
 	r.SignedIn.Post("/organizations", h.create)
 	r.OrgPath.Get("/organizations/:org_id", h.get)
 	r.OrgPath.Patch("/organizations/:org_id", h.update)
-	r.OrgPath.Get("/organizations/:org_id/members", h.members)
+	r.OrgPath.List().Get("/organizations/:org_id/members", h.members)
 	// Granting and taking away access is for people only: a key can never create access that
 	// outlives it.
 	people := r.OrgPath.People()

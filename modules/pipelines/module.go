@@ -62,12 +62,12 @@ func (m *Module) Init(k *kernel.Kernel) error {
 
 func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
-	r.Tenant.Get("/pipelines", h.list)
+	r.Tenant.List().Get("/pipelines", h.list)
 	r.Tenant.Post("/pipelines", h.create)
 	r.Tenant.Get("/pipelines/:id", h.get)
 	r.Tenant.Patch("/pipelines/:id", h.update)
 	r.Tenant.Delete("/pipelines/:id", h.delete)
 	r.Tenant.Post("/pipelines/:id/stages", h.addStage)
 	r.Tenant.Patch("/pipelines/:id/stages/:stage_id", h.updateStage)
-	r.Tenant.Delete("/pipelines/:id/stages/:stage_id", h.deleteStage)
+	r.Tenant.Query("move_to").Delete("/pipelines/:id/stages/:stage_id", h.deleteStage)
 }

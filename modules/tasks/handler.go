@@ -68,12 +68,9 @@ func listFilter(c *fiber.Ctx) (ListFilter, error) {
 }
 
 func (h handler) list(c *fiber.Ctx) error {
-	page, err := web.PageFrom(c)
-	if err != nil {
-		return err
-	}
-	f, err := listFilter(c)
-	if err != nil {
+	page, perr := web.PageFrom(c)
+	f, ferr := listFilter(c)
+	if err := web.QueryErrors(perr, ferr); err != nil {
 		return err
 	}
 	res, err := h.svc.List(c.UserContext(), f, page.Window())

@@ -59,7 +59,7 @@ func (m *Module) Init(k *kernel.Kernel) error {
 
 func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
-	r.Tenant.Get("/tasks", h.list)
+	r.Tenant.List("deal_id", "only_open", "due_before", "due_after").Get("/tasks", h.list)
 	r.Tenant.Post("/tasks", h.create)
 	r.Tenant.Get("/tasks/:id", h.get)
 	r.Tenant.Patch("/tasks/:id", h.update)

@@ -108,13 +108,13 @@ func (m *Module) Collect(ch chan<- prometheus.Metric) { m.svc.metrics.Collect(ch
 func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
 	g := r.Tenant.People()
-	g.Get("/webhooks", h.list)
+	g.List().Get("/webhooks", h.list)
 	g.Post("/webhooks", h.create)
 	g.Get("/webhooks/:id", h.get)
 	g.Patch("/webhooks/:id", h.update)
 	g.Delete("/webhooks/:id", h.delete)
 	g.Post("/webhooks/:id/rotate-secret", h.rotate)
 	g.Post("/webhooks/:id/ping", h.ping)
-	g.Get("/webhooks/:id/deliveries", h.deliveries)
+	g.List().Get("/webhooks/:id/deliveries", h.deliveries)
 	g.Post("/webhooks/:id/deliveries/:delivery_id/retry", h.retry)
 }

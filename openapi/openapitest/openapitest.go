@@ -81,3 +81,23 @@ func FromFiber(path string) (template string, ok bool) {
 // Shape replaces every parameter of a path template by "{}", so that templates that differ
 // only in parameter names compare equal ("/deals/{id}" and "/deals/{deal_id}").
 func Shape(template string) string { return docParam.ReplaceAllString(template, "{}") }
+
+// QueryParams lists the names of the query parameters doc documents for op, those of its
+// path item included.
+func QueryParams(doc *openapi3.T, op Operation) []string {
+	item := doc.Paths.Value(op.Path)
+	if item == nil {
+		return nil
+	}
+	params := slices.Clone(item.Parameters)
+	if o := item.GetOperation(op.Method); o != nil {
+		params = append(params, o.Parameters...)
+	}
+	var out []string
+	for _, p := range params {
+		if p.Value != nil && p.Value.In == openapi3.ParameterInQuery && !slices.Contains(out, p.Value.Name) {
+			out = append(out, p.Value.Name)
+		}
+	}
+	return out
+}

@@ -41,7 +41,7 @@ type FeedPage struct {
 
 // Mount adds GET /events to the tenant routes; events older than retention are gone.
 func (o *Outbox) Mount(r web.Routes, retention time.Duration) {
-	r.Tenant.Get("/events", func(c *fiber.Ctx) error { return o.feed(c, retention) })
+	r.Tenant.Query("cursor", "since", "type", "page_size").Get("/events", func(c *fiber.Ctx) error { return o.feed(c, retention) })
 }
 
 func (o *Outbox) feed(c *fiber.Ctx, retention time.Duration) error {

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"slices"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/mini-crm/crm/platform/auth"
@@ -63,6 +65,20 @@ type Group struct {
 	router fiber.Router
 	before []fiber.Handler
 	onPost fiber.Handler
+	params []string // the query parameters its routes take; any other is a 400
+}
+
+// Query returns the group with its routes taking the query parameters names (and those the
+// group took already). A route takes no query parameter unless its group says so: any other
+// name is refused with 400 unknown_parameter, after the access checks and before the handler.
+func (g Group) Query(names ...string) Group {
+	g.params = append(slices.Clone(g.params), names...)
+	return g
+}
+
+// List is Query for a paginated list: PageParams and names.
+func (g Group) List(names ...string) Group {
+	return g.Query(append(slices.Clone(PageParams), names...)...)
 }
 
 // People returns the group with its routes closed to API keys (see PeopleOnly): for routes
@@ -74,6 +90,7 @@ func (g Group) People() Group {
 
 func (g Group) add(method, path string, post bool, handlers []fiber.Handler) {
 	chain := append([]fiber.Handler{}, g.before...)
+	chain = append(chain, strictQuery(g.params))
 	if post && g.onPost != nil {
 		chain = append(chain, g.onPost)
 	}
