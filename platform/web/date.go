@@ -18,9 +18,11 @@ const DateMessage = "must be a date as YYYY-MM-DD or an RFC 3339 date-time such 
 // OpenAPI document. time.Parse alone is too lenient (it takes one-digit hours, for one).
 var datePattern = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$`)
 
-// DateInput is a calendar date sent by a client: YYYY-MM-DD, or an RFC 3339 date-time of
-// which the UTC date is taken (a date-time without an offset is UTC). The zero value is no
-// date.
+// DateInput is a calendar date sent by a client: YYYY-MM-DD, or an RFC 3339 date-time. A
+// date-time with an offset (or Z) is an instant whose date depends on the time zone it is seen
+// in: In takes it in the organization's; Time and String take it in UTC. A date-time without
+// an offset is a wall-clock time, whose own date is taken wherever it is read. The zero value
+// is no date.
 //
 // Decoding errors must name the JSON field, which a decoder cannot know, so a field declares
 // a small type that says its name:
@@ -29,12 +31,22 @@ var datePattern = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9
 //
 //	func (d *dueDate) UnmarshalJSON(b []byte) error { return d.UnmarshalJSONField("due_date", b) }
 type DateInput struct {
-	t time.Time // midnight UTC of the date
+	t       time.Time // midnight UTC of the date; the instant given when instant is true
+	instant bool
 }
 
 // NewDateInput returns the date of t in UTC.
 func NewDateInput(t time.Time) DateInput {
 	t = t.UTC()
+	return DateInput{t: time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)}
+}
+
+// In returns the date as seen in loc: an instant's date there, any other date unchanged.
+func (d DateInput) In(loc *time.Location) DateInput {
+	if !d.instant {
+		return d
+	}
+	t := d.t.In(loc)
 	return DateInput{t: time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)}
 }
 
@@ -46,9 +58,11 @@ func ParseDate(s string) (DateInput, error) {
 	}
 	var t time.Time
 	var err error
+	instant := true
 	switch {
 	case len(s) == len(time.DateOnly):
 		t, err = time.Parse(time.DateOnly, s)
+		instant = false
 	case s[len(s)-1] == 'Z':
 		t, err = time.Parse(time.RFC3339, s)
 	case s[len(s)-6] == '+' || s[len(s)-6] == '-':
@@ -58,10 +72,14 @@ func ParseDate(s string) (DateInput, error) {
 		t, err = time.Parse(time.RFC3339, s)
 	default:
 		t, err = time.Parse("2006-01-02T15:04:05", s) // fractional seconds are accepted too
+		instant = false
 	}
 	// Year 0 exists in neither the Gregorian calendar of clients nor in PostgreSQL.
 	if err != nil || t.UTC().Year() < 1 || t.UTC().Year() > 9999 {
 		return DateInput{}, &FieldDecodeError{Message: DateMessage}
+	}
+	if instant {
+		return DateInput{t: t, instant: true}, nil
 	}
 	return NewDateInput(t), nil
 }
@@ -76,14 +94,14 @@ func validOffset(hhmm string) bool {
 // IsZero reports whether d holds no date.
 func (d DateInput) IsZero() bool { return d.t.IsZero() }
 
-// Time returns midnight UTC of the date.
-func (d DateInput) Time() time.Time { return d.t }
+// Time returns midnight UTC of the date (an instant's date in UTC; see In).
+func (d DateInput) Time() time.Time { return d.In(time.UTC).t }
 
-// String renders the date as YYYY-MM-DD.
-func (d DateInput) String() string { return d.t.Format(time.DateOnly) }
+// String renders the date as YYYY-MM-DD (an instant's date in UTC; see In).
+func (d DateInput) String() string { return d.Time().Format(time.DateOnly) }
 
 // MarshalJSON renders the date as "YYYY-MM-DD", so that a decoded request can be echoed.
-func (d DateInput) MarshalJSON() ([]byte, error) { return Date(d.t).MarshalJSON() }
+func (d DateInput) MarshalJSON() ([]byte, error) { return Date(d.Time()).MarshalJSON() }
 
 // UnmarshalJSONField decodes a JSON string holding a date for the JSON field named field.
 // Its errors are *FieldDecodeError about that field, which Bind reports as a 400. JSON null

@@ -230,3 +230,31 @@ func dateBody(t *testing.T, res *http.Response) string {
 	}
 	return string(b)
 }
+
+// An instant's date is taken in the time zone it is seen in; a date, or a wall-clock time
+// without an offset, is the same date everywhere.
+func TestDateInputIn(t *testing.T) {
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ in, utc, tokyo, la string }{
+		{"2026-03-10", "2026-03-10", "2026-03-10", "2026-03-10"},
+		{"2026-03-10T20:00:00Z", "2026-03-10", "2026-03-11", "2026-03-10"},
+		{"2026-03-10T02:00:00Z", "2026-03-10", "2026-03-10", "2026-03-09"},
+		{"2026-03-10T23:30:00+02:00", "2026-03-10", "2026-03-11", "2026-03-10"},
+		{"2026-03-10T23:30:00", "2026-03-10", "2026-03-10", "2026-03-10"},
+	} {
+		d, err := web.ParseDate(c.in)
+		if err != nil {
+			t.Fatal(c.in, err)
+		}
+		if got := [3]string{d.String(), d.In(tokyo).String(), d.In(la).String()}; got != [3]string{c.utc, c.tokyo, c.la} {
+			t.Errorf("%s: UTC, Tokyo, Los Angeles = %v, want %s %s %s", c.in, got, c.utc, c.tokyo, c.la)
+		}
+	}
+}
