@@ -4,6 +4,7 @@ package orgsapi
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/mini-crm/crm/platform/apperr"
@@ -14,7 +15,29 @@ type Organization struct {
 	ID              int64
 	Name            string
 	DefaultCurrency string
-	CreatedAt       time.Time
+	// TimeZone is the organization's IANA time zone name; "" or "UTC" for UTC. "Today" (the
+	// due-date rule, overdue tasks) and the months of reports are taken in it.
+	TimeZone  string
+	CreatedAt time.Time
+}
+
+var locations sync.Map // time zone name → *time.Location
+
+// Location returns the organization's time zone, UTC when it has none. The name was checked
+// when it was stored; one the binary no longer knows is UTC too.
+func (o Organization) Location() *time.Location {
+	if o.TimeZone == "" || o.TimeZone == "UTC" {
+		return time.UTC
+	}
+	if l, ok := locations.Load(o.TimeZone); ok {
+		return l.(*time.Location)
+	}
+	l, err := time.LoadLocation(o.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	locations.Store(o.TimeZone, l)
+	return l
 }
 
 // Orgs is the facade of the orgs module.
