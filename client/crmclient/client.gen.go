@@ -1806,6 +1806,14 @@ type Problem struct {
 	// Example: Bad Request
 	Title string `json:"title"`
 
+	// TraceId The OpenTelemetry trace id of the request, present only when the service is traced
+	// (`OTEL_EXPORTER_OTLP_ENDPOINT` set). A request carrying a W3C `traceparent` header
+	// continues the caller's trace. The same id is in the request's access log line.
+	//
+	//
+	// Example: 4bf92f3577b34da6a3ce929d0e0e4736
+	TraceId *string `json:"trace_id,omitempty"`
+
 	// Type Always `about:blank`; `code` tells problems apart.
 	Type ProblemType `json:"type"`
 }

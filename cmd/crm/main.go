@@ -33,6 +33,7 @@ import (
 	"github.com/mini-crm/crm/platform/config"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/migrate"
+	"github.com/mini-crm/crm/platform/tracing"
 )
 
 // Exit statuses.
@@ -209,37 +210,54 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			return err
 		}
 	}
-	db, err := database.Open(ctx, cfg.DatabaseURL, database.Options{
-		MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.RequestTimeout, Role: cfg.DBAppRole,
-		Connect: connectRetry(cfg, log),
-	})
+	a, done, err := build(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	a, err := app.New(cfg, log, db, app.Options{})
-	if err != nil {
-		return err
-	}
+	defer done()
 	return a.Serve(ctx, cfg.HTTPAddr)
 }
 
 // worker is serve without HTTP: a process that only works the queue, next to replicas that
 // serve (every process that serves works the queue too).
 func worker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	a, done, err := build(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return a.Work(ctx)
+}
+
+// build connects to the database and builds the application, traced when the environment
+// names an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT). done closes the pool and flushes the
+// spans not exported yet.
+func build(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app.App, done func(), err error) {
+	tp, flush, err := tracing.Setup(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	db, err := database.Open(ctx, cfg.DatabaseURL, database.Options{
 		MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.RequestTimeout, Role: cfg.DBAppRole,
 		Connect: connectRetry(cfg, log),
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer db.Close()
-	a, err := app.New(cfg, log, db, app.Options{})
+	done = func() {
+		db.Close()
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := flush(fctx); err != nil {
+			log.Warn("traces not flushed", "error", err.Error())
+		}
+	}
+	a, err = app.New(cfg, log, db, app.Options{TracerProvider: tp})
 	if err != nil {
-		return err
+		done()
+		return nil, nil, err
 	}
-	return a.Work(ctx)
+	return a, done, nil
 }
 
 // connectRetry waits for a database that is not reachable yet (a container starting with

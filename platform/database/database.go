@@ -68,6 +68,7 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(o.StatementTimeout.Milliseconds())
 	}
 	cfg.ConnConfig.ConnectTimeout = attemptTimeout
+	cfg.ConnConfig.Tracer = queryTracer{}
 	if o.Role != "" {
 		setRole := "SET ROLE " + pgx.Identifier{o.Role}.Sanitize()
 		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {

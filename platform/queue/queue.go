@@ -16,6 +16,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/riverqueue/rivercontrib/otelriver"
+	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mini-crm/crm/platform/database"
 )
@@ -37,6 +41,9 @@ type Options struct {
 	// process that died, and made available again.
 	RescueAfter time.Duration
 	Log         *slog.Logger
+	// TracerProvider, when set, gives every job a span that continues the trace of the
+	// request or job that enqueued it (otelriver); nil traces nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // Queue registers workers and inserts and works jobs.
@@ -89,6 +96,10 @@ func (q *Queue) Open(work bool) error {
 		JobTimeout:           time.Minute,
 		// Completed jobs are history nobody reads: keep them an hour for inspection.
 		CompletedJobRetentionPeriod: time.Hour,
+	}
+	if q.opts.TracerProvider != nil {
+		cfg.Middleware = []rivertype.Middleware{otelriver.NewMiddleware(&otelriver.MiddlewareConfig{
+			TracerProvider: q.opts.TracerProvider, MeterProvider: noop.NewMeterProvider()})}
 	}
 	if work {
 		cfg.Queues = map[string]river.QueueConfig{

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/tracing"
 )
 
 // Options configures the application.
@@ -25,6 +27,8 @@ type Options struct {
 	BodyLimit      int
 	// ReadTimeout bounds how long a client may take to send a request; a slow client is cut off.
 	ReadTimeout time.Duration
+	// TracerProvider, when set, gives every request a span (see traced); nil traces nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // BodyLimit is the largest request body accepted.
@@ -55,7 +59,11 @@ func NewApp(o Options) *fiber.App {
 		ErrorHandler:          ErrorHandler(o.Logger),
 		ReadBufferSize:        8192,
 	})
-	app.Use(requestID, recoverer(o.Logger), accessLog(o.Logger, o.Metrics), deadline(o.RequestTimeout), queryText)
+	app.Use(requestID, recoverer(o.Logger))
+	if o.TracerProvider != nil {
+		app.Use(traced(o.TracerProvider))
+	}
+	app.Use(accessLog(o.Logger, o.Metrics), deadline(o.RequestTimeout), queryText)
 	return app
 }
 
@@ -147,15 +155,16 @@ func accessLog(log *slog.Logger, m *Metrics) fiber.Handler {
 		}
 		elapsed := time.Since(start)
 		status := c.Response().StatusCode()
-		route := "unmatched"
-		if r := c.Route(); r != nil && r.Path != "/" && r.Path != "" {
-			route = r.Path
-		}
+		route := routeOf(c)
 		if m != nil {
 			m.observe(c.Method(), route, status, elapsed)
 		}
-		log.Info("request", "request_id", RequestID(c), "method", c.Method(), "path", c.Path(),
-			"route", route, "status", status, "duration_ms", float64(elapsed.Microseconds())/1000, "ip", c.IP())
+		attrs := []any{"request_id", RequestID(c), "method", c.Method(), "path", c.Path(),
+			"route", route, "status", status, "duration_ms", float64(elapsed.Microseconds()) / 1000, "ip", c.IP()}
+		if id := tracing.TraceID(c.UserContext()); id != "" {
+			attrs = append(attrs, "trace_id", id)
+		}
+		log.Info("request", attrs...)
 		return nil
 	}
 }

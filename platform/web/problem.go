@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/mini-crm/crm/platform/apperr"
+	"github.com/mini-crm/crm/platform/tracing"
 )
 
 // Problem is an RFC 9457 problem details document with the service's extensions.
@@ -21,6 +22,7 @@ type Problem struct {
 	Detail    string              `json:"detail"`
 	Instance  string              `json:"instance,omitempty"`
 	RequestID string              `json:"request_id,omitempty"`
+	TraceID   string              `json:"trace_id,omitempty"`
 	Errors    []apperr.FieldError `json:"errors,omitempty"`
 }
 
@@ -63,7 +65,7 @@ func ProblemFor(c *fiber.Ctx, err error) Problem {
 		secs := int64(math.Ceil(ae.RetryAfter.Seconds()))
 		c.Set(fiber.HeaderRetryAfter, strconv.FormatInt(max(secs, 1), 10))
 	}
-	p := Problem{Type: "about:blank", Instance: c.OriginalURL(), RequestID: RequestID(c)}
+	p := Problem{Type: "about:blank", Instance: c.OriginalURL(), RequestID: RequestID(c), TraceID: tracing.TraceID(c.UserContext())}
 	var fe *fiber.Error
 	if ae, ok := apperr.As(err); ok {
 		p.Status = StatusOf(ae.Kind)
@@ -102,7 +104,7 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 		p := ProblemFor(c, err)
 		switch {
 		case p.Status >= 500:
-			log.ErrorContext(c.UserContext(), "request failed", "request_id", p.RequestID,
+			log.ErrorContext(c.UserContext(), "request failed", "request_id", p.RequestID, "trace_id", p.TraceID,
 				"method", c.Method(), "path", c.Path(), "status", p.Status, "error", err.Error())
 		case p.Status >= 400:
 			log.DebugContext(c.UserContext(), "request rejected", "request_id", p.RequestID,

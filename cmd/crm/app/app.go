@@ -14,6 +14,7 @@ import (
 	"github.com/alexedwards/argon2id"
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mini-crm/crm/modules/analytics"
 	"github.com/mini-crm/crm/modules/apikeys"
@@ -102,6 +103,9 @@ type Options struct {
 	// Now is the clock of the analytics cache and of the in-memory sign-in counters; nil is
 	// time.Now.
 	Now func() time.Time
+	// TracerProvider, when set, traces requests, their SQL statements and queue jobs (see
+	// platform/tracing); nil traces nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // now is the clock of o.
@@ -141,7 +145,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 		return nil, err
 	}
 	outbox := events.New(db, events.WithClock(o.now()))
-	jobs := queue.New(db, queue.Options{Workers: cfg.QueueWorkers, Log: log})
+	jobs := queue.New(db, queue.Options{Workers: cfg.QueueWorkers, Log: log, TracerProvider: o.TracerProvider})
 	outbox.Schedule(jobs, cfg.EventRetention)
 	d := deps{cfg: cfg, db: db, tokens: tokens, opts: o, throttle: throttle, outbox: outbox, queue: jobs, log: log}
 	modules := make([]kernel.Module, 0, len(catalog))
@@ -180,7 +184,8 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 			metrics.Registry.MustRegister(c)
 		}
 	}
-	httpApp := web.NewApp(web.Options{Logger: log, Metrics: metrics, RequestTimeout: cfg.RequestTimeout, ReadTimeout: cfg.ReadTimeout})
+	httpApp := web.NewApp(web.Options{Logger: log, Metrics: metrics, RequestTimeout: cfg.RequestTimeout, ReadTimeout: cfg.ReadTimeout,
+		TracerProvider: o.TracerProvider})
 	web.MountOps(httpApp, func(ctx context.Context) error { return db.Pool.Ping(ctx) }, metrics)
 	openapi.Mount(httpApp)
 	// List cursors are signed with a key derived from the JWT secret: replicas sharing it

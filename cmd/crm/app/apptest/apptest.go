@@ -63,6 +63,16 @@ func NewWith(t testing.TB, cfg config.Config) *Server {
 	return build(t, cfg, app.Options{HashParams: FastHash})
 }
 
+// NewWithOptions builds the service with cfg and o on a fresh database (fast password
+// hashing unless o says otherwise).
+func NewWithOptions(t testing.TB, cfg config.Config, o app.Options) *Server {
+	t.Helper()
+	if o.HashParams == nil {
+		o.HashParams = FastHash
+	}
+	return build(t, cfg, o)
+}
+
 // NewWithClock builds the service with cfg on a fresh database, its analytics cache and
 // sign-in counters reading the time from clock.
 func NewWithClock(t testing.TB, cfg config.Config, clock *Clock) *Server {
@@ -341,4 +351,16 @@ func ModuleOf[M any](s *Server) M {
 	var zero M
 	s.T.Fatalf("apptest: the app has no module of type %T", zero)
 	return zero
+}
+
+// OnDatabase builds the service on db, a database a test prepared itself (an upgraded one).
+func OnDatabase(t testing.TB, db *database.DB) *Server {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))
+	a, err := app.New(Config(), log, db, app.Options{HashParams: FastHash})
+	if err != nil {
+		t.Fatalf("build app: %v", err)
+	}
+	t.Cleanup(func() { _ = a.Close(context.Background()) })
+	return &Server{T: t, App: a}
 }
