@@ -4,11 +4,14 @@
 package cache
 
 import (
+	"context"
 	"strconv"
 	"sync"
 	"time"
 
 	gocache "github.com/patrickmn/go-cache"
+
+	"github.com/mini-crm/crm/platform/database"
 )
 
 // Cache is safe for concurrent use. A zero TTL disables it: Get always misses.
@@ -17,8 +20,13 @@ type Cache struct {
 	c   *gocache.Cache
 	mu  sync.Mutex
 	gen map[int64]uint64
+	// epoch is part of every key too: DropAll bumps it.
+	epoch uint64
 	// now is the clock an entry's age is read from.
 	now func() time.Time
+	// bus, when the cache is attached to one, carries its invalidations to every process.
+	bus  *Bus
+	name string
 }
 
 // entry is a stored value and the moment it stops being served.
@@ -55,19 +63,29 @@ func (c *Cache) TTL() time.Duration { return c.ttl }
 // Enabled reports whether the cache keeps anything.
 func (c *Cache) Enabled() bool { return c.ttl > 0 }
 
-func (c *Cache) key(org int64, key string) string {
+// Version is the organization's current version of the cache: it changes with every drop.
+// A value computed after reading it is stored with SetAt, so that a value computed from data
+// older than a drop is never served.
+type Version struct{ epoch, gen uint64 }
+
+// Version returns the organization's current version.
+func (c *Cache) Version(org int64) Version {
 	c.mu.Lock()
-	g := c.gen[org]
-	c.mu.Unlock()
-	return strconv.FormatInt(org, 10) + ":" + strconv.FormatUint(g, 10) + ":" + key
+	defer c.mu.Unlock()
+	return Version{epoch: c.epoch, gen: c.gen[org]}
 }
 
-// Get returns the organization's value under key.
+func (c *Cache) key(org int64, v Version, key string) string {
+	return strconv.FormatInt(org, 10) + ":" + strconv.FormatUint(v.epoch, 10) + "." + strconv.FormatUint(v.gen, 10) + ":" + key
+}
+
+// Get returns the organization's value under key. A cache attached to a bus that is not
+// listening serves nothing: it may have missed another process's invalidation.
 func (c *Cache) Get(org int64, key string) (any, bool) {
-	if !c.Enabled() {
+	if !c.Enabled() || (c.bus != nil && !c.bus.usable()) {
 		return nil, false
 	}
-	v, ok := c.c.Get(c.key(org, key))
+	v, ok := c.c.Get(c.key(org, c.Version(org), key))
 	if !ok {
 		return nil, false
 	}
@@ -79,16 +97,44 @@ func (c *Cache) Get(org int64, key string) (any, bool) {
 }
 
 // Set stores v under key for the organization.
-func (c *Cache) Set(org int64, key string, v any) {
+func (c *Cache) Set(org int64, key string, v any) { c.SetAt(org, c.Version(org), key, v) }
+
+// SetAt stores v, computed after the organization's version was ver, under key: if the
+// organization's entries were dropped since, v is stale and is never served.
+func (c *Cache) SetAt(org int64, ver Version, key string, v any) {
 	if !c.Enabled() {
 		return
 	}
-	c.c.SetDefault(c.key(org, key), entry{v: v, expires: c.now().Add(c.ttl)})
+	c.c.SetDefault(c.key(org, ver, key), entry{v: v, expires: c.now().Add(c.ttl)})
 }
 
-// DropOrg forgets every entry of the organization at once.
+// DropOrg forgets every entry of the organization at once, in this process.
 func (c *Cache) DropOrg(org int64) {
 	c.mu.Lock()
 	c.gen[org]++
 	c.mu.Unlock()
+}
+
+// DropAll forgets every entry of every organization, in this process.
+func (c *Cache) DropAll() {
+	c.mu.Lock()
+	c.epoch++
+	c.mu.Unlock()
+}
+
+// Invalidate drops the organization's entries in every process: inside ctx's transaction
+// (the write that made them stale), here once it commits and in the other processes through
+// the bus, whose notification PostgreSQL delivers at the same commit. Outside a transaction
+// both happen at once. A disabled cache has nothing to drop and sends nothing.
+func (c *Cache) Invalidate(ctx context.Context, org int64) error {
+	if !c.Enabled() {
+		return nil
+	}
+	if c.bus != nil {
+		if err := c.bus.notify(ctx, c.name, org); err != nil {
+			return err
+		}
+	}
+	database.AfterCommit(ctx, func() { c.DropOrg(org) })
+	return nil
 }
