@@ -122,12 +122,18 @@ func (c *Cache) DropAll() {
 	c.mu.Unlock()
 }
 
+// invalidation is the once-per-transaction key of a cache's invalidation of an organization.
+type invalidation struct {
+	c   *Cache
+	org int64
+}
+
 // Invalidate drops the organization's entries in every process: inside ctx's transaction
 // (the write that made them stale), here once it commits and in the other processes through
 // the bus, whose notification PostgreSQL delivers at the same commit. Outside a transaction
 // both happen at once. A disabled cache has nothing to drop and sends nothing.
 func (c *Cache) Invalidate(ctx context.Context, org int64) error {
-	if !c.Enabled() {
+	if !c.Enabled() || !database.FirstInTx(ctx, invalidation{c, org}) {
 		return nil
 	}
 	if c.bus != nil {

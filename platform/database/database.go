@@ -130,6 +130,25 @@ func TxOf(ctx context.Context) (pgx.Tx, bool) {
 type txState struct {
 	tx          pgx.Tx
 	afterCommit []func()
+	once        map[any]bool
+}
+
+// FirstInTx reports whether this is the first time key is seen in the transaction carried by
+// ctx, so that something a transaction needs once (one notification per organization, however
+// many of its rows it writes) is done once. Outside a transaction it is always true.
+func FirstInTx(ctx context.Context, key any) bool {
+	t, ok := ctx.Value(txKey{}).(*txState)
+	if !ok {
+		return true
+	}
+	if t.once[key] {
+		return false
+	}
+	if t.once == nil {
+		t.once = map[any]bool{}
+	}
+	t.once[key] = true
+	return true
 }
 
 // AfterCommit runs fn once the transaction carried by ctx has committed, and never when it
