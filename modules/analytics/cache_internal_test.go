@@ -10,13 +10,13 @@ import (
 
 func TestCachedStoresNoReportComputedWhileAWriteCommitted(t *testing.T) {
 	t.Parallel()
-	s := &Service{cache: cache.New(time.Minute), gen: map[int64]uint64{}}
+	s := &Service{cache: cache.New(time.Minute)}
 	calls := 0
 	compute := func(v int, invalidate bool) func() (int, error) {
 		return func() (int, error) {
 			calls++
 			if invalidate {
-				s.invalidate(1) // a deal write of org 1 commits while the report is computed
+				s.cache.DropOrg(1) // a deal write of org 1 commits while the report is computed
 			}
 			return v, nil
 		}
@@ -37,7 +37,7 @@ func TestCachedStoresNoReportComputedWhileAWriteCommitted(t *testing.T) {
 	if v, _ := cached(s, 2, "k", compute(20, false)); v != 20 {
 		t.Fatalf("got %d", v)
 	}
-	s.invalidate(1)
+	s.cache.DropOrg(1)
 	if v, _ := cached(s, 2, "k", compute(21, false)); v != 20 {
 		t.Fatalf("org 2 got %d, want its cached 20", v)
 	}
@@ -56,7 +56,7 @@ func TestCachedStoresNoReportComputedWhileAWriteCommitted(t *testing.T) {
 
 func TestCachedWithTheCacheDisabledAlwaysComputes(t *testing.T) {
 	t.Parallel()
-	s := &Service{cache: cache.New(0), gen: map[int64]uint64{}}
+	s := &Service{cache: cache.New(0)}
 	for i := range 3 {
 		if v, _ := cached(s, 1, "k", func() (int, error) { return i, nil }); v != i {
 			t.Fatalf("got %d, want %d", v, i)

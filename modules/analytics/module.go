@@ -39,10 +39,11 @@
 //
 // # Cache
 //
-// Reports are cached per organization (platform/cache) for ANALYTICS_CACHE_TTL. Every
-// committed deal write of an organization (dealsapi.DealsChanged, published after commit)
-// drops that organization's reports at once, and a report computed while such a write
-// committed is not stored, so a client always reads its own writes on the same instance.
+// Reports are cached per organization (platform/cache) for ANALYTICS_CACHE_TTL. Every deal
+// write (dealsapi.DealWritten, handled in the write's transaction) and every pipeline write
+// invalidates the organization's reports on every replica through the cache bus, when the
+// write commits; a report computed while such a write committed is not stored, so a client
+// reads its own writes through any replica.
 // Responses carry "Cache-Control: private, max-age=<ttl seconds>"; with the cache disabled
 // (TTL 0) that is "private, max-age=0".
 package analytics
@@ -73,7 +74,7 @@ type Module struct {
 
 // New builds the module; c caches the reports (a zero TTL disables it).
 func New(db *database.DB, c *cache.Cache) *Module {
-	return &Module{svc: &Service{db: db, store: store{db: db}, cache: c, now: time.Now, gen: map[int64]uint64{}}}
+	return &Module{svc: &Service{db: db, store: store{db: db}, cache: c, now: time.Now}}
 }
 
 // Service exposes the use cases (for tests and the composition root).
@@ -96,7 +97,6 @@ func (m *Module) Init(k *kernel.Kernel) error {
 	m.svc.deals, m.svc.pipelines = deals, pl
 	kernel.Handle(k, m.svc.dealWritten)
 	kernel.Handle(k, m.svc.pipelineWritten)
-	kernel.Subscribe(k, func(e dealsapi.DealsChanged) { m.svc.invalidate(e.OrgID) })
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
@@ -37,14 +36,6 @@ type Service struct {
 	pipelines Pipelines
 	cache     *cache.Cache
 	now       func() time.Time
-
-	// gen counts the invalidations of each organization. A report computed while a write
-	// committed is not stored: its generation is taken before computing and compared
-	// under mu when storing, and invalidate bumps it under mu. Without this, a read that
-	// started before a write could put its stale result into the cache just after the
-	// write dropped it, and the writer would not read its own write.
-	mu  sync.Mutex
-	gen map[int64]uint64
 }
 
 // Summary returns the current organization's summary with new deals counted over the last
@@ -143,42 +134,27 @@ func (s *Service) CacheTTL() time.Duration {
 }
 
 // cached returns the organization's report under key from the cache or computes and stores
-// it, unless the organization's reports were invalidated meanwhile.
+// it. A report computed while the organization's reports were invalidated is returned but not
+// stored: it is stored under the version read before computing, which the drop made stale.
 func cached[T any](s *Service, orgID int64, key string, compute func() (T, error)) (T, error) {
 	if v, ok := s.cache.Get(orgID, key); ok {
 		if r, ok := v.(T); ok {
 			return r, nil
 		}
 	}
-	s.mu.Lock()
-	g := s.gen[orgID]
-	s.mu.Unlock()
+	ver := s.cache.Version(orgID)
 	r, err := compute()
 	if err != nil {
 		return r, err
 	}
-	s.mu.Lock()
-	if s.gen[orgID] == g {
-		s.cache.Set(orgID, key, r)
-	}
-	s.mu.Unlock()
+	s.cache.SetAt(orgID, ver, key, r)
 	return r, nil
 }
 
-// invalidate drops the organization's cached reports. It runs after every committed deal
-// write of the organization (dealsapi.DealsChanged).
-func (s *Service) invalidate(orgID int64) {
-	s.mu.Lock()
-	s.gen[orgID]++
-	s.cache.DropOrg(orgID)
-	s.mu.Unlock()
-}
-
-// pipelineWritten drops the organization's cached reports once a change of its pipelines
-// (a reorder changes a pipeline's funnel) has committed.
+// pipelineWritten drops the organization's cached reports on every replica once a change of
+// its pipelines (a reorder changes a pipeline's funnel) commits.
 func (s *Service) pipelineWritten(ctx context.Context, e pipelinesapi.PipelineWritten) error {
-	database.AfterCommit(ctx, func() { s.invalidate(e.OrgID) })
-	return nil
+	return s.cache.Invalidate(ctx, e.OrgID)
 }
 
 // dealWritten applies a deal write to the read model, inside the write's transaction.
@@ -187,5 +163,9 @@ func (s *Service) dealWritten(ctx context.Context, e dealsapi.DealWritten) error
 	if err != nil {
 		return err
 	}
-	return s.store.apply(ctx, e.OrgID, ts, cs)
+	if err := s.store.apply(ctx, e.OrgID, ts, cs); err != nil {
+		return err
+	}
+	// Every replica drops the organization's reports when this write commits.
+	return s.cache.Invalidate(ctx, e.OrgID)
 }

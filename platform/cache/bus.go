@@ -62,6 +62,17 @@ func (b *Bus) Attach(name string, c *Cache) {
 	c.bus, c.name = b, name
 }
 
+// AttachNotified is Attach for a cache whose invalidations come only as notifications
+// (sent by database triggers, say), never from this process's own Invalidate: such a cache
+// serves only while the bus listens, and never in a process that does not run the bus.
+func (b *Bus) AttachNotified(name string, c *Cache) {
+	b.Attach(name, c)
+	c.notifiedOnly = true
+}
+
+// Listening reports whether the bus has been started and listens now.
+func (b *Bus) Listening() bool { return b.state.Load() == busListening }
+
 // usable reports whether the caches may serve entries now.
 func (b *Bus) usable() bool { return b.state.Load() != busDown }
 

@@ -125,3 +125,30 @@ func TestACacheIsBypassedWhileItsListenerIsDown(t *testing.T) {
 		return ok && v == 3
 	})
 }
+
+// A cache whose invalidations come only from the database (a trigger's pg_notify) serves
+// nothing until its process listens, and drops what a notification names.
+func TestANotifiedCacheServesOnlyWhileListening(t *testing.T) {
+	t.Parallel()
+	url := testdb.Empty(t)
+	db, err := database.Open(context.Background(), url, database.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	bus := cache.NewBus(db, nil)
+	c := cache.New(time.Hour)
+	bus.AttachNotified("roles", c)
+	c.Set(7, "summary", 1)
+	if cached(c, 7) {
+		t.Fatal("a notified cache serves in a process that does not listen")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := bus.Start(ctx)
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, 5*time.Second, "listening", func() bool { c.Set(7, "summary", 1); return cached(c, 7) })
+	if _, err := db.Pool.Exec(ctx, `SELECT pg_notify($1, 'roles:7')`, cache.Channel); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Second, "dropped by the database's notification", func() bool { return !cached(c, 7) })
+}

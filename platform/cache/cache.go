@@ -27,6 +27,8 @@ type Cache struct {
 	// bus, when the cache is attached to one, carries its invalidations to every process.
 	bus  *Bus
 	name string
+	// notifiedOnly: see Bus.AttachNotified.
+	notifiedOnly bool
 }
 
 // entry is a stored value and the moment it stops being served.
@@ -82,7 +84,7 @@ func (c *Cache) key(org int64, v Version, key string) string {
 // Get returns the organization's value under key. A cache attached to a bus that is not
 // listening serves nothing: it may have missed another process's invalidation.
 func (c *Cache) Get(org int64, key string) (any, bool) {
-	if !c.Enabled() || (c.bus != nil && !c.bus.usable()) {
+	if !c.Enabled() || !c.usable() {
 		return nil, false
 	}
 	v, ok := c.c.Get(c.key(org, c.Version(org), key))
@@ -94,6 +96,18 @@ func (c *Cache) Get(org int64, key string) (any, bool) {
 		return nil, false
 	}
 	return e.v, true
+}
+
+// usable reports whether the cache may serve now (see Bus).
+func (c *Cache) usable() bool {
+	switch {
+	case c.bus == nil:
+		return true
+	case c.notifiedOnly:
+		return c.bus.Listening()
+	default:
+		return c.bus.usable()
+	}
 }
 
 // Set stores v under key for the organization.

@@ -51,7 +51,9 @@ type deps struct {
 	outbox *events.Outbox
 	// queue takes durable jobs; modules register their workers on it while they are built.
 	queue *queue.Queue
-	log   *slog.Logger
+	// caches carries the invalidations of the caches attached to it to every replica.
+	caches *cache.Bus
+	log    *slog.Logger
 }
 
 // catalog is the one list of modules, in dependency order: each module's migrations and how
@@ -72,7 +74,9 @@ var catalog = []struct {
 	{"deals", deals.Migrations, func(d deps) kernel.Module { return deals.New(d.db, d.outbox) }},
 	{"tasks", tasks.Migrations, func(d deps) kernel.Module { return tasks.New(d.db, d.outbox, time.Now) }},
 	{"analytics", analytics.Migrations, func(d deps) kernel.Module {
-		return analytics.New(d.db, cache.New(d.cfg.AnalyticsCacheTTL, cache.WithClock(d.opts.now())))
+		c := cache.New(d.cfg.AnalyticsCacheTTL, cache.WithClock(d.opts.now()))
+		d.caches.Attach("analytics", c)
+		return analytics.New(d.db, c)
 	}},
 	{"webhooks", webhooks.Migrations, func(d deps) kernel.Module {
 		return webhooks.New(d.db, webhooks.Options{AppSecret: d.tokens.Secret(), Now: d.opts.now(),
@@ -128,6 +132,8 @@ type App struct {
 	// Outbox is the change feed; Queue the durable job queue (worked once Start runs).
 	Outbox *events.Outbox
 	Queue  *queue.Queue
+	// Caches keeps the caches of every replica in step (listening once Start runs).
+	Caches *cache.Bus
 	// Modules are the built modules, in catalog order (tests reach a module's service here).
 	Modules []kernel.Module
 }
@@ -147,7 +153,8 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	outbox := events.New(db, events.WithClock(o.now()))
 	jobs := queue.New(db, queue.Options{Workers: cfg.QueueWorkers, Log: log, TracerProvider: o.TracerProvider})
 	outbox.Schedule(jobs, cfg.EventRetention)
-	d := deps{cfg: cfg, db: db, tokens: tokens, opts: o, throttle: throttle, outbox: outbox, queue: jobs, log: log}
+	caches := cache.NewBus(db, log)
+	d := deps{cfg: cfg, db: db, tokens: tokens, opts: o, throttle: throttle, outbox: outbox, queue: jobs, caches: caches, log: log}
 	modules := make([]kernel.Module, 0, len(catalog))
 	for _, m := range catalog {
 		modules = append(modules, m.build(d))
@@ -164,7 +171,11 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	guard := web.NewGuard(tokens, memberships, accounts)
+	// Roles are cached per organization and user; every membership write (a trigger, in its
+	// transaction) invalidates the organization's on every replica.
+	roles := cache.New(time.Minute)
+	caches.AttachNotified("memberships", roles)
+	guard := web.NewGuard(tokens, memberships, accounts).CacheMemberships(roles)
 	keys, err := kernel.Resolve[auth.APIKeys](k)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
@@ -199,7 +210,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	}
 	outbox.Mount(routes, cfg.EventRetention)
 	return &App{Config: cfg, Log: log, DB: db, Kernel: k, Tokens: tokens, HTTP: httpApp, Metrics: metrics, Modules: modules,
-		Outbox: outbox, Queue: jobs}, nil
+		Outbox: outbox, Queue: jobs, Caches: caches}, nil
 }
 
 // newThrottle keeps sign-in counters in Redis when REDIS_URL is set, so replicas share them,
@@ -234,12 +245,14 @@ func (a *App) Serve(ctx context.Context, addr string) error {
 }
 
 // Start begins the background work of the process until ctx ends or Stop: working the job
-// queue (webhook deliveries, the feed's sequencer, retention) and polling the sequencer, so
-// that events reach the feed and webhooks within a fraction of a second of their commit.
+// queue (webhook deliveries, the feed's sequencer, retention), polling the sequencer, so
+// that events reach the feed and webhooks within a fraction of a second of their commit, and
+// listening for the other replicas' cache invalidations.
 func (a *App) Start(ctx context.Context) error {
 	if err := a.Queue.Start(ctx); err != nil {
 		return err
 	}
+	a.Caches.Start(ctx)
 	go a.Outbox.Run(ctx, a.Log)
 	return nil
 }
