@@ -186,6 +186,22 @@ CREATE FUNCTION public.organization_member_role(org bigint, member bigint) RETUR
     LANGUAGE sql STABLE
     AS $$ SELECT role FROM organization_members WHERE organization_id = org AND user_id = member $$;
 
+CREATE FUNCTION public.orgs_memberships_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'organizations' THEN
+        PERFORM pg_notify('crm_cache', 'memberships:' || COALESCE(NEW.id, OLD.id));
+    ELSE
+        PERFORM pg_notify('crm_cache', 'memberships:' || COALESCE(NEW.organization_id, OLD.organization_id));
+        IF TG_OP = 'UPDATE' AND NEW.organization_id <> OLD.organization_id THEN
+            PERFORM pg_notify('crm_cache', 'memberships:' || OLD.organization_id);
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.pipelines_create_default(org bigint) RETURNS bigint
     LANGUAGE plpgsql
     AS $$
@@ -969,6 +985,10 @@ CREATE INDEX webhook_endpoints_list_idx ON public.webhook_endpoints USING btree 
 CREATE TRIGGER deals_fill_defaults BEFORE INSERT ON public.deals FOR EACH ROW EXECUTE FUNCTION public.deals_fill_defaults();
 
 CREATE TRIGGER deals_first_visit AFTER INSERT ON public.deals FOR EACH ROW EXECUTE FUNCTION public.deals_first_visit();
+
+CREATE TRIGGER organization_members_changed AFTER INSERT OR DELETE OR UPDATE ON public.organization_members FOR EACH ROW EXECUTE FUNCTION public.orgs_memberships_changed();
+
+CREATE TRIGGER organizations_changed AFTER DELETE OR UPDATE ON public.organizations FOR EACH ROW EXECUTE FUNCTION public.orgs_memberships_changed();
 
 ALTER TABLE ONLY public.activities
     ADD CONSTRAINT activities_deal_fkey FOREIGN KEY (organization_id, deal_id) REFERENCES public.deals(organization_id, id) ON DELETE CASCADE;

@@ -221,3 +221,15 @@ func New(t testing.TB, sources []migrate.Source) *database.DB {
 	t.Cleanup(db.Close)
 	return db
 }
+
+// Open returns another pool, as the application role, on the database of url (made by URL
+// with the platform's migrations): a second replica of the service on the same database.
+func Open(t testing.TB, url string) *database.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), url, database.Options{MaxConns: 8, StatementTimeout: 30 * time.Second, Role: database.AppRole})
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
