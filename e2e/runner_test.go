@@ -103,6 +103,8 @@ var validationOptions = &openapi3filter.Options{
 // Runner runs scenarios against a live service.
 type Runner struct {
 	srv        *Server
+	replicas   []*Server // the servers steps alternate between; srv alone unless NewRunner got more
+	sent       int       // steps sent so far, which picks the replica of the next
 	client     *http.Client
 	contract   *Contract
 	runID      string
@@ -162,10 +164,15 @@ func (c closeBoth) Close() error {
 
 // NewRunner fetches the document the service serves, checks that it is the repository's,
 // and signs up a user for probing which routes the service has.
-func NewRunner(t *testing.T, srv *Server) *Runner {
+//
+// Given more than one server (replicas of the service on one database), the steps of a story
+// alternate between them, so that every read may be served by another replica than the write
+// before it: what one replica writes must be what every other reads.
+func NewRunner(t *testing.T, srv *Server, more ...*Server) *Runner {
 	t.Helper()
 	r := &Runner{
-		srv: srv,
+		srv:      srv,
+		replicas: append([]*Server{srv}, more...),
 		client: &http.Client{
 			Timeout:       30 * time.Second,
 			Transport:     &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 4},
@@ -354,7 +361,9 @@ func (r *Runner) step(st Step, vars *Vars) (*exchange, []string) {
 		}
 		header.Set(kv.Key, v)
 	}
-	ex := &exchange{method: st.Method(), url: r.srv.Base + path, reqHeader: header, reqBody: body}
+	replica := r.replicas[r.sent%len(r.replicas)]
+	r.sent++
+	ex := &exchange{method: st.Method(), url: replica.Base + path, reqHeader: header, reqBody: body}
 
 	// The request against the document.
 	route, params, routeErr := r.contract.Route(st.Method(), path)
@@ -537,7 +546,11 @@ func (r *Runner) report(sc *Scenario, i int, st Step, ex *exchange, problems []s
 		writeHeaders(&b, ex.resHeader)
 		writeBody(&b, ex.resBody)
 		if id := ex.resHeader.Get("X-Request-Id"); id != "" {
-			if lines := r.srv.LogLines(id); len(lines) > 0 {
+			var lines []string
+			for _, srv := range r.replicas {
+				lines = append(lines, srv.LogLines(id)...)
+			}
+			if len(lines) > 0 {
 				b.WriteString("── the service's log for this request\n")
 				for _, l := range lines {
 					fmt.Fprintf(&b, "   %s\n", l)
