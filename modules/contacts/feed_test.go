@@ -27,6 +27,15 @@ func backdate(t *testing.T, s *apptest.Server, table string, id int64) {
 	}
 }
 
+// strs reads a JSON array of strings.
+func strs(v any) []string {
+	out := []string{}
+	for _, s := range v.([]any) {
+		out = append(out, s.(string))
+	}
+	return out
+}
+
 func wantTypes(t *testing.T, evs []apptest.Event, want ...string) {
 	t.Helper()
 	if got := apptest.Types(evs); !slices.Equal(got, want) {
@@ -43,7 +52,8 @@ func TestContactWritesRecordTheirEvents(t *testing.T) {
 	feed := e.Follow(e.team.Owner.Token, e.team.OrgID)
 	member := e.team.Member
 
-	c := e.contact(member, map[string]any{"name": "Ada", "email": "ada@example.com"})
+	c := e.contact(member, map[string]any{"name": "Ada", "email": "ada@example.com", "company": "Analytical Engines",
+		"notes": "Met at the fair", "tags": []any{"VIP", "lead"}})
 	path := contactPath(id(c))
 	got := e.as(member, "GET", path, nil).Body
 	evs := feed.Next()
@@ -52,6 +62,10 @@ func TestContactWritesRecordTheirEvents(t *testing.T) {
 	evs[0].WantUser(t, member)
 	if evs[0].Previous(t) != nil {
 		t.Fatal("a create carries previous_attributes")
+	}
+	if o := evs[0].Object(t); o["company"] != "Analytical Engines" || o["job_title"] != nil || o["notes"] != "Met at the fair" ||
+		!slices.Equal(strs(o["tags"]), []string{"vip", "lead"}) {
+		t.Fatalf("contact.created object %v", o)
 	}
 
 	backdate(t, e.Server, "contacts", id(c))
@@ -66,6 +80,30 @@ func TestContactWritesRecordTheirEvents(t *testing.T) {
 	prev := evs[0].Previous(t)
 	if len(prev) != 3 || prev["name"] != "Ada" || prev["phone"] != nil || prev["updated_at"] == nil {
 		t.Fatalf("previous_attributes %v, want name, phone and updated_at", prev)
+	}
+
+	// The richer fields: the old tags list whole, the old company, job title and notes.
+	backdate(t, e.Server, "contacts", id(c))
+	before = e.as(member, "GET", path, nil).Body
+	e.must(http.StatusOK, member, "PATCH", path, map[string]any{"tags": []any{"lead", "Partner"}, "company": nil,
+		"job_title": "CTO", "notes": "Call in March"})
+	after = e.as(member, "GET", path, nil).Body
+	evs = feed.Next()
+	wantTypes(t, evs, "contact.updated")
+	evs[0].WantObject(t, after)
+	evs[0].WantPrevious(t, before, after)
+	prev = evs[0].Previous(t)
+	if len(prev) != 5 || !slices.Equal(strs(prev["tags"]), []string{"vip", "lead"}) || prev["company"] != "Analytical Engines" ||
+		prev["job_title"] != nil || prev["notes"] != "Met at the fair" || prev["updated_at"] == nil {
+		t.Fatalf("previous_attributes %v, want tags, company, job_title, notes and updated_at", prev)
+	}
+	if o := evs[0].Object(t); !slices.Equal(strs(o["tags"]), []string{"lead", "partner"}) || o["company"] != nil {
+		t.Fatalf("contact.updated object %v", o)
+	}
+	// The same tags spelled otherwise change nothing: no event.
+	e.must(http.StatusOK, member, "PATCH", path, map[string]any{"tags": []any{" LEAD", "partner", "lead"}})
+	if evs := feed.Next(); len(evs) != 0 {
+		t.Fatalf("repeating the tags recorded %v", apptest.Types(evs))
 	}
 
 	// Nothing changes, or the write is refused: no event.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -443,4 +444,310 @@ func TestMemberWithContactsCannotBeRemoved(t *testing.T) {
 	apptest.WantProblem(t, res, http.StatusConflict, "member_owns_records")
 	e.must(http.StatusOK, e.team.Owner, "PATCH", contactPath(id(c)), map[string]any{"owner_id": e.team.Owner.ID})
 	e.Must(http.StatusNoContent, apptest.Req{Method: "DELETE", Path: p, Token: e.team.Owner.Token})
+}
+
+// Company, job title, notes and tags: created, rendered (tags always an array), changed by
+// PATCH (tags replace the whole list), and refused past their limits with every bad field
+// named at once.
+func TestRicherContactFields(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	bare := e.contact(e.team.Member, map[string]any{"name": "Bare"})
+	if tags, ok := bare["tags"].([]any); !ok || len(tags) != 0 || bare["company"] != nil || bare["job_title"] != nil || bare["notes"] != nil {
+		t.Fatalf("bare contact %v: want null company, job_title, notes and tags []", bare)
+	}
+	notes := "Met at the fair.\n  Call after the 15th. "
+	c := e.contact(e.team.Member, map[string]any{"name": "Ada", "company": " Analytical Engines ", "job_title": " CTO ",
+		"notes": notes, "tags": []any{" VIP ", "Lead", "vip", "LEAD", "Trade Show 2026"}})
+	want := map[string]any{"company": "Analytical Engines", "job_title": "CTO", "notes": notes}
+	for k, v := range want {
+		if c[k] != v {
+			t.Fatalf("%s = %q, want %q (in %v)", k, c[k], v, c)
+		}
+	}
+	wantTags := func(m map[string]any, want ...string) {
+		t.Helper()
+		var got []string
+		for _, v := range m["tags"].([]any) {
+			got = append(got, v.(string))
+		}
+		if !reflect.DeepEqual(got, want) && (len(got) != 0 || len(want) != 0) {
+			t.Fatalf("tags %q, want %q", got, want)
+		}
+	}
+	wantTags(c, "vip", "lead", "trade show 2026")
+	p := contactPath(id(c))
+	wantTags(e.must(http.StatusOK, e.team.Member, "GET", p, nil), "vip", "lead", "trade show 2026")
+
+	// PATCH: tags replace the list; absent fields stay; null clears.
+	got := e.must(http.StatusOK, e.team.Member, "PATCH", p, map[string]any{"tags": []any{"Partner", "vip"}})
+	wantTags(got, "partner", "vip")
+	if got["company"] != "Analytical Engines" || got["notes"] != notes {
+		t.Fatalf("a tags patch changed other fields: %v", got)
+	}
+	got = e.must(http.StatusOK, e.team.Member, "PATCH", p, map[string]any{"company": nil, "job_title": "Chief Engineer", "notes": nil})
+	if got["company"] != nil || got["job_title"] != "Chief Engineer" || got["notes"] != nil {
+		t.Fatalf("patch %v", got)
+	}
+	wantTags(got, "partner", "vip")
+	// The same tags in another spelling change nothing, not even updated_at.
+	backdate(t, e.Server, "contacts", id(c))
+	before := e.must(http.StatusOK, e.team.Member, "GET", p, nil)
+	got = e.must(http.StatusOK, e.team.Member, "PATCH", p, map[string]any{"tags": []any{"PARTNER ", "Vip", "partner"}})
+	if got["updated_at"] != before["updated_at"] {
+		t.Fatalf("repeating the tags moved updated_at: %v → %v", before["updated_at"], got["updated_at"])
+	}
+	wantTags(e.must(http.StatusOK, e.team.Member, "PATCH", p, map[string]any{"tags": []any{}}))
+	e.must(http.StatusOK, e.team.Member, "PATCH", p, map[string]any{"tags": []any{"a"}})
+	wantTags(e.must(http.StatusOK, e.team.Member, "PATCH", p, map[string]any{"tags": nil}))
+	// null tags on create are no tags.
+	wantTags(e.contact(e.team.Member, map[string]any{"name": "Null tags", "tags": nil}))
+
+	tags := func(n int, f func(i int) string) []any {
+		out := make([]any, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	twenty := tags(20, func(i int) string { return fmt.Sprint("Tag ", i) })
+	wantTags(e.contact(e.team.Owner, map[string]any{"name": "Twenty", "tags": twenty}), func() []string {
+		var out []string
+		for i := range 20 {
+			out = append(out, fmt.Sprint("tag ", i))
+		}
+		return out
+	}()...)
+	long := strings.Repeat("t", 50)
+	wantTags(e.contact(e.team.Owner, map[string]any{"name": "Long tag", "tags": []any{" " + long + " "}}), long)
+	wantTags(e.contact(e.team.Owner, map[string]any{"name": "Long notes", "notes": strings.Repeat("n", 10000)}))
+
+	for _, tt := range []struct {
+		name   string
+		body   map[string]any
+		fields []string
+	}{
+		{"21 tags", map[string]any{"tags": tags(21, func(i int) string { return fmt.Sprint("t", i) })}, []string{"tags"}},
+		{"51-character tag", map[string]any{"tags": []any{"ok", strings.Repeat("t", 51)}}, []string{"tags[1]"}},
+		{"empty tag", map[string]any{"tags": []any{""}}, []string{"tags[0]"}},
+		{"blank tag", map[string]any{"tags": []any{"a", "   "}}, []string{"tags[1]"}},
+		{"null tag", map[string]any{"tags": []any{nil}}, []string{"tags[0]"}},
+		{"tag not a string", map[string]any{"tags": []any{5}}, []string{"tags"}},
+		{"tags not a list", map[string]any{"tags": "vip"}, []string{"tags"}},
+		{"notes too long", map[string]any{"notes": strings.Repeat("n", 10001)}, []string{"notes"}},
+		{"blank notes", map[string]any{"notes": " \n "}, []string{"notes"}},
+		{"company too long", map[string]any{"company": strings.Repeat("c", 201)}, []string{"company"}},
+		{"blank company", map[string]any{"company": "  "}, []string{"company"}},
+		{"job title too long", map[string]any{"job_title": strings.Repeat("j", 201)}, []string{"job_title"}},
+		{"every field at once", map[string]any{"company": "", "job_title": strings.Repeat("j", 201), "notes": "",
+			"tags": []any{"ok", ""}}, []string{"company", "job_title", "notes", "tags[1]"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, method := range []string{"POST", "PATCH"} {
+				path, body := "/api/v1/contacts", map[string]any{"name": "x"}
+				if method == "PATCH" {
+					path, body = p, map[string]any{}
+				}
+				for k, v := range tt.body {
+					body[k] = v
+				}
+				m := apptest.WantProblem(t, e.as(e.team.Owner, method, path, body), http.StatusBadRequest, "validation_failed")
+				var fields []string
+				for _, fe := range m["errors"].([]any) {
+					fields = append(fields, fe.(map[string]any)["field"].(string))
+				}
+				slices.Sort(fields)
+				want := slices.Sorted(slices.Values(tt.fields))
+				if !slices.Equal(fields, want) {
+					t.Fatalf("%s: errors on %v, want %v (%v)", method, fields, want, m["errors"])
+				}
+			}
+		})
+	}
+	// The refused writes left the contact as it was.
+	if got := e.must(http.StatusOK, e.team.Member, "GET", p, nil); got["job_title"] != "Chief Engineer" || len(got["tags"].([]any)) != 0 {
+		t.Fatalf("a refused patch changed the contact: %v", got)
+	}
+}
+
+// listIDs reads the ids of a list page.
+func listIDs(m map[string]any) []int64 {
+	out := []int64{}
+	for _, it := range m["items"].([]any) {
+		out = append(out, id(it.(map[string]any)))
+	}
+	return out
+}
+
+// The tag filter wants every tag given, normalized like stored tags; search also matches
+// phone and company; a bad tag is named with every other bad parameter at once.
+func TestListByTagAndSearch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	mk := func(body map[string]any) int64 { return id(e.contact(e.team.Owner, body)) }
+	ann := mk(map[string]any{"name": "Ann", "tags": []any{"vip", "lead"}, "phone": "+44 20 7946 0018"})
+	bob := mk(map[string]any{"name": "Bob", "tags": []any{"VIP"}, "company": "Umbrella Corp"})
+	cat := mk(map[string]any{"name": "Cat", "tags": []any{"lead", "partner"}, "company": "Globex", "email": "cat@umbrella.example"})
+	dan := mk(map[string]any{"name": "Dan", "job_title": "Umbrella salesman", "notes": "umbrella"})
+	e.Do(apptest.Req{Method: "POST", Path: "/api/v1/contacts", Token: e.team.Outsider.Token, Org: e.team.Outsider.OrgID,
+		Body: map[string]any{"name": "Elsewhere", "tags": []any{"vip"}, "company": "Umbrella"}})
+	for _, tt := range []struct {
+		query string
+		want  []int64
+	}{
+		{"?tag=vip", []int64{bob, ann}},
+		{"?tag=%20VIP%20", []int64{bob, ann}}, // normalized like stored tags
+		{"?tag=vip&tag=lead", []int64{ann}},   // every tag given
+		{"?tag=lead&tag=LEAD", []int64{cat, ann}},
+		{"?tag=lead&tag=partner&tag=vip", []int64{}},
+		{"?tag=nobody", []int64{}},
+		{"?search=7946", []int64{ann}},             // phone
+		{"?search=%2B44%2020", []int64{ann}},       // phone as written, + and space
+		{"?search=umbrella", []int64{cat, bob}},    // company, or email; not job title or notes
+		{"?search=GLOBEX", []int64{cat}},           // company, any case
+		{"?search=umbrella&tag=vip", []int64{bob}}, // both filters
+		{"?search=salesman", []int64{}},            // job title is not searched
+	} {
+		m := e.must(http.StatusOK, e.team.Member, "GET", "/api/v1/contacts"+tt.query, nil)
+		if got := listIDs(m); !reflect.DeepEqual(got, tt.want) {
+			t.Fatalf("%q: %v, want %v", tt.query, got, tt.want)
+		}
+		if m["total"] != float64(len(tt.want)) {
+			t.Fatalf("%q: total %v, want %d", tt.query, m["total"], len(tt.want))
+		}
+	}
+	if got := listIDs(e.must(http.StatusOK, e.team.Member, "GET", "/api/v1/contacts?search=umbrella%20sales", nil)); len(got) != 0 {
+		t.Fatalf("search matched the job title of %d: %v", dan, got)
+	}
+	m := e.must(http.StatusOK, e.team.Owner, "GET", "/api/v1/contacts?tag=vip&owner_id="+fmt.Sprint(e.team.Owner.ID), nil)
+	if got := listIDs(m); !reflect.DeepEqual(got, []int64{bob, ann}) {
+		t.Fatalf("tag and owner: %v", got)
+	}
+
+	twentyOne := ""
+	for i := range 21 {
+		twentyOne += fmt.Sprintf("&tag=t%d", i)
+	}
+	for _, tt := range []struct {
+		query  string
+		fields []string
+	}{
+		{"?tag=", []string{"tag"}},
+		{"?tag=%20%20", []string{"tag"}},
+		{"?tag=vip&tag=" + strings.Repeat("t", 51), []string{"tag"}},
+		{"?" + twentyOne[1:], []string{"tag"}},
+		{"?tag=&order_by=email&order=up&page_size=0&owner_id=x", []string{"page_size", "tag", "owner_id", "order_by", "order"}},
+	} {
+		m := apptest.WantProblem(t, e.as(e.team.Owner, "GET", "/api/v1/contacts"+tt.query, nil), http.StatusBadRequest, "invalid_query")
+		var fields []string
+		for _, fe := range m["errors"].([]any) {
+			fields = append(fields, fe.(map[string]any)["field"].(string))
+		}
+		if !slices.Equal(slices.Sorted(slices.Values(fields)), slices.Sorted(slices.Values(tt.fields))) {
+			t.Fatalf("%q: errors on %v, want %v", tt.query, fields, tt.fields)
+		}
+	}
+	// 21 tags that are one tag in different spellings are one tag.
+	same := ""
+	for i := range 21 {
+		same += "&tag=" + strings.Repeat(" ", i) + "VIP"
+	}
+	if got := listIDs(e.must(http.StatusOK, e.team.Owner, "GET", "/api/v1/contacts?"+strings.ReplaceAll(same[1:], " ", "%20"), nil)); !reflect.DeepEqual(got, []int64{bob, ann}) {
+		t.Fatalf("one tag spelled 21 ways: %v", got)
+	}
+}
+
+// Every order, in both directions, lists the same contacts page by page whether the pages are
+// read by number or by cursor, and a cursor works only for the order that made it.
+func TestListOrdersWithCursors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	names := []string{"bea", "Ann", "Émile", "carl", "Bea", "ann", "Zoe", "dave", "Ann"}
+	var ids []int64
+	for _, n := range names {
+		ids = append(ids, id(e.contact(e.team.Owner, map[string]any{"name": n, "tags": []any{"all"}})))
+	}
+	// Touch some, so that updated_at orders differently from created_at.
+	for _, i := range []int{4, 0, 7} {
+		backdate(t, e.Server, "contacts", ids[i])
+	}
+	for _, i := range []int{2, 5} {
+		e.must(http.StatusOK, e.team.Owner, "PATCH", contactPath(ids[i]), map[string]any{"notes": fmt.Sprint("touched ", i)})
+	}
+	read := func(query string) map[string]any {
+		return e.must(http.StatusOK, e.team.Owner, "GET", "/api/v1/contacts?"+query, nil)
+	}
+	for _, orderBy := range []string{"", "created_at", "updated_at", "name"} {
+		for _, order := range []string{"", "asc", "desc"} {
+			q := "tag=all&page_size=2"
+			if orderBy != "" {
+				q += "&order_by=" + orderBy
+			}
+			if order != "" {
+				q += "&order=" + order
+			}
+			all := listIDs(read(strings.Replace(q, "page_size=2", "page_size=100", 1)))
+			if len(all) != len(names) {
+				t.Fatalf("%s: %v", q, all)
+			}
+			var byPage, byCursor []int64
+			for page := 1; ; page++ {
+				m := read(fmt.Sprintf("%s&page=%d", q, page))
+				if len(m["items"].([]any)) == 0 {
+					break
+				}
+				byPage = append(byPage, listIDs(m)...)
+			}
+			cursor := ""
+			for {
+				query := q + "&include_total=false"
+				if cursor != "" {
+					query += "&cursor=" + cursor
+				}
+				m := read(query)
+				byCursor = append(byCursor, listIDs(m)...)
+				next, _ := m["next_cursor"].(string)
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+			if !reflect.DeepEqual(byPage, all) || !reflect.DeepEqual(byCursor, all) {
+				t.Fatalf("%s: pages %v, cursor pages %v, one page %v", q, byPage, byCursor, all)
+			}
+			// The order itself.
+			rows := read(strings.Replace(q, "page_size=2", "page_size=100", 1))["items"].([]any)
+			desc := order != "asc"
+			for i := 1; i < len(rows); i++ {
+				a, b := rows[i-1].(map[string]any), rows[i].(map[string]any)
+				var ka, kb string
+				switch orderBy {
+				case "", "created_at":
+					ka, kb = a["created_at"].(string), b["created_at"].(string)
+				case "updated_at":
+					ka, kb = a["updated_at"].(string), b["updated_at"].(string)
+				case "name":
+					ka, kb = strings.ToLower(a["name"].(string)), strings.ToLower(b["name"].(string))
+				}
+				if (desc && ka < kb) || (!desc && ka > kb) {
+					t.Fatalf("%s: %q before %q", q, ka, kb)
+				}
+				if orderBy == "name" && ka == kb && ((desc && id(a) < id(b)) || (!desc && id(a) > id(b))) {
+					t.Fatalf("%s: ties not in id order: %d before %d", q, id(a), id(b))
+				}
+			}
+		}
+	}
+	// Names sort without regard to case: ann, Ann, Ann, bea, Bea, carl, ...
+	got := listIDs(read("order_by=name&order=asc&page_size=4"))
+	if want := []int64{ids[1], ids[5], ids[8], ids[0]}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("by name: %v, want %v", got, want)
+	}
+	// A cursor of one order is refused by another.
+	next := read("order_by=name&page_size=2")["next_cursor"].(string)
+	for _, q := range []string{"order_by=name&order=asc", "order_by=created_at", "order_by=updated_at", ""} {
+		res := e.as(e.team.Owner, "GET", "/api/v1/contacts?page_size=2&cursor="+next+"&"+q, nil)
+		apptest.WantProblem(t, res, http.StatusBadRequest, "invalid_cursor")
+	}
+	read("order_by=name&page_size=2&cursor=" + next)
 }

@@ -49,7 +49,7 @@ func (m *Module) Init(k *kernel.Kernel) error {
 
 func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
-	r.Tenant.List("search", "owner_id").Get("/contacts", h.list)
+	r.Tenant.List(ListParams...).Get("/contacts", h.list)
 	r.Tenant.Post("/contacts", h.create)
 	r.Tenant.Get("/contacts/:id", h.get)
 	r.Tenant.Patch("/contacts/:id", h.update)

@@ -3,7 +3,9 @@ package contacts
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
 	"github.com/mini-crm/crm/platform/auth"
@@ -16,6 +18,39 @@ var ownership = auth.NewOwnership("contacts")
 
 // MaxSearchLength bounds the search parameter of the contact list.
 const MaxSearchLength = 200
+
+// Bounds of a contact's tags: at most MaxTags of them, each of 1 to MaxTagLength characters
+// once trimmed.
+const (
+	MaxTags      = 20
+	MaxTagLength = 50
+)
+
+// TagMessage explains the tag format, after the field name.
+const TagMessage = "must be 1 to 50 characters long, not counting surrounding white space"
+
+// validTag reports whether s is a tag as the API accepts it: 1 to 50 characters once trimmed.
+func validTag(s string) bool {
+	n := utf8.RuneCountInString(strings.TrimSpace(s))
+	return n >= 1 && n <= MaxTagLength
+}
+
+// normalizeTag is a tag as it is stored and filtered on: trimmed and in lower case, so that
+// "VIP " and "vip" are one tag.
+func normalizeTag(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// normalizeTags normalizes each tag and drops the repeats, keeping the order in which the
+// tags first appear (the order the client gave them). It never returns nil: a contact
+// without tags has an empty list.
+func normalizeTags(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, t := range in {
+		if t = normalizeTag(t); !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
 
 var phonePattern = regexp.MustCompile(`^[0-9 +()\-]{1,32}$`)
 

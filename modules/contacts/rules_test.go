@@ -2,6 +2,7 @@ package contacts
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,17 +76,67 @@ func TestLikePattern(t *testing.T) {
 	}
 }
 
+func TestValidTag(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in string
+		ok bool
+	}{
+		{"vip", true},
+		{"  VIP  ", true}, // surrounding white space does not count
+		{"x", true},
+		{strings.Repeat("t", 50), true},
+		{" " + strings.Repeat("t", 50) + " ", true},
+		{strings.Repeat("t", 51), false},
+		{strings.Repeat("é", 50), true}, // characters, not bytes
+		{strings.Repeat("é", 51), false},
+		{"", false},
+		{"   ", false},
+		{"\t\n", false},
+	} {
+		if got := validTag(tt.in); got != tt.ok {
+			t.Errorf("validTag(%q) = %v, want %v", tt.in, got, tt.ok)
+		}
+	}
+}
+
+// Tags are stored trimmed, in lower case and without repeats, in the order they first appear.
+func TestNormalizeTags(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in, want []string
+	}{
+		{nil, []string{}},
+		{[]string{}, []string{}},
+		{[]string{" VIP ", "Lead", "vip", "LEAD", "partner"}, []string{"vip", "lead", "partner"}},
+		{[]string{"b", "a", "B"}, []string{"b", "a"}},
+		{[]string{"Ärger", "ärger"}, []string{"ärger"}},
+		{[]string{"trade show 2026"}, []string{"trade show 2026"}},
+	} {
+		got := normalizeTags(tt.in)
+		if got == nil || !slices.Equal(got, tt.want) {
+			t.Errorf("normalizeTags(%q) = %#v, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestChanges(t *testing.T) {
 	t.Parallel()
-	email, phone := "a@b.co", "123"
-	cur := contactRow{OwnerID: 1, Name: "Ann", Email: &email, Phone: &phone}
+	email, phone, company, notes := "a@b.co", "123", "Acme", "Met at the fair"
+	cur := contactRow{OwnerID: 1, Name: "Ann", Email: &email, Phone: &phone, Company: &company, Notes: &notes, Tags: []string{"vip", "lead"}}
 	tests := []struct {
 		name  string
 		patch Patch
 		want  []string
 	}{
 		{"empty patch", Patch{}, nil},
-		{"same values", Patch{OwnerID: new(int64(1)), Name: new("Ann"), Email: patch.Some(email), Phone: patch.Some(phone)}, nil},
+		{"same values", Patch{OwnerID: new(int64(1)), Name: new("Ann"), Email: patch.Some(email), Phone: patch.Some(phone),
+			Company: patch.Some(company), JobTitle: patch.Null[string](), Notes: patch.Some(notes), Tags: patch.Some([]string{"vip", "lead"})}, nil},
+		{"same tags once normalized", Patch{Tags: patch.Some([]string{" VIP", "lead", "Lead"})}, nil},
+		{"tags in another order", Patch{Tags: patch.Some([]string{"lead", "vip"})}, []string{"tags"}},
+		{"null tags clear them", Patch{Tags: patch.Null[[]string]()}, []string{"tags"}},
+		{"new company", Patch{Company: patch.Some("Globex")}, []string{"company"}},
+		{"clear notes, set job title", Patch{Notes: patch.Null[string](), JobTitle: patch.Some("CTO")}, []string{"notes", "job_title"}},
 		{"rename", Patch{Name: new("Bea")}, []string{"name"}},
 		{"clear email", Patch{Email: patch.Null[string]()}, []string{"email"}},
 		{"new phone", Patch{Phone: patch.Some("456")}, []string{"phone"}},
@@ -110,6 +161,12 @@ func TestChanges(t *testing.T) {
 	noEmail := contactRow{Name: "Ann"}
 	if got := changes(noEmail, Patch{Email: patch.Null[string]()}); len(got) != 0 {
 		t.Fatalf("clearing an absent email changes %v", got)
+	}
+	if got := changes(cur, Patch{Tags: patch.Null[[]string]()})["tags"].([]string); got == nil || len(got) != 0 {
+		t.Fatalf("cleared tags are written as %#v, want an empty list", got)
+	}
+	if got := changes(noEmail, Patch{Tags: patch.Some([]string{})}); len(got) != 0 {
+		t.Fatalf("clearing absent tags changes %v", got)
 	}
 }
 

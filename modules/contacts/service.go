@@ -3,6 +3,7 @@ package contacts
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
 	"github.com/mini-crm/crm/platform/auth"
@@ -41,30 +42,43 @@ func (s *Service) record(ctx context.Context, typ string, after contactRow, befo
 
 var _ contactsapi.Contacts = (*Service)(nil)
 
-// NewContact is a contact to create. OwnerID nil means the caller.
+// NewContact is a contact to create. OwnerID nil means the caller. Tags are stored trimmed,
+// in lower case and without repeats, in the order they first appear.
 type NewContact struct {
-	OwnerID *int64
-	Name    string
-	Email   *string
-	Phone   *string
+	OwnerID  *int64
+	Name     string
+	Email    *string
+	Phone    *string
+	Company  *string
+	JobTitle *string
+	Notes    *string
+	Tags     []string
 }
 
-// Patch is a partial update: nil or unset fields stay as they are; a null Email or Phone
-// clears it.
+// Patch is a partial update: nil or unset fields stay as they are; a null Email, Phone,
+// Company, JobTitle or Notes clears it. Tags, when set, replace the whole list (null clears
+// it), normalized as on create.
 type Patch struct {
-	OwnerID *int64
-	Name    *string
-	Email   patch.Optional[string]
-	Phone   patch.Optional[string]
+	OwnerID  *int64
+	Name     *string
+	Email    patch.Optional[string]
+	Phone    patch.Optional[string]
+	Company  patch.Optional[string]
+	JobTitle patch.Optional[string]
+	Notes    patch.Optional[string]
+	Tags     patch.Optional[[]string]
 }
 
-// ListFilter narrows the contact list.
+// ListFilter narrows and orders the contact list.
 type ListFilter struct {
-	Search  string // case-insensitive substring of name or email
+	Search  string   // case-insensitive substring of name, email, phone or company
+	Tags    []string // the contact carries every one (normalized like stored tags)
 	OwnerID *int64
+	OrderBy string // created_at (the default), updated_at or name
+	Desc    bool
 }
 
-// List returns a page of the organization's contacts, newest first.
+// List returns a page of the organization's contacts in the filter's order.
 func (s *Service) List(ctx context.Context, f ListFilter, w listing.Window) (database.Result[contactsapi.Contact], error) {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
@@ -72,6 +86,9 @@ func (s *Service) List(ctx context.Context, f ListFilter, w listing.Window) (dat
 	}
 	if err := auth.CheckOwnerFilter(p.Role, f.OwnerID); err != nil {
 		return database.Result[contactsapi.Contact]{}, err
+	}
+	if len(f.Tags) > 0 {
+		f.Tags = normalizeTags(f.Tags)
 	}
 	rows, err := s.store.list(ctx, p.OrgID, f, w)
 	if err != nil {
@@ -95,7 +112,8 @@ func (s *Service) Create(ctx context.Context, in NewContact) (contactsapi.Contac
 	}
 	var r contactRow
 	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
-		r, err = s.store.insert(ctx, p.OrgID, newContact{OwnerID: owner, Name: in.Name, Email: in.Email, Phone: in.Phone})
+		r, err = s.store.insert(ctx, p.OrgID, newContact{OwnerID: owner, Name: in.Name, Email: in.Email, Phone: in.Phone,
+			Company: in.Company, JobTitle: in.JobTitle, Notes: in.Notes, Tags: normalizeTags(in.Tags)})
 		if err != nil {
 			return err
 		}
@@ -157,19 +175,28 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch) (contactsap
 
 // changes lists the columns the patch really changes, so that a patch repeating the
 // current values writes nothing and leaves updated_at alone.
-func changes(cur contactRow, patch Patch) map[string]any {
+func changes(cur contactRow, p Patch) map[string]any {
 	set := map[string]any{}
-	if patch.OwnerID != nil && *patch.OwnerID != cur.OwnerID {
-		set["owner_id"] = *patch.OwnerID
+	if p.OwnerID != nil && *p.OwnerID != cur.OwnerID {
+		set["owner_id"] = *p.OwnerID
 	}
-	if patch.Name != nil && *patch.Name != cur.Name {
-		set["name"] = *patch.Name
+	if p.Name != nil && *p.Name != cur.Name {
+		set["name"] = *p.Name
 	}
-	if patch.Email.Set && !equalPtr(patch.Email.Ptr(), cur.Email) {
-		set["email"] = patch.Email.Ptr()
+	for col, f := range map[string]struct {
+		to  patch.Optional[string]
+		cur *string
+	}{"email": {p.Email, cur.Email}, "phone": {p.Phone, cur.Phone}, "company": {p.Company, cur.Company},
+		"job_title": {p.JobTitle, cur.JobTitle}, "notes": {p.Notes, cur.Notes}} {
+		if f.to.Set && !equalPtr(f.to.Ptr(), f.cur) {
+			set[col] = f.to.Ptr()
+		}
 	}
-	if patch.Phone.Set && !equalPtr(patch.Phone.Ptr(), cur.Phone) {
-		set["phone"] = patch.Phone.Ptr()
+	if p.Tags.Set {
+		// null and [] both leave the contact without tags.
+		if tags := normalizeTags(p.Tags.Value); !slices.Equal(tags, orEmpty(cur.Tags)) {
+			set["tags"] = tags
+		}
 	}
 	return set
 }

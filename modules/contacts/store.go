@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,16 +22,30 @@ type contactRow struct {
 	Name           string    `db:"name"`
 	Email          *string   `db:"email"`
 	Phone          *string   `db:"phone"`
+	Company        *string   `db:"company"`
+	JobTitle       *string   `db:"job_title"`
+	Notes          *string   `db:"notes"`
+	Tags           []string  `db:"tags"`
 	CreatedAt      time.Time `db:"created_at"`
 	UpdatedAt      time.Time `db:"updated_at"`
 }
 
 func (r contactRow) contact() contactsapi.Contact {
 	return contactsapi.Contact{ID: r.ID, OrganizationID: r.OrganizationID, OwnerID: r.OwnerID, Name: r.Name,
-		Email: r.Email, Phone: r.Phone, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		Email: r.Email, Phone: r.Phone, Company: r.Company, JobTitle: r.JobTitle, Notes: r.Notes,
+		Tags: orEmpty(r.Tags), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
-var contactCols = []string{"id", "organization_id", "owner_id", "name", "email", "phone", "created_at", "updated_at"}
+// orEmpty renders a missing list as an empty one.
+func orEmpty(tags []string) []string {
+	if tags == nil {
+		return []string{}
+	}
+	return tags
+}
+
+var contactCols = []string{"id", "organization_id", "owner_id", "name", "email", "phone", "company", "job_title", "notes", "tags",
+	"created_at", "updated_at"}
 
 var returning = "RETURNING " + strings.Join(contactCols, ", ")
 
@@ -46,15 +61,19 @@ func mapWriteError(err error) error {
 }
 
 type newContact struct {
-	OwnerID int64
-	Name    string
-	Email   *string
-	Phone   *string
+	OwnerID  int64
+	Name     string
+	Email    *string
+	Phone    *string
+	Company  *string
+	JobTitle *string
+	Notes    *string
+	Tags     []string // normalized
 }
 
 func (s store) insert(ctx context.Context, orgID int64, c newContact) (contactRow, error) {
-	q := database.SQL.Insert("contacts").Columns("organization_id", "owner_id", "name", "email", "phone").
-		Values(orgID, c.OwnerID, c.Name, c.Email, c.Phone).Suffix(returning)
+	q := database.SQL.Insert("contacts").Columns("organization_id", "owner_id", "name", "email", "phone", "company", "job_title", "notes", "tags").
+		Values(orgID, c.OwnerID, c.Name, c.Email, c.Phone, c.Company, c.JobTitle, c.Notes, c.Tags).Suffix(returning)
 	r, err := database.Get[contactRow](ctx, s.db.Q(ctx), q)
 	if err != nil {
 		return r, fmt.Errorf("insert contact: %w", mapWriteError(err))
@@ -109,25 +128,74 @@ func (s store) delete(ctx context.Context, orgID, id int64) error {
 	return nil
 }
 
-// listOrder is newest first; the index contacts (organization_id, created_at, id) serves it.
-var listOrder = database.Order{Key: "contacts:created_at:desc", Desc: true,
-	Cols: []database.KeyCol{{Expr: "created_at", Type: "timestamptz"}, {Expr: "id", Type: "bigint"}}}
+// orderKeys whitelists the orders of the list (the API's names) and the expression each
+// sorts by; every order ends with the id, so that it is total. Names sort without regard to
+// case. Each has an index leading with organization_id (contacts_list_idx,
+// contacts_updated_idx, contacts_name_idx), read forwards or backwards.
+// Orders are the orders of the list, the first the default (newest first unless order=asc).
+var Orders = []string{"created_at", "updated_at", "name"}
+
+var orderKeys = map[string]database.KeyCol{
+	"created_at": {Expr: "created_at", Type: "timestamptz"},
+	"updated_at": {Expr: "updated_at", Type: "timestamptz"},
+	"name":       {Expr: "lower(name)", Type: "text"},
+}
+
+// listRow is a contact of the list with its name's sort key as the database computed it:
+// the cursor repeats exactly what the database compares, whatever its idea of lower case.
+type listRow struct {
+	contactRow
+	SortName string `db:"sort_name"`
+}
+
+// listOrder is the order of the list by one of the whitelisted keys, id last, and the key
+// values of a row for its cursor.
+func listOrder(orderBy string, desc bool) (database.Order, func(listRow) []string) {
+	col, ok := orderKeys[orderBy]
+	if !ok {
+		orderBy, col = "created_at", orderKeys["created_at"]
+	}
+	dir := "asc"
+	if desc {
+		dir = "desc"
+	}
+	o := database.Order{Key: "contacts:" + orderBy + ":" + dir, Desc: desc, Cols: []database.KeyCol{col, {Expr: "id", Type: "bigint"}}}
+	key := func(r listRow) []string {
+		v := r.SortName
+		switch orderBy {
+		case "created_at":
+			v = database.TimeKey(r.CreatedAt)
+		case "updated_at":
+			v = database.TimeKey(r.UpdatedAt)
+		}
+		return []string{v, database.IDKey(r.ID)}
+	}
+	return o, key
+}
+
+// listCols are the columns of the list: the contact and its name as the name order sorts it.
+var listCols = append(slices.Clone(contactCols), "lower(name) AS sort_name")
 
 func (s store) list(ctx context.Context, orgID int64, f ListFilter, w database.Window) (database.Result[contactRow], error) {
 	where := sq.And{sq.Eq{"organization_id": orgID}}
 	if f.OwnerID != nil {
 		where = append(where, sq.Eq{"owner_id": *f.OwnerID})
 	}
+	if len(f.Tags) > 0 {
+		// Containment, which the GIN index contacts_tags_idx answers: every tag given.
+		where = append(where, sq.Expr("tags @> ?::text[]", f.Tags))
+	}
 	if f.Search != "" {
 		p := likePattern(f.Search)
-		where = append(where, sq.Or{sq.ILike{"name": p}, sq.ILike{"email": p}})
+		where = append(where, sq.Or{sq.ILike{"name": p}, sq.ILike{"email": p}, sq.ILike{"phone": p}, sq.ILike{"company": p}})
 	}
+	order, key := listOrder(f.OrderBy, f.Desc)
 	res, err := database.Paginate(ctx, s.db.Q(ctx),
-		database.SQL.Select(contactCols...).From("contacts").Where(where),
+		database.SQL.Select(listCols...).From("contacts").Where(where),
 		database.SQL.Select("count(*)").From("contacts").Where(where),
-		listOrder, w, func(r contactRow) []string { return []string{database.TimeKey(r.CreatedAt), database.IDKey(r.ID)} })
+		order, w, key)
 	if err != nil {
-		return res, fmt.Errorf("contacts: %w", err)
+		return database.Result[contactRow]{}, fmt.Errorf("contacts: %w", err)
 	}
-	return res, nil
+	return database.MapResult(res, func(r listRow) contactRow { return r.contactRow }), nil
 }

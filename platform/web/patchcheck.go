@@ -63,7 +63,12 @@ func checkOptionals(dst any) ([]apperr.FieldError, error) {
 			var ves validator.ValidationErrors
 			if errors.As(err, &ves) {
 				for _, fe := range ves {
-					out = append(out, apperr.FieldError{Field: name, Message: message(fe)})
+					// A rule on the elements of a list (dive) names the element: tags[1].
+					field := name
+					if ns := fe.Namespace(); strings.HasPrefix(ns, "[") {
+						field += ns
+					}
+					out = append(out, apperr.FieldError{Field: field, Message: message(fe)})
 				}
 			} else if err != nil {
 				return nil, fmt.Errorf("validate %s: %w", name, err)

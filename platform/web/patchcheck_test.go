@@ -10,10 +10,11 @@ import (
 )
 
 type patchBody struct {
-	Title patch.Optional[string] `json:"title" trim:"true" patch:"nonnull,notblank,max=5"`
-	Note  patch.Optional[string] `json:"note" patch:"max=3"`
-	Code  patch.Optional[string] `json:"code" patch:"shortcode"`
-	Count patch.Optional[int64]  `json:"count" patch:"nonnull,gt=0"`
+	Title patch.Optional[string]   `json:"title" trim:"true" patch:"nonnull,notblank,max=5"`
+	Note  patch.Optional[string]   `json:"note" patch:"max=3"`
+	Code  patch.Optional[string]   `json:"code" patch:"shortcode"`
+	Count patch.Optional[int64]    `json:"count" patch:"nonnull,gt=0"`
+	Tags  patch.Optional[[]string] `json:"tags" patch:"max=2,dive,max=3"`
 }
 
 func init() {
@@ -36,6 +37,9 @@ func TestPatchFieldsAreCheckedByTheirTags(t *testing.T) {
 		{`{"title":null,"count":null}`, []string{"count", "title"}},
 		{`{"title":"   "}`, []string{"title"}},
 		{`{"title":"toolong","note":"abcd","code":"ab","count":0}`, []string{"code", "count", "note", "title"}},
+		// A rule on the elements of a list names the element; one on the list, the list.
+		{`{"tags":["ok","long",null]}`, []string{"tags"}},
+		{`{"tags":["ok","long"]}`, []string{"tags[1]"}},
 	} {
 		var dst patchBody
 		if err := web.Decode([]byte(tt.body), &dst); err != nil {

@@ -30,6 +30,43 @@ var companies = []string{
 	"Blue Yonder", "Coho", "Alpine Ski", "Fourth Coffee", "Wingtip", "Woodgrove", "Humongous", "Trey Research",
 }
 
+// companySuffixes complete a company's name ("" leaves it bare).
+var companySuffixes = []string{"", "", " Inc", " Ltd", " GmbH", " Group", " Logistics", " Software", " Health", " Partners"}
+
+var jobTitles = []string{
+	"CEO", "CTO", "CFO", "Head of Purchasing", "Procurement Manager", "IT Director", "Sales Director",
+	"Operations Manager", "Office Manager", "Product Manager", "Marketing Lead", "Software Engineer",
+	"Account Manager", "Founder", "Head of Finance", "Logistics Coordinator", "VP Engineering", "Consultant",
+}
+
+var contactNotes = []string{
+	"Met at the trade fair; prefers email.",
+	"Decision maker for the EMEA budget.",
+	"Introduced by a partner. Call in the morning, their time.",
+	"Asked to be contacted again next quarter.",
+	"Speaks German and English.",
+	"Former customer at a previous company.",
+}
+
+// contactTags are the tags of the data set with the share of contacts carrying each, per
+// thousand. BenchTag is among them.
+var contactTags = []struct {
+	tag      string
+	perMille uint64
+}{
+	{"customer", 300}, {"prospect", 250}, {"lead", 200}, {"newsletter", 150}, {"americas", 250}, {"emea", 200},
+	{"apac", 100}, {"smb", 150}, {"enterprise", 60}, {"decision maker", 80}, {"webinar", 80}, {"trade show 2026", 60},
+	{"partner", 50}, {"referral", 40}, {"vip", 30}, {"churned", 30},
+}
+
+// BenchTag and BenchSearch are what the benchmark lists contacts by: a tag about 3 % of the
+// contacts carry, and a company name about 1.6 % of them work for (matched in no name, email
+// or phone).
+const (
+	BenchTag    = "vip"
+	BenchSearch = "vandelay"
+)
+
 var products = []string{
 	"annual licence", "renewal", "pilot", "enterprise plan", "support contract", "onboarding package",
 	"data migration", "training", "hardware refresh", "expansion", "consulting", "integration",

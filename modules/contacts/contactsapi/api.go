@@ -17,6 +17,10 @@ type Contact struct {
 	Name           string
 	Email          *string
 	Phone          *string
+	Company        *string
+	JobTitle       *string
+	Notes          *string
+	Tags           []string // trimmed, lower case, without repeats; never nil
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }

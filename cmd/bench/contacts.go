@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	"github.com/mini-crm/crm/cmd/crm/seed"
+)
+
+// Names of the contact list operations.
+const (
+	contactsSearchOp = "contacts search (3+ characters)"
+	contactsByTagOp  = "contacts by tag"
+)
+
+// contactOps are the contact list's filters, first page with the exact total (the default), newest first:
+// a search for a company name (seed.BenchSearch, which only companies match, so the trigram
+// indexes of name, email and phone find nothing and the company's find about 1.6 % of the
+// contacts) and one tag (seed.BenchTag, on about 3 % of them).
+func (h *harness) contactOps() []op {
+	return []op{
+		{
+			name: contactsSearchOp,
+			api: func(ctx context.Context, w *worker) error {
+				return w.get(ctx, fmt.Sprintf("/api/v1/contacts?search=%s&page_size=%d", url.QueryEscape(seed.BenchSearch), w.h.cfg.PageSize))
+			},
+			sql: func(ctx context.Context, w *worker) error {
+				p := "%" + seed.BenchSearch + "%"
+				return w.contactsPage(ctx, sqlContactsSearchPage, sqlContactsSearchCount, p, p, p, p)
+			},
+		},
+		{
+			name: contactsByTagOp,
+			api: func(ctx context.Context, w *worker) error {
+				return w.get(ctx, fmt.Sprintf("/api/v1/contacts?tag=%s&page_size=%d", url.QueryEscape(seed.BenchTag), w.h.cfg.PageSize))
+			},
+			sql: func(ctx context.Context, w *worker) error {
+				return w.contactsPage(ctx, sqlContactsTagPage, sqlContactsTagCount, []string{seed.BenchTag})
+			},
+		},
+	}
+}
+
+// contactsPage is the contact list: membership check, the page, and the count, each with
+// the organization then the filter's arguments.
+func (w *worker) contactsPage(ctx context.Context, page, count string, args ...any) error {
+	org := w.h.orgID
+	all := append([]any{org}, args...)
+	if err := w.scoped(ctx, org, fmt.Sprintf(page, w.h.cfg.PageSize+1), all...); err != nil {
+		return err
+	}
+	return w.scoped(ctx, org, count, all...)
+}
