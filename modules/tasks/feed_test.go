@@ -34,6 +34,9 @@ func TestTaskWritesRecordTheirEvents(t *testing.T) {
 	evs := feed.Next()
 	wantTypes(t, evs, "task.created", "activity.created")
 	evs[0].WantObject(t, e.as(member, "GET", path, nil).Body)
+	if obj := evs[0].Object(t); obj["assignee_id"] != float64(member.ID) || obj["completed_at"] != nil {
+		t.Fatalf("created task %v: want the member as assignee and no completed_at", obj)
+	}
 	acts := e.activities(e.memberDeal)
 	if acts[0]["type"] != "task_created" {
 		t.Fatalf("newest activity %v", acts[0])
@@ -67,8 +70,12 @@ func TestTaskWritesRecordTheirEvents(t *testing.T) {
 	evs[0].WantUser(t, member)
 	evs[0].WantPrevious(t, before, after)
 	prev := evs[0].Previous(t)
-	if len(prev) != 3 || prev["is_done"] != false || prev["due_date"] != "2030-02-01" || prev["updated_at"] == nil {
+	if done, had := prev["completed_at"]; len(prev) != 4 || prev["is_done"] != false || prev["due_date"] != "2030-02-01" ||
+		prev["updated_at"] == nil || !had || done != nil {
 		t.Fatalf("previous_attributes %v", prev)
+	}
+	if obj := evs[0].Object(t); obj["completed_at"] == nil || obj["completed_at"] != obj["updated_at"] {
+		t.Fatalf("completed task %v: completed_at is the updated_at of the write that completed it", obj)
 	}
 
 	// Nothing changes, or the write is refused (inside the transaction too): no event.

@@ -19,12 +19,37 @@ type dueDate struct{ web.DateInput }
 
 func (d *dueDate) UnmarshalJSON(b []byte) error { return d.UnmarshalJSONField("due_date", b) }
 
-func (d *dueDate) ptr() *time.Time {
-	if d == nil {
+// DateIn returns the date as seen in loc (a date-time with an offset is an instant there).
+func (d dueDate) DateIn(loc *time.Location) time.Time { return d.In(loc).Time() }
+
+// day is the due date of a create, nil when none was sent.
+func (d *dueDate) day() Day {
+	if d == nil || d.IsZero() {
 		return nil
 	}
-	t := d.Time()
-	return &t
+	return *d
+}
+
+// ListParams are the filters and orders GET /tasks takes besides the page.
+var ListParams = []string{"deal_id", "assignee_id", "only_open", "is_done", "overdue", "due_before", "due_after",
+	"order_by", "order"}
+
+// readOnlyFields are fields a task renders that only the service sets.
+var readOnlyFields = []string{"completed_at"}
+
+// queryBool reads an optional true|false parameter.
+func queryBool(c *fiber.Ctx, name string) (*bool, bool) {
+	switch c.Query(name) {
+	case "":
+		return nil, true
+	case "true":
+		v := true
+		return &v, true
+	case "false":
+		v := false
+		return &v, true
+	}
+	return nil, false
 }
 
 // listFilter reads the query of GET /tasks. Every invalid value is a 400 naming its
@@ -33,17 +58,33 @@ func listFilter(c *fiber.Ctx) (ListFilter, error) {
 	var f ListFilter
 	var bad []apperr.FieldError
 	fail := func(field, msg string) { bad = append(bad, apperr.FieldError{Field: field, Message: msg}) }
-	if v, err := web.QueryInt64(c, "deal_id"); err != nil {
-		fail("deal_id", "must be a positive integer")
-	} else {
-		f.DealID = v
+	for _, name := range []string{"deal_id", "assignee_id"} {
+		v, err := web.QueryInt64(c, name)
+		if err != nil {
+			fail(name, "must be a positive integer")
+			continue
+		}
+		if name == "deal_id" {
+			f.DealID = v
+		} else {
+			f.AssigneeID = v
+		}
 	}
-	switch c.Query("only_open") {
-	case "", "false":
-	case "true":
-		f.OnlyOpen = true
-	default:
-		fail("only_open", "must be true or false")
+	for _, name := range []string{"only_open", "is_done", "overdue"} {
+		v, ok := queryBool(c, name)
+		if !ok {
+			fail(name, "must be one of: true, false")
+			continue
+		}
+		switch {
+		case name == "is_done":
+			f.IsDone = v
+		case v == nil:
+		case name == "only_open":
+			f.OnlyOpen = *v
+		default:
+			f.Overdue = *v
+		}
 	}
 	for _, name := range []string{"due_before", "due_after"} {
 		d, err := web.QueryDate(c, name)
@@ -54,13 +95,15 @@ func listFilter(c *fiber.Ctx) (ListFilter, error) {
 		if d == nil {
 			continue
 		}
-		t := d.Time()
 		if name == "due_before" {
-			f.DueBefore = &t
+			f.DueBefore = dueDate{*d}
 		} else {
-			f.DueAfter = &t
+			f.DueAfter = dueDate{*d}
 		}
 	}
+	// Soonest due first, newest first for the timestamps, unless order says otherwise.
+	o := web.OrderFrom(c, Orders, []string{OrderDueDate}, &bad)
+	f.OrderBy, f.Desc = o.By, o.Desc
 	if len(bad) > 0 {
 		return f, apperr.InvalidFields("invalid_query", bad...)
 	}
@@ -85,15 +128,19 @@ type createRequest struct {
 	Title       string   `json:"title" trim:"true" validate:"required,notblank,max=200"`
 	Description *string  `json:"description" validate:"omitnil,max=5000"`
 	DueDate     *dueDate `json:"due_date"`
+	AssigneeID  *int64   `json:"assignee_id" validate:"omitnil,gt=0"`
 }
 
 func (h handler) create(c *fiber.Ctx) error {
 	var req createRequest
+	if err := web.RefuseReadOnly(c, readOnlyFields...); err != nil {
+		return err
+	}
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
 	t, err := h.svc.Create(c.UserContext(), NewTask{DealID: req.DealID, Title: req.Title,
-		Description: req.Description, DueDate: req.DueDate.ptr()})
+		Description: req.Description, DueDate: req.DueDate.day(), AssigneeID: req.AssigneeID})
 	if err != nil {
 		return err
 	}
@@ -114,12 +161,13 @@ func (h handler) get(c *fiber.Ctx) error {
 }
 
 // updateRequest is a PATCH: each field's create rules apply to a present value, and title and
-// is_done, which every task has, cannot be null.
+// is_done and assignee_id, which every task has, cannot be null.
 type updateRequest struct {
 	Title       patch.Optional[string]  `json:"title" trim:"true" patch:"nonnull,notblank,max=200"`
 	Description patch.Optional[string]  `json:"description" patch:"max=5000"`
 	DueDate     patch.Optional[dueDate] `json:"due_date" patch:""`
 	IsDone      patch.Optional[bool]    `json:"is_done" patch:"nonnull"`
+	AssigneeID  patch.Optional[int64]   `json:"assignee_id" patch:"nonnull,gt=0"`
 }
 
 func (h handler) update(c *fiber.Ctx) error {
@@ -128,14 +176,18 @@ func (h handler) update(c *fiber.Ctx) error {
 		return err
 	}
 	var req updateRequest
+	if err := web.RefuseReadOnly(c, readOnlyFields...); err != nil {
+		return err
+	}
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	change := Patch{Title: req.Title.Ptr(), Description: req.Description, IsDone: req.IsDone.Ptr()}
+	change := Change{Patch: Patch{Title: req.Title.Ptr(), Description: req.Description, IsDone: req.IsDone.Ptr(),
+		AssigneeID: req.AssigneeID.Ptr()}}
 	if req.DueDate.Set {
-		change.DueDate = patch.Null[time.Time]()
+		change.Due = patch.Null[Day]()
 		if req.DueDate.HasValue() {
-			change.DueDate = patch.Some(req.DueDate.Value.Time())
+			change.Due = patch.Some[Day](req.DueDate.Value)
 		}
 	}
 	t, err := h.svc.Update(c.UserContext(), id, change)

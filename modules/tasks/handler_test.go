@@ -27,13 +27,13 @@ func TestCreateEveryRole(t *testing.T) {
 		conforms(t, "Task", res.Body)
 		tk := res.JSON()
 		want := map[string]any{"deal_id": float64(e.memberDeal), "title": "Call " + role, "description": "Discuss the proposal",
-			"due_date": "2030-01-20", "is_done": false}
+			"due_date": "2030-01-20", "is_done": false, "assignee_id": float64(e.team.Member.ID), "completed_at": nil}
 		for k, v := range want {
 			if tk[k] != v {
 				t.Fatalf("%s: %s = %v, want %v (%v)", role, k, tk[k], v, tk)
 			}
 		}
-		if len(tk) != 8 || !strings.HasSuffix(tk["created_at"].(string), "Z") || tk["updated_at"] != tk["created_at"] {
+		if len(tk) != 10 || !strings.HasSuffix(tk["created_at"].(string), "Z") || tk["updated_at"] != tk["created_at"] {
 			t.Fatalf("%s: representation %v", role, tk)
 		}
 		if res.Header.Get("Location") != taskPath(id(tk)) {
@@ -425,11 +425,12 @@ func TestUpdateFields(t *testing.T) {
 	apptest.WantProblem(t, e.as(e.team.Owner, "PATCH", taskPath(id(tk)+1000), map[string]any{"title": "x"}), http.StatusNotFound, "task_not_found")
 }
 
-// Who may change a task is decided by who owns its deal now, not when the task was made.
+// Who may change a task is decided by who owns its deal now, not when the task was made
+// (the task is assigned to someone else, which would let the member change it too).
 func TestPermissionFollowsTheDealsCurrentOwner(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	tk := e.task(e.memberDeal, nil)
+	tk := e.task(e.memberDeal, map[string]any{"assignee_id": e.team.Owner.ID})
 	path := taskPath(id(tk))
 	e.must(http.StatusOK, e.team.Member, "PATCH", path, map[string]any{"is_done": true})
 

@@ -1,8 +1,11 @@
-// Package tasks owns the tasks of an organization: to-dos attached to its deals, with an
-// optional due date that may never be set in the past. It reads deals (existence and owner)
-// through the deals facade and records each new task on the deal's timeline through the
-// timeline facade, inside its own transactions; it records the task.* events of the change
-// feed, those of the tasks a deal's delete takes with it included (dealsapi.DealDeleting).
+// Package tasks owns the tasks of an organization: to-dos attached to its deals, assigned to
+// a member, with an optional due date that may never be set in the past (today is taken in
+// the organization's time zone). It reads deals (existence and owner) through the deals
+// facade and the time zone through the orgs facade, and records each new task on the deal's
+// timeline through the timeline facade, inside its own transactions; it records the task.*
+// events of the change feed, those of the tasks a deal's delete takes with it
+// (dealsapi.DealDeleting) and of those a leaving member hands on (orgsapi.MemberRemoved)
+// included.
 package tasks
 
 import (
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
+	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
@@ -29,7 +33,8 @@ type Module struct {
 }
 
 // New builds the module. outbox records the task.* events of its writes; now is the clock
-// that decides which day is today (UTC), the composition root passes time.Now.
+// that decides which day is today (in the organization's time zone), the composition root
+// passes time.Now.
 func New(db *database.DB, outbox Outbox, now func() time.Time) *Module {
 	return &Module{svc: &Service{db: db, store: store{db: db}, outbox: outbox, now: now}}
 }
@@ -51,15 +56,21 @@ func (m *Module) Init(k *kernel.Kernel) error {
 	if err != nil {
 		return err
 	}
-	m.svc.deals, m.svc.timeline = deals, tl
+	orgs, err := kernel.Resolve[orgsapi.Orgs](k)
+	if err != nil {
+		return err
+	}
+	m.svc.deals, m.svc.timeline, m.svc.orgs = deals, tl, orgs
 	// A deal's delete takes its tasks with it: each gets its task.deleted event.
 	kernel.Handle(k, m.svc.dealDeleting)
+	// A member who leaves hands their tasks to the owners of the tasks' deals.
+	kernel.Handle(k, m.svc.memberRemoved)
 	return nil
 }
 
 func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
-	r.Tenant.List("deal_id", "only_open", "due_before", "due_after").Get("/tasks", h.list)
+	r.Tenant.List(ListParams...).Get("/tasks", h.list)
 	r.Tenant.Post("/tasks", h.create)
 	r.Tenant.Get("/tasks/:id", h.get)
 	r.Tenant.Patch("/tasks/:id", h.update)

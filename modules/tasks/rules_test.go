@@ -38,9 +38,38 @@ func TestToday(t *testing.T) {
 		{time.Date(2030, 12, 31, 23, 59, 59, 0, time.UTC), "2030-12-31"},
 	}
 	for _, tt := range tests {
-		got := today(tt.now)
+		got := today(tt.now, time.UTC)
 		if got != day(tt.want) {
 			t.Errorf("today(%v) = %v, want %s", tt.now, got, tt.want)
+		}
+	}
+}
+
+// Today is the date in the organization's time zone, whatever the clock's location.
+func TestTodayInTheOrganizationsTimeZone(t *testing.T) {
+	t.Parallel()
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	tests := []struct {
+		now  time.Time
+		loc  *time.Location
+		want string
+	}{
+		{time.Date(2030, 1, 15, 14, 59, 59, 0, time.UTC), tokyo, "2030-01-15"},
+		{time.Date(2030, 1, 15, 15, 0, 0, 0, time.UTC), tokyo, "2030-01-16"},
+		{time.Date(2030, 1, 15, 7, 59, 59, 0, time.UTC), la, "2030-01-14"},
+		{time.Date(2030, 1, 15, 8, 0, 0, 0, time.UTC), la, "2030-01-15"},
+		{time.Date(2030, 1, 16, 3, 0, 0, 0, time.FixedZone("UTC+5", 5*3600)), la, "2030-01-15"},
+	}
+	for _, tt := range tests {
+		if got := today(tt.now, tt.loc); got != day(tt.want) {
+			t.Errorf("today(%v, %v) = %v, want %s", tt.now, tt.loc, got, tt.want)
 		}
 	}
 }
@@ -67,7 +96,7 @@ func TestCheckDueDateAtMidnightUTC(t *testing.T) {
 		{"clock in another zone", ptr(day("2030-01-15")), time.Date(2030, 1, 16, 1, 0, 0, 0, time.FixedZone("", 7200)), false},
 	}
 	for _, tt := range tests {
-		err := checkDueDate(tt.due, tt.now)
+		err := checkDueDate(tt.due, today(tt.now, time.UTC))
 		if (err != nil) != tt.past {
 			t.Errorf("%s: err = %v, want past %v", tt.name, err, tt.past)
 		}
@@ -96,7 +125,7 @@ func TestCheckDueDateChange(t *testing.T) {
 		{"later", nil, patch.Some(day("2030-02-01")), false},
 	}
 	for _, tt := range tests {
-		if err := checkDueDateChange(tt.cur, tt.next, now); (err != nil) != tt.past {
+		if err := checkDueDateChange(tt.cur, tt.next, today(now, time.UTC)); (err != nil) != tt.past {
 			t.Errorf("%s: err = %v, want past %v", tt.name, err, tt.past)
 		}
 	}
@@ -121,8 +150,8 @@ func TestCheckModify(t *testing.T) {
 	}
 }
 
-// The task policy sets only the refusal tasks use; the others still refuse with a real
-// error, never with a nil *apperr.Error inside a non-nil error.
+// The task policy's refusals are the ownership errors of platform/auth with sentences about
+// tasks, never a nil *apperr.Error inside a non-nil error.
 func TestPolicyHasNoNilRefusal(t *testing.T) {
 	t.Parallel()
 	p := auth.Principal{UserID: 7, OrgID: 1, Role: auth.RoleMember}
@@ -133,7 +162,7 @@ func TestPolicyHasNoNilRefusal(t *testing.T) {
 		{ownership.CheckCreate(p, 8), auth.ErrCreateForOther},
 		{ownership.CheckReassign(p, 7, 8), auth.ErrReassignForbidden},
 	} {
-		if ae, ok := apperr.As(c.err); !ok || ae != c.want || apperr.KindOf(c.err) != apperr.KindForbidden {
+		if ae, ok := apperr.As(c.err); !ok || ae == nil || !errors.Is(c.err, c.want) || apperr.KindOf(c.err) != apperr.KindForbidden {
 			t.Errorf("error %#v, want %v", c.err, c.want)
 		}
 	}
@@ -142,9 +171,28 @@ func TestPolicyHasNoNilRefusal(t *testing.T) {
 	}
 }
 
+// A member changes a task on a deal they own or assigned to them; others always.
+func TestMayChange(t *testing.T) {
+	t.Parallel()
+	const self, other = 7, 8
+	for _, role := range auth.Roles {
+		p := auth.Principal{UserID: self, OrgID: 1, Role: role}
+		for _, c := range []struct {
+			dealOwner, assignee int64
+			member              bool
+		}{{self, self, true}, {self, other, true}, {other, self, true}, {other, other, false}} {
+			err := mayChange(p, c.dealOwner, Task{AssigneeID: c.assignee})
+			want := c.member || role != auth.RoleMember
+			if (err == nil) != want || (err != nil && !errors.Is(err, auth.ErrNotOwner)) {
+				t.Errorf("%s, deal of %d, assigned to %d: %v", role, c.dealOwner, c.assignee, err)
+			}
+		}
+	}
+}
+
 func TestChanges(t *testing.T) {
 	t.Parallel()
-	cur := Task{Title: "Call", Description: ptr("notes"), DueDate: ptr(day("2030-01-10")), IsDone: false}
+	cur := Task{Title: "Call", Description: ptr("notes"), DueDate: ptr(day("2030-01-10")), IsDone: false, AssigneeID: 7}
 	tests := []struct {
 		name  string
 		patch Patch
@@ -154,6 +202,8 @@ func TestChanges(t *testing.T) {
 		{"same values", Patch{Title: ptr("Call"), Description: patch.Some("notes"), DueDate: patch.Some(day("2030-01-10")), IsDone: ptr(false)}, map[string]any{}},
 		{"same date in another location", Patch{DueDate: patch.Some(time.Date(2030, 1, 10, 0, 0, 0, 0, time.FixedZone("", 3600)))}, map[string]any{}},
 		{"title", Patch{Title: ptr("Email")}, map[string]any{"title": "Email"}},
+		{"same assignee", Patch{AssigneeID: ptr[int64](7)}, map[string]any{}},
+		{"assignee", Patch{AssigneeID: ptr[int64](8)}, map[string]any{"assignee_id": int64(8)}},
 		{"done", Patch{IsDone: ptr(true)}, map[string]any{"is_done": true}},
 		{"clear description", Patch{Description: patch.Null[string]()}, map[string]any{"description": (*string)(nil)}},
 		{"clear due date", Patch{DueDate: patch.Null[time.Time]()}, map[string]any{"due_date": (*time.Time)(nil)}},

@@ -99,7 +99,7 @@ func TestServiceTenantFilter(t *testing.T) {
 	if _, err := e.svc.Get(ctx, tid); !errors.Is(err, tasksapi.ErrTaskNotFound) {
 		t.Fatalf("get: %v", err)
 	}
-	if _, err := e.svc.Update(ctx, tid, tasks.Patch{Title: ptr("stolen")}); !errors.Is(err, tasksapi.ErrTaskNotFound) {
+	if _, err := e.svc.Update(ctx, tid, tasks.Change{Patch: tasks.Patch{Title: ptr("stolen")}}); !errors.Is(err, tasksapi.ErrTaskNotFound) {
 		t.Fatalf("update: %v", err)
 	}
 	if err := e.svc.Delete(ctx, tid); !errors.Is(err, tasksapi.ErrTaskNotFound) {
@@ -130,18 +130,19 @@ func TestServiceUsesItsClock(t *testing.T) {
 	e := newEnv(t)
 	ctx := ctxAs(e.team.Manager, e.team.OrgID, auth.RoleManager)
 	e.clock.Set(time.Date(2030, 6, 1, 0, 0, 0, 0, time.UTC))
-	if _, err := e.svc.Create(ctx, tasks.NewTask{DealID: e.ownerDeal, Title: "x", DueDate: date("2030-05-31")}); !errors.Is(err, tasks.ErrDueDateInPast) {
+	if _, err := e.svc.Create(ctx, tasks.NewTask{DealID: e.ownerDeal, Title: "x", DueDate: tasks.Date(*date("2030-05-31"))}); !errors.Is(err, tasks.ErrDueDateInPast) {
 		t.Fatalf("create yesterday: %v", err)
 	}
-	tk, err := e.svc.Create(ctx, tasks.NewTask{DealID: e.ownerDeal, Title: "x", DueDate: date("2030-06-01")})
+	tk, err := e.svc.Create(ctx, tasks.NewTask{DealID: e.ownerDeal, Title: "x", DueDate: tasks.Date(*date("2030-06-01"))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Set(time.Date(2030, 7, 1, 0, 0, 0, 0, time.UTC))
-	if _, err := e.svc.Update(ctx, tk.ID, tasks.Patch{DueDate: patch.Some(*date("2030-06-30"))}); !errors.Is(err, tasks.ErrDueDateInPast) {
+	if _, err := e.svc.Update(ctx, tk.ID, tasks.Change{Due: patch.Some[tasks.Day](tasks.Date(*date("2030-06-30")))}); !errors.Is(err, tasks.ErrDueDateInPast) {
 		t.Fatalf("update to yesterday: %v", err)
 	}
-	if _, err := e.svc.Update(ctx, tk.ID, tasks.Patch{IsDone: ptr(true), DueDate: patch.Some(*date("2030-06-01"))}); err != nil {
+	if _, err := e.svc.Update(ctx, tk.ID, tasks.Change{Patch: tasks.Patch{IsDone: ptr(true)},
+		Due: patch.Some[tasks.Day](tasks.Date(*date("2030-06-01")))}); err != nil {
 		t.Fatalf("overdue task marked done: %v", err)
 	}
 }
@@ -187,8 +188,8 @@ func TestSchemaRefusesCrossOrganizationDeals(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	db := owner(t, e)
-	_, err := db.Exec(ctx, "INSERT INTO tasks (organization_id, deal_id, title) VALUES ($1, $2, 'x')",
-		e.team.Outsider.OrgID, e.ownerDeal)
+	_, err := db.Exec(ctx, "INSERT INTO tasks (organization_id, deal_id, assignee_id, title) VALUES ($1, $2, $3, 'x')",
+		e.team.Outsider.OrgID, e.ownerDeal, e.team.Outsider.ID)
 	if database.PgCode(err) != database.CodeForeignKeyViolation || database.Constraint(err) != "tasks_deal_fkey" {
 		t.Fatalf("cross-organization insert: %v", err)
 	}
