@@ -1,5 +1,6 @@
 // Package timeline owns the activities of deals: comments written by people and events
-// recorded by the system (creation, status and stage changes, tasks). It depends on no other
+// recorded by the system (creation, status and stage changes, tasks); comments alone can be
+// edited and deleted, by the people who may (timelineapi). It depends on no other
 // module; modules that own deals append to it through timelineapi inside their own
 // transactions and serve its HTTP routes, because only they can tell whether a deal exists.
 package timeline
@@ -25,7 +26,8 @@ type Module struct {
 }
 
 // New builds the module. outbox records the activity.created event of every activity, in
-// the transaction that appends it.
+// the transaction that appends it, and the activity.updated and activity.deleted events of
+// comments edited and deleted, in theirs.
 func New(db *database.DB, outbox Outbox) *Module {
 	return &Module{svc: newService(db, outbox)}
 }

@@ -63,6 +63,12 @@ func checkComment(typ string, payload json.RawMessage) (commentPayload, error) {
 	if typ != timelineapi.TypeComment {
 		return commentPayload{}, timelineapi.ErrTypeNotAllowed
 	}
+	return checkCommentPayload(payload)
+}
+
+// checkCommentPayload validates the payload of a comment, new or edited: {"text": 1..10000
+// characters, not only white space} and nothing else.
+func checkCommentPayload(payload json.RawMessage) (commentPayload, error) {
 	trimmed := bytes.TrimSpace(payload)
 	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
 		return commentPayload{}, invalid("payload", "is required")
@@ -95,4 +101,22 @@ func checkComment(typ string, payload json.RawMessage) (commentPayload, error) {
 		return commentPayload{}, invalid("payload.text", fmt.Sprintf("must be at most %d characters long", MaxCommentLength))
 	}
 	return commentPayload{Text: text}, nil
+}
+
+// checkEditable decides whether a person may change the activity cur: only a comment, and
+// only its author, or anyone when anyAuthor (a removal by a moderator).
+func checkEditable(cur timelineapi.Activity, userID int64, anyAuthor bool) error {
+	if cur.Type != timelineapi.TypeComment {
+		return timelineapi.ErrNotEditable
+	}
+	if anyAuthor || (cur.AuthorID != nil && *cur.AuthorID == userID) {
+		return nil
+	}
+	return timelineapi.ErrNotAuthor
+}
+
+// sameText reports whether the stored payload of a comment already holds c.
+func sameText(stored json.RawMessage, c commentPayload) bool {
+	var cur commentPayload
+	return json.Unmarshal(stored, &cur) == nil && cur.Text == c.Text
 }

@@ -2,6 +2,7 @@ package timeline
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
 	"github.com/mini-crm/crm/platform/web"
@@ -17,9 +18,19 @@ type activityJSON struct {
 	Type      string          `json:"type"`
 	Payload   json.RawMessage `json:"payload"`
 	CreatedAt web.Time        `json:"created_at"`
+	// EditedAt is null until the author changes a comment's text.
+	EditedAt *web.Time `json:"edited_at"`
 }
 
 func toJSON(a timelineapi.Activity) activityJSON {
 	return activityJSON{ID: a.ID, DealID: a.DealID, AuthorID: a.AuthorID, Type: a.Type, Payload: a.Payload,
-		CreatedAt: web.Time(a.CreatedAt)}
+		CreatedAt: web.Time(a.CreatedAt), EditedAt: timeOrNil(a.EditedAt)}
+}
+
+func timeOrNil(t *time.Time) *web.Time {
+	if t == nil {
+		return nil
+	}
+	v := web.Time(*t)
+	return &v
 }
