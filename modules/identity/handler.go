@@ -91,6 +91,23 @@ func (h handler) me(c *fiber.Ctx) error {
 	return c.JSON(ToJSON(u))
 }
 
+// updateMeRequest is the caller's own profile; name follows the rules of registration.
+type updateMeRequest struct {
+	Name *string `json:"name" trim:"true" validate:"omitnil,notblank,max=200"`
+}
+
+func (h handler) updateMe(c *fiber.Ctx) error {
+	var req updateMeRequest
+	if err := web.Bind(c, &req); err != nil {
+		return err
+	}
+	u, err := h.svc.UpdateMe(c.UserContext(), req.Name)
+	if err != nil {
+		return err
+	}
+	return c.JSON(ToJSON(u))
+}
+
 type passwordRequest struct {
 	CurrentPassword string `json:"current_password" validate:"required,max=128"`
 	NewPassword     string `json:"new_password" validate:"required,min=8,max=128"`

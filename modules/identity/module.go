@@ -79,5 +79,6 @@ func (m *Module) Routes(r web.Routes) {
 	r.Public.PostUnkeyed("/auth/refresh", h.refresh)
 	r.Public.PostUnkeyed("/auth/logout", h.logout)
 	r.SignedIn.Get("/users/me", h.me)
+	r.SignedIn.Patch("/users/me", h.updateMe)
 	r.SignedIn.PostUnkeyed("/users/me/password", h.changePassword)
 }

@@ -199,6 +199,23 @@ func (s *Service) Me(ctx context.Context) (identityapi.User, error) {
 	return u.user(), nil
 }
 
+// UpdateMe changes the caller's name (nil keeps it). A name equal to the current one writes
+// nothing.
+func (s *Service) UpdateMe(ctx context.Context, name *string) (identityapi.User, error) {
+	p, err := auth.Caller(ctx)
+	if err != nil {
+		return identityapi.User{}, err
+	}
+	if name == nil {
+		return s.Me(ctx)
+	}
+	u, err := s.store.setName(ctx, p.UserID, strings.TrimSpace(*name))
+	if err != nil {
+		return identityapi.User{}, err
+	}
+	return u.user(), nil
+}
+
 // ChangePassword replaces the caller's password and revokes every refresh token of theirs,
 // so every other session must sign in again.
 func (s *Service) ChangePassword(ctx context.Context, current, next string) error {

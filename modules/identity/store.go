@@ -77,6 +77,17 @@ func (s store) usersByID(ctx context.Context, ids []int64) ([]userRow, error) {
 	return database.Select[userRow](ctx, s.db.Q(ctx), q)
 }
 
+// setName renames a user. The same name again leaves the row untouched and returns it as it is.
+func (s store) setName(ctx context.Context, userID int64, name string) (userRow, error) {
+	q := database.SQL.Update("users").Set("name", name).Set("updated_at", sq.Expr("now()")).
+		Where(sq.Eq{"id": userID}).Where(sq.NotEq{"name": name}).Suffix("RETURNING " + strings.Join(userCols, ", "))
+	u, err := database.Get[userRow](ctx, s.db.Q(ctx), q)
+	if database.IsNoRows(err) {
+		return s.userByID(ctx, userID)
+	}
+	return u, err
+}
+
 func (s store) setPassword(ctx context.Context, userID int64, hash string) error {
 	_, err := database.Exec(ctx, s.db.Q(ctx), database.SQL.Update("users").
 		Set("password_hash", hash).Set("updated_at", sq.Expr("now()")).Where(sq.Eq{"id": userID}))

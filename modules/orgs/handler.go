@@ -1,11 +1,14 @@
 package orgs
 
 import (
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/mini-crm/crm/modules/identity/identityapi"
+	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/web"
 )
@@ -17,12 +20,32 @@ type orgJSON struct {
 	Name            string   `json:"name"`
 	Role            string   `json:"role"`
 	DefaultCurrency string   `json:"default_currency"`
+	TimeZone        string   `json:"time_zone"`
 	CreatedAt       web.Time `json:"created_at"`
 }
 
 func toOrgJSON(m Membership) orgJSON {
+	tz := m.Org.TimeZone
+	if tz == "" {
+		tz = DefaultTimeZone
+	}
 	return orgJSON{ID: m.Org.ID, Name: m.Org.Name, Role: string(m.Role), DefaultCurrency: m.Org.DefaultCurrency,
-		CreatedAt: web.Time(m.Org.CreatedAt)}
+		TimeZone: tz, CreatedAt: web.Time(m.Org.CreatedAt)}
+}
+
+// The timezone rule takes an IANA time zone name that the time zone database built into the
+// binary knows ("Europe/Berlin", "UTC"); "Local", the process's own zone, is not one.
+func init() {
+	web.RegisterTextRule("timezone", "must be an IANA time zone name, such as Europe/Berlin", ValidTimeZone)
+}
+
+// ValidTimeZone reports whether name is an IANA time zone the binary knows.
+func ValidTimeZone(name string) bool {
+	if name == "" || name == "Local" || len(name) > 64 {
+		return false
+	}
+	_, err := time.LoadLocation(name)
+	return err == nil
 }
 
 type userJSON struct {
@@ -40,7 +63,37 @@ type registerRequest struct {
 	Email            string `json:"email" trim:"true" validate:"required,max=254,email"`
 	Password         string `json:"password" validate:"required,min=8,max=128"`
 	Name             string `json:"name" trim:"true" validate:"required,notblank,max=200"`
-	OrganizationName string `json:"organization_name" trim:"true" validate:"required,notblank,max=200"`
+	OrganizationName string `json:"organization_name" trim:"true" validate:"omitempty,notblank,max=200"`
+	// InvitationToken joins the organization of an invitation in place of creating one.
+	InvitationToken string `json:"invitation_token" trim:"true" validate:"omitempty,max=200"`
+}
+
+// target checks that a sign-up names exactly one of a new organization and an invitation.
+func (r registerRequest) target() *apperr.FieldError {
+	switch {
+	case r.OrganizationName == "" && r.InvitationToken == "":
+		return &apperr.FieldError{Field: "organization_name", Message: "is required unless invitation_token is given"}
+	case r.OrganizationName != "" && r.InvitationToken != "":
+		return &apperr.FieldError{Field: "invitation_token", Message: "cannot be given together with organization_name"}
+	}
+	return nil
+}
+
+// bindRegister binds a sign-up, naming a missing or doubled target with the other invalid
+// fields in the one 400.
+func bindRegister(c *fiber.Ctx, req *registerRequest) error {
+	err := web.Bind(c, req)
+	bad := req.target()
+	if bad == nil {
+		return err
+	}
+	if err == nil {
+		return apperr.InvalidFields("validation_failed", *bad)
+	}
+	if ae, ok := apperr.As(err); ok && ae.Code == "validation_failed" && len(ae.Fields) > 0 {
+		return apperr.InvalidFields("validation_failed", append(slices.Clone(ae.Fields), *bad)...)
+	}
+	return err
 }
 
 type registerResponse struct {
@@ -54,10 +107,16 @@ type registerResponse struct {
 
 func (h handler) register(c *fiber.Ctx) error {
 	var req registerRequest
-	if err := web.Bind(c, &req); err != nil {
+	if err := bindRegister(c, &req); err != nil {
 		return err
 	}
-	s, err := h.svc.Register(c.UserContext(), req.Email, req.Password, req.Name, req.OrganizationName)
+	var s Signup
+	var err error
+	if req.InvitationToken != "" {
+		s, err = h.svc.RegisterInvited(c.UserContext(), req.Email, req.Password, req.Name, req.InvitationToken)
+	} else {
+		s, err = h.svc.Register(c.UserContext(), req.Email, req.Password, req.Name, req.OrganizationName)
+	}
 	if err != nil {
 		return err
 	}
@@ -82,6 +141,7 @@ func (h handler) mine(c *fiber.Ctx) error {
 type createRequest struct {
 	Name            string `json:"name" trim:"true" validate:"required,notblank,max=200"`
 	DefaultCurrency string `json:"default_currency" validate:"omitempty,iso4217"`
+	TimeZone        string `json:"time_zone" validate:"omitempty,timezone"`
 }
 
 func (h handler) create(c *fiber.Ctx) error {
@@ -89,7 +149,7 @@ func (h handler) create(c *fiber.Ctx) error {
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	m, err := h.svc.Create(c.UserContext(), req.Name, req.DefaultCurrency)
+	m, err := h.svc.Create(c.UserContext(), req.Name, req.DefaultCurrency, req.TimeZone)
 	if err != nil {
 		return err
 	}
@@ -108,6 +168,7 @@ func (h handler) get(c *fiber.Ctx) error {
 type updateRequest struct {
 	Name            *string `json:"name" trim:"true" validate:"omitnil,notblank,max=200"`
 	DefaultCurrency *string `json:"default_currency" validate:"omitnil,iso4217"`
+	TimeZone        *string `json:"time_zone" validate:"omitnil,timezone"`
 }
 
 func (h handler) update(c *fiber.Ctx) error {
@@ -115,11 +176,20 @@ func (h handler) update(c *fiber.Ctx) error {
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
-	m, err := h.svc.Update(c.UserContext(), req.Name, req.DefaultCurrency)
+	m, err := h.svc.Update(c.UserContext(), req.Name, req.DefaultCurrency, req.TimeZone)
 	if err != nil {
 		return err
 	}
 	return c.JSON(toOrgJSON(m))
+}
+
+// remove closes the organization (DELETE …?confirm=<its name>) and answers 202: its rows are
+// erased by a job.
+func (h handler) remove(c *fiber.Ctx) error {
+	if err := h.svc.Close(c.UserContext(), c.Query("confirm")); err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusAccepted).Send(nil)
 }
 
 func (h handler) members(c *fiber.Ctx) error {

@@ -10,10 +10,12 @@ import (
 	"io/fs"
 
 	"github.com/mini-crm/crm/modules/identity/identityapi"
+	"github.com/mini-crm/crm/modules/invitations/invitationsapi"
 	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
+	"github.com/mini-crm/crm/platform/queue"
 	"github.com/mini-crm/crm/platform/web"
 )
 
@@ -28,9 +30,12 @@ type Module struct {
 	svc *Service
 }
 
-// New builds the module. outbox records the member.* events of its writes.
-func New(db *database.DB, outbox Outbox) *Module {
-	return &Module{svc: &Service{db: db, store: store{db: db}, outbox: outbox}}
+// New builds the module. outbox records the member.* events of its writes; jobs carries the
+// erasure of deleted organizations, whose workers New registers on it.
+func New(db *database.DB, outbox Outbox, jobs *queue.Queue) *Module {
+	svc := &Service{db: db, store: store{db: db}, outbox: outbox}
+	svc.register(jobs)
+	return &Module{svc: svc}
 }
 
 // Service exposes the use cases (for tests and the composition root).
@@ -51,6 +56,14 @@ func (m *Module) Init(k *kernel.Kernel) error {
 		return err
 	}
 	m.svc.identity = id
+	// Signing up with an invitation redeems it inside the sign-up's transaction.
+	inv, err := kernel.Resolve[invitationsapi.Invitations](k)
+	if err != nil {
+		return err
+	}
+	m.svc.invitations = inv
+	m.svc.roleChanged = func(ctx context.Context, e orgsapi.MemberRoleChanged) error { return kernel.Emit(ctx, k, e) }
+	m.svc.closed = func(ctx context.Context, e orgsapi.OrganizationClosed) error { return kernel.Emit(ctx, k, e) }
 	m.svc.emit = func(ctx context.Context, e orgsapi.MemberRemoved) error { return kernel.Emit(ctx, k, e) }
 	m.svc.created = func(ctx context.Context, e orgsapi.OrganizationCreated) error { return kernel.Emit(ctx, k, e) }
 	return nil
@@ -70,4 +83,7 @@ func (m *Module) Routes(r web.Routes) {
 	people.Post("/organizations/:org_id/members", h.addMember)
 	people.Patch("/organizations/:org_id/members/:user_id", h.changeRole)
 	people.Delete("/organizations/:org_id/members/:user_id", h.removeMember)
+	// Deleting the organization takes everyone's access and every record: an owner's act, by
+	// a person, who confirms it with the organization's name.
+	people.Query("confirm").Delete("/organizations/:org_id", h.remove)
 }

@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/mini-crm/crm/modules/identity/identityapi"
+	"github.com/mini-crm/crm/modules/invitations/invitationsapi"
 	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/events"
 	"github.com/mini-crm/crm/platform/listing"
+	"github.com/mini-crm/crm/platform/queue"
 )
 
 // Identity is what this module uses of the identity facade.
@@ -38,6 +40,16 @@ type Service struct {
 	emit func(ctx context.Context, e orgsapi.MemberRemoved) error
 	// created runs the handlers of OrganizationCreated in the creating transaction.
 	created func(ctx context.Context, e orgsapi.OrganizationCreated) error
+	// closed runs the handlers of OrganizationClosed in the transaction that closes it.
+	closed func(ctx context.Context, e orgsapi.OrganizationClosed) error
+	// roleChanged runs the handlers of MemberRoleChanged in the transaction of the change.
+	roleChanged func(ctx context.Context, e orgsapi.MemberRoleChanged) error
+	// invitations redeems the invitation of a sign-up with one (invited.go).
+	invitations invitationsapi.Invitations
+	// queue carries the erasure of deleted organizations (erase.go); eraseChunk is how many
+	// rows one of its statements deletes (eraseChunk when zero).
+	queue      *queue.Queue
+	eraseChunk int
 }
 
 var (
@@ -83,6 +95,9 @@ func (s *Service) record(ctx context.Context, orgID int64, typ string, after Mem
 // DefaultCurrency of a new organization.
 const DefaultCurrency = "USD"
 
+// DefaultTimeZone of a new organization.
+const DefaultTimeZone = "UTC"
+
 // Register creates a user, their organization with them as owner, and a session, in one
 // transaction: a failure anywhere leaves no user and no organization behind.
 func (s *Service) Register(ctx context.Context, email, password, name, orgName string) (Signup, error) {
@@ -92,7 +107,7 @@ func (s *Service) Register(ctx context.Context, email, password, name, orgName s
 		if err != nil {
 			return err
 		}
-		m, err := s.create(ctx, u, orgName, DefaultCurrency)
+		m, err := s.create(ctx, u, orgName, DefaultCurrency, DefaultTimeZone)
 		if err != nil {
 			return err
 		}
@@ -108,8 +123,8 @@ func (s *Service) Register(ctx context.Context, email, password, name, orgName s
 
 // create makes an organization with owner as its owner, and records the owner's member.added
 // event (the owner is its actor: at sign-up there is no caller yet).
-func (s *Service) create(ctx context.Context, owner identityapi.User, name, currency string) (Membership, error) {
-	o, err := s.store.insertOrg(ctx, strings.TrimSpace(name), currency)
+func (s *Service) create(ctx context.Context, owner identityapi.User, name, currency, timeZone string) (Membership, error) {
+	o, err := s.store.insertOrg(ctx, strings.TrimSpace(name), currency, timeZone)
 	if err != nil {
 		return Membership{}, fmt.Errorf("create organization: %w", err)
 	}
@@ -133,8 +148,9 @@ func (s *Service) create(ctx context.Context, owner identityapi.User, name, curr
 	return Membership{Org: o.org(), Role: auth.RoleOwner}, nil
 }
 
-// Create makes a new organization owned by the caller.
-func (s *Service) Create(ctx context.Context, name, currency string) (Membership, error) {
+// Create makes a new organization owned by the caller. An empty currency or time zone is
+// the default one.
+func (s *Service) Create(ctx context.Context, name, currency, timeZone string) (Membership, error) {
 	p, err := auth.Caller(ctx)
 	if err != nil {
 		return Membership{}, err
@@ -142,13 +158,16 @@ func (s *Service) Create(ctx context.Context, name, currency string) (Membership
 	if currency == "" {
 		currency = DefaultCurrency
 	}
+	if timeZone == "" {
+		timeZone = DefaultTimeZone
+	}
 	var m Membership
 	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
 		users, err := s.identity.UsersByID(ctx, []int64{p.UserID})
 		if err != nil {
 			return err
 		}
-		m, err = s.create(ctx, users[p.UserID], name, currency)
+		m, err = s.create(ctx, users[p.UserID], name, currency, timeZone)
 		return err
 	})
 	return m, err
@@ -181,8 +200,8 @@ func (s *Service) Get(ctx context.Context) (Membership, error) {
 	return Membership{Org: o.org(), Role: p.Role}, err
 }
 
-// Update changes the organization's settings (owner and admin).
-func (s *Service) Update(ctx context.Context, name, currency *string) (Membership, error) {
+// Update changes the organization's settings (owner and admin); nil keeps a setting.
+func (s *Service) Update(ctx context.Context, name, currency, timeZone *string) (Membership, error) {
 	p, err := auth.RequireRole(ctx, auth.RoleOwner, auth.RoleAdmin)
 	if err != nil {
 		return Membership{}, err
@@ -191,7 +210,7 @@ func (s *Service) Update(ctx context.Context, name, currency *string) (Membershi
 		n := strings.TrimSpace(*name)
 		name = &n
 	}
-	o, err := s.store.updateOrg(ctx, p.OrgID, name, currency)
+	o, err := s.store.updateOrg(ctx, p.OrgID, name, currency, timeZone)
 	return Membership{Org: o.org(), Role: p.Role}, err
 }
 
@@ -292,7 +311,13 @@ func (s *Service) ChangeRole(ctx context.Context, userID int64, role auth.Role) 
 			return err
 		}
 		out = row.member(before.User)
-		return s.record(ctx, p.OrgID, "member.updated", out, &before, nil)
+		if err := s.record(ctx, p.OrgID, "member.updated", out, &before, nil); err != nil {
+			return err
+		}
+		if s.roleChanged == nil {
+			return nil
+		}
+		return s.roleChanged(ctx, orgsapi.MemberRoleChanged{OrgID: p.OrgID, UserID: userID, Role: string(role)})
 	})
 	if err != nil {
 		return Member{}, err

@@ -17,11 +17,13 @@ type orgRow struct {
 	ID              int64     `db:"id"`
 	Name            string    `db:"name"`
 	DefaultCurrency string    `db:"default_currency"`
+	TimeZone        string    `db:"time_zone"`
 	CreatedAt       time.Time `db:"created_at"`
 }
 
 func (r orgRow) org() orgsapi.Organization {
-	return orgsapi.Organization{ID: r.ID, Name: r.Name, DefaultCurrency: r.DefaultCurrency, CreatedAt: r.CreatedAt}
+	return orgsapi.Organization{ID: r.ID, Name: r.Name, DefaultCurrency: r.DefaultCurrency, TimeZone: r.TimeZone,
+		CreatedAt: r.CreatedAt}
 }
 
 // myOrgRow is an organization seen by one of its members.
@@ -44,20 +46,24 @@ func (r memberRow) member(u identityapi.User) Member {
 // ErrMemberNotFound is the 404 for a user who is not a member of the organization.
 var ErrMemberNotFound = apperr.NotFound("member_not_found", "this user is not a member of the organization")
 
-// ErrAlreadyMember is the 409 for adding a member twice.
-var ErrAlreadyMember = apperr.Conflict("already_member", "this user is already a member of the organization")
-
 // ErrMemberOwnsRecords is the 409 for removing a member who still owns contacts or deals.
 var ErrMemberOwnsRecords = apperr.Conflict("member_owns_records",
 	"this member still owns contacts or deals in the organization; reassign them first")
 
 type store struct{ db *database.DB }
 
-var orgCols = []string{"o.id", "o.name", "o.default_currency", "o.created_at"}
+var orgCols = []string{"o.id", "o.name", "o.default_currency", "o.time_zone", "o.created_at"}
 
-func (s store) insertOrg(ctx context.Context, name, currency string) (orgRow, error) {
-	q := database.SQL.Insert("organizations").Columns("name", "default_currency").Values(name, currency).
-		Suffix("RETURNING id, name, default_currency, created_at")
+// orgReturning is orgCols of an INSERT or UPDATE of the organizations table.
+const orgReturning = "RETURNING id, name, default_currency, time_zone, created_at"
+
+// notClosed is the condition of an organization that is not closed: a closed one is refused to
+// everyone in the same statement that finds it.
+var notClosed = sq.Eq{"o.closed_at": nil}
+
+func (s store) insertOrg(ctx context.Context, name, currency, timeZone string) (orgRow, error) {
+	q := database.SQL.Insert("organizations").Columns("name", "default_currency", "time_zone").
+		Values(name, currency, timeZone).Suffix(orgReturning)
 	return database.Get[orgRow](ctx, s.db.Q(ctx), q)
 }
 
@@ -81,14 +87,17 @@ func (s store) lockOrg(ctx context.Context, id int64) error {
 	return err
 }
 
-func (s store) updateOrg(ctx context.Context, id int64, name, currency *string) (orgRow, error) {
-	u := database.SQL.Update("organizations").Set("updated_at", sq.Expr("now()")).Where(sq.Eq{"id": id}).
-		Suffix("RETURNING id, name, default_currency, created_at")
+func (s store) updateOrg(ctx context.Context, id int64, name, currency, timeZone *string) (orgRow, error) {
+	u := database.SQL.Update("organizations").Set("updated_at", sq.Expr("now()")).
+		Where(sq.Eq{"id": id, "closed_at": nil}).Suffix(orgReturning)
 	if name != nil {
 		u = u.Set("name", *name)
 	}
 	if currency != nil {
 		u = u.Set("default_currency", *currency)
+	}
+	if timeZone != nil {
+		u = u.Set("time_zone", *timeZone)
 	}
 	r, err := database.Get[orgRow](ctx, s.db.Q(ctx), u)
 	if database.IsNoRows(err) {
@@ -97,16 +106,26 @@ func (s store) updateOrg(ctx context.Context, id int64, name, currency *string) 
 	return r, err
 }
 
+// closeOrg marks the organization closed; it reports false when it is closed already.
+func (s store) closeOrg(ctx context.Context, id int64) (bool, error) {
+	n, err := database.Exec(ctx, s.db.Q(ctx), database.SQL.Update("organizations").
+		Set("closed_at", sq.Expr("now()")).Set("updated_at", sq.Expr("now()")).Where(sq.Eq{"id": id, "closed_at": nil}))
+	return n == 1, err
+}
+
 func (s store) orgsOf(ctx context.Context, userID int64) ([]myOrgRow, error) {
 	q := database.SQL.Select(append(orgCols, "m.role")...).From("organizations o").
 		Join("organization_members m ON m.organization_id = o.id").
-		Where(sq.Eq{"m.user_id": userID}).OrderBy("o.id")
+		Where(sq.Eq{"m.user_id": userID}).Where(notClosed).OrderBy("o.id")
 	return database.Select[myOrgRow](ctx, s.db.Q(ctx), q)
 }
 
+// role is the member's role in an organization that is not closed: the guard's one query per
+// request, so a closed organization is refused without a round trip of its own.
 func (s store) role(ctx context.Context, orgID, userID int64) (auth.Role, error) {
-	r, err := database.Scalar[string](ctx, s.db.Q(ctx), database.SQL.Select("role").From("organization_members").
-		Where(sq.Eq{"organization_id": orgID, "user_id": userID}))
+	r, err := database.Scalar[string](ctx, s.db.Q(ctx), database.SQL.Select("m.role").From("organization_members m").
+		Join("organizations o ON o.id = m.organization_id").
+		Where(sq.Eq{"m.organization_id": orgID, "m.user_id": userID}).Where(notClosed))
 	if database.IsNoRows(err) {
 		return "", ErrMemberNotFound
 	}
@@ -128,7 +147,7 @@ func (s store) insertMember(ctx context.Context, orgID, userID int64, role auth.
 		Values(orgID, userID, string(role)).Suffix("RETURNING user_id, role, joined_at")
 	m, err := database.Get[memberRow](ctx, s.db.Q(ctx), q)
 	if database.PgCode(err) == database.CodeUniqueViolation {
-		return m, ErrAlreadyMember
+		return m, orgsapi.ErrAlreadyMember
 	}
 	return m, err
 }

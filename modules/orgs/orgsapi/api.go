@@ -44,10 +44,21 @@ func (o Organization) Location() *time.Location {
 type Orgs interface {
 	// Organization returns the organization, ErrOrganizationNotFound when it does not exist.
 	Organization(ctx context.Context, orgID int64) (Organization, error)
+	// Join makes user userID a member of organization orgID with role, inside the caller's
+	// transaction, which it leaves scoped to orgID: the membership rules and the member.added
+	// event of adding a member apply, with the joining user as the event's actor (an accepted
+	// invitation). ErrAlreadyMember when the user is a member already.
+	Join(ctx context.Context, orgID, userID int64, role string) (Organization, error)
+	// RenderOrganization returns o as GET /organizations/{org_id} renders it for a member
+	// with role, so that another module answering with an organization renders it the same way.
+	RenderOrganization(o Organization, role string) any
 }
 
 // ErrOrganizationNotFound is returned for an organization that does not exist.
 var ErrOrganizationNotFound = apperr.NotFound("organization_not_found", "the organization does not exist")
+
+// ErrAlreadyMember is the 409 for making a member of someone who is one already.
+var ErrAlreadyMember = apperr.Conflict("already_member", "this user is already a member of the organization")
 
 // ErrOwnerNotMember is the 400 for a record (contact, deal) given an owner_id that is not a
 // member of its organization: records are always owned by a member.
@@ -59,6 +70,20 @@ var ErrOwnerNotMember = apperr.InvalidField("owner_not_member", "owner_id", "mus
 // the API keys they created, is revoked with the removal) and their error fails it.
 type MemberRemoved struct {
 	OrgID, UserID int64
+}
+
+// MemberRoleChanged is emitted with kernel.Emit inside the transaction that changes a
+// member's role, after the change. Handlers run in that transaction (a member who is no
+// longer owner or admin leaves no pending invitation behind) and their error fails it.
+type MemberRoleChanged struct {
+	OrgID, UserID int64
+	Role          string
+}
+
+// OrganizationClosed is emitted with kernel.Emit inside the transaction that closes an
+// organization (its deletion), so that what serves its members stops with the commit.
+type OrganizationClosed struct {
+	OrgID int64
 }
 
 // OrganizationCreated is emitted with kernel.Emit inside the transaction that creates an
