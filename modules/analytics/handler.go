@@ -125,3 +125,102 @@ func (h handler) funnel(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, cacheControl(h.svc.CacheTTL()))
 	return c.JSON(toFunnelJSON(f))
 }
+
+type totalsJSON struct {
+	Count    int64                   `json:"count"`
+	Amount   map[string]money.Amount `json:"amount"`
+	Weighted map[string]money.Amount `json:"weighted"`
+}
+
+type forecastMonthJSON struct {
+	Month string           `json:"month"`
+	Open  totalsJSON       `json:"open"`
+	Won   statusTotalsJSON `json:"won"`
+}
+
+type forecastJSON struct {
+	Months      []forecastMonthJSON `json:"months"`
+	NoCloseDate totalsJSON          `json:"no_close_date"`
+}
+
+func toForecastJSON(f Forecast) forecastJSON {
+	out := forecastJSON{Months: make([]forecastMonthJSON, len(f.Months)), NoCloseDate: totalsJSON(f.NoCloseDate)}
+	for i, m := range f.Months {
+		out.Months[i] = forecastMonthJSON{Month: m.Month.String(), Open: totalsJSON(m.Open),
+			Won: statusTotalsJSON{Count: m.Won.Count, Amount: m.Won.Amount}}
+	}
+	return out
+}
+
+type stageVelocityJSON struct {
+	Stage   string `json:"stage"`
+	Visits  int64  `json:"visits"`
+	Average *Days  `json:"average_days"`
+	Median  *Days  `json:"median_days"`
+}
+
+type velocityJSON struct {
+	Stages []stageVelocityJSON `json:"stages"`
+	Won    struct {
+		Deals        int64 `json:"deals"`
+		AverageToWin *Days `json:"average_days_to_win"`
+	} `json:"won"`
+}
+
+func toVelocityJSON(v Velocity) velocityJSON {
+	out := velocityJSON{Stages: make([]stageVelocityJSON, len(v.Stages))}
+	for i, st := range v.Stages {
+		out.Stages[i] = stageVelocityJSON(st)
+	}
+	out.Won.Deals, out.Won.AverageToWin = v.WonDeals, v.AverageToWin
+	return out
+}
+
+func (h handler) forecast(c *fiber.Ctx) error {
+	pipelineID, perr := web.QueryInt64(c, "pipeline_id")
+	var fields []apperr.FieldError
+	var from *Month
+	if v := c.Query("from"); v != "" {
+		m, ok := parseMonth(v)
+		if !ok {
+			fields = append(fields, apperr.FieldError{Field: "from", Message: "must be a month, YYYY-MM"})
+		}
+		from = &m
+	}
+	months, ok := parseInt(c.Query("months"), DefaultMonths, MinMonths, MaxMonths)
+	if !ok {
+		fields = append(fields, apperr.FieldError{Field: "months", Message: "must be an integer from 1 to 24"})
+	}
+	var ferr error
+	if len(fields) > 0 {
+		ferr = apperr.InvalidFields("invalid_query", fields...)
+	}
+	if err := web.QueryErrors(perr, ferr); err != nil {
+		return err
+	}
+	f, err := h.svc.Forecast(c.UserContext(), pipelineID, from, months)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, cacheControl(h.svc.CacheTTL()))
+	return c.JSON(toForecastJSON(f))
+}
+
+func (h handler) velocity(c *fiber.Ctx) error {
+	pipelineID, perr := web.QueryInt64(c, "pipeline_id")
+	var derr error
+	days, ok := parseInt(c.Query("days"), DefaultVelocityDays, MinDays, MaxDays)
+	if !ok {
+		derr = apperr.InvalidField("invalid_query", "days", "must be an integer from 1 to 365",
+			"days must be an integer from 1 to 365")
+	}
+	if err := web.QueryErrors(perr, derr); err != nil {
+		return err
+	}
+	v, err := h.svc.Velocity(c.UserContext(), pipelineID, days)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, cacheControl(h.svc.CacheTTL()))
+	return c.JSON(toVelocityJSON(v))
+}

@@ -1,15 +1,17 @@
 // Package analytics owns the reports over an organization's deals — the summary (counts and
-// sums per status and currency, won average, win rate, new deals) and the funnel — and the
-// read model they are computed from.
+// sums per status and currency, won average, win rate, new deals), the funnel, the forecast
+// and the velocity report — and the read model they are computed from.
 //
 // # Read model, kept in the deal-write transaction
 //
-// Analytics never queries the deals table. It owns two tables, filled by its backfill
-// migration from what the deals module's SQL functions report of the deals that exist
-// (deals_pipeline_totals, deals_created_per_day: see dealsapi) and from then on kept in step
+// Analytics never queries the deals table. It owns five tables, filled by its backfill
+// migrations (analytics_recount) from what the deals module's SQL functions report of the
+// deals that exist (deals_stage_totals, deals_created_per_day, deals_open_by_close_month,
+// deals_won_per_day, deals_visited_sets) and from then on kept in step
 // by the deals module's dealsapi.DealWritten event, which deals emits with kernel.Emit inside the
 // transaction of every create, every update that changes a fact analytics uses (status,
-// stage, furthest stage, currency, amount) and every delete. The handler subtracts the
+// stage, furthest stage, currency, amount, expected close date, probability override,
+// closed_at, the stages visited) and every delete. The handler subtracts the
 // deal's contribution before the write and adds the one after, with upserts in that same
 // transaction, so the deal and the aggregates commit or roll back together:
 //
@@ -18,6 +20,27 @@
 //     at most 4 statuses × 10 (stage, furthest stage) pairs × its currencies rows, so the
 //     summary and the funnel read a few dozen rows whatever the number of deals.
 //   - analytics_deals_created: the deals created per UTC day, at most 366 rows read.
+//   - analytics_deals_open: the open deals per pipeline, expected close month ('infinity'
+//     without a date), stage, currency and whether they override their stage's
+//     probability, with their sum and, for the overriding ones, Σ amount × override. The
+//     forecast weighs the others with their stage's probability when it is read, so a
+//     probability change of a stage needs no rewrite.
+//   - analytics_deals_won: the won deals per pipeline, UTC day of closed_at and currency,
+//     with their sum and their summed time from creation to closing (velocity's won).
+//   - analytics_deal_paths: the deals per pipeline and set of stages of it they ever
+//     entered. The funnel's reached under any stage order follows from it (a deal reached
+//     a stage when it entered it or a stage now after it), so a reorder needs no rewrite.
+//     It counts the deals now in the pipeline, as the funnel's count does.
+//
+// Velocity's stage visits are read from the deals module's stage history through an index
+// that holds what they need; a median cannot be kept in step by adding and subtracting.
+//
+// # Months and days in the organization's time zone
+//
+// The forecast's months are calendar months in the organization's time zone. Won deals are
+// kept per UTC day; a UTC day that a month boundary of the time zone cuts (none for UTC) is
+// counted from the deals instead (dealsapi.Deals.WonByMonth, an index of the won deals), as
+// is the part of velocity's first day after the window's start.
 //
 // The rows a write touches are locked in a fixed order, so concurrent writers queue rather
 // than deadlock. Rows that fall to zero deals stay (and are skipped when read): their number
@@ -41,6 +64,7 @@
 //
 // Reports are cached per organization (platform/cache) for ANALYTICS_CACHE_TTL. Every deal
 // write (dealsapi.DealWritten, handled in the write's transaction) and every pipeline write
+// (pipelinesapi.PipelineWritten: a stage's probability, a reorder, a new default pipeline)
 // invalidates the organization's reports on every replica through the cache bus, when the
 // write commits; a report computed while such a write committed is not stored, so a client
 // reads its own writes through any replica.
@@ -54,6 +78,7 @@ import (
 	"time"
 
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
+	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/modules/pipelines/pipelinesapi"
 	"github.com/mini-crm/crm/platform/cache"
 	"github.com/mini-crm/crm/platform/database"
@@ -94,7 +119,11 @@ func (m *Module) Init(k *kernel.Kernel) error {
 	if err != nil {
 		return err
 	}
-	m.svc.deals, m.svc.pipelines = deals, pl
+	orgs, err := kernel.Resolve[orgsapi.Orgs](k)
+	if err != nil {
+		return err
+	}
+	m.svc.deals, m.svc.pipelines, m.svc.orgs = deals, pl, orgs
 	kernel.Handle(k, m.svc.dealWritten)
 	kernel.Handle(k, m.svc.pipelineWritten)
 	return nil
@@ -104,4 +133,6 @@ func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
 	r.Tenant.Query("days", "pipeline_id").Get("/analytics/deals/summary", h.summary)
 	r.Tenant.Query("pipeline_id").Get("/analytics/deals/funnel", h.funnel)
+	r.Tenant.Query("pipeline_id", "from", "months").Get("/analytics/deals/forecast", h.forecast)
+	r.Tenant.Query("pipeline_id", "days").Get("/analytics/deals/velocity", h.velocity)
 }

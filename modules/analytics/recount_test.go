@@ -24,6 +24,17 @@ func TestReadModelEqualsAFullRecount(t *testing.T) {
 	team := e.NewTeam()
 	orgs := []org{e.org(team.Owner, team.OrgID), e.org(team.Outsider, team.Outsider.OrgID)}
 
+	// A second pipeline with the same stage keys and other probabilities, which deals move
+	// to and from.
+	pipelines := map[int64][]int64{}
+	for _, o := range orgs {
+		def := o.must(http.StatusOK, "GET", "/api/v1/pipelines", nil)["items"].([]any)[0].(map[string]any)
+		second := o.must(http.StatusCreated, "POST", "/api/v1/pipelines", map[string]any{"name": "Second", "stages": []map[string]any{
+			{"key": "qualification", "probability": 5}, {"key": "proposal", "probability": 25},
+			{"key": "negotiation", "probability": 55}, {"key": "closed", "probability": 95}}})
+		pipelines[o.id] = []int64{id(def), id(second)}
+	}
+
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	const workers, opsPerWorker = 4, 80
@@ -52,6 +63,9 @@ func TestReadModelEqualsAFullRecount(t *testing.T) {
 				case r < 3 || target == 0:
 					body := randomFacts(rng, true)
 					body["contact_id"], body["title"] = o.contact, "Deal"
+					if rng.IntN(3) == 0 {
+						body["pipeline_id"] = pipelines[o.id][rng.IntN(2)]
+					}
 					res := o.do("POST", "/api/v1/deals", body)
 					if res.Status != http.StatusCreated {
 						t.Errorf("create %v: %d %s", body, res.Status, res.Body)
@@ -63,6 +77,9 @@ func TestReadModelEqualsAFullRecount(t *testing.T) {
 					mu.Unlock()
 				case r < 9:
 					body := randomFacts(rng, false)
+					if rng.IntN(6) == 0 {
+						body["pipeline_id"] = pipelines[o.id][rng.IntN(2)]
+					}
 					res := o.do("PATCH", "/api/v1/deals/"+itoa(target), body)
 					switch {
 					case res.Status == http.StatusOK, res.Status == http.StatusNotFound,
@@ -127,6 +144,21 @@ func randomFacts(rng *rand.Rand, all bool) map[string]any {
 		if !all && rng.IntN(5) == 0 {
 			body["title"] = fmt.Sprint("Title ", rng.IntN(1000))
 		}
+		// Expected close dates within a year either side, or none; overrides, or none.
+		if (all && rng.IntN(4) > 0) || (!all && rng.IntN(4) == 0) {
+			if rng.IntN(5) == 0 {
+				body["expected_close_date"] = nil
+			} else {
+				body["expected_close_date"] = time.Now().UTC().AddDate(0, 0, rng.IntN(730)-365).Format(time.DateOnly)
+			}
+		}
+		if (all && rng.IntN(3) == 0) || (!all && rng.IntN(5) == 0) {
+			if rng.IntN(4) == 0 {
+				body["probability"] = nil
+			} else {
+				body["probability"] = rng.IntN(101)
+			}
+		}
 	}
 	if all && body["status"] == dealsapi.StatusWon && body["amount"] == "0" {
 		body["amount"] = "1.00"
@@ -184,6 +216,133 @@ func (e env) checkRecount(t *testing.T, o org) {
 		sameJSON(t, got, e.recountSummary(t, o.id, days))
 	}
 	sameJSON(t, o.report(funnelPath).Body, e.recountFunnel(t, o.id))
+
+	same("open deals",
+		rows(`SELECT pipeline_id, month::text, stage, currency, overridden, deals, amount::text, amount_prob::text FROM analytics_deals_open
+			WHERE organization_id = $1 AND deals <> 0 ORDER BY 1, 2, 3, 4, 5`, o.id),
+		rows(`SELECT pipeline_id, coalesce(date_trunc('month', expected_close_date)::date, 'infinity')::text, stage, currency,
+				probability IS NOT NULL, count(*), sum(amount)::text, coalesce(sum(amount * probability), 0)::numeric(33,2)::text
+			FROM deals WHERE organization_id = $1 AND status IN ('new', 'in_progress') GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`, o.id))
+	same("won deals",
+		rows(`SELECT pipeline_id, day::text, currency, deals, amount::text, to_win_us::text FROM analytics_deals_won
+			WHERE organization_id = $1 AND deals <> 0 ORDER BY 1, 2, 3`, o.id),
+		rows(`SELECT pipeline_id, (closed_at AT TIME ZONE 'UTC')::date::text, currency, count(*), sum(amount)::text,
+				sum(extract(epoch FROM closed_at - created_at) * 1000000)::numeric(40,0)::text
+			FROM deals WHERE organization_id = $1 AND status = 'won' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, o.id))
+	same("emptied forecast rows that still hold something",
+		rows(`SELECT 'open', deals FROM analytics_deals_open WHERE organization_id = $1 AND (deals < 0 OR (deals = 0 AND (amount <> 0 OR amount_prob <> 0)))
+			UNION ALL SELECT 'won', deals FROM analytics_deals_won WHERE organization_id = $1 AND (deals < 0 OR (deals = 0 AND (amount <> 0 OR to_win_us <> 0)))
+			UNION ALL SELECT 'paths', deals FROM analytics_deal_paths WHERE organization_id = $1 AND deals < 0`, o.id), nil)
+	same("stages visited",
+		rows(`SELECT pipeline_id, stages::text, deals FROM analytics_deal_paths WHERE organization_id = $1 AND deals <> 0 ORDER BY 1, 2`, o.id),
+		rows(`SELECT pipeline_id, stages::text, count(*) FROM (
+				SELECT d.pipeline_id, array_agg(DISTINCT h.stage COLLATE "C" ORDER BY h.stage COLLATE "C") AS stages
+				FROM deals d JOIN deal_stage_history h ON h.organization_id = d.organization_id AND h.deal_id = d.id AND h.pipeline_id = d.pipeline_id
+				WHERE d.organization_id = $1 GROUP BY d.id, d.pipeline_id) v
+			GROUP BY 1, 2 ORDER BY 1, 2`, o.id))
+
+	from := time.Now().UTC().AddDate(-1, 0, 0)
+	path := fmt.Sprintf("%s?from=%s&months=24", forecastPath, from.Format("2006-01"))
+	sameJSON(t, o.report(path).Body, e.recountForecast(t, o.id, from))
+	e.checkVelocityWon(t, o)
+}
+
+// recountForecast computes the forecast of orgID over 24 months from the month of from (UTC)
+// from its deals, by SQL alone.
+func (e env) recountForecast(t *testing.T, orgID int64, from time.Time) string {
+	t.Helper()
+	start := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
+	type totals struct {
+		Count    int               `json:"count"`
+		Amount   map[string]string `json:"amount"`
+		Weighted map[string]string `json:"weighted"`
+	}
+	type wonTotals struct {
+		Count  int               `json:"count"`
+		Amount map[string]string `json:"amount"`
+	}
+	type month struct {
+		Month string    `json:"month"`
+		Open  totals    `json:"open"`
+		Won   wonTotals `json:"won"`
+	}
+	months := make([]month, 24)
+	at := map[string]int{}
+	for i := range months {
+		m := start.AddDate(0, i, 0).Format("2006-01")
+		months[i] = month{Month: m, Open: totals{Amount: map[string]string{}, Weighted: map[string]string{}}, Won: wonTotals{Amount: map[string]string{}}}
+		at[m] = i
+	}
+	noDate := totals{Amount: map[string]string{}, Weighted: map[string]string{}}
+	rs, err := e.sql.Query(context.Background(), `
+		SELECT coalesce(to_char(expected_close_date, 'YYYY-MM'), ''), currency, count(*), sum(amount)::text,
+			round(sum(amount * coalesce(probability, pipelines_stage_probability(organization_id, pipeline_id, stage), 0)) / 100, 2)::text
+		FROM deals WHERE organization_id = $1 AND status IN ('new', 'in_progress') GROUP BY 1, 2`, orgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rs.Next() {
+		var m, cur, amount, weighted string
+		var n int
+		if err := rs.Scan(&m, &cur, &n, &amount, &weighted); err != nil {
+			t.Fatal(err)
+		}
+		tot := &noDate
+		if m != "" {
+			i, ok := at[m]
+			if !ok {
+				continue
+			}
+			tot = &months[i].Open
+		}
+		tot.Count += n
+		tot.Amount[cur], tot.Weighted[cur] = amount, weighted
+	}
+	rs.Close()
+	rs, err = e.sql.Query(context.Background(), `
+		SELECT to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM'), currency, count(*), sum(amount)::text
+		FROM deals WHERE organization_id = $1 AND status = 'won' GROUP BY 1, 2`, orgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rs.Next() {
+		var m, cur, amount string
+		var n int
+		if err := rs.Scan(&m, &cur, &n, &amount); err != nil {
+			t.Fatal(err)
+		}
+		if i, ok := at[m]; ok {
+			months[i].Won.Count += n
+			months[i].Won.Amount[cur] = amount
+		}
+	}
+	rs.Close()
+	b, _ := json.Marshal(map[string]any{"months": months, "no_close_date": noDate})
+	return string(b)
+}
+
+// checkVelocityWon compares the velocity report's won deals of both pipelines with SQL over
+// the deals, for windows of 1 and 365 days.
+func (e env) checkVelocityWon(t *testing.T, o org) {
+	t.Helper()
+	pls := o.must(http.StatusOK, "GET", "/api/v1/pipelines", nil)["items"].([]any)
+	for _, p := range pls {
+		pl := id(p.(map[string]any))
+		for _, days := range []int{1, 365} {
+			got := o.report(fmt.Sprintf("%s?pipeline_id=%d&days=%d", velocityPath, pl, days)).JSON()["won"]
+			var n int
+			var avg *string
+			if err := e.sql.QueryRow(context.Background(), `
+				SELECT count(*), (round(avg(extract(epoch FROM closed_at - created_at)) / 86400, 1))::text FROM deals
+				WHERE organization_id = $1 AND pipeline_id = $2 AND status = 'won' AND closed_at >= now() - make_interval(days => $3)`,
+				o.id, pl, days).Scan(&n, &avg); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(map[string]any{"deals": n, "average_days_to_win": number(t, avg)})
+			g, _ := json.Marshal(got)
+			sameJSON(t, g, string(b))
+		}
+	}
 }
 
 // recountSummary computes the summary of orgID from its deals, by SQL alone.
@@ -240,11 +399,18 @@ func (e env) recountSummary(t *testing.T, orgID int64, days int) string {
 	return string(b)
 }
 
-// recountFunnel computes the funnel of orgID from its deals, by SQL alone.
+// recountFunnel computes the funnel of orgID's default pipeline (its part-1 stages) from its
+// deals and their stage history in that pipeline, by SQL alone.
 func (e env) recountFunnel(t *testing.T, orgID int64) string {
 	t.Helper()
 	rs, err := e.sql.Query(context.Background(), `
 		WITH s (n, name) AS (VALUES (1, 'qualification'), (2, 'proposal'), (3, 'negotiation'), (4, 'closed')),
+		d AS (SELECT * FROM deals WHERE organization_id = $1 AND pipeline_id = pipelines_default_id($1)),
+		far AS (
+			SELECT d.id, max(s.n) AS n
+			FROM d JOIN deal_stage_history h ON h.organization_id = $1 AND h.deal_id = d.id AND h.pipeline_id = d.pipeline_id
+			JOIN s ON s.name = h.stage
+			GROUP BY d.id),
 		f AS (
 			SELECT s.n, s.name,
 				count(d.id) FILTER (WHERE d.stage = s.name) AS cnt,
@@ -252,8 +418,8 @@ func (e env) recountFunnel(t *testing.T, orgID int64) string {
 				count(d.id) FILTER (WHERE d.stage = s.name AND d.status = 'in_progress') AS ip,
 				count(d.id) FILTER (WHERE d.stage = s.name AND d.status = 'won') AS won,
 				count(d.id) FILTER (WHERE d.stage = s.name AND d.status = 'lost') AS lost,
-				count(d.id) FILTER (WHERE d.max_stage >= s.n) AS reached
-			FROM s LEFT JOIN deals d ON d.organization_id = $1
+				(SELECT count(*) FROM far WHERE far.n >= s.n) AS reached
+			FROM s LEFT JOIN d ON true
 			GROUP BY s.n, s.name)
 		SELECT name, cnt, nw, ip, won, lost, reached,
 			(CASE WHEN n = 1 OR lag(reached) OVER (ORDER BY n) = 0 THEN NULL

@@ -209,33 +209,6 @@ type FunnelStage struct {
 	Conversion *Percent
 }
 
-// funnel builds the funnel from the rows of the read model: every stage, in pipeline order.
-func funnel(rows []totalsRow) []FunnelStage {
-	out := make([]FunnelStage, len(dealsapi.Pipeline))
-	for i, st := range dealsapi.Pipeline {
-		out[i] = FunnelStage{Stage: st.Key, ByStatus: map[string]int64{}}
-		for _, s := range dealsapi.Statuses {
-			out[i].ByStatus[s] = 0
-		}
-	}
-	for _, r := range rows {
-		pos := dealsapi.StageOrdinal(r.Stage)
-		if pos < 1 || r.MaxStage < pos || r.MaxStage > len(out) || r.Deals == 0 {
-			continue
-		}
-		at := &out[pos-1]
-		at.Count += r.Deals
-		at.ByStatus[r.Status] += r.Deals
-		for i := 0; i < r.MaxStage; i++ {
-			out[i].Reached += r.Deals
-		}
-	}
-	for i := 1; i < len(out); i++ {
-		out[i].Conversion = percent(out[i].Reached, out[i-1].Reached)
-	}
-	return out
-}
-
 // pipelineFunnel builds the funnel of one pipeline: its stages keys in their current order,
 // counts from the read model rows of the pipeline, and reached from furthest (deals per
 // furthest visited position under this order): a stage is reached by every deal whose

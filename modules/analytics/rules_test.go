@@ -223,63 +223,6 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-func TestFunnel(t *testing.T) {
-	t.Parallel()
-	a := money.MustParse
-	f := funnel(rows(
-		// 12 deals at qualification, 5 of which went further before being rolled back.
-		totalsRow{1, "new", "qualification", 1, "USD", 3, a("0")},
-		totalsRow{1, "in_progress", "qualification", 1, "EUR", 1, a("0")},
-		totalsRow{1, "lost", "qualification", 1, "USD", 3, a("0")},
-		totalsRow{1, "lost", "qualification", 2, "USD", 4, a("0")},
-		totalsRow{1, "new", "qualification", 3, "USD", 1, a("0")},
-		// 4 at proposal (one came back from closed), 1 at negotiation, 2 at closed.
-		totalsRow{1, "in_progress", "proposal", 2, "USD", 3, a("0")},
-		totalsRow{1, "won", "proposal", 4, "USD", 1, a("0")},
-		totalsRow{1, "new", "negotiation", 3, "USD", 1, a("0")},
-		totalsRow{1, "won", "closed", 4, "USD", 2, a("0")},
-		totalsRow{1, "won", "closed", 4, "GBP", 0, a("0")},
-	))
-	type st struct {
-		stage    string
-		count    int64
-		byStatus map[string]int64
-		reached  int64
-		conv     string
-	}
-	want := []st{
-		{"qualification", 12, map[string]int64{"new": 4, "in_progress": 1, "won": 0, "lost": 7}, 19, ""},
-		{"proposal", 4, map[string]int64{"new": 0, "in_progress": 3, "won": 1, "lost": 0}, 12, "63.2"},   // 12/19
-		{"negotiation", 1, map[string]int64{"new": 1, "in_progress": 0, "won": 0, "lost": 0}, 5, "41.7"}, // 5/12
-		{"closed", 2, map[string]int64{"new": 0, "in_progress": 0, "won": 2, "lost": 0}, 3, "60.0"},      // 3/5
-	}
-	if len(f) != len(want) {
-		t.Fatalf("%d stages", len(f))
-	}
-	for i, w := range want {
-		g := f[i]
-		conv := ""
-		if g.Conversion != nil {
-			conv = g.Conversion.String()
-		}
-		if g.Stage != w.stage || g.Count != w.count || !reflect.DeepEqual(g.ByStatus, w.byStatus) || g.Reached != w.reached || conv != w.conv {
-			t.Errorf("stage %d = %+v (conv %q), want %+v", i, g, conv, w)
-		}
-	}
-
-	empty := funnel(nil)
-	for i, g := range empty {
-		if g.Stage != dealsapi.Stages[i] || g.Count != 0 || g.Reached != 0 || g.Conversion != nil || len(g.ByStatus) != 4 {
-			t.Errorf("empty stage %d = %+v", i, g)
-		}
-	}
-	// Nothing reached proposal: the conversions after it are undefined, the one to it is 0.
-	only := funnel(rows(totalsRow{1, "new", "qualification", 1, "USD", 2, a("0")}))
-	if only[1].Conversion == nil || only[1].Conversion.String() != "0.0" || only[2].Conversion != nil || only[3].Conversion != nil {
-		t.Errorf("conversions %v %v %v", only[1].Conversion, only[2].Conversion, only[3].Conversion)
-	}
-}
-
 func TestCacheControl(t *testing.T) {
 	t.Parallel()
 	for ttl, want := range map[time.Duration]string{

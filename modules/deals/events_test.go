@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -89,7 +90,10 @@ func TestDealWrittenReportsEveryChangeOfTheFactsInTheTransaction(t *testing.T) {
 					t.Fatalf("%s: amount %s, want %s", step, g.Amount, w.Amount)
 				}
 				g.CreatedAt, g.Amount, w.Amount = time.Time{}, money.Amount{}, money.Amount{}
-				if g != w {
+				// The forecast's facts and the stages visited are the analytics read model's
+				// (proved against a recount there).
+				g.ExpectedCloseDate, g.Probability, g.ClosedAt, g.Visited = nil, nil, nil, nil
+				if !reflect.DeepEqual(g, w) {
 					t.Fatalf("%s: facts %+v, want %+v", step, g, w)
 				}
 			}

@@ -54,6 +54,9 @@ type writer struct {
 	seed uint64
 	hash string
 	pr   *progress
+	// pipelines are each organization's pipelines, the default one first (filled by the
+	// pipelines step, before the deals are copied).
+	pipelines map[int64][]int64
 }
 
 func (w writer) spec(table string, cols []string, count func(o *orgPlan) int, fill func(o *orgPlan, i int, row []any)) copySpec {
@@ -71,6 +74,9 @@ const (
 	hContact
 	hDeal
 	hTask
+	hContactWork
+	hContactTag
+	hDealForecast
 )
 
 // h is a well-mixed 64-bit hash of the seed, a kind of string and an id (splitmix64).
@@ -118,7 +124,8 @@ func (w writer) members() copySpec {
 }
 
 func (w writer) contacts() copySpec {
-	return w.spec("contacts", []string{"id", "organization_id", "owner_id", "name", "email", "phone", "created_at", "updated_at"},
+	return w.spec("contacts", []string{"id", "organization_id", "owner_id", "name", "email", "phone", "company", "job_title", "notes",
+		"tags", "created_at", "updated_at"},
 		func(o *orgPlan) int { return o.contacts },
 		func(o *orgPlan, i int, row []any) {
 			id := o.contactBase + int64(i) + 1
@@ -131,10 +138,40 @@ func (w writer) contacts() copySpec {
 			if h>>36%10 < 6 {
 				phone = "+1 555 " + strconv.FormatUint(100+h>>44%900, 10) + " " + strconv.FormatUint(1000+h>>50%9000, 10)
 			}
+			company, jobTitle, notes := w.workplace(id)
 			at := ts(o.data.contacts[i])
-			row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] = id, o.id,
-				o.firstUser+int64(h>>24%uint64(len(o.roles))), first+" "+last, email, phone, at, at
+			row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10], row[11] = id, o.id,
+				o.firstUser+int64(h>>24%uint64(len(o.roles))), first+" "+last, email, phone, company, jobTitle, notes, w.tags(id), at, at
 		})
+}
+
+// workplace draws a contact's company (three in four have one), job title (three in five)
+// and notes (one in six), each nil or a string, from a hash of its own so that the other
+// columns keep their values.
+func (w writer) workplace(id int64) (company, jobTitle, notes any) {
+	h := w.h(hContactWork, id)
+	if h%4 != 0 {
+		company = word(companies, h, 8) + word(companySuffixes, h, 20)
+	}
+	if h>>32%5 < 3 {
+		jobTitle = word(jobTitles, h, 36)
+	}
+	if h>>48%6 == 0 {
+		notes = word(contactNotes, h, 52)
+	}
+	return company, jobTitle, notes
+}
+
+// tags draws a contact's tags: each tag of contactTags independently with its share, in
+// the order of the list (so a contact carries none to a handful).
+func (w writer) tags(id int64) []string {
+	out := []string{}
+	for k, t := range contactTags {
+		if w.h(hContactTag, id<<5|int64(k))%1000 < t.perMille {
+			out = append(out, t.tag)
+		}
+	}
+	return out
 }
 
 func (w writer) dealTitle(id int64) string {
@@ -144,7 +181,7 @@ func (w writer) dealTitle(id int64) string {
 
 func (w writer) deals() copySpec {
 	return w.spec("deals", []string{"id", "organization_id", "contact_id", "owner_id", "title", "amount", "currency",
-		"status", "stage", "max_stage", "lost_reason", "created_at", "updated_at"},
+		"status", "stage", "max_stage", "lost_reason", "created_at", "updated_at", "expected_close_date", "probability", "pipeline_id"},
 		func(o *orgPlan) int { return o.deals },
 		func(o *orgPlan, i int, row []any) {
 			d := &o.data.deals[i]
@@ -158,7 +195,28 @@ func (w writer) deals() copySpec {
 			row[5] = pgtype.Numeric{Int: big.NewInt(d.cents), Exp: -2, Valid: true}
 			row[6], row[7], row[8], row[9] = currencies[d.currency], statuses[d.status], stages[d.stage], int16(d.maxStage)+1
 			row[10], row[11], row[12] = reason, ts(d.created), ts(d.updated)
+			row[13], row[14] = w.forecastFields(d, id)
+			row[15] = w.pipelineOf(o, id)
 		})
+}
+
+// forecastFields are a deal's expected close date and probability override, drawn from its
+// id so that the rest of the data set does not change: 85 % of the deals have a date (an
+// open deal's spread from two months before the anchor to ten months after it, a closed
+// deal's up to 60 days after it last changed), 10 % an override of 0..100.
+func (w writer) forecastFields(d *deal, id int64) (closeDate, probability any) {
+	h := w.h(hDealForecast, id)
+	if h%100 < 85 {
+		day := d.updated/microsPerDay + int64(h>>8%60)
+		if st := statuses[d.status]; st == "new" || st == "in_progress" {
+			day = w.p.anchor/microsPerDay - 60 + int64(h>>8%360)
+		}
+		closeDate = time.Unix(day*86400, 0).UTC()
+	}
+	if h>>20%100 < 10 {
+		probability = int16(h >> 28 % 101)
+	}
+	return closeDate, probability
 }
 
 func (w writer) taskTitle(id int64) string { return word(taskTitles, w.h(hTask, id), 0) }
@@ -166,8 +224,8 @@ func (w writer) taskTitle(id int64) string { return word(taskTitles, w.h(hTask, 
 func dueDate(days int32) time.Time { return time.Unix(int64(days)*86400, 0).UTC() }
 
 func (w writer) tasks() copySpec {
-	return w.spec("tasks", []string{"id", "organization_id", "deal_id", "title", "description", "due_date", "is_done",
-		"created_at", "updated_at"},
+	return w.spec("tasks", []string{"id", "organization_id", "deal_id", "assignee_id", "title", "description", "due_date",
+		"is_done", "completed_at", "created_at", "updated_at"},
 		func(o *orgPlan) int { return o.tasks },
 		func(o *orgPlan, j int, row []any) {
 			t := &o.data.tasks[j]
@@ -180,8 +238,15 @@ func (w writer) tasks() copySpec {
 			if t.due != noDue {
 				due = dueDate(t.due)
 			}
-			row[0], row[1], row[2], row[3], row[4] = id, o.id, o.dealBase+int64(t.deal)+1, w.taskTitle(id), desc
-			row[5], row[6], row[7], row[8] = due, t.done, ts(t.created), ts(t.updated)
+			// Assigned to the deal's owner (the service's default); a done task was completed
+			// when it was last written.
+			var completed any
+			if t.done {
+				completed = ts(t.updated)
+			}
+			row[0], row[1], row[2], row[3] = id, o.id, o.dealBase+int64(t.deal)+1, o.firstUser+int64(o.data.deals[t.deal].owner)
+			row[4], row[5], row[6], row[7] = w.taskTitle(id), desc, due, t.done
+			row[8], row[9], row[10] = completed, ts(t.created), ts(t.updated)
 		})
 }
 

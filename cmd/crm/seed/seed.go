@@ -181,7 +181,8 @@ func newPlan(scale float64, anchor time.Time, seed uint64) (*plan, error) {
 }
 
 // dataTables are truncated by Reset, children first.
-var dataTables = []string{"events", "activities", "tasks", "analytics_deals_created", "analytics_deal_totals", "deals", "contacts",
+var dataTables = []string{"events", "activities", "tasks", "analytics_deals_created", "analytics_deal_totals",
+	"analytics_deals_open", "analytics_deals_won", "analytics_deal_paths", "deal_stage_history", "deals", "pipeline_stages", "pipelines", "contacts",
 	"organization_members", "refresh_tokens", "idempotency_keys", "organizations", "users"}
 
 // Run seeds the database at dsn, which must already be migrated.
@@ -240,7 +241,7 @@ func Run(ctx context.Context, dsn string, o Options) (Result, error) {
 		return res, err
 	}
 
-	w := writer{p: p, seed: o.Seed, hash: hash, pr: pr}
+	w := writer{p: p, seed: o.Seed, hash: hash, pr: pr, pipelines: map[int64][]int64{}}
 	counts := map[string]int64{}
 	copyStep := func(name string, tables ...copySpec) error {
 		var total int64
@@ -285,7 +286,25 @@ func Run(ctx context.Context, dsn string, o Options) (Result, error) {
 			if err := copyStep("memberships", s.tables[1]); err != nil {
 				return res, err
 			}
+			if err := step("pipelines", func() error {
+				pls, err := createPipelines(ctx, pool, p)
+				for org, ids := range pls {
+					w.pipelines[org] = ids
+				}
+				return err
+			}); err != nil {
+				return res, err
+			}
 			continue
+		}
+		if s.name == "tasks+activities" {
+			if err := step("stage history", func() error {
+				n, err := fillHistory(ctx, pool)
+				counts["deal_stage_history"] = n
+				return err
+			}); err != nil {
+				return res, err
+			}
 		}
 		if err := copyStep(s.name, s.tables...); err != nil {
 			return res, err

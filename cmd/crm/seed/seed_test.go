@@ -167,6 +167,26 @@ func TestTheDataSetIsConsistent(t *testing.T) {
 		t.Errorf("tasks past %d future %d done %d open %d; %d statuses, %d stages, %d currencies", past, future, done, open, statuses, stages, currencies)
 	}
 
+	// Contacts carry companies, job titles, notes and tags as the API stores them (lower
+	// case, without repeats), and the benchmark's tag and search term find some of them.
+	var companies, titles, notes, tagged, badTags, byTag, bySearch int64
+	if err := conn.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM contacts WHERE company IS NOT NULL), (SELECT count(*) FROM contacts WHERE job_title IS NOT NULL),
+		(SELECT count(*) FROM contacts WHERE notes IS NOT NULL), (SELECT count(*) FROM contacts WHERE cardinality(tags) > 0),
+		(SELECT count(*) FROM contacts c WHERE (SELECT count(DISTINCT t) FROM unnest(c.tags) t) <> cardinality(c.tags)
+			OR EXISTS (SELECT 1 FROM unnest(c.tags) t WHERE t <> lower(btrim(t)))),
+		(SELECT count(*) FROM contacts WHERE organization_id = 1 AND tags @> ARRAY[$1]),
+		(SELECT count(*) FROM contacts WHERE organization_id = 1 AND company ILIKE '%' || $2 || '%'
+			AND name NOT ILIKE '%' || $2 || '%' AND coalesce(email, '') NOT ILIKE '%' || $2 || '%')`,
+		seed.BenchTag, seed.BenchSearch).Scan(&companies, &titles, &notes, &tagged, &badTags, &byTag, &bySearch); err != nil {
+		t.Fatal(err)
+	}
+	total := counts["contacts"]
+	if companies < total/2 || titles < total/3 || notes == 0 || notes > total/3 || tagged < total/2 || badTags != 0 || byTag == 0 || bySearch == 0 {
+		t.Errorf("of %d contacts: %d with a company, %d with a job title, %d with notes, %d tagged, %d with bad tags; %d tagged %q, %d found by %q",
+			total, companies, titles, notes, tagged, badTags, byTag, seed.BenchTag, bySearch, seed.BenchSearch)
+	}
+
 	// The owner of the large organization signs in with the known password.
 	var hash string
 	if err := conn.QueryRow(ctx, "SELECT password_hash FROM users WHERE email = $1", seed.Email(1, 0)).Scan(&hash); err != nil {

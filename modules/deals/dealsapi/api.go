@@ -11,6 +11,7 @@ package dealsapi
 
 import (
 	"context"
+	"math/big"
 	"time"
 
 	"github.com/mini-crm/crm/platform/apperr"
@@ -123,11 +124,37 @@ type Deals interface {
 	// after from and before to, served by an index on (organization_id, pipeline_id,
 	// created_at).
 	CountCreatedInPipelineBetween(ctx context.Context, orgID, pipelineID int64, from, to time.Time) (int64, error)
-	// FurthestStageCounts reads the stage history of the pipeline under the stage order
-	// keys (the pipeline's keys, in their current order): it returns, per 1-based position
-	// in keys, how many deals' furthest visited stage is at that position. Visits of stages
-	// not in keys count for nothing.
-	FurthestStageCounts(ctx context.Context, orgID, pipelineID int64, keys []string) (map[int]int64, error)
+	// WonByMonth totals the won deals of orgID, of one pipeline when pipelineID is set, closed
+	// within any of ranges ([from, to) each), per month of closed_at in loc and currency. It is
+	// served by an index of the won deals on (organization_id, closed_at).
+	WonByMonth(ctx context.Context, orgID int64, pipelineID *int64, loc *time.Location, ranges [][2]time.Time) ([]MonthTotals, error)
+	// StageVisits reports the visits of the pipeline's stages (stage history) that ended at
+	// or after since, per stage key (visits of stages the pipeline no longer has included),
+	// from an index that holds what it reads.
+	StageVisits(ctx context.Context, orgID, pipelineID int64, since time.Time) ([]StageVisits, error)
+	// WonBetween reports the deals of the pipeline won (status won) with closed_at at or
+	// after from and before to: how many, and their summed time from created_at to
+	// closed_at in microseconds.
+	WonBetween(ctx context.Context, orgID, pipelineID int64, from, to time.Time) (int64, *big.Int, error)
+}
+
+// MonthTotals are deals of one month and currency: how many, their sum, and (open deals) the
+// sum of amount × effective probability (the weighted amount × 100, exact).
+type MonthTotals struct {
+	Month      *time.Time // the first day of the month (UTC midnight), nil for no month
+	Currency   string
+	Deals      int64
+	Amount     money.Amount
+	AmountProb money.Amount
+}
+
+// StageVisits are the finished visits of one stage: how many, and the mean and median of
+// their durations (exact to the microsecond).
+type StageVisits struct {
+	Stage  string
+	Visits int64
+	Mean   time.Duration
+	Median time.Duration
 }
 
 // DealsChanged is published through the kernel after every committed write of a deal

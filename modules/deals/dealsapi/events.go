@@ -19,6 +19,15 @@ type DealFacts struct {
 	Currency  string
 	Amount    money.Amount
 	CreatedAt time.Time
+	// ExpectedCloseDate is the deal's expected close date (midnight UTC), nil when none.
+	ExpectedCloseDate *time.Time
+	// Probability is the deal's override of its stage's probability, nil when it has none.
+	Probability *int
+	// ClosedAt is when the deal was won or lost, nil while it is open.
+	ClosedAt *time.Time
+	// Visited are the keys of the stages of its pipeline the deal ever entered (its stage
+	// history there), sorted bytewise, without repeats.
+	Visited []string
 }
 
 // DealWritten is emitted with kernel.Emit inside the transaction of every write that
