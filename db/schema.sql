@@ -25,12 +25,24 @@ BEGIN
     PERFORM set_config('app.organization_id', org::text, true);
     DELETE FROM analytics_deal_totals WHERE organization_id = org;
     DELETE FROM analytics_deals_created WHERE organization_id = org;
+    DELETE FROM analytics_deals_open WHERE organization_id = org;
+    DELETE FROM analytics_deals_won WHERE organization_id = org;
+    DELETE FROM analytics_deal_paths WHERE organization_id = org;
     INSERT INTO analytics_deal_totals (organization_id, pipeline_id, status, stage, max_stage, currency, deals, amount)
     SELECT org, t.pipeline_id, t.status, t.stage, t.max_stage, t.currency, t.deals, t.amount
     FROM deals_stage_totals(org) t;
     INSERT INTO analytics_deals_created (organization_id, day, deals)
     SELECT org, c.day, c.deals
     FROM deals_created_per_day(org) c;
+    INSERT INTO analytics_deals_open (organization_id, pipeline_id, month, stage, currency, overridden, deals, amount, amount_prob)
+    SELECT org, o.pipeline_id, o.month, o.stage, o.currency, o.overridden, o.deals, o.amount, o.amount_prob
+    FROM deals_open_by_close_month(org) o;
+    INSERT INTO analytics_deals_won (organization_id, pipeline_id, day, currency, deals, amount, to_win_us)
+    SELECT org, w.pipeline_id, w.day, w.currency, w.deals, w.amount, w.to_win_us
+    FROM deals_won_per_day(org) w;
+    INSERT INTO analytics_deal_paths (organization_id, pipeline_id, stages, deals)
+    SELECT org, v.pipeline_id, v.stages, v.deals
+    FROM deals_visited_sets(org) v;
     PERFORM set_config('app.organization_id', '', true);
 END
 $$;
@@ -68,6 +80,10 @@ BEGIN
     RETURN NEXT;
 END
 $$;
+
+CREATE FUNCTION public.contacts_tags_valid(tags text[]) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ((cardinality(tags) <= 20) AND (array_position(tags, NULL::text) IS NULL) AND COALESCE((SELECT ((min(length(t.t)) >= 1) AND (max(length(t.t)) <= 50)) FROM unnest(contacts_tags_valid.tags) t(t)), true));
 
 CREATE FUNCTION public.current_api_key_id() RETURNS bigint
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -117,6 +133,20 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.deals_open_by_close_month(org bigint) RETURNS TABLE(pipeline_id bigint, month date, stage text, currency text, overridden boolean, deals bigint, amount numeric, amount_prob numeric)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT d.pipeline_id, coalesce(date_trunc('month', d.expected_close_date)::date, 'infinity'::date), d.stage,
+           d.currency::text, d.probability IS NOT NULL, count(*), sum(d.amount), coalesce(sum(d.amount * d.probability), 0)
+    FROM deals d
+    WHERE d.organization_id = org AND d.status IN ('new', 'in_progress')
+    GROUP BY 1, 2, 3, 4, 5
+$$;
+
+CREATE FUNCTION public.deals_owner_id(org bigint, deal bigint) RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$ SELECT owner_id FROM deals WHERE organization_id = org AND id = deal $$;
+
 CREATE FUNCTION public.deals_pipeline_totals(org bigint) RETURNS TABLE(status text, stage smallint, max_stage smallint, currency character, deals bigint, amount numeric)
     LANGUAGE sql STABLE
     AS $$ SELECT d.status, deals_stage_position(d.stage), d.max_stage, d.currency, count(*), sum(d.amount)
@@ -135,6 +165,28 @@ CREATE FUNCTION public.deals_stage_totals(org bigint) RETURNS TABLE(pipeline_id 
           FROM deals d
           WHERE d.organization_id = org
           GROUP BY 1, 2, 3, 4, 5 $$;
+
+CREATE FUNCTION public.deals_visited_sets(org bigint) RETURNS TABLE(pipeline_id bigint, stages text[], deals bigint)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT v.pipeline_id, v.stages, count(*)
+    FROM (SELECT d.pipeline_id, array_agg(DISTINCT h.stage COLLATE "C" ORDER BY h.stage COLLATE "C") AS stages
+          FROM deals d
+          JOIN deal_stage_history h ON h.organization_id = d.organization_id AND h.deal_id = d.id AND h.pipeline_id = d.pipeline_id
+          WHERE d.organization_id = org
+          GROUP BY d.id, d.pipeline_id) v
+    GROUP BY 1, 2
+$$;
+
+CREATE FUNCTION public.deals_won_per_day(org bigint) RETURNS TABLE(pipeline_id bigint, day date, currency text, deals bigint, amount numeric, to_win_us numeric)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT d.pipeline_id, (d.closed_at AT TIME ZONE 'UTC')::date, d.currency::text, count(*), sum(d.amount),
+           sum(extract(epoch FROM d.closed_at - d.created_at) * 1000000)
+    FROM deals d
+    WHERE d.organization_id = org AND d.status = 'won'
+    GROUP BY 1, 2, 3
+$$;
 
 CREATE FUNCTION public.events_purge(cutoff timestamp with time zone, batch integer) RETURNS bigint
     LANGUAGE sql SECURITY DEFINER
@@ -180,11 +232,14 @@ $$;
 
 CREATE FUNCTION public.organization_ids() RETURNS SETOF bigint
     LANGUAGE sql STABLE
-    AS $$ SELECT id FROM organizations ORDER BY id $$;
+    AS $$ SELECT id FROM organizations WHERE closed_at IS NULL ORDER BY id $$;
 
 CREATE FUNCTION public.organization_member_role(org bigint, member bigint) RETURNS text
     LANGUAGE sql STABLE
-    AS $$ SELECT role FROM organization_members WHERE organization_id = org AND user_id = member $$;
+    AS $$
+        SELECT m.role FROM organization_members m JOIN organizations o ON o.id = m.organization_id
+        WHERE m.organization_id = org AND m.user_id = member AND o.closed_at IS NULL
+    $$;
 
 CREATE FUNCTION public.orgs_memberships_changed() RETURNS trigger
     LANGUAGE plpgsql
@@ -245,6 +300,24 @@ CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.rive
     END = 1;
 $$;
 
+CREATE FUNCTION public.tasks_fill_defaults() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' AND NEW.assignee_id IS NULL THEN
+        NEW.assignee_id := deals_owner_id(NEW.organization_id, NEW.deal_id);
+    END IF;
+    IF NOT NEW.is_done THEN
+        NEW.completed_at := NULL;
+    ELSIF TG_OP = 'INSERT' THEN
+        NEW.completed_at := coalesce(NEW.completed_at, NEW.updated_at);
+    ELSIF NOT OLD.is_done THEN
+        NEW.completed_at := NEW.updated_at;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
 CREATE FUNCTION public.timeline_changes(org bigint, typ text) RETURNS TABLE(id bigint, deal_id bigint, from_value text, to_value text, created_at timestamp with time zone)
     LANGUAGE sql STABLE
     AS $$ SELECT a.id, a.deal_id, a.payload->>'from', a.payload->>'to', a.created_at
@@ -273,6 +346,8 @@ CREATE TABLE public.activities (
     type text NOT NULL,
     payload jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    edited_at timestamp with time zone,
+    CONSTRAINT activities_edited_comment_check CHECK (((edited_at IS NULL) OR (type = 'comment'::text))),
     CONSTRAINT activities_payload_check CHECK ((jsonb_typeof(payload) = 'object'::text)),
     CONSTRAINT activities_type_check CHECK ((type ~ '^[a-z][a-z0-9_]{0,49}$'::text))
 );
@@ -287,6 +362,15 @@ ALTER TABLE public.activities ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
+
+CREATE TABLE public.analytics_deal_paths (
+    organization_id bigint NOT NULL,
+    pipeline_id bigint NOT NULL,
+    stages text[] NOT NULL,
+    deals bigint NOT NULL
+);
+
+ALTER TABLE ONLY public.analytics_deal_paths FORCE ROW LEVEL SECURITY;
 
 CREATE TABLE public.analytics_deal_totals (
     organization_id bigint NOT NULL,
@@ -310,6 +394,32 @@ CREATE TABLE public.analytics_deals_created (
 );
 
 ALTER TABLE ONLY public.analytics_deals_created FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE public.analytics_deals_open (
+    organization_id bigint NOT NULL,
+    pipeline_id bigint NOT NULL,
+    month date NOT NULL,
+    stage text NOT NULL,
+    currency character(3) NOT NULL,
+    overridden boolean NOT NULL,
+    deals bigint NOT NULL,
+    amount numeric(30,2) NOT NULL,
+    amount_prob numeric(33,2) NOT NULL
+);
+
+ALTER TABLE ONLY public.analytics_deals_open FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE public.analytics_deals_won (
+    organization_id bigint NOT NULL,
+    pipeline_id bigint NOT NULL,
+    day date NOT NULL,
+    currency character(3) NOT NULL,
+    deals bigint NOT NULL,
+    amount numeric(30,2) NOT NULL,
+    to_win_us numeric(40,0) NOT NULL
+);
+
+ALTER TABLE ONLY public.analytics_deals_won FORCE ROW LEVEL SECURITY;
 
 CREATE TABLE public.api_keys (
     organization_id bigint NOT NULL,
@@ -349,9 +459,17 @@ CREATE TABLE public.contacts (
     phone text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    company text,
+    job_title text,
+    notes text,
+    tags text[] DEFAULT '{}'::text[] NOT NULL,
+    CONSTRAINT contacts_company_check CHECK (((length(company) >= 1) AND (length(company) <= 200))),
     CONSTRAINT contacts_email_check CHECK (((length(email) >= 3) AND (length(email) <= 254))),
+    CONSTRAINT contacts_job_title_check CHECK (((length(job_title) >= 1) AND (length(job_title) <= 200))),
     CONSTRAINT contacts_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
-    CONSTRAINT contacts_phone_check CHECK ((phone ~ '^[0-9 +()-]{1,32}$'::text))
+    CONSTRAINT contacts_notes_check CHECK (((length(notes) >= 1) AND (length(notes) <= 10000))),
+    CONSTRAINT contacts_phone_check CHECK ((phone ~ '^[0-9 +()-]{1,32}$'::text)),
+    CONSTRAINT contacts_tags_check CHECK (public.contacts_tags_valid(tags))
 );
 
 ALTER TABLE ONLY public.contacts FORCE ROW LEVEL SECURITY;
@@ -473,6 +591,35 @@ CREATE TABLE public.idempotency_keys (
 
 ALTER TABLE ONLY public.idempotency_keys FORCE ROW LEVEL SECURITY;
 
+CREATE TABLE public.invitations (
+    organization_id bigint NOT NULL,
+    id bigint NOT NULL,
+    email text NOT NULL,
+    role text NOT NULL,
+    token_hash bytea NOT NULL,
+    invited_by bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    accepted_at timestamp with time zone,
+    accepted_by bigint,
+    revoked_at timestamp with time zone,
+    CONSTRAINT invitations_check CHECK (((accepted_at IS NULL) OR (revoked_at IS NULL))),
+    CONSTRAINT invitations_email_check CHECK (((email <> ''::text) AND (length(email) <= 254))),
+    CONSTRAINT invitations_role_check CHECK ((role = ANY (ARRAY['owner'::text, 'admin'::text, 'manager'::text, 'member'::text]))),
+    CONSTRAINT invitations_token_hash_check CHECK ((length(token_hash) = 32))
+);
+
+ALTER TABLE ONLY public.invitations FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.invitations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.invitations_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.organization_members (
     organization_id bigint NOT NULL,
     user_id bigint NOT NULL,
@@ -489,8 +636,11 @@ CREATE TABLE public.organizations (
     default_currency character(3) DEFAULT 'USD'::bpchar NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    time_zone text DEFAULT 'UTC'::text NOT NULL,
+    closed_at timestamp with time zone,
     CONSTRAINT organizations_default_currency_check CHECK ((default_currency ~ '^[A-Z]{3}$'::text)),
-    CONSTRAINT organizations_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
+    CONSTRAINT organizations_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT organizations_time_zone_check CHECK (((length(time_zone) >= 1) AND (length(time_zone) <= 64)))
 );
 
 ALTER TABLE public.organizations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -663,6 +813,9 @@ CREATE TABLE public.tasks (
     is_done boolean DEFAULT false NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    assignee_id bigint NOT NULL,
+    completed_at timestamp with time zone,
+    CONSTRAINT tasks_completed_check CHECK (((completed_at IS NOT NULL) = is_done)),
     CONSTRAINT tasks_description_check CHECK ((length(description) <= 5000)),
     CONSTRAINT tasks_title_check CHECK ((((length(title) >= 1) AND (length(title) <= 200)) AND (btrim(title) <> ''::text)))
 );
@@ -784,11 +937,20 @@ ALTER TABLE ONLY public.activities
 ALTER TABLE ONLY public.activities
     ADD CONSTRAINT activities_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.analytics_deal_paths
+    ADD CONSTRAINT analytics_deal_paths_pkey PRIMARY KEY (organization_id, pipeline_id, stages);
+
 ALTER TABLE ONLY public.analytics_deal_totals
     ADD CONSTRAINT analytics_deal_totals_pkey PRIMARY KEY (organization_id, pipeline_id, status, stage, max_stage, currency);
 
 ALTER TABLE ONLY public.analytics_deals_created
     ADD CONSTRAINT analytics_deals_created_pkey PRIMARY KEY (organization_id, day);
+
+ALTER TABLE ONLY public.analytics_deals_open
+    ADD CONSTRAINT analytics_deals_open_pkey PRIMARY KEY (organization_id, pipeline_id, month, stage, currency, overridden);
+
+ALTER TABLE ONLY public.analytics_deals_won
+    ADD CONSTRAINT analytics_deals_won_pkey PRIMARY KEY (organization_id, pipeline_id, day, currency);
 
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_pkey PRIMARY KEY (organization_id, id);
@@ -816,6 +978,9 @@ ALTER TABLE ONLY public.events
 
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (user_id, organization_id, api_key_id, key);
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_pkey PRIMARY KEY (organization_id, id);
 
 ALTER TABLE ONLY public.organization_members
     ADD CONSTRAINT organization_members_pkey PRIMARY KEY (organization_id, user_id);
@@ -888,17 +1053,27 @@ CREATE INDEX api_keys_list_idx ON public.api_keys USING btree (organization_id, 
 
 CREATE UNIQUE INDEX api_keys_token_hash_idx ON public.api_keys USING btree (token_hash);
 
+CREATE INDEX contacts_company_trgm_idx ON public.contacts USING gin (organization_id, company public.gin_trgm_ops);
+
 CREATE INDEX contacts_email_trgm_idx ON public.contacts USING gin (organization_id, email public.gin_trgm_ops);
 
 CREATE INDEX contacts_list_idx ON public.contacts USING btree (organization_id, created_at DESC, id DESC);
+
+CREATE INDEX contacts_name_idx ON public.contacts USING btree (organization_id, lower(name), id);
 
 CREATE INDEX contacts_name_trgm_idx ON public.contacts USING gin (organization_id, name public.gin_trgm_ops);
 
 CREATE INDEX contacts_owner_idx ON public.contacts USING btree (organization_id, owner_id, created_at DESC, id DESC);
 
+CREATE INDEX contacts_phone_trgm_idx ON public.contacts USING gin (organization_id, phone public.gin_trgm_ops);
+
+CREATE INDEX contacts_tags_idx ON public.contacts USING gin (organization_id, tags);
+
+CREATE INDEX contacts_updated_idx ON public.contacts USING btree (organization_id, updated_at, id);
+
 CREATE INDEX deal_stage_history_deal_idx ON public.deal_stage_history USING btree (organization_id, deal_id, entered_at, id);
 
-CREATE INDEX deal_stage_history_left_idx ON public.deal_stage_history USING btree (organization_id, pipeline_id, left_at) WHERE (left_at IS NOT NULL);
+CREATE INDEX deal_stage_history_left_idx ON public.deal_stage_history USING btree (organization_id, pipeline_id, left_at) INCLUDE (stage, entered_at) WHERE (left_at IS NOT NULL);
 
 CREATE UNIQUE INDEX deal_stage_history_open_idx ON public.deal_stage_history USING btree (organization_id, deal_id) WHERE (left_at IS NULL);
 
@@ -930,6 +1105,8 @@ CREATE INDEX deals_title_trgm_idx ON public.deals USING gin (organization_id, ti
 
 CREATE INDEX deals_updated_idx ON public.deals USING btree (organization_id, updated_at DESC, id DESC);
 
+CREATE INDEX deals_won_closed_idx ON public.deals USING btree (organization_id, closed_at) WHERE (status = 'won'::text);
+
 CREATE UNIQUE INDEX events_feed ON public.events USING btree (organization_id, "position") WHERE ("position" IS NOT NULL);
 
 CREATE INDEX events_occurred ON public.events USING brin (occurred_at);
@@ -937,6 +1114,14 @@ CREATE INDEX events_occurred ON public.events USING brin (occurred_at);
 CREATE INDEX events_unsequenced ON public.events USING btree (id) WHERE ("position" IS NULL);
 
 CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (created_at);
+
+CREATE INDEX invitations_list_idx ON public.invitations USING btree (organization_id, created_at, id);
+
+CREATE INDEX invitations_open_email_idx ON public.invitations USING btree (lower(email), organization_id) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
+
+CREATE INDEX invitations_open_inviter_idx ON public.invitations USING btree (organization_id, invited_by) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
+
+CREATE UNIQUE INDEX invitations_token_hash_idx ON public.invitations USING btree (token_hash);
 
 CREATE INDEX organization_members_user_idx ON public.organization_members USING btree (user_id);
 
@@ -966,11 +1151,19 @@ CREATE INDEX river_notification_created_at_idx ON public.river_notification USIN
 
 CREATE INDEX river_notification_topic_id_idx ON public.river_notification USING btree (topic, id);
 
+CREATE INDEX tasks_assignee_idx ON public.tasks USING btree (organization_id, assignee_id, COALESCE(due_date, 'infinity'::date), id);
+
+CREATE INDEX tasks_assignee_open_idx ON public.tasks USING btree (organization_id, assignee_id, COALESCE(due_date, 'infinity'::date), id) WHERE (NOT is_done);
+
+CREATE INDEX tasks_created_idx ON public.tasks USING btree (organization_id, created_at, id);
+
 CREATE INDEX tasks_deal_idx ON public.tasks USING btree (organization_id, deal_id, COALESCE(due_date, 'infinity'::date), id);
 
 CREATE INDEX tasks_due_idx ON public.tasks USING btree (organization_id, COALESCE(due_date, 'infinity'::date), id);
 
 CREATE INDEX tasks_open_idx ON public.tasks USING btree (organization_id, COALESCE(due_date, 'infinity'::date), id) WHERE (NOT is_done);
+
+CREATE INDEX tasks_updated_idx ON public.tasks USING btree (organization_id, updated_at, id);
 
 CREATE UNIQUE INDEX users_email_key ON public.users USING btree (lower(email));
 
@@ -990,14 +1183,25 @@ CREATE TRIGGER organization_members_changed AFTER INSERT OR DELETE OR UPDATE ON 
 
 CREATE TRIGGER organizations_changed AFTER DELETE OR UPDATE ON public.organizations FOR EACH ROW EXECUTE FUNCTION public.orgs_memberships_changed();
 
+CREATE TRIGGER tasks_fill_defaults BEFORE INSERT OR UPDATE ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_fill_defaults();
+
 ALTER TABLE ONLY public.activities
     ADD CONSTRAINT activities_deal_fkey FOREIGN KEY (organization_id, deal_id) REFERENCES public.deals(organization_id, id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.analytics_deal_paths
+    ADD CONSTRAINT analytics_deal_paths_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.analytics_deal_totals
     ADD CONSTRAINT analytics_deal_totals_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.analytics_deals_created
     ADD CONSTRAINT analytics_deals_created_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.analytics_deals_open
+    ADD CONSTRAINT analytics_deals_open_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.analytics_deals_won
+    ADD CONSTRAINT analytics_deals_won_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE CASCADE;
@@ -1026,6 +1230,15 @@ ALTER TABLE ONLY public.deals
 ALTER TABLE ONLY public.deals
     ADD CONSTRAINT deals_pipeline_fkey FOREIGN KEY (organization_id, pipeline_id) REFERENCES public.pipelines(organization_id, id);
 
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_accepted_by_fkey FOREIGN KEY (accepted_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_invited_by_fkey FOREIGN KEY (invited_by) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.organization_members
     ADD CONSTRAINT organization_members_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
@@ -1040,6 +1253,9 @@ ALTER TABLE ONLY public.pipelines
 
 ALTER TABLE ONLY public.refresh_tokens
     ADD CONSTRAINT refresh_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.tasks
+    ADD CONSTRAINT tasks_assignee_fkey FOREIGN KEY (organization_id, assignee_id) REFERENCES public.organization_members(organization_id, user_id) DEFERRABLE INITIALLY DEFERRED;
 
 ALTER TABLE ONLY public.tasks
     ADD CONSTRAINT tasks_deal_fkey FOREIGN KEY (organization_id, deal_id) REFERENCES public.deals(organization_id, id) ON DELETE CASCADE;
@@ -1058,9 +1274,15 @@ ALTER TABLE ONLY public.webhook_endpoints
 
 ALTER TABLE public.activities ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.analytics_deal_paths ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.analytics_deal_totals ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.analytics_deals_created ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.analytics_deals_open ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.analytics_deals_won ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
 
@@ -1078,6 +1300,14 @@ CREATE POLICY expired_sweep_select ON public.idempotency_keys FOR SELECT USING (
 
 ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.invitations ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY invitee_lookup ON public.invitations FOR SELECT USING ((lower(email) = NULLIF(current_setting('app.invitee_email'::text, true), ''::text)));
+
+CREATE POLICY organization_erasure_delete ON public.idempotency_keys FOR DELETE USING (((current_setting('app.erase_organization'::text, true) = 'on'::text) AND (organization_id = public.current_organization_id())));
+
+CREATE POLICY organization_erasure_select ON public.idempotency_keys FOR SELECT USING (((current_setting('app.erase_organization'::text, true) = 'on'::text) AND (organization_id = public.current_organization_id())));
+
 ALTER TABLE public.organization_members ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.pipeline_stages ENABLE ROW LEVEL SECURITY;
@@ -1088,9 +1318,15 @@ ALTER TABLE public.tasks ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY tenant_isolation ON public.activities USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
+CREATE POLICY tenant_isolation ON public.analytics_deal_paths USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
 CREATE POLICY tenant_isolation ON public.analytics_deal_totals USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.analytics_deals_created USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY tenant_isolation ON public.analytics_deals_open USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY tenant_isolation ON public.analytics_deals_won USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.api_keys USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
@@ -1103,6 +1339,8 @@ CREATE POLICY tenant_isolation ON public.deals USING ((organization_id = public.
 CREATE POLICY tenant_isolation ON public.events USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.idempotency_keys USING (((organization_id = COALESCE(public.current_organization_id(), (0)::bigint)) AND (user_id = COALESCE(public.current_app_user_id(), (0)::bigint)) AND (api_key_id = COALESCE(public.current_api_key_id(), (0)::bigint)))) WITH CHECK (((organization_id = COALESCE(public.current_organization_id(), (0)::bigint)) AND (user_id = COALESCE(public.current_app_user_id(), (0)::bigint)) AND (api_key_id = COALESCE(public.current_api_key_id(), (0)::bigint))));
+
+CREATE POLICY tenant_isolation ON public.invitations USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.organization_members USING (((organization_id = public.current_organization_id()) OR (user_id = public.current_app_user_id()))) WITH CHECK ((organization_id = public.current_organization_id()));
 
@@ -1119,6 +1357,8 @@ CREATE POLICY tenant_isolation ON public.webhook_endpoint_slots USING ((organiza
 CREATE POLICY tenant_isolation ON public.webhook_endpoints USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY token_lookup ON public.api_keys FOR SELECT USING ((token_hash = decode(NULLIF(current_setting('app.api_key_hash'::text, true), ''::text), 'hex'::text)));
+
+CREATE POLICY token_lookup ON public.invitations FOR SELECT USING ((token_hash = decode(NULLIF(current_setting('app.invitation_token_hash'::text, true), ''::text), 'hex'::text)));
 
 ALTER TABLE public.webhook_deliveries ENABLE ROW LEVEL SECURITY;
 

@@ -253,6 +253,45 @@ func (e EventType) Valid() bool {
 	}
 }
 
+// Defines values for InvitationCreatedStatus.
+const (
+	InvitationCreatedStatusPending InvitationCreatedStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the InvitationCreatedStatus enum.
+func (e InvitationCreatedStatus) Valid() bool {
+	switch e {
+	case InvitationCreatedStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InvitationStatus.
+const (
+	InvitationStatusAccepted InvitationStatus = "accepted"
+	InvitationStatusExpired  InvitationStatus = "expired"
+	InvitationStatusPending  InvitationStatus = "pending"
+	InvitationStatusRevoked  InvitationStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the InvitationStatus enum.
+func (e InvitationStatus) Valid() bool {
+	switch e {
+	case InvitationStatusAccepted:
+		return true
+	case InvitationStatusExpired:
+		return true
+	case InvitationStatusPending:
+		return true
+	case InvitationStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LoginResultTokenType.
 const (
 	LoginResultTokenTypeBearer LoginResultTokenType = "Bearer"
@@ -262,6 +301,21 @@ const (
 func (e LoginResultTokenType) Valid() bool {
 	switch e {
 	case LoginResultTokenTypeBearer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyInvitationStatus.
+const (
+	MyInvitationStatusPending MyInvitationStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the MyInvitationStatus enum.
+func (e MyInvitationStatus) Valid() bool {
+	switch e {
+	case MyInvitationStatusPending:
 		return true
 	default:
 		return false
@@ -285,12 +339,16 @@ func (e PipelineChangedActivityType) Valid() bool {
 
 // Defines values for ProblemCode.
 const (
+	ProblemCodeActivityNotEditable       ProblemCode = "activity_not_editable"
+	ProblemCodeActivityNotFound          ProblemCode = "activity_not_found"
 	ProblemCodeActivityTypeNotAllowed    ProblemCode = "activity_type_not_allowed"
 	ProblemCodeAlreadyMember             ProblemCode = "already_member"
 	ProblemCodeApiKeyNotAllowed          ProblemCode = "api_key_not_allowed"
 	ProblemCodeApiKeyNotFound            ProblemCode = "api_key_not_found"
+	ProblemCodeAssigneeNotMember         ProblemCode = "assignee_not_member"
 	ProblemCodeBadRequest                ProblemCode = "bad_request"
 	ProblemCodeBodyTooLarge              ProblemCode = "body_too_large"
+	ProblemCodeConfirmationMismatch      ProblemCode = "confirmation_mismatch"
 	ProblemCodeContactHasDeals           ProblemCode = "contact_has_deals"
 	ProblemCodeContactNotFound           ProblemCode = "contact_not_found"
 	ProblemCodeCreateForOtherForbidden   ProblemCode = "create_for_other_forbidden"
@@ -314,6 +372,8 @@ const (
 	ProblemCodeInvalidQuery              ProblemCode = "invalid_query"
 	ProblemCodeInvalidRefreshToken       ProblemCode = "invalid_refresh_token"
 	ProblemCodeInvalidToken              ProblemCode = "invalid_token"
+	ProblemCodeInvitationEmailMismatch   ProblemCode = "invitation_email_mismatch"
+	ProblemCodeInvitationNotFound        ProblemCode = "invitation_not_found"
 	ProblemCodeLastOwner                 ProblemCode = "last_owner"
 	ProblemCodeLastStage                 ProblemCode = "last_stage"
 	ProblemCodeLimiterUnavailable        ProblemCode = "limiter_unavailable"
@@ -324,6 +384,7 @@ const (
 	ProblemCodeMissingOrganization       ProblemCode = "missing_organization"
 	ProblemCodeMissingToken              ProblemCode = "missing_token"
 	ProblemCodeNotAMember                ProblemCode = "not_a_member"
+	ProblemCodeNotAuthor                 ProblemCode = "not_author"
 	ProblemCodeNotFound                  ProblemCode = "not_found"
 	ProblemCodeNotOwner                  ProblemCode = "not_owner"
 	ProblemCodeNotReady                  ProblemCode = "not_ready"
@@ -366,6 +427,10 @@ const (
 // Valid indicates whether the value is a known member of the ProblemCode enum.
 func (e ProblemCode) Valid() bool {
 	switch e {
+	case ProblemCodeActivityNotEditable:
+		return true
+	case ProblemCodeActivityNotFound:
+		return true
 	case ProblemCodeActivityTypeNotAllowed:
 		return true
 	case ProblemCodeAlreadyMember:
@@ -374,9 +439,13 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeApiKeyNotFound:
 		return true
+	case ProblemCodeAssigneeNotMember:
+		return true
 	case ProblemCodeBadRequest:
 		return true
 	case ProblemCodeBodyTooLarge:
+		return true
+	case ProblemCodeConfirmationMismatch:
 		return true
 	case ProblemCodeContactHasDeals:
 		return true
@@ -424,6 +493,10 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeInvalidToken:
 		return true
+	case ProblemCodeInvitationEmailMismatch:
+		return true
+	case ProblemCodeInvitationNotFound:
+		return true
 	case ProblemCodeLastOwner:
 		return true
 	case ProblemCodeLastStage:
@@ -443,6 +516,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeMissingToken:
 		return true
 	case ProblemCodeNotAMember:
+		return true
+	case ProblemCodeNotAuthor:
 		return true
 	case ProblemCodeNotFound:
 		return true
@@ -729,19 +804,19 @@ func (e WebhookDeliveryError) Valid() bool {
 
 // Defines values for WebhookDeliveryStatus.
 const (
-	Failed    WebhookDeliveryStatus = "failed"
-	Pending   WebhookDeliveryStatus = "pending"
-	Succeeded WebhookDeliveryStatus = "succeeded"
+	WebhookDeliveryStatusFailed    WebhookDeliveryStatus = "failed"
+	WebhookDeliveryStatusPending   WebhookDeliveryStatus = "pending"
+	WebhookDeliveryStatusSucceeded WebhookDeliveryStatus = "succeeded"
 )
 
 // Valid indicates whether the value is a known member of the WebhookDeliveryStatus enum.
 func (e WebhookDeliveryStatus) Valid() bool {
 	switch e {
-	case Failed:
+	case WebhookDeliveryStatusFailed:
 		return true
-	case Pending:
+	case WebhookDeliveryStatusPending:
 		return true
-	case Succeeded:
+	case WebhookDeliveryStatusSucceeded:
 		return true
 	default:
 		return false
@@ -847,27 +922,66 @@ func (e WebhookEventType) Valid() bool {
 	}
 }
 
+// Defines values for ListContactsParamsOrderBy.
+const (
+	ListContactsParamsOrderByCreatedAt ListContactsParamsOrderBy = "created_at"
+	ListContactsParamsOrderByName      ListContactsParamsOrderBy = "name"
+	ListContactsParamsOrderByUpdatedAt ListContactsParamsOrderBy = "updated_at"
+)
+
+// Valid indicates whether the value is a known member of the ListContactsParamsOrderBy enum.
+func (e ListContactsParamsOrderBy) Valid() bool {
+	switch e {
+	case ListContactsParamsOrderByCreatedAt:
+		return true
+	case ListContactsParamsOrderByName:
+		return true
+	case ListContactsParamsOrderByUpdatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListContactsParamsOrder.
+const (
+	ListContactsParamsOrderAsc  ListContactsParamsOrder = "asc"
+	ListContactsParamsOrderDesc ListContactsParamsOrder = "desc"
+)
+
+// Valid indicates whether the value is a known member of the ListContactsParamsOrder enum.
+func (e ListContactsParamsOrder) Valid() bool {
+	switch e {
+	case ListContactsParamsOrderAsc:
+		return true
+	case ListContactsParamsOrderDesc:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListDealsParamsOrderBy.
 const (
-	Amount            ListDealsParamsOrderBy = "amount"
-	CreatedAt         ListDealsParamsOrderBy = "created_at"
-	ExpectedCloseDate ListDealsParamsOrderBy = "expected_close_date"
-	Title             ListDealsParamsOrderBy = "title"
-	UpdatedAt         ListDealsParamsOrderBy = "updated_at"
+	ListDealsParamsOrderByAmount            ListDealsParamsOrderBy = "amount"
+	ListDealsParamsOrderByCreatedAt         ListDealsParamsOrderBy = "created_at"
+	ListDealsParamsOrderByExpectedCloseDate ListDealsParamsOrderBy = "expected_close_date"
+	ListDealsParamsOrderByTitle             ListDealsParamsOrderBy = "title"
+	ListDealsParamsOrderByUpdatedAt         ListDealsParamsOrderBy = "updated_at"
 )
 
 // Valid indicates whether the value is a known member of the ListDealsParamsOrderBy enum.
 func (e ListDealsParamsOrderBy) Valid() bool {
 	switch e {
-	case Amount:
+	case ListDealsParamsOrderByAmount:
 		return true
-	case CreatedAt:
+	case ListDealsParamsOrderByCreatedAt:
 		return true
-	case ExpectedCloseDate:
+	case ListDealsParamsOrderByExpectedCloseDate:
 		return true
-	case Title:
+	case ListDealsParamsOrderByTitle:
 		return true
-	case UpdatedAt:
+	case ListDealsParamsOrderByUpdatedAt:
 		return true
 	default:
 		return false
@@ -876,16 +990,16 @@ func (e ListDealsParamsOrderBy) Valid() bool {
 
 // Defines values for ListDealsParamsOrder.
 const (
-	Asc  ListDealsParamsOrder = "asc"
-	Desc ListDealsParamsOrder = "desc"
+	ListDealsParamsOrderAsc  ListDealsParamsOrder = "asc"
+	ListDealsParamsOrderDesc ListDealsParamsOrder = "desc"
 )
 
 // Valid indicates whether the value is a known member of the ListDealsParamsOrder enum.
 func (e ListDealsParamsOrder) Valid() bool {
 	switch e {
-	case Asc:
+	case ListDealsParamsOrderAsc:
 		return true
-	case Desc:
+	case ListDealsParamsOrderDesc:
 		return true
 	default:
 		return false
@@ -901,6 +1015,45 @@ const (
 func (e ListEventsParamsSince) Valid() bool {
 	switch e {
 	case Now:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListTasksParamsOrderBy.
+const (
+	ListTasksParamsOrderByCreatedAt ListTasksParamsOrderBy = "created_at"
+	ListTasksParamsOrderByDueDate   ListTasksParamsOrderBy = "due_date"
+	ListTasksParamsOrderByUpdatedAt ListTasksParamsOrderBy = "updated_at"
+)
+
+// Valid indicates whether the value is a known member of the ListTasksParamsOrderBy enum.
+func (e ListTasksParamsOrderBy) Valid() bool {
+	switch e {
+	case ListTasksParamsOrderByCreatedAt:
+		return true
+	case ListTasksParamsOrderByDueDate:
+		return true
+	case ListTasksParamsOrderByUpdatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListTasksParamsOrder.
+const (
+	ListTasksParamsOrderAsc  ListTasksParamsOrder = "asc"
+	ListTasksParamsOrderDesc ListTasksParamsOrder = "desc"
+)
+
+// Valid indicates whether the value is a known member of the ListTasksParamsOrder enum.
+func (e ListTasksParamsOrder) Valid() bool {
+	switch e {
+	case ListTasksParamsOrderAsc:
+		return true
+	case ListTasksParamsOrderDesc:
 		return true
 	default:
 		return false
@@ -994,6 +1147,14 @@ type ActivityList struct {
 
 	// Total null with `include_total=false`
 	Total *int `json:"total"`
+}
+
+// ActivityUpdate The new text of a comment. `payload` is required and replaces the old one whole; any other field → 400 `unknown_field`, and `edited_at` → 400 `read_only_field`.
+type ActivityUpdate struct {
+	Payload struct {
+		// Text 1..10 000 characters, not only white space, as for a new comment.
+		Text string `json:"text"`
+	} `json:"payload"`
 }
 
 // ApiKey An API key as owners and admins see it; never its token.
@@ -1094,6 +1255,9 @@ type CommentActivity struct {
 	// DealId Example: 42
 	DealId Id `json:"deal_id"`
 
+	// EditedAt When its author last changed the text; `null` until then. Read only (sending it → 400 `read_only_field`).
+	EditedAt *Timestamp `json:"edited_at,omitempty"`
+
 	// Id Example: 42
 	Id      Id `json:"id"`
 	Payload struct {
@@ -1107,6 +1271,9 @@ type CommentActivityType string
 
 // Contact defines model for Contact.
 type Contact struct {
+	// Company Example: Acme
+	Company *string `json:"company"`
+
 	// CreatedAt RFC 3339 in UTC with `Z`.
 	//
 	// Example: 2026-11-27T10:15:00Z
@@ -1118,8 +1285,14 @@ type Contact struct {
 	// Id Example: 42
 	Id Id `json:"id"`
 
+	// JobTitle Example: Head of Purchasing
+	JobTitle *string `json:"job_title"`
+
 	// Name Example: John Doe
 	Name string `json:"name"`
+
+	// Notes Example: Met at the trade fair; call after the 15th.
+	Notes *string `json:"notes"`
 
 	// OwnerId Example: 42
 	OwnerId Id `json:"owner_id"`
@@ -1127,24 +1300,43 @@ type Contact struct {
 	// Phone Example: +1 (555) 123-4567
 	Phone *string `json:"phone"`
 
+	// Tags Always an array (empty when the contact has none); lower case, without repeats, in the order they were first given.
+	//
+	// Example: ["vip","lead"]
+	Tags []string `json:"tags"`
+
 	// UpdatedAt RFC 3339 in UTC with `Z`.
 	//
 	// Example: 2026-11-27T10:15:00Z
 	UpdatedAt Timestamp `json:"updated_at"`
 }
 
-// ContactCreate defines model for ContactCreate.
+// ContactCreate `company` and `job_title` are trimmed; `notes` are kept as written (line breaks and
+// indentation included). An optional text is absent, `null` or non-blank: a blank one is
+// a 400 (send `null` for none).
 type ContactCreate struct {
-	Email *openapi_types.Email `json:"email,omitempty"`
+	Company  *string              `json:"company,omitempty"`
+	Email    *openapi_types.Email `json:"email,omitempty"`
+	JobTitle *string              `json:"job_title,omitempty"`
 
 	// Name 1..200 characters, not only white space (surrounding white space is trimmed).
-	Name Name `json:"name"`
+	Name  Name    `json:"name"`
+	Notes *string `json:"notes,omitempty"`
 
 	// OwnerId Example: 42
 	OwnerId *Id `json:"owner_id,omitempty"`
 
 	// Phone Digits, spaces and `+ - ( )`, at least one digit, at most 32 characters (surrounding white space is trimmed).
 	Phone *string `json:"phone,omitempty"`
+
+	// Tags At most 20 entries, each 1 to 50 characters once trimmed (a blank, null or longer entry
+	// is a 400 naming `tags[i]`). Stored trimmed and in lower case, without repeats, in the
+	// order they first appear: `[" VIP", "Lead", "vip"]` is stored as `["vip", "lead"]`.
+	// `null` means no tags, like `[]`.
+	//
+	//
+	// Example: ["VIP","lead"]
+	Tags *ContactTags `json:"tags,omitempty"`
 }
 
 // ContactList defines model for ContactList.
@@ -1162,19 +1354,47 @@ type ContactList struct {
 	Total *int `json:"total"`
 }
 
-// ContactUpdate defines model for ContactUpdate.
+// ContactTags At most 20 entries, each 1 to 50 characters once trimmed (a blank, null or longer entry
+// is a 400 naming `tags[i]`). Stored trimmed and in lower case, without repeats, in the
+// order they first appear: `[" VIP", "Lead", "vip"]` is stored as `["vip", "lead"]`.
+// `null` means no tags, like `[]`.
+//
+// Example: ["VIP","lead"]
+type ContactTags = []string
+
+// ContactUpdate Absent fields stay as they are; `null` clears `email`, `phone`, `company`, `job_title`
+// and `notes`. `tags` replaces the whole list (`null` or `[]` removes every tag); a list
+// that normalizes to the current one changes nothing, not even `updated_at`.
 type ContactUpdate struct {
+	// Company `null` clears it.
+	Company *string `json:"company,omitempty"`
+
 	// Email `null` clears it.
 	Email *openapi_types.Email `json:"email,omitempty"`
 
+	// JobTitle `null` clears it.
+	JobTitle *string `json:"job_title,omitempty"`
+
 	// Name 1..200 characters, not only white space (surrounding white space is trimmed).
 	Name *Name `json:"name,omitempty"`
+
+	// Notes `null` clears it.
+	Notes *string `json:"notes,omitempty"`
 
 	// OwnerId Example: 42
 	OwnerId *Id `json:"owner_id,omitempty"`
 
 	// Phone Digits, spaces and `+ - ( )`, at least one digit, at most 32 characters; `null` clears it.
 	Phone *string `json:"phone,omitempty"`
+
+	// Tags At most 20 entries, each 1 to 50 characters once trimmed (a blank, null or longer entry
+	// is a 400 naming `tags[i]`). Stored trimmed and in lower case, without repeats, in the
+	// order they first appear: `[" VIP", "Lead", "vip"]` is stored as `["vip", "lead"]`.
+	// `null` means no tags, like `[]`.
+	//
+	//
+	// Example: ["VIP","lead"]
+	Tags *ContactTags `json:"tags,omitempty"`
 }
 
 // Currency An ISO 4217 alphabetic code in upper case, checked against the ISO list.
@@ -1331,9 +1551,21 @@ type DealUpdate struct {
 	Title *Name `json:"title,omitempty"`
 }
 
+// DealsForecast Example: {"months":[{"month":"2026-12","open":{"amount":{"EUR":"9000.00"},"count":4,"weighted":{"EUR":"3150.00"}},"won":{"amount":{"EUR":"1200.00"},"count":1}},{"month":"2027-01","open":{"amount":{},"count":0,"weighted":{}},"won":{"amount":{},"count":0}}],"no_close_date":{"amount":{"USD":"500.00"},"count":2,"weighted":{"USD":"50.00"}}}
+type DealsForecast struct {
+	// Months Every month of the range, in order.
+	Months []struct {
+		// Month Example: 2026-12
+		Month string         `json:"month"`
+		Open  ForecastTotals `json:"open"`
+		Won   StatusTotals   `json:"won"`
+	} `json:"months"`
+	NoCloseDate ForecastTotals `json:"no_close_date"`
+}
+
 // DealsFunnel defines model for DealsFunnel.
 type DealsFunnel struct {
-	// Stages qualification, proposal, negotiation, closed — always all four, in this order.
+	// Stages Every stage of the pipeline, in its current order (for the part-1 default pipeline qualification, proposal, negotiation, closed).
 	Stages []FunnelStage `json:"stages"`
 }
 
@@ -1359,6 +1591,33 @@ type DealsSummary struct {
 	//
 	// Example: {"EUR":"300.00"}
 	WonAverageAmount MoneyByCurrency `json:"won_average_amount"`
+}
+
+// DealsVelocity Example: {"stages":[{"average_days":4.2,"median_days":2,"stage":"qualification","visits":120},{"average_days":null,"median_days":null,"stage":"proposal","visits":0}],"won":{"average_days_to_win":21.5,"deals":30}}
+type DealsVelocity struct {
+	// Stages Every stage of the pipeline, in its current order.
+	Stages []struct {
+		// AverageDays Mean length of those visits in days, one decimal; `null` without visits.
+		AverageDays *float32 `json:"average_days"`
+
+		// MedianDays Median length of those visits in days, one decimal; `null` without visits.
+		MedianDays *float32 `json:"median_days"`
+
+		// Stage Unique within its pipeline; never changes.
+		//
+		// Example: qualification
+		Stage StageKey `json:"stage"`
+
+		// Visits Visits of the stage that ended within the window.
+		Visits int `json:"visits"`
+	} `json:"stages"`
+	Won struct {
+		// AverageDaysToWin Mean time from created_at to closed_at in days, one decimal; `null` without won deals.
+		AverageDaysToWin *float32 `json:"average_days_to_win"`
+
+		// Deals Deals of the pipeline won within the window.
+		Deals int `json:"deals"`
+	} `json:"won"`
 }
 
 // DecimalQuery A decimal amount with at most 2 fractional digits.
@@ -1428,6 +1687,18 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
+// ForecastTotals defines model for ForecastTotals.
+type ForecastTotals struct {
+	// Amount Amounts keyed by ISO 4217 currency code; money in different currencies is never added together.
+	//
+	// Example: {"EUR":"300.00"}
+	Amount MoneyByCurrency `json:"amount"`
+	Count  int             `json:"count"`
+
+	// Weighted Σ amount × effective probability / 100 per currency, exact, rounded half-up to cents once per currency.
+	Weighted MoneyByCurrency `json:"weighted"`
+}
+
 // FunnelStage defines model for FunnelStage.
 type FunnelStage struct {
 	ByStatus StatusCounts `json:"by_status"`
@@ -1449,6 +1720,106 @@ type FunnelStage struct {
 
 // Id Example: 42
 type Id = int64
+
+// Invitation An invitation as owners and admins see it; never its token.
+type Invitation struct {
+	AcceptedAt *time.Time `json:"accepted_at"`
+
+	// AcceptedBy the user who joined with it
+	AcceptedBy *int64 `json:"accepted_by"`
+
+	// CreatedAt RFC 3339 in UTC with `Z`.
+	//
+	// Example: 2026-11-27T10:15:00Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// Email as given (trimmed); compared case-insensitively
+	Email openapi_types.Email `json:"email"`
+
+	// ExpiresAt 7 days after `created_at`
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Id Example: 42
+	Id Id `json:"id"`
+
+	// InvitedBy Example: 42
+	InvitedBy Id         `json:"invited_by"`
+	RevokedAt *time.Time `json:"revoked_at"`
+
+	// Role A member's role in an organization.
+	Role Role `json:"role"`
+
+	// Status `pending` until accepted, revoked (by `DELETE`, by a newer invitation for the same email, or because the inviter left or is no longer owner or admin) or past `expires_at`.
+	Status InvitationStatus `json:"status"`
+}
+
+// InvitationAccept defines model for InvitationAccept.
+type InvitationAccept struct {
+	// Token the token of `POST /organizations/{org_id}/invitations`
+	Token string `json:"token"`
+}
+
+// InvitationAccepted defines model for InvitationAccepted.
+type InvitationAccepted struct {
+	Organization Organization `json:"organization"`
+}
+
+// InvitationCreate defines model for InvitationCreate.
+type InvitationCreate struct {
+	// Email trimmed; compared case-insensitively
+	Email openapi_types.Email `json:"email"`
+
+	// Role A member's role in an organization.
+	Role Role `json:"role"`
+}
+
+// InvitationCreated A new invitation with its token, which no other answer ever shows again.
+type InvitationCreated struct {
+	AcceptedAt *time.Time `json:"accepted_at"`
+	AcceptedBy *int64     `json:"accepted_by"`
+
+	// CreatedAt RFC 3339 in UTC with `Z`.
+	//
+	// Example: 2026-11-27T10:15:00Z
+	CreatedAt Timestamp           `json:"created_at"`
+	Email     openapi_types.Email `json:"email"`
+	ExpiresAt time.Time           `json:"expires_at"`
+
+	// Id Example: 42
+	Id Id `json:"id"`
+
+	// InvitedBy Example: 42
+	InvitedBy Id         `json:"invited_by"`
+	RevokedAt *time.Time `json:"revoked_at"`
+
+	// Role A member's role in an organization.
+	Role   Role                    `json:"role"`
+	Status InvitationCreatedStatus `json:"status"`
+
+	// Token `inv_` and 32 random bytes in unpadded base64url; single use
+	Token string `json:"token"`
+}
+
+// InvitationCreatedStatus defines model for InvitationCreated.Status.
+type InvitationCreatedStatus string
+
+// InvitationList defines model for InvitationList.
+type InvitationList struct {
+	Items []Invitation `json:"items"`
+
+	// NextCursor the `cursor` of the next page, opaque and signed, valid only for this list and order; null on the last page
+	NextCursor *string `json:"next_cursor"`
+
+	// Page null for a page read by `cursor`
+	Page     *int `json:"page"`
+	PageSize int  `json:"page_size"`
+
+	// Total null with `include_total=false`
+	Total *int `json:"total"`
+}
+
+// InvitationStatus `pending` until accepted, revoked (by `DELETE`, by a newer invitation for the same email, or because the inviter left or is no longer owner or admin) or past `expires_at`.
+type InvitationStatus string
 
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
@@ -1537,6 +1908,54 @@ type MoneyInput0 = float32
 // MoneyInput1 Example: 15000.50
 type MoneyInput1 = string
 
+// MyInvitation A pending invitation addressed to the caller, with the organization it invites to.
+type MyInvitation struct {
+	AcceptedAt *time.Time `json:"accepted_at"`
+	AcceptedBy *int64     `json:"accepted_by"`
+
+	// CreatedAt RFC 3339 in UTC with `Z`.
+	//
+	// Example: 2026-11-27T10:15:00Z
+	CreatedAt Timestamp           `json:"created_at"`
+	Email     openapi_types.Email `json:"email"`
+	ExpiresAt time.Time           `json:"expires_at"`
+
+	// Id Example: 42
+	Id Id `json:"id"`
+
+	// InvitedBy Example: 42
+	InvitedBy Id `json:"invited_by"`
+
+	// OrganizationId Example: 42
+	OrganizationId Id `json:"organization_id"`
+
+	// OrganizationName Example: Acme Inc
+	OrganizationName string     `json:"organization_name"`
+	RevokedAt        *time.Time `json:"revoked_at"`
+
+	// Role A member's role in an organization.
+	Role   Role               `json:"role"`
+	Status MyInvitationStatus `json:"status"`
+}
+
+// MyInvitationStatus defines model for MyInvitation.Status.
+type MyInvitationStatus string
+
+// MyInvitationList defines model for MyInvitationList.
+type MyInvitationList struct {
+	Items []MyInvitation `json:"items"`
+
+	// NextCursor the `cursor` of the next page, opaque and signed, valid only for this list and order; null on the last page
+	NextCursor *string `json:"next_cursor"`
+
+	// Page null for a page read by `cursor`
+	Page     *int `json:"page"`
+	PageSize int  `json:"page_size"`
+
+	// Total null with `include_total=false`
+	Total *int `json:"total"`
+}
+
 // Name 1..200 characters, not only white space (surrounding white space is trimmed).
 type Name = string
 
@@ -1560,6 +1979,16 @@ type Organization struct {
 
 	// Role A member's role in an organization.
 	Role Role `json:"role"`
+
+	// TimeZone The organization's IANA time zone name (default `UTC`). "Today" for due dates and
+	// overdue tasks, the months of the forecast, and the date of a date-time with an offset
+	// sent for a date field (a task's `due_date`, a deal's `expected_close_date`) are taken
+	// in it. A name the IANA time zone database does not know (it is built into the service)
+	// → 400 `validation_failed` naming `time_zone`; `Local` is not a zone.
+	//
+	//
+	// Example: Europe/Berlin
+	TimeZone TimeZone `json:"time_zone"`
 }
 
 // OrganizationCreate defines model for OrganizationCreate.
@@ -1571,6 +2000,16 @@ type OrganizationCreate struct {
 
 	// Name 1..200 characters, not only white space (surrounding white space is trimmed).
 	Name Name `json:"name"`
+
+	// TimeZone The organization's IANA time zone name (default `UTC`). "Today" for due dates and
+	// overdue tasks, the months of the forecast, and the date of a date-time with an offset
+	// sent for a date field (a task's `due_date`, a deal's `expected_close_date`) are taken
+	// in it. A name the IANA time zone database does not know (it is built into the service)
+	// → 400 `validation_failed` naming `time_zone`; `Local` is not a zone.
+	//
+	//
+	// Example: Europe/Berlin
+	TimeZone *TimeZone `json:"time_zone,omitempty"`
 }
 
 // OrganizationUpdate defines model for OrganizationUpdate.
@@ -1582,6 +2021,16 @@ type OrganizationUpdate struct {
 
 	// Name 1..200 characters, not only white space (surrounding white space is trimmed).
 	Name *Name `json:"name,omitempty"`
+
+	// TimeZone The organization's IANA time zone name (default `UTC`). "Today" for due dates and
+	// overdue tasks, the months of the forecast, and the date of a date-time with an offset
+	// sent for a date field (a task's `due_date`, a deal's `expected_close_date`) are taken
+	// in it. A name the IANA time zone database does not know (it is built into the service)
+	// → 400 `validation_failed` naming `time_zone`; `Local` is not a zone.
+	//
+	//
+	// Example: Europe/Berlin
+	TimeZone *TimeZone `json:"time_zone,omitempty"`
 }
 
 // PasswordChangeRequest defines model for PasswordChangeRequest.
@@ -1629,6 +2078,9 @@ type PipelineChangedActivity struct {
 
 	// DealId Example: 42
 	DealId Id `json:"deal_id"`
+
+	// EditedAt Always `null`; only comments are ever edited.
+	EditedAt *Timestamp `json:"edited_at,omitempty"`
 
 	// Id Example: 42
 	Id      Id `json:"id"`
@@ -1758,18 +2210,20 @@ type Problem struct {
 	// Code A stable machine code. By status:
 	// - 400: `validation_failed`, `malformed_json`, `unknown_field`, `invalid_query`, `unknown_parameter`,
 	//   `unknown_stage`, `read_only_field`,
-	//   `missing_organization`, `invalid_organization_id`, `owner_not_member`,
+	//   `missing_organization`, `invalid_organization_id`, `owner_not_member`, `assignee_not_member`,
 	//   `won_requires_positive_amount`, `due_date_in_past`, `activity_type_not_allowed`,
-	//   `invalid_cursor`, `invalid_idempotency_key`, `bad_request`, `webhook_url_not_allowed`;
+	//   `activity_not_editable`,
+	//   `invalid_cursor`, `invalid_idempotency_key`, `bad_request`, `webhook_url_not_allowed`,
+	//   `confirmation_mismatch`;
 	// - 401: `missing_token`, `invalid_token`, `invalid_api_key`, `unauthenticated`, `invalid_credentials`,
 	//   `invalid_refresh_token`, `refresh_token_reused`;
 	// - 403: `not_a_member`, `forbidden`, `api_key_not_allowed`, `owner_role_required`, `not_owner`,
 	//   `create_for_other_forbidden`, `reassign_forbidden`, `owner_filter_forbidden`,
-	//   `stage_rollback_forbidden`;
+	//   `stage_rollback_forbidden`, `not_author`, `invitation_email_mismatch`;
 	// - 404: `route_not_found`, `not_found`, `user_not_found`, `member_not_found`, `api_key_not_found`,
 	//   `pipeline_not_found`, `stage_not_found`,
 	//   `organization_not_found`, `contact_not_found`, `deal_not_found`, `task_not_found`,
-	//   `webhook_not_found`, `delivery_not_found`;
+	//   `webhook_not_found`, `delivery_not_found`, `activity_not_found`, `invitation_not_found`;
 	// - 405 `method_not_allowed`, 408 `request_timeout`, 413 `body_too_large`,
 	//   415 `unsupported_media_type`, 431 `headers_too_large`;
 	// - 409: `email_taken`, `already_member`, `last_owner`, `member_owns_records`,
@@ -1821,18 +2275,20 @@ type Problem struct {
 // ProblemCode A stable machine code. By status:
 //   - 400: `validation_failed`, `malformed_json`, `unknown_field`, `invalid_query`, `unknown_parameter`,
 //     `unknown_stage`, `read_only_field`,
-//     `missing_organization`, `invalid_organization_id`, `owner_not_member`,
+//     `missing_organization`, `invalid_organization_id`, `owner_not_member`, `assignee_not_member`,
 //     `won_requires_positive_amount`, `due_date_in_past`, `activity_type_not_allowed`,
-//     `invalid_cursor`, `invalid_idempotency_key`, `bad_request`, `webhook_url_not_allowed`;
+//     `activity_not_editable`,
+//     `invalid_cursor`, `invalid_idempotency_key`, `bad_request`, `webhook_url_not_allowed`,
+//     `confirmation_mismatch`;
 //   - 401: `missing_token`, `invalid_token`, `invalid_api_key`, `unauthenticated`, `invalid_credentials`,
 //     `invalid_refresh_token`, `refresh_token_reused`;
 //   - 403: `not_a_member`, `forbidden`, `api_key_not_allowed`, `owner_role_required`, `not_owner`,
 //     `create_for_other_forbidden`, `reassign_forbidden`, `owner_filter_forbidden`,
-//     `stage_rollback_forbidden`;
+//     `stage_rollback_forbidden`, `not_author`, `invitation_email_mismatch`;
 //   - 404: `route_not_found`, `not_found`, `user_not_found`, `member_not_found`, `api_key_not_found`,
 //     `pipeline_not_found`, `stage_not_found`,
 //     `organization_not_found`, `contact_not_found`, `deal_not_found`, `task_not_found`,
-//     `webhook_not_found`, `delivery_not_found`;
+//     `webhook_not_found`, `delivery_not_found`, `activity_not_found`, `invitation_not_found`;
 //   - 405 `method_not_allowed`, 408 `request_timeout`, 413 `body_too_large`,
 //     415 `unsupported_media_type`, 431 `headers_too_large`;
 //   - 409: `email_taken`, `already_member`, `last_owner`, `member_owns_records`,
@@ -1855,16 +2311,19 @@ type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-// RegisterRequest defines model for RegisterRequest.
+// RegisterRequest Exactly one of `organization_name` and `invitation_token`.
 type RegisterRequest struct {
 	// Email Trimmed; unique, compared case-insensitively.
 	Email openapi_types.Email `json:"email"`
+
+	// InvitationToken the token of an invitation addressed to `email`: join its organization instead of creating one
+	InvitationToken *string `json:"invitation_token,omitempty"`
 
 	// Name 1..200 characters, not only white space (surrounding white space is trimmed).
 	Name Name `json:"name"`
 
 	// OrganizationName 1..200 characters, not only white space (surrounding white space is trimmed).
-	OrganizationName Name   `json:"organization_name"`
+	OrganizationName *Name  `json:"organization_name,omitempty"`
 	Password         string `json:"password"`
 }
 
@@ -1897,6 +2356,9 @@ type StageChangedActivity struct {
 
 	// DealId Example: 42
 	DealId Id `json:"deal_id"`
+
+	// EditedAt Always `null`; only comments are ever edited.
+	EditedAt *Timestamp `json:"edited_at,omitempty"`
 
 	// Id Example: 42
 	Id      Id `json:"id"`
@@ -1933,6 +2395,9 @@ type StatusChangedActivity struct {
 
 	// DealId Example: 42
 	DealId Id `json:"deal_id"`
+
+	// EditedAt Always `null`; only comments are ever edited.
+	EditedAt *Timestamp `json:"edited_at,omitempty"`
 
 	// Id Example: 42
 	Id      Id `json:"id"`
@@ -1975,6 +2440,9 @@ type SystemActivity struct {
 	// DealId Example: 42
 	DealId Id `json:"deal_id"`
 
+	// EditedAt Always `null`; only comments are ever edited.
+	EditedAt *Timestamp `json:"edited_at,omitempty"`
+
 	// Id Example: 42
 	Id Id `json:"id"`
 
@@ -1991,6 +2459,12 @@ type SystemActivityType string
 
 // Task defines model for Task.
 type Task struct {
+	// AssigneeId The member the task is assigned to (the deal's owner unless the client names another). When that member leaves the organization, their tasks pass to the owner of each task's deal.
+	AssigneeId Id `json:"assignee_id"`
+
+	// CompletedAt When the task was last marked done (the `updated_at` of that change); `null` while it is open. Read only.
+	CompletedAt *Timestamp `json:"completed_at,omitempty"`
+
 	// CreatedAt RFC 3339 in UTC with `Z`.
 	//
 	// Example: 2026-11-27T10:15:00Z
@@ -2020,11 +2494,14 @@ type Task struct {
 
 // TaskCreate defines model for TaskCreate.
 type TaskCreate struct {
+	// AssigneeId A member of the organization; default the deal's owner. A `member` may name only themselves.
+	AssigneeId *Id `json:"assignee_id,omitempty"`
+
 	// DealId Example: 42
 	DealId      Id      `json:"deal_id"`
 	Description *string `json:"description,omitempty"`
 
-	// DueDate Today (UTC) or later: `YYYY-MM-DD`, or an RFC 3339 date-time of which the UTC date is taken.
+	// DueDate Today or later, today taken in the organization's time zone: `YYYY-MM-DD`, or an RFC 3339 date-time, whose date in the organization's time zone is taken (a date-time without an offset: its own date).
 	DueDate *string `json:"due_date,omitempty"`
 
 	// Title 1..200 characters, not only white space (surrounding white space is trimmed).
@@ -2042,6 +2519,9 @@ type TaskCreatedActivity struct {
 
 	// DealId Example: 42
 	DealId Id `json:"deal_id"`
+
+	// EditedAt Always `null`; only comments are ever edited.
+	EditedAt *Timestamp `json:"edited_at,omitempty"`
 
 	// Id Example: 42
 	Id      Id `json:"id"`
@@ -2075,16 +2555,30 @@ type TaskList struct {
 
 // TaskUpdate defines model for TaskUpdate.
 type TaskUpdate struct {
+	// AssigneeId A member of the organization. A `member` may not assign a task to someone else.
+	AssigneeId *Id `json:"assignee_id,omitempty"`
+
 	// Description `null` clears it.
 	Description *string `json:"description,omitempty"`
 
-	// DueDate Today (UTC) or later, as for create; `null` clears it.
+	// DueDate Today or later, as for create; `null` clears it.
 	DueDate *string `json:"due_date,omitempty"`
-	IsDone  *bool   `json:"is_done,omitempty"`
+
+	// IsDone `true` sets `completed_at`, `false` clears it.
+	IsDone *bool `json:"is_done,omitempty"`
 
 	// Title 1..200 characters, not only white space (surrounding white space is trimmed).
 	Title *Name `json:"title,omitempty"`
 }
+
+// TimeZone The organization's IANA time zone name (default `UTC`). "Today" for due dates and
+// overdue tasks, the months of the forecast, and the date of a date-time with an offset
+// sent for a date field (a task's `due_date`, a deal's `expected_close_date`) are taken
+// in it. A name the IANA time zone database does not know (it is built into the service)
+// → 400 `validation_failed` naming `time_zone`; `Local` is not a zone.
+//
+// Example: Europe/Berlin
+type TimeZone = string
 
 // Timestamp RFC 3339 in UTC with `Z`.
 //
@@ -2119,6 +2613,12 @@ type User struct {
 
 	// Name Example: Alice Owner
 	Name string `json:"name"`
+}
+
+// UserUpdate defines model for UserUpdate.
+type UserUpdate struct {
+	// Name 1..200 characters, not only white space (surrounding white space is trimmed).
+	Name *Name `json:"name,omitempty"`
 }
 
 // Webhook defines model for Webhook.
@@ -2317,6 +2817,9 @@ type WebhookUpdate struct {
 	Url *WebhookURL `json:"url,omitempty"`
 }
 
+// ActivityIdPath defines model for ActivityIdPath.
+type ActivityIdPath = int64
+
 // ApiKeyIdPath defines model for ApiKeyIdPath.
 type ApiKeyIdPath = int64
 
@@ -2343,6 +2846,9 @@ type IfNoneMatch = string
 
 // IncludeTotal defines model for IncludeTotal.
 type IncludeTotal = bool
+
+// InvitationIdPath defines model for InvitationIdPath.
+type InvitationIdPath = int64
 
 // OrgIdPath defines model for OrgIdPath.
 type OrgIdPath = int64
@@ -2374,6 +2880,9 @@ type UserIdPath = int64
 // WebhookIdPath defines model for WebhookIdPath.
 type WebhookIdPath = int64
 
+// ActivityNotFound An RFC 9457 problem details document with the service's extensions.
+type ActivityNotFound = Problem
+
 // ApiKeyNotFound An RFC 9457 problem details document with the service's extensions.
 type ApiKeyNotFound = Problem
 
@@ -2385,6 +2894,9 @@ type BadRequestBody = Problem
 
 // BadRequestQuery An RFC 9457 problem details document with the service's extensions.
 type BadRequestQuery = Problem
+
+// CommentForbidden An RFC 9457 problem details document with the service's extensions.
+type CommentForbidden = Problem
 
 // ContactNotFound An RFC 9457 problem details document with the service's extensions.
 type ContactNotFound = Problem
@@ -2409,6 +2921,15 @@ type IdempotencyKeyReused = Problem
 
 // InternalError An RFC 9457 problem details document with the service's extensions.
 type InternalError = Problem
+
+// InvitationEmailMismatch An RFC 9457 problem details document with the service's extensions.
+type InvitationEmailMismatch = Problem
+
+// InvitationNotFound An RFC 9457 problem details document with the service's extensions.
+type InvitationNotFound = Problem
+
+// InvitationsForbidden An RFC 9457 problem details document with the service's extensions.
+type InvitationsForbidden = Problem
 
 // MemberNotFound An RFC 9457 problem details document with the service's extensions.
 type MemberNotFound = Problem
@@ -2470,9 +2991,28 @@ type WebhookForbidden = Problem
 // WebhookNotFound An RFC 9457 problem details document with the service's extensions.
 type WebhookNotFound = Problem
 
+// DealsForecastParams defines parameters for DealsForecast.
+type DealsForecastParams struct {
+	// PipelineId Only the deals of this pipeline; a pipeline of another organization → 404 `pipeline_not_found`.
+	PipelineId *int64 `form:"pipeline_id,omitempty" json:"pipeline_id,omitempty"`
+
+	// From The first month of the range, `YYYY-MM`; default the current month in the organization's time zone.
+	From *string `form:"from,omitempty" json:"from,omitempty"`
+
+	// Months How many months the range has.
+	Months *int `form:"months,omitempty" json:"months,omitempty"`
+
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
 // DealsFunnelParams defines parameters for DealsFunnel.
 type DealsFunnelParams struct {
-	// PipelineId A pipeline of the organization; another organization's → 404 `pipeline_not_found`.
+	// PipelineId A pipeline of the organization (without it, the default pipeline); another organization's → 404 `pipeline_not_found`.
 	PipelineId *int64 `form:"pipeline_id,omitempty" json:"pipeline_id,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
@@ -2490,6 +3030,22 @@ type DealsSummaryParams struct {
 
 	// PipelineId Only the deals of this pipeline; a pipeline of another organization → 404 `pipeline_not_found`.
 	PipelineId *int64 `form:"pipeline_id,omitempty" json:"pipeline_id,omitempty"`
+
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// DealsVelocityParams defines parameters for DealsVelocity.
+type DealsVelocityParams struct {
+	// PipelineId A pipeline of the organization (without it, the default pipeline); another organization's → 404 `pipeline_not_found`.
+	PipelineId *int64 `form:"pipeline_id,omitempty" json:"pipeline_id,omitempty"`
+
+	// Days The window, in days.
+	Days *int `form:"days,omitempty" json:"days,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
@@ -2530,11 +3086,23 @@ type ListContactsParams struct {
 	// IncludeTotal `false` skips counting: `total` is then `null`, which saves a count over the whole filtered list.
 	IncludeTotal *IncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
 
-	// Search Case-insensitive substring of the name or the email.
+	// Search Case-insensitive substring of the name, the email, the phone (as written) or the
+	// company; `%` and `_` are taken literally, surrounding white space is ignored and a
+	// blank search is no filter. Terms of three characters or more are answered from
+	// trigram indexes; shorter ones may read every contact of the organization.
 	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Tag Repeatable: `tag=vip&tag=lead` lists the contacts that carry every tag given.
+	// Normalized like stored tags (trimmed, lower case), so `tag=VIP` finds `vip`; 1 to 50
+	// characters once trimmed, at most 20 different tags.
+	Tag *[]string `form:"tag,omitempty" json:"tag,omitempty"`
 
 	// OwnerId Only records owned by this user. Not available to the `member` role (403 `owner_filter_forbidden`).
 	OwnerId *OwnerIdFilter `form:"owner_id,omitempty" json:"owner_id,omitempty"`
+
+	// OrderBy `name` sorts without regard to case; ties are broken by `id` in the same direction.
+	OrderBy *ListContactsParamsOrderBy `form:"order_by,omitempty" json:"order_by,omitempty"`
+	Order   *ListContactsParamsOrder   `form:"order,omitempty" json:"order,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
@@ -2543,6 +3111,12 @@ type ListContactsParams struct {
 	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
+
+// ListContactsParamsOrderBy defines parameters for ListContacts.
+type ListContactsParamsOrderBy string
+
+// ListContactsParamsOrder defines parameters for ListContacts.
+type ListContactsParamsOrder string
 
 // CreateContactParams defines parameters for CreateContact.
 type CreateContactParams struct {
@@ -2725,6 +3299,26 @@ type AddCommentParams struct {
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
+// DeleteCommentParams defines parameters for DeleteComment.
+type DeleteCommentParams struct {
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// EditCommentParams defines parameters for EditComment.
+type EditCommentParams struct {
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
 // DeleteDealParams defines parameters for DeleteDeal.
 type DeleteDealParams struct {
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
@@ -2781,6 +3375,38 @@ type ListEventsParams struct {
 // ListEventsParamsSince defines parameters for ListEvents.
 type ListEventsParamsSince string
 
+// ListMyInvitationsParams defines parameters for ListMyInvitations.
+type ListMyInvitationsParams struct {
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor Keyset pagination: the `next_cursor` of the previous page, instead of `page` (both
+	// together → 400 `invalid_query`). The next page is read from where the previous one
+	// ended, so deep pages cost the same as the first and rows written meanwhile never
+	// shift a page. A cursor is opaque (base64url) and signed by the service: pass it back
+	// unchanged. It belongs to its list and order: given to another list or with another
+	// `order_by`/`order`, edited, made by hand, or signed by another service it is refused
+	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// IncludeTotal `false` skips counting: `total` is then `null`, which saves a count over the whole filtered list.
+	IncludeTotal *IncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+}
+
+// AcceptInvitationParams defines parameters for AcceptInvitation.
+type AcceptInvitationParams struct {
+	// IdempotencyKey Makes the create safe to retry. The same key (scoped to the user and the
+	// organization) with the same body within 24 hours replays the first response (same
+	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
+	// with another body → 422 `idempotency_key_reused`; the same key while the first request
+	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
+	// retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // OpenapiParams defines parameters for Openapi.
 type OpenapiParams struct {
 	// IfNoneMatch The `ETag` of a copy the client already has; if it is still current the answer is 304 without a body.
@@ -2796,6 +3422,12 @@ type CreateOrganizationParams struct {
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
 	// retry runs again.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DeleteOrganizationParams defines parameters for DeleteOrganization.
+type DeleteOrganizationParams struct {
+	// Confirm The organization's exact name, URL-encoded. Missing or different → 400 `confirmation_mismatch` naming `confirm`.
+	Confirm string `form:"confirm" json:"confirm"`
 }
 
 // ListApiKeysParams defines parameters for ListApiKeys.
@@ -2821,6 +3453,41 @@ type ListApiKeysParams struct {
 
 // CreateApiKeyParams defines parameters for CreateApiKey.
 type CreateApiKeyParams struct {
+	// IdempotencyKey Makes the create safe to retry. The same key (scoped to the user and the
+	// organization) with the same body within 24 hours replays the first response (same
+	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
+	// with another body → 422 `idempotency_key_reused`; the same key while the first request
+	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
+	// retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListInvitationsParams defines parameters for ListInvitations.
+type ListInvitationsParams struct {
+	// Status Repeatable: `status=pending&status=expired` matches either. Another value → 400 `invalid_query`.
+	Status *[]InvitationStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor Keyset pagination: the `next_cursor` of the previous page, instead of `page` (both
+	// together → 400 `invalid_query`). The next page is read from where the previous one
+	// ended, so deep pages cost the same as the first and rows written meanwhile never
+	// shift a page. A cursor is opaque (base64url) and signed by the service: pass it back
+	// unchanged. It belongs to its list and order: given to another list or with another
+	// `order_by`/`order`, edited, made by hand, or signed by another service it is refused
+	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// IncludeTotal `false` skips counting: `total` is then `null`, which saves a count over the whole filtered list.
+	IncludeTotal *IncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+}
+
+// CreateInvitationParams defines parameters for CreateInvitation.
+type CreateInvitationParams struct {
 	// IdempotencyKey Makes the create safe to retry. The same key (scoped to the user and the
 	// organization) with the same body within 24 hours replays the first response (same
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
@@ -3000,14 +3667,29 @@ type ListTasksParams struct {
 	IncludeTotal *IncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
 	DealId       *int64        `form:"deal_id,omitempty" json:"deal_id,omitempty"`
 
-	// OnlyOpen `true`: only tasks with `is_done` false.
+	// AssigneeId Only tasks assigned to this user (every role may filter by assignee, "my tasks" included); an id that is no member's matches nothing.
+	AssigneeId *int64 `form:"assignee_id,omitempty" json:"assignee_id,omitempty"`
+
+	// OnlyOpen `true`: only tasks with `is_done` false (the same as `is_done=false`).
 	OnlyOpen *bool `form:"only_open,omitempty" json:"only_open,omitempty"`
+
+	// IsDone `true`: only done tasks; `false`: only open ones. Absent: both. `is_done=true` with `only_open=true` or `overdue=true` matches nothing.
+	IsDone *bool `form:"is_done,omitempty" json:"is_done,omitempty"`
+
+	// Overdue `true`: only open tasks due before today, today taken in the organization's time zone (`time_zone`, UTC by default). `false` or absent: no such filter.
+	Overdue *bool `form:"overdue,omitempty" json:"overdue,omitempty"`
 
 	// DueBefore Tasks due on or before this date (inclusive); tasks without a due date never match.
 	DueBefore *DateInput `form:"due_before,omitempty" json:"due_before,omitempty"`
 
 	// DueAfter Tasks due on or after this date (inclusive); tasks without a due date never match.
 	DueAfter *DateInput `form:"due_after,omitempty" json:"due_after,omitempty"`
+
+	// OrderBy `due_date` puts tasks without a due date after every date (before them with `order=desc`).
+	OrderBy *ListTasksParamsOrderBy `form:"order_by,omitempty" json:"order_by,omitempty"`
+
+	// Order Default: `asc` for `due_date` (soonest first), `desc` for `created_at` and `updated_at` (newest first).
+	Order *ListTasksParamsOrder `form:"order,omitempty" json:"order,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
@@ -3016,6 +3698,12 @@ type ListTasksParams struct {
 	// one → 403 `not_a_member`.
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
+
+// ListTasksParamsOrderBy defines parameters for ListTasks.
+type ListTasksParamsOrderBy string
+
+// ListTasksParamsOrder defines parameters for ListTasks.
+type ListTasksParamsOrder string
 
 // CreateTaskParams defines parameters for CreateTask.
 type CreateTaskParams struct {
@@ -3268,8 +3956,14 @@ type CreateDealJSONRequestBody = DealCreate
 // AddCommentJSONRequestBody defines body for AddComment for application/json ContentType.
 type AddCommentJSONRequestBody = ActivityCreate
 
+// EditCommentJSONRequestBody defines body for EditComment for application/json ContentType.
+type EditCommentJSONRequestBody = ActivityUpdate
+
 // UpdateDealJSONRequestBody defines body for UpdateDeal for application/json ContentType.
 type UpdateDealJSONRequestBody = DealUpdate
+
+// AcceptInvitationJSONRequestBody defines body for AcceptInvitation for application/json ContentType.
+type AcceptInvitationJSONRequestBody = InvitationAccept
 
 // CreateOrganizationJSONRequestBody defines body for CreateOrganization for application/json ContentType.
 type CreateOrganizationJSONRequestBody = OrganizationCreate
@@ -3279,6 +3973,9 @@ type UpdateOrganizationJSONRequestBody = OrganizationUpdate
 
 // CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
 type CreateApiKeyJSONRequestBody = ApiKeyCreate
+
+// CreateInvitationJSONRequestBody defines body for CreateInvitation for application/json ContentType.
+type CreateInvitationJSONRequestBody = InvitationCreate
 
 // AddMemberJSONRequestBody defines body for AddMember for application/json ContentType.
 type AddMemberJSONRequestBody = MemberAdd
@@ -3303,6 +4000,9 @@ type CreateTaskJSONRequestBody = TaskCreate
 
 // UpdateTaskJSONRequestBody defines body for UpdateTask for application/json ContentType.
 type UpdateTaskJSONRequestBody = TaskUpdate
+
+// UpdateCurrentUserJSONRequestBody defines body for UpdateCurrentUser for application/json ContentType.
+type UpdateCurrentUserJSONRequestBody = UserUpdate
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = PasswordChangeRequest
@@ -3694,19 +4394,36 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// DealsForecast Open deals by expected close month, won deals by closing month
+	//
+	// One entry per month of the range, every month present (zero-filled as
+	// `{"count": 0, "amount": {}, "weighted": {}}` and `{"count": 0, "amount": {}}`).
+	// `open`: the deals with status `new` or `in_progress` whose `expected_close_date` falls
+	// in the month, their sum per currency, and `weighted`, the sum of amount ×
+	// `effective_probability` / 100 (the deal's override, else its stage's probability as it
+	// is now) per currency, computed exactly and rounded half-up to cents once per
+	// currency. `won`: the deals with status `won` whose `closed_at` falls in the month.
+	// Months — those of `closed_at` included — are calendar months in the organization's
+	// time zone (UTC when it has none). `no_close_date` is the open deals without an
+	// expected close date (whatever the range). Lost deals count nowhere. Money in
+	// different currencies is never added together. Without `pipeline_id`, every pipeline.
+	//
+	// Corresponds with GET /api/v1/analytics/deals/forecast (the `DealsForecast` operationId).
+	DealsForecast(ctx context.Context, params *DealsForecastParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DealsFunnel The sales funnel
 	//
-	// All four stages in pipeline order, each with all four statuses (zero-filled).
-	// `count` is the deals currently at the stage; `reached` the deals whose furthest stage
-	// ever reached is this stage or a later one (a deal that skipped the stage, was lost
-	// later or was rolled back still counts); `conversion_from_previous` is
+	// The stages of one pipeline — the one named by `pipeline_id`, else the organization's
+	// default pipeline — in their current order, each with all four statuses
+	// (zero-filled), counting the deals now in that pipeline. `count` is the deals
+	// currently at the stage; `reached` is read from their stage history in the pipeline:
+	// the deals that ever entered this stage or any stage now positioned after it (a deal
+	// that skipped the stage, was lost later or was rolled back still counts; a deal moved
+	// to another pipeline counts in that one's funnel), so reordering stages changes the
+	// funnel at once, with no rewrite of history. `conversion_from_previous` is
 	// reached(this) / reached(previous) × 100 with one decimal, `null` for the first stage
-	// or when the previous `reached` is 0.
-	//
-	// With `pipeline_id`: that pipeline's stages in their current order, counting its deals;
-	// `reached` is then read from the stage history: the deals that ever entered this stage
-	// or any stage now positioned after it, so reordering stages changes the funnel with no
-	// rewrite of history. Without it, the part-1 funnel over every deal.
+	// or when the previous `reached` is 0. An organization that never configured pipelines
+	// sees the part-1 funnel: its default pipeline has the four part-1 stages.
 	//
 	// Corresponds with GET /api/v1/analytics/deals/funnel (the `DealsFunnel` operationId).
 	DealsFunnel(ctx context.Context, params *DealsFunnelParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3721,6 +4438,22 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/analytics/deals/summary (the `DealsSummary` operationId).
 	DealsSummary(ctx context.Context, params *DealsSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DealsVelocity How long deals stay at each stage, and how long they take to be won
+	//
+	// Read from the stage history of one pipeline (the one named by `pipeline_id`, else the
+	// organization's default pipeline) over the stage visits that ended within the last
+	// `days` days (ended at or after now − `days` × 24 h, a rolling window). A visit ends
+	// when the deal moves to another stage or pipeline, or is won or lost; visits still
+	// going on count for nothing. One entry per stage of the pipeline in its current order:
+	// `visits`, and the mean and the median of their lengths in days (one decimal, rounded
+	// half-up; the median of an even number of visits is the mean of the middle two),
+	// `null` when the stage has no finished visit in the window. `won`: the deals of the
+	// pipeline won within the window (`closed_at`) and their mean time from `created_at`
+	// to `closed_at`, in days (one decimal; `null` when none).
+	//
+	// Corresponds with GET /api/v1/analytics/deals/velocity (the `DealsVelocity` operationId).
+	DealsVelocity(ctx context.Context, params *DealsVelocityParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LoginWithBody Sign in
 	//
@@ -3798,24 +4531,40 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/auth/refresh (the `RefreshTokens` operationId).
 	RefreshTokens(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RegisterWithBody Register a user with their first organization
+	// RegisterWithBody Register a user with their first organization, or with an invitation
 	//
 	// Creates the user, an organization named `organization_name` with the user as its
 	// `owner` (default currency `USD`), and a session, in one transaction. The email is
 	// trimmed and compared case-insensitively. The password is stored only as an argon2id
 	// hash.
+	//
+	// With `invitation_token` in place of `organization_name`, the user joins the
+	// invitation's organization instead (with the lower of the invited role and the
+	// inviter's current role, like `POST /invitations/accept`) and no organization of their
+	// own is created; `organization` is then the one joined. The invitation must be
+	// addressed to `email` (else 403 `invitation_email_mismatch`) and still usable (else 404
+	// `invitation_not_found`), and either failure leaves no user behind. Neither or both of
+	// `organization_name` and `invitation_token` → 400 `validation_failed`.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/auth/register (the `Register` operationId).
 	RegisterWithBody(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// Register Register a user with their first organization
+	// Register Register a user with their first organization, or with an invitation
 	//
 	// Creates the user, an organization named `organization_name` with the user as its
 	// `owner` (default currency `USD`), and a session, in one transaction. The email is
 	// trimmed and compared case-insensitively. The password is stored only as an argon2id
 	// hash.
+	//
+	// With `invitation_token` in place of `organization_name`, the user joins the
+	// invitation's organization instead (with the lower of the invited role and the
+	// inviter's current role, like `POST /invitations/accept`) and no organization of their
+	// own is created; `organization` is then the one joined. The invitation must be
+	// addressed to `email` (else 403 `invitation_email_mismatch`) and still usable (else 404
+	// `invitation_not_found`), and either failure leaves no user behind. Neither or both of
+	// `organization_name` and `invitation_token` → 400 `validation_failed`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3824,7 +4573,11 @@ type ClientInterface interface {
 
 	// ListContacts List contacts
 	//
-	// Newest first (`created_at` descending, then `id` descending).
+	// Newest first by default (`created_at` descending, then `id` descending). Filters
+	// combine with AND; `total` counts with the same filters. Any invalid value (a blank or
+	// too long `tag`, an unknown `order_by` or `order`, a malformed `owner_id`) is a 400
+	// `invalid_query` naming every bad parameter at once. Every order pages by `cursor` as
+	// well as by `page`; a cursor is valid only for the order that returned it.
 	//
 	// Corresponds with GET /api/v1/contacts (the `ListContacts` operationId).
 	ListContacts(ctx context.Context, params *ListContactsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3943,6 +4696,52 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/deals/{deal_id}/activities (the `AddComment` operationId).
 	AddComment(ctx context.Context, dealId DealIdOfActivities, params *AddCommentParams, body AddCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteComment Delete a comment
+	//
+	// Removes a comment from the timeline: its author may, and so may owners and admins
+	// (a manager or member deleting someone else's → 403 `not_author`). An
+	// `activity.deleted` event carries the comment's last state. Activities the service
+	// recorded → 400 `activity_not_editable`; a comment already deleted → 404.
+	//
+	// Corresponds with DELETE /api/v1/deals/{deal_id}/activities/{id} (the `DeleteComment` operationId).
+	DeleteComment(ctx context.Context, dealId DealIdOfActivities, id ActivityIdPath, params *DeleteCommentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EditCommentWithBody Edit a comment
+	//
+	// Replaces the text of a comment; only its author may, whatever their role (another
+	// person's comment → 403 `not_author`), and the text follows the rules of a new comment.
+	// The answer is the activity as the timeline renders it, with `edited_at` set to the time
+	// of the edit, and an `activity.updated` event records the change (`previous_attributes`:
+	// the old `payload` and `edited_at`). Sending the text the comment already has changes
+	// nothing: 200 with the comment as it is, `edited_at` kept, no event. An edit and a
+	// deletion of one comment at the same time run one after the other: an edit that comes
+	// second finds no comment (404). Activities the service recorded → 400
+	// `activity_not_editable`. Checks run in this order: the body's shape, the deal (404),
+	// the activity (404), its type (400), its author (403), then the text (400).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /api/v1/deals/{deal_id}/activities/{id} (the `EditComment` operationId).
+	EditCommentWithBody(ctx context.Context, dealId DealIdOfActivities, id ActivityIdPath, params *EditCommentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EditComment Edit a comment
+	//
+	// Replaces the text of a comment; only its author may, whatever their role (another
+	// person's comment → 403 `not_author`), and the text follows the rules of a new comment.
+	// The answer is the activity as the timeline renders it, with `edited_at` set to the time
+	// of the edit, and an `activity.updated` event records the change (`previous_attributes`:
+	// the old `payload` and `edited_at`). Sending the text the comment already has changes
+	// nothing: 200 with the comment as it is, `edited_at` kept, no event. An edit and a
+	// deletion of one comment at the same time run one after the other: an edit that comes
+	// second finds no comment (404). Activities the service recorded → 400
+	// `activity_not_editable`. Checks run in this order: the body's shape, the deal (404),
+	// the activity (404), its type (400), its author (403), then the text (400).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /api/v1/deals/{deal_id}/activities/{id} (the `EditComment` operationId).
+	EditComment(ctx context.Context, dealId DealIdOfActivities, id ActivityIdPath, params *EditCommentParams, body EditCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeleteDeal Delete a deal
 	//
 	// Its tasks and activities are deleted with it.
@@ -3996,6 +4795,51 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/events (the `ListEvents` operationId).
 	ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListMyInvitations The pending invitations addressed to the caller
+	//
+	// The invitations addressed to the signed-in caller's email (compared
+	// case-insensitively) that can still be accepted, in every organization, newest first,
+	// each with the id and name of the organization it invites to. Tokens are never listed:
+	// the invitee accepts with the token the invitation was sent with. People only (an API
+	// key → 403 `api_key_not_allowed`).
+	//
+	// Corresponds with GET /api/v1/invitations (the `ListMyInvitations` operationId).
+	ListMyInvitations(ctx context.Context, params *ListMyInvitationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AcceptInvitationWithBody Join an organization with an invitation
+	//
+	// The signed-in caller joins the invitation's organization with the lower of the invited
+	// role and the inviter's role now, as a member added with `POST …/members` would (a
+	// `member.added` event, with the caller as actor), and the invitation is used up. An
+	// invitation addressed to another email → 403 `invitation_email_mismatch`; a token that
+	// is unknown, used, revoked or expired, or whose inviter is no longer owner or admin of
+	// the organization → 404 `invitation_not_found`; a caller who is a member already → 409
+	// `already_member` (the invitation stays pending). Of concurrent accepts of one token
+	// exactly one succeeds. With an `Idempotency-Key`, a retry replays the first answer;
+	// without one, a second accept is 404 (the token is used). People only.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/invitations/accept (the `AcceptInvitation` operationId).
+	AcceptInvitationWithBody(ctx context.Context, params *AcceptInvitationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AcceptInvitation Join an organization with an invitation
+	//
+	// The signed-in caller joins the invitation's organization with the lower of the invited
+	// role and the inviter's role now, as a member added with `POST …/members` would (a
+	// `member.added` event, with the caller as actor), and the invitation is used up. An
+	// invitation addressed to another email → 403 `invitation_email_mismatch`; a token that
+	// is unknown, used, revoked or expired, or whose inviter is no longer owner or admin of
+	// the organization → 404 `invitation_not_found`; a caller who is a member already → 409
+	// `already_member` (the invitation stays pending). Of concurrent accepts of one token
+	// exactly one succeeds. With an `Idempotency-Key`, a retry replays the first answer;
+	// without one, a second accept is 404 (the token is used). People only.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/invitations/accept (the `AcceptInvitation` operationId).
+	AcceptInvitation(ctx context.Context, params *AcceptInvitationParams, body AcceptInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// Openapi This document (OpenAPI 3, JSON)
 	//
 	// Corresponds with GET /api/v1/openapi.json (the `Openapi` operationId).
@@ -4021,10 +4865,28 @@ type ClientInterface interface {
 
 	// ListMyOrganizations The caller's organizations
 	//
-	// A JSON array (not a paginated list) of every organization the caller belongs to, with the caller's role in each.
+	// A JSON array (not a paginated list) of every organization the caller belongs to, with the caller's role in each. A deleted organization leaves it at once.
 	//
 	// Corresponds with GET /api/v1/organizations/me (the `ListMyOrganizations` operationId).
 	ListMyOrganizations(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteOrganization Delete the organization and all its data (owner)
+	//
+	// Owner only, and only a person (an API key → 403 `api_key_not_allowed`). The caller
+	// confirms with the organization's exact name (case and spaces included), URL-encoded,
+	// in `confirm`; no body. The answer is 202: the organization is closed at once, and from
+	// then on every member gets 403 `not_a_member` for it, exactly as a stranger does, it
+	// leaves every `GET /organizations/me`, and its API keys are refused as dead keys (401
+	// `invalid_api_key`, as they will be once they are erased). A durable background job
+	// then erases it: every row that carries the organization's id, in every table (records,
+	// timelines, pipelines, members, API keys, webhooks and their deliveries, events,
+	// idempotency records), and finally the organization itself; it cancels the
+	// organization's queued jobs (pending webhook deliveries), and carries on after a
+	// restart until nothing is left. The users stay: they only lose their membership.
+	// Nothing can be restored. Deleting the organization again → 403 `not_a_member`.
+	//
+	// Corresponds with DELETE /api/v1/organizations/{org_id} (the `DeleteOrganization` operationId).
+	DeleteOrganization(ctx context.Context, orgId OrgIdPath, params *DeleteOrganizationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOrganization An organization the caller belongs to
 	//
@@ -4095,6 +4957,56 @@ type ClientInterface interface {
 	// Corresponds with DELETE /api/v1/organizations/{org_id}/api-keys/{id} (the `RevokeApiKey` operationId).
 	RevokeApiKey(ctx context.Context, orgId OrgIdPath, id ApiKeyIdPath, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListInvitations The organization's invitations (owner, admin)
+	//
+	// Newest first, every invitation with its `status` (`pending`, `accepted`, `revoked`,
+	// `expired`) unless `status` narrows the list. An invitation is never listed with its
+	// token. A pending invitation is revoked (and listed so) when it is revoked with
+	// `DELETE`, when a newer invitation for the same email replaces it, and when its inviter
+	// leaves the organization or is no longer owner or admin.
+	//
+	// Corresponds with GET /api/v1/organizations/{org_id}/invitations (the `ListInvitations` operationId).
+	ListInvitations(ctx context.Context, orgId OrgIdPath, params *ListInvitationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateInvitationWithBody Invite a person by email (owner, admin)
+	//
+	// The invitation is valid for 7 days and can be used once, by the person with that email
+	// (compared case-insensitively): accepting it once signed in (`POST /invitations/accept`)
+	// or signing up with it (`POST /auth/register` with `invitation_token`). Only an owner
+	// may invite an `owner` (an admin → 403 `forbidden`). Someone who is a member already →
+	// 409 `already_member`. A new invitation for an email that has a pending one revokes
+	// that one: the newest invitation is the one that works. The answer is the only one that
+	// ever shows `token`: send it to the invitee, only its SHA-256 is kept.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/organizations/{org_id}/invitations (the `CreateInvitation` operationId).
+	CreateInvitationWithBody(ctx context.Context, orgId OrgIdPath, params *CreateInvitationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateInvitation Invite a person by email (owner, admin)
+	//
+	// The invitation is valid for 7 days and can be used once, by the person with that email
+	// (compared case-insensitively): accepting it once signed in (`POST /invitations/accept`)
+	// or signing up with it (`POST /auth/register` with `invitation_token`). Only an owner
+	// may invite an `owner` (an admin → 403 `forbidden`). Someone who is a member already →
+	// 409 `already_member`. A new invitation for an email that has a pending one revokes
+	// that one: the newest invitation is the one that works. The answer is the only one that
+	// ever shows `token`: send it to the invitee, only its SHA-256 is kept.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/organizations/{org_id}/invitations (the `CreateInvitation` operationId).
+	CreateInvitation(ctx context.Context, orgId OrgIdPath, params *CreateInvitationParams, body CreateInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeInvitation Revoke an invitation (owner, admin)
+	//
+	// The token stops working at once; the invitation stays listed as `revoked`. Revoking an
+	// invitation that is no longer pending (accepted, revoked or expired) changes nothing
+	// and answers 204 again.
+	//
+	// Corresponds with DELETE /api/v1/organizations/{org_id}/invitations/{id} (the `RevokeInvitation` operationId).
+	RevokeInvitation(ctx context.Context, orgId OrgIdPath, id InvitationIdPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListMembers The members of an organization
 	//
 	// Any member may list the members, oldest membership first.
@@ -4124,7 +5036,9 @@ type ClientInterface interface {
 	//
 	// Owner and admin may remove members (only an owner may remove an owner); any member
 	// may remove themself. The last owner can never be removed, and a member who still owns
-	// contacts or deals must have them reassigned first.
+	// contacts or deals must have them reassigned first. The tasks assigned to the member
+	// pass, in the same transaction, to the owner of each task's deal (a `task.updated`
+	// event each).
 	//
 	// Corresponds with DELETE /api/v1/organizations/{org_id}/members/{user_id} (the `RemoveMember` operationId).
 	RemoveMember(ctx context.Context, orgId OrgIdPath, userId UserIdPath, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4292,15 +5206,23 @@ type ClientInterface interface {
 
 	// ListTasks List tasks
 	//
-	// Ordered by `due_date` ascending, tasks without a due date last, then by `id`.
+	// Every member reads every task of the organization. Filters combine with AND; `total`
+	// counts with the same filters. By default ordered by `due_date` ascending, tasks
+	// without a due date last, then by `id`; `order_by` and `order` choose another order
+	// (ties are broken by `id` in the same direction), and `cursor` pages through any of
+	// them. Any invalid value (`order_by`, `order`, a boolean that is not `true` or
+	// `false`, a malformed id or date) is a 400 `invalid_query` naming every bad parameter.
 	//
 	// Corresponds with GET /api/v1/tasks (the `ListTasks` operationId).
 	ListTasks(ctx context.Context, params *ListTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateTaskWithBody Create a task on a deal
 	//
-	// A `member` may create tasks only on deals they own. `due_date` may not be before today
-	// (UTC); today is accepted. Appends a `task_created` activity
+	// A `member` may create tasks only on deals they own, assigned to themselves.
+	// `assignee_id` defaults to the deal's owner; it must be a member of the organization
+	// (else 400 `assignee_not_member`). `due_date` may not be before today in the
+	// organization's time zone (`time_zone`, UTC by default); today is accepted.
+	// `completed_at` is read only (400 `read_only_field`). Appends a `task_created` activity
 	// `{"task_id", "title", "due_date"}` to the deal's timeline.
 	//
 	// Takes any type of body and a specified content type.
@@ -4310,8 +5232,11 @@ type ClientInterface interface {
 
 	// CreateTask Create a task on a deal
 	//
-	// A `member` may create tasks only on deals they own. `due_date` may not be before today
-	// (UTC); today is accepted. Appends a `task_created` activity
+	// A `member` may create tasks only on deals they own, assigned to themselves.
+	// `assignee_id` defaults to the deal's owner; it must be a member of the organization
+	// (else 400 `assignee_not_member`). `due_date` may not be before today in the
+	// organization's time zone (`time_zone`, UTC by default); today is accepted.
+	// `completed_at` is read only (400 `read_only_field`). Appends a `task_created` activity
 	// `{"task_id", "title", "due_date"}` to the deal's timeline.
 	//
 	// Takes a body of the `application/json` content type.
@@ -4321,7 +5246,7 @@ type ClientInterface interface {
 
 	// DeleteTask Delete a task
 	//
-	// A `member` may delete only tasks on deals they own.
+	// A `member` may delete only tasks on deals they own (being the assignee is not enough).
 	//
 	// Corresponds with DELETE /api/v1/tasks/{id} (the `DeleteTask` operationId).
 	DeleteTask(ctx context.Context, id TaskIdPath, params *DeleteTaskParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4333,10 +5258,14 @@ type ClientInterface interface {
 
 	// UpdateTaskWithBody Update a task
 	//
-	// Partial update of any subset of `title, description, due_date, is_done`; `null`
-	// clears `description` or `due_date`. A new `due_date` may not be before today (UTC),
-	// but an overdue task stays editable: marking it done or renaming it never fails
-	// because of its old date. A `member` may change only tasks on deals they own.
+	// Partial update of any subset of `title, description, due_date, is_done, assignee_id`;
+	// `null` clears `description` or `due_date`. A new `due_date` may not be before today
+	// in the organization's time zone, but an overdue task stays editable: marking it done
+	// or renaming it never fails because of its old date. `is_done: true` sets
+	// `completed_at`, `is_done: false` clears it; `completed_at` itself is read only (400
+	// `read_only_field`). A `member` may change the tasks on deals they own and the tasks
+	// assigned to them, and may not assign a task to someone else (403
+	// `reassign_forbidden`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4345,10 +5274,14 @@ type ClientInterface interface {
 
 	// UpdateTask Update a task
 	//
-	// Partial update of any subset of `title, description, due_date, is_done`; `null`
-	// clears `description` or `due_date`. A new `due_date` may not be before today (UTC),
-	// but an overdue task stays editable: marking it done or renaming it never fails
-	// because of its old date. A `member` may change only tasks on deals they own.
+	// Partial update of any subset of `title, description, due_date, is_done, assignee_id`;
+	// `null` clears `description` or `due_date`. A new `due_date` may not be before today
+	// in the organization's time zone, but an overdue task stays editable: marking it done
+	// or renaming it never fails because of its old date. `is_done: true` sets
+	// `completed_at`, `is_done: false` clears it; `completed_at` itself is read only (400
+	// `read_only_field`). A `member` may change the tasks on deals they own and the tasks
+	// assigned to them, and may not assign a task to someone else (403
+	// `reassign_forbidden`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4359,6 +5292,34 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/users/me (the `GetCurrentUser` operationId).
 	GetCurrentUser(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateCurrentUserWithBody Change the signed-in user's name
+	//
+	// Partial update of the caller's own profile: `name` follows the rules of registration
+	// (trimmed, 1..200 characters, not only white space); absent keeps it, and the same name
+	// again changes nothing. The email and the password have routes and rules of their own,
+	// and are not fields here (400 `unknown_field`). A person's own account: API keys are
+	// refused (403 `api_key_not_allowed`). Members lists show the new name at once; no
+	// event is recorded, as a user belongs to no single organization's feed.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /api/v1/users/me (the `UpdateCurrentUser` operationId).
+	UpdateCurrentUserWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateCurrentUser Change the signed-in user's name
+	//
+	// Partial update of the caller's own profile: `name` follows the rules of registration
+	// (trimmed, 1..200 characters, not only white space); absent keeps it, and the same name
+	// again changes nothing. The email and the password have routes and rules of their own,
+	// and are not fields here (400 `unknown_field`). A person's own account: API keys are
+	// refused (403 `api_key_not_allowed`). Members lists show the new name at once; no
+	// event is recorded, as a user belongs to no single organization's feed.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /api/v1/users/me (the `UpdateCurrentUser` operationId).
+	UpdateCurrentUser(ctx context.Context, body UpdateCurrentUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangePasswordWithBody Change the password
 	//
@@ -4540,19 +5501,46 @@ type ClientInterface interface {
 	Ready(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
+// DealsForecast Open deals by expected close month, won deals by closing month
+//
+// One entry per month of the range, every month present (zero-filled as
+// `{"count": 0, "amount": {}, "weighted": {}}` and `{"count": 0, "amount": {}}`).
+// `open`: the deals with status `new` or `in_progress` whose `expected_close_date` falls
+// in the month, their sum per currency, and `weighted`, the sum of amount ×
+// `effective_probability` / 100 (the deal's override, else its stage's probability as it
+// is now) per currency, computed exactly and rounded half-up to cents once per
+// currency. `won`: the deals with status `won` whose `closed_at` falls in the month.
+// Months — those of `closed_at` included — are calendar months in the organization's
+// time zone (UTC when it has none). `no_close_date` is the open deals without an
+// expected close date (whatever the range). Lost deals count nowhere. Money in
+// different currencies is never added together. Without `pipeline_id`, every pipeline.
+//
+// Corresponds with GET /api/v1/analytics/deals/forecast (the `DealsForecast` operationId).
+func (c *Client) DealsForecast(ctx context.Context, params *DealsForecastParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDealsForecastRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DealsFunnel The sales funnel
 //
-// All four stages in pipeline order, each with all four statuses (zero-filled).
-// `count` is the deals currently at the stage; `reached` the deals whose furthest stage
-// ever reached is this stage or a later one (a deal that skipped the stage, was lost
-// later or was rolled back still counts); `conversion_from_previous` is
+// The stages of one pipeline — the one named by `pipeline_id`, else the organization's
+// default pipeline — in their current order, each with all four statuses
+// (zero-filled), counting the deals now in that pipeline. `count` is the deals
+// currently at the stage; `reached` is read from their stage history in the pipeline:
+// the deals that ever entered this stage or any stage now positioned after it (a deal
+// that skipped the stage, was lost later or was rolled back still counts; a deal moved
+// to another pipeline counts in that one's funnel), so reordering stages changes the
+// funnel at once, with no rewrite of history. `conversion_from_previous` is
 // reached(this) / reached(previous) × 100 with one decimal, `null` for the first stage
-// or when the previous `reached` is 0.
-//
-// With `pipeline_id`: that pipeline's stages in their current order, counting its deals;
-// `reached` is then read from the stage history: the deals that ever entered this stage
-// or any stage now positioned after it, so reordering stages changes the funnel with no
-// rewrite of history. Without it, the part-1 funnel over every deal.
+// or when the previous `reached` is 0. An organization that never configured pipelines
+// sees the part-1 funnel: its default pipeline has the four part-1 stages.
 //
 // Corresponds with GET /api/v1/analytics/deals/funnel (the `DealsFunnel` operationId).
 func (c *Client) DealsFunnel(ctx context.Context, params *DealsFunnelParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4578,6 +5566,32 @@ func (c *Client) DealsFunnel(ctx context.Context, params *DealsFunnelParams, req
 // Corresponds with GET /api/v1/analytics/deals/summary (the `DealsSummary` operationId).
 func (c *Client) DealsSummary(ctx context.Context, params *DealsSummaryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDealsSummaryRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DealsVelocity How long deals stay at each stage, and how long they take to be won
+//
+// Read from the stage history of one pipeline (the one named by `pipeline_id`, else the
+// organization's default pipeline) over the stage visits that ended within the last
+// `days` days (ended at or after now − `days` × 24 h, a rolling window). A visit ends
+// when the deal moves to another stage or pipeline, or is won or lost; visits still
+// going on count for nothing. One entry per stage of the pipeline in its current order:
+// `visits`, and the mean and the median of their lengths in days (one decimal, rounded
+// half-up; the median of an even number of visits is the mean of the middle two),
+// `null` when the stage has no finished visit in the window. `won`: the deals of the
+// pipeline won within the window (`closed_at`) and their mean time from `created_at`
+// to `closed_at`, in days (one decimal; `null` when none).
+//
+// Corresponds with GET /api/v1/analytics/deals/velocity (the `DealsVelocity` operationId).
+func (c *Client) DealsVelocity(ctx context.Context, params *DealsVelocityParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDealsVelocityRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4724,12 +5738,20 @@ func (c *Client) RefreshTokens(ctx context.Context, body RefreshTokensJSONReques
 	return c.Client.Do(req)
 }
 
-// RegisterWithBody Register a user with their first organization
+// RegisterWithBody Register a user with their first organization, or with an invitation
 //
 // Creates the user, an organization named `organization_name` with the user as its
 // `owner` (default currency `USD`), and a session, in one transaction. The email is
 // trimmed and compared case-insensitively. The password is stored only as an argon2id
 // hash.
+//
+// With `invitation_token` in place of `organization_name`, the user joins the
+// invitation's organization instead (with the lower of the invited role and the
+// inviter's current role, like `POST /invitations/accept`) and no organization of their
+// own is created; `organization` is then the one joined. The invitation must be
+// addressed to `email` (else 403 `invitation_email_mismatch`) and still usable (else 404
+// `invitation_not_found`), and either failure leaves no user behind. Neither or both of
+// `organization_name` and `invitation_token` → 400 `validation_failed`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4746,12 +5768,20 @@ func (c *Client) RegisterWithBody(ctx context.Context, params *RegisterParams, c
 	return c.Client.Do(req)
 }
 
-// Register Register a user with their first organization
+// Register Register a user with their first organization, or with an invitation
 //
 // Creates the user, an organization named `organization_name` with the user as its
 // `owner` (default currency `USD`), and a session, in one transaction. The email is
 // trimmed and compared case-insensitively. The password is stored only as an argon2id
 // hash.
+//
+// With `invitation_token` in place of `organization_name`, the user joins the
+// invitation's organization instead (with the lower of the invited role and the
+// inviter's current role, like `POST /invitations/accept`) and no organization of their
+// own is created; `organization` is then the one joined. The invitation must be
+// addressed to `email` (else 403 `invitation_email_mismatch`) and still usable (else 404
+// `invitation_not_found`), and either failure leaves no user behind. Neither or both of
+// `organization_name` and `invitation_token` → 400 `validation_failed`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4770,7 +5800,11 @@ func (c *Client) Register(ctx context.Context, params *RegisterParams, body Regi
 
 // ListContacts List contacts
 //
-// Newest first (`created_at` descending, then `id` descending).
+// Newest first by default (`created_at` descending, then `id` descending). Filters
+// combine with AND; `total` counts with the same filters. Any invalid value (a blank or
+// too long `tag`, an unknown `order_by` or `order`, a malformed `owner_id`) is a 400
+// `invalid_query` naming every bad parameter at once. Every order pages by `cursor` as
+// well as by `page`; a cursor is valid only for the order that returned it.
 //
 // Corresponds with GET /api/v1/contacts (the `ListContacts` operationId).
 func (c *Client) ListContacts(ctx context.Context, params *ListContactsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5019,6 +6053,82 @@ func (c *Client) AddComment(ctx context.Context, dealId DealIdOfActivities, para
 	return c.Client.Do(req)
 }
 
+// DeleteComment Delete a comment
+//
+// Removes a comment from the timeline: its author may, and so may owners and admins
+// (a manager or member deleting someone else's → 403 `not_author`). An
+// `activity.deleted` event carries the comment's last state. Activities the service
+// recorded → 400 `activity_not_editable`; a comment already deleted → 404.
+//
+// Corresponds with DELETE /api/v1/deals/{deal_id}/activities/{id} (the `DeleteComment` operationId).
+func (c *Client) DeleteComment(ctx context.Context, dealId DealIdOfActivities, id ActivityIdPath, params *DeleteCommentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteCommentRequest(c.Server, dealId, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EditCommentWithBody Edit a comment
+//
+// Replaces the text of a comment; only its author may, whatever their role (another
+// person's comment → 403 `not_author`), and the text follows the rules of a new comment.
+// The answer is the activity as the timeline renders it, with `edited_at` set to the time
+// of the edit, and an `activity.updated` event records the change (`previous_attributes`:
+// the old `payload` and `edited_at`). Sending the text the comment already has changes
+// nothing: 200 with the comment as it is, `edited_at` kept, no event. An edit and a
+// deletion of one comment at the same time run one after the other: an edit that comes
+// second finds no comment (404). Activities the service recorded → 400
+// `activity_not_editable`. Checks run in this order: the body's shape, the deal (404),
+// the activity (404), its type (400), its author (403), then the text (400).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /api/v1/deals/{deal_id}/activities/{id} (the `EditComment` operationId).
+func (c *Client) EditCommentWithBody(ctx context.Context, dealId DealIdOfActivities, id ActivityIdPath, params *EditCommentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEditCommentRequestWithBody(c.Server, dealId, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EditComment Edit a comment
+//
+// Replaces the text of a comment; only its author may, whatever their role (another
+// person's comment → 403 `not_author`), and the text follows the rules of a new comment.
+// The answer is the activity as the timeline renders it, with `edited_at` set to the time
+// of the edit, and an `activity.updated` event records the change (`previous_attributes`:
+// the old `payload` and `edited_at`). Sending the text the comment already has changes
+// nothing: 200 with the comment as it is, `edited_at` kept, no event. An edit and a
+// deletion of one comment at the same time run one after the other: an edit that comes
+// second finds no comment (404). Activities the service recorded → 400
+// `activity_not_editable`. Checks run in this order: the body's shape, the deal (404),
+// the activity (404), its type (400), its author (403), then the text (400).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /api/v1/deals/{deal_id}/activities/{id} (the `EditComment` operationId).
+func (c *Client) EditComment(ctx context.Context, dealId DealIdOfActivities, id ActivityIdPath, params *EditCommentParams, body EditCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEditCommentRequest(c.Server, dealId, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DeleteDeal Delete a deal
 //
 // Its tasks and activities are deleted with it.
@@ -5122,6 +6232,81 @@ func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEd
 	return c.Client.Do(req)
 }
 
+// ListMyInvitations The pending invitations addressed to the caller
+//
+// The invitations addressed to the signed-in caller's email (compared
+// case-insensitively) that can still be accepted, in every organization, newest first,
+// each with the id and name of the organization it invites to. Tokens are never listed:
+// the invitee accepts with the token the invitation was sent with. People only (an API
+// key → 403 `api_key_not_allowed`).
+//
+// Corresponds with GET /api/v1/invitations (the `ListMyInvitations` operationId).
+func (c *Client) ListMyInvitations(ctx context.Context, params *ListMyInvitationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMyInvitationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AcceptInvitationWithBody Join an organization with an invitation
+//
+// The signed-in caller joins the invitation's organization with the lower of the invited
+// role and the inviter's role now, as a member added with `POST …/members` would (a
+// `member.added` event, with the caller as actor), and the invitation is used up. An
+// invitation addressed to another email → 403 `invitation_email_mismatch`; a token that
+// is unknown, used, revoked or expired, or whose inviter is no longer owner or admin of
+// the organization → 404 `invitation_not_found`; a caller who is a member already → 409
+// `already_member` (the invitation stays pending). Of concurrent accepts of one token
+// exactly one succeeds. With an `Idempotency-Key`, a retry replays the first answer;
+// without one, a second accept is 404 (the token is used). People only.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/invitations/accept (the `AcceptInvitation` operationId).
+func (c *Client) AcceptInvitationWithBody(ctx context.Context, params *AcceptInvitationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcceptInvitationRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AcceptInvitation Join an organization with an invitation
+//
+// The signed-in caller joins the invitation's organization with the lower of the invited
+// role and the inviter's role now, as a member added with `POST …/members` would (a
+// `member.added` event, with the caller as actor), and the invitation is used up. An
+// invitation addressed to another email → 403 `invitation_email_mismatch`; a token that
+// is unknown, used, revoked or expired, or whose inviter is no longer owner or admin of
+// the organization → 404 `invitation_not_found`; a caller who is a member already → 409
+// `already_member` (the invitation stays pending). Of concurrent accepts of one token
+// exactly one succeeds. With an `Idempotency-Key`, a retry replays the first answer;
+// without one, a second accept is 404 (the token is used). People only.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/invitations/accept (the `AcceptInvitation` operationId).
+func (c *Client) AcceptInvitation(ctx context.Context, params *AcceptInvitationParams, body AcceptInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcceptInvitationRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // Openapi This document (OpenAPI 3, JSON)
 //
 // Corresponds with GET /api/v1/openapi.json (the `Openapi` operationId).
@@ -5177,11 +6362,39 @@ func (c *Client) CreateOrganization(ctx context.Context, params *CreateOrganizat
 
 // ListMyOrganizations The caller's organizations
 //
-// A JSON array (not a paginated list) of every organization the caller belongs to, with the caller's role in each.
+// A JSON array (not a paginated list) of every organization the caller belongs to, with the caller's role in each. A deleted organization leaves it at once.
 //
 // Corresponds with GET /api/v1/organizations/me (the `ListMyOrganizations` operationId).
 func (c *Client) ListMyOrganizations(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListMyOrganizationsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteOrganization Delete the organization and all its data (owner)
+//
+// Owner only, and only a person (an API key → 403 `api_key_not_allowed`). The caller
+// confirms with the organization's exact name (case and spaces included), URL-encoded,
+// in `confirm`; no body. The answer is 202: the organization is closed at once, and from
+// then on every member gets 403 `not_a_member` for it, exactly as a stranger does, it
+// leaves every `GET /organizations/me`, and its API keys are refused as dead keys (401
+// `invalid_api_key`, as they will be once they are erased). A durable background job
+// then erases it: every row that carries the organization's id, in every table (records,
+// timelines, pipelines, members, API keys, webhooks and their deliveries, events,
+// idempotency records), and finally the organization itself; it cancels the
+// organization's queued jobs (pending webhook deliveries), and carries on after a
+// restart until nothing is left. The users stay: they only lose their membership.
+// Nothing can be restored. Deleting the organization again → 403 `not_a_member`.
+//
+// Corresponds with DELETE /api/v1/organizations/{org_id} (the `DeleteOrganization` operationId).
+func (c *Client) DeleteOrganization(ctx context.Context, orgId OrgIdPath, params *DeleteOrganizationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteOrganizationRequest(c.Server, orgId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -5331,6 +6544,96 @@ func (c *Client) RevokeApiKey(ctx context.Context, orgId OrgIdPath, id ApiKeyIdP
 	return c.Client.Do(req)
 }
 
+// ListInvitations The organization's invitations (owner, admin)
+//
+// Newest first, every invitation with its `status` (`pending`, `accepted`, `revoked`,
+// `expired`) unless `status` narrows the list. An invitation is never listed with its
+// token. A pending invitation is revoked (and listed so) when it is revoked with
+// `DELETE`, when a newer invitation for the same email replaces it, and when its inviter
+// leaves the organization or is no longer owner or admin.
+//
+// Corresponds with GET /api/v1/organizations/{org_id}/invitations (the `ListInvitations` operationId).
+func (c *Client) ListInvitations(ctx context.Context, orgId OrgIdPath, params *ListInvitationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListInvitationsRequest(c.Server, orgId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateInvitationWithBody Invite a person by email (owner, admin)
+//
+// The invitation is valid for 7 days and can be used once, by the person with that email
+// (compared case-insensitively): accepting it once signed in (`POST /invitations/accept`)
+// or signing up with it (`POST /auth/register` with `invitation_token`). Only an owner
+// may invite an `owner` (an admin → 403 `forbidden`). Someone who is a member already →
+// 409 `already_member`. A new invitation for an email that has a pending one revokes
+// that one: the newest invitation is the one that works. The answer is the only one that
+// ever shows `token`: send it to the invitee, only its SHA-256 is kept.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/organizations/{org_id}/invitations (the `CreateInvitation` operationId).
+func (c *Client) CreateInvitationWithBody(ctx context.Context, orgId OrgIdPath, params *CreateInvitationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateInvitationRequestWithBody(c.Server, orgId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateInvitation Invite a person by email (owner, admin)
+//
+// The invitation is valid for 7 days and can be used once, by the person with that email
+// (compared case-insensitively): accepting it once signed in (`POST /invitations/accept`)
+// or signing up with it (`POST /auth/register` with `invitation_token`). Only an owner
+// may invite an `owner` (an admin → 403 `forbidden`). Someone who is a member already →
+// 409 `already_member`. A new invitation for an email that has a pending one revokes
+// that one: the newest invitation is the one that works. The answer is the only one that
+// ever shows `token`: send it to the invitee, only its SHA-256 is kept.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/organizations/{org_id}/invitations (the `CreateInvitation` operationId).
+func (c *Client) CreateInvitation(ctx context.Context, orgId OrgIdPath, params *CreateInvitationParams, body CreateInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateInvitationRequest(c.Server, orgId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeInvitation Revoke an invitation (owner, admin)
+//
+// The token stops working at once; the invitation stays listed as `revoked`. Revoking an
+// invitation that is no longer pending (accepted, revoked or expired) changes nothing
+// and answers 204 again.
+//
+// Corresponds with DELETE /api/v1/organizations/{org_id}/invitations/{id} (the `RevokeInvitation` operationId).
+func (c *Client) RevokeInvitation(ctx context.Context, orgId OrgIdPath, id InvitationIdPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeInvitationRequest(c.Server, orgId, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListMembers The members of an organization
 //
 // Any member may list the members, oldest membership first.
@@ -5390,7 +6693,9 @@ func (c *Client) AddMember(ctx context.Context, orgId OrgIdPath, params *AddMemb
 //
 // Owner and admin may remove members (only an owner may remove an owner); any member
 // may remove themself. The last owner can never be removed, and a member who still owns
-// contacts or deals must have them reassigned first.
+// contacts or deals must have them reassigned first. The tasks assigned to the member
+// pass, in the same transaction, to the owner of each task's deal (a `task.updated`
+// event each).
 //
 // Corresponds with DELETE /api/v1/organizations/{org_id}/members/{user_id} (the `RemoveMember` operationId).
 func (c *Client) RemoveMember(ctx context.Context, orgId OrgIdPath, userId UserIdPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5708,7 +7013,12 @@ func (c *Client) UpdatePipelineStage(ctx context.Context, id PipelineIdPath, sta
 
 // ListTasks List tasks
 //
-// Ordered by `due_date` ascending, tasks without a due date last, then by `id`.
+// Every member reads every task of the organization. Filters combine with AND; `total`
+// counts with the same filters. By default ordered by `due_date` ascending, tasks
+// without a due date last, then by `id`; `order_by` and `order` choose another order
+// (ties are broken by `id` in the same direction), and `cursor` pages through any of
+// them. Any invalid value (`order_by`, `order`, a boolean that is not `true` or
+// `false`, a malformed id or date) is a 400 `invalid_query` naming every bad parameter.
 //
 // Corresponds with GET /api/v1/tasks (the `ListTasks` operationId).
 func (c *Client) ListTasks(ctx context.Context, params *ListTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5725,8 +7035,11 @@ func (c *Client) ListTasks(ctx context.Context, params *ListTasksParams, reqEdit
 
 // CreateTaskWithBody Create a task on a deal
 //
-// A `member` may create tasks only on deals they own. `due_date` may not be before today
-// (UTC); today is accepted. Appends a `task_created` activity
+// A `member` may create tasks only on deals they own, assigned to themselves.
+// `assignee_id` defaults to the deal's owner; it must be a member of the organization
+// (else 400 `assignee_not_member`). `due_date` may not be before today in the
+// organization's time zone (`time_zone`, UTC by default); today is accepted.
+// `completed_at` is read only (400 `read_only_field`). Appends a `task_created` activity
 // `{"task_id", "title", "due_date"}` to the deal's timeline.
 //
 // Takes any type of body and a specified content type.
@@ -5746,8 +7059,11 @@ func (c *Client) CreateTaskWithBody(ctx context.Context, params *CreateTaskParam
 
 // CreateTask Create a task on a deal
 //
-// A `member` may create tasks only on deals they own. `due_date` may not be before today
-// (UTC); today is accepted. Appends a `task_created` activity
+// A `member` may create tasks only on deals they own, assigned to themselves.
+// `assignee_id` defaults to the deal's owner; it must be a member of the organization
+// (else 400 `assignee_not_member`). `due_date` may not be before today in the
+// organization's time zone (`time_zone`, UTC by default); today is accepted.
+// `completed_at` is read only (400 `read_only_field`). Appends a `task_created` activity
 // `{"task_id", "title", "due_date"}` to the deal's timeline.
 //
 // Takes a body of the `application/json` content type.
@@ -5767,7 +7083,7 @@ func (c *Client) CreateTask(ctx context.Context, params *CreateTaskParams, body 
 
 // DeleteTask Delete a task
 //
-// A `member` may delete only tasks on deals they own.
+// A `member` may delete only tasks on deals they own (being the assignee is not enough).
 //
 // Corresponds with DELETE /api/v1/tasks/{id} (the `DeleteTask` operationId).
 func (c *Client) DeleteTask(ctx context.Context, id TaskIdPath, params *DeleteTaskParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5799,10 +7115,14 @@ func (c *Client) GetTask(ctx context.Context, id TaskIdPath, params *GetTaskPara
 
 // UpdateTaskWithBody Update a task
 //
-// Partial update of any subset of `title, description, due_date, is_done`; `null`
-// clears `description` or `due_date`. A new `due_date` may not be before today (UTC),
-// but an overdue task stays editable: marking it done or renaming it never fails
-// because of its old date. A `member` may change only tasks on deals they own.
+// Partial update of any subset of `title, description, due_date, is_done, assignee_id`;
+// `null` clears `description` or `due_date`. A new `due_date` may not be before today
+// in the organization's time zone, but an overdue task stays editable: marking it done
+// or renaming it never fails because of its old date. `is_done: true` sets
+// `completed_at`, `is_done: false` clears it; `completed_at` itself is read only (400
+// `read_only_field`). A `member` may change the tasks on deals they own and the tasks
+// assigned to them, and may not assign a task to someone else (403
+// `reassign_forbidden`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -5821,10 +7141,14 @@ func (c *Client) UpdateTaskWithBody(ctx context.Context, id TaskIdPath, params *
 
 // UpdateTask Update a task
 //
-// Partial update of any subset of `title, description, due_date, is_done`; `null`
-// clears `description` or `due_date`. A new `due_date` may not be before today (UTC),
-// but an overdue task stays editable: marking it done or renaming it never fails
-// because of its old date. A `member` may change only tasks on deals they own.
+// Partial update of any subset of `title, description, due_date, is_done, assignee_id`;
+// `null` clears `description` or `due_date`. A new `due_date` may not be before today
+// in the organization's time zone, but an overdue task stays editable: marking it done
+// or renaming it never fails because of its old date. `is_done: true` sets
+// `completed_at`, `is_done: false` clears it; `completed_at` itself is read only (400
+// `read_only_field`). A `member` may change the tasks on deals they own and the tasks
+// assigned to them, and may not assign a task to someone else (403
+// `reassign_forbidden`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5846,6 +7170,54 @@ func (c *Client) UpdateTask(ctx context.Context, id TaskIdPath, params *UpdateTa
 // Corresponds with GET /api/v1/users/me (the `GetCurrentUser` operationId).
 func (c *Client) GetCurrentUser(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCurrentUserRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateCurrentUserWithBody Change the signed-in user's name
+//
+// Partial update of the caller's own profile: `name` follows the rules of registration
+// (trimmed, 1..200 characters, not only white space); absent keeps it, and the same name
+// again changes nothing. The email and the password have routes and rules of their own,
+// and are not fields here (400 `unknown_field`). A person's own account: API keys are
+// refused (403 `api_key_not_allowed`). Members lists show the new name at once; no
+// event is recorded, as a user belongs to no single organization's feed.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /api/v1/users/me (the `UpdateCurrentUser` operationId).
+func (c *Client) UpdateCurrentUserWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCurrentUserRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateCurrentUser Change the signed-in user's name
+//
+// Partial update of the caller's own profile: `name` follows the rules of registration
+// (trimmed, 1..200 characters, not only white space); absent keeps it, and the same name
+// again changes nothing. The email and the password have routes and rules of their own,
+// and are not fields here (400 `unknown_field`). A person's own account: API keys are
+// refused (403 `api_key_not_allowed`). Members lists show the new name at once; no
+// event is recorded, as a user belongs to no single organization's feed.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /api/v1/users/me (the `UpdateCurrentUser` operationId).
+func (c *Client) UpdateCurrentUser(ctx context.Context, body UpdateCurrentUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCurrentUserRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6215,6 +7587,97 @@ func (c *Client) Ready(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 	return c.Client.Do(req)
 }
 
+// NewDealsForecastRequest constructs an http.Request for the DealsForecast method
+func NewDealsForecastRequest(server string, params *DealsForecastParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/analytics/deals/forecast")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PipelineId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pipeline_id", *params.PipelineId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Months != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "months", *params.Months, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewDealsFunnelRequest constructs an http.Request for the DealsFunnel method
 func NewDealsFunnelRequest(server string, params *DealsFunnelParams) (*http.Request, error) {
 	var err error
@@ -6325,6 +7788,85 @@ func NewDealsSummaryRequest(server string, params *DealsSummaryParams) (*http.Re
 		if params.PipelineId != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pipeline_id", *params.PipelineId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewDealsVelocityRequest constructs an http.Request for the DealsVelocity method
+func NewDealsVelocityRequest(server string, params *DealsVelocityParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/analytics/deals/velocity")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PipelineId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pipeline_id", *params.PipelineId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Days != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "days", *params.Days, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -6624,9 +8166,45 @@ func NewListContactsRequest(server string, params *ListContactsParams) (*http.Re
 
 		}
 
+		if params.Tag != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tag", *params.Tag, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.OwnerId != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "owner_id", *params.OwnerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OrderBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "order_by", *params.OrderBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Order != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "order", *params.Order, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -7385,6 +8963,127 @@ func NewAddCommentRequestWithBody(server string, dealId DealIdOfActivities, para
 	return req, nil
 }
 
+// NewDeleteCommentRequest constructs an http.Request for the DeleteComment method
+func NewDeleteCommentRequest(server string, dealId DealIdOfActivities, id ActivityIdPath, params *DeleteCommentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "deal_id", dealId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/deals/%s/activities/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewEditCommentRequest calls the generic EditComment builder with application/json body
+func NewEditCommentRequest(server string, dealId DealIdOfActivities, id ActivityIdPath, params *EditCommentParams, body EditCommentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEditCommentRequestWithBody(server, dealId, id, params, "application/json", bodyReader)
+}
+
+// NewEditCommentRequestWithBody constructs an http.Request for the EditComment method, with any body, and a specified content type
+func NewEditCommentRequestWithBody(server string, dealId DealIdOfActivities, id ActivityIdPath, params *EditCommentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "deal_id", dealId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/deals/%s/activities/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewDeleteDealRequest constructs an http.Request for the DeleteDeal method
 func NewDeleteDealRequest(server string, id DealIdPath, params *DeleteDealParams) (*http.Request, error) {
 	var err error
@@ -7653,6 +9352,151 @@ func NewListEventsRequest(server string, params *ListEventsParams) (*http.Reques
 	return req, nil
 }
 
+// NewListMyInvitationsRequest constructs an http.Request for the ListMyInvitations method
+func NewListMyInvitationsRequest(server string, params *ListMyInvitationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/invitations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeTotal != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAcceptInvitationRequest calls the generic AcceptInvitation builder with application/json body
+func NewAcceptInvitationRequest(server string, params *AcceptInvitationParams, body AcceptInvitationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAcceptInvitationRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewAcceptInvitationRequestWithBody constructs an http.Request for the AcceptInvitation method, with any body, and a specified content type
+func NewAcceptInvitationRequestWithBody(server string, params *AcceptInvitationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/invitations/accept")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewOpenapiRequest constructs an http.Request for the Openapi method
 func NewOpenapiRequest(server string, params *OpenapiParams) (*http.Request, error) {
 	var err error
@@ -7770,6 +9614,63 @@ func NewListMyOrganizationsRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteOrganizationRequest constructs an http.Request for the DeleteOrganization method
+func NewDeleteOrganizationRequest(server string, orgId OrgIdPath, params *DeleteOrganizationParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org_id", orgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/organizations/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "confirm", params.Confirm, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -8041,6 +9942,218 @@ func NewRevokeApiKeyRequest(server string, orgId OrgIdPath, id ApiKeyIdPath) (*h
 	}
 
 	operationPath := fmt.Sprintf("/api/v1/organizations/%s/api-keys/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListInvitationsRequest constructs an http.Request for the ListInvitations method
+func NewListInvitationsRequest(server string, orgId OrgIdPath, params *ListInvitationsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org_id", orgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/organizations/%s/invitations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeTotal != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateInvitationRequest calls the generic CreateInvitation builder with application/json body
+func NewCreateInvitationRequest(server string, orgId OrgIdPath, params *CreateInvitationParams, body CreateInvitationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateInvitationRequestWithBody(server, orgId, params, "application/json", bodyReader)
+}
+
+// NewCreateInvitationRequestWithBody constructs an http.Request for the CreateInvitation method, with any body, and a specified content type
+func NewCreateInvitationRequestWithBody(server string, orgId OrgIdPath, params *CreateInvitationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org_id", orgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/organizations/%s/invitations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRevokeInvitationRequest constructs an http.Request for the RevokeInvitation method
+func NewRevokeInvitationRequest(server string, orgId OrgIdPath, id InvitationIdPath) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "org_id", orgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/organizations/%s/invitations/%s", pathParam0, pathParam1)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -8940,9 +11053,45 @@ func NewListTasksRequest(server string, params *ListTasksParams) (*http.Request,
 
 		}
 
+		if params.AssigneeId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "assignee_id", *params.AssigneeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.OnlyOpen != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "only_open", *params.OnlyOpen, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IsDone != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "is_done", *params.IsDone, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Overdue != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "overdue", *params.Overdue, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -8967,6 +11116,30 @@ func NewListTasksRequest(server string, params *ListTasksParams) (*http.Request,
 		if params.DueAfter != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "due_after", *params.DueAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OrderBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "order_by", *params.OrderBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Order != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "order", *params.Order, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -9244,6 +11417,46 @@ func NewGetCurrentUserRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewUpdateCurrentUserRequest calls the generic UpdateCurrentUser builder with application/json body
+func NewUpdateCurrentUserRequest(server string, body UpdateCurrentUserJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateCurrentUserRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewUpdateCurrentUserRequestWithBody constructs an http.Request for the UpdateCurrentUser method, with any body, and a specified content type
+func NewUpdateCurrentUserRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/users/me")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -10116,19 +12329,38 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// DealsForecastWithResponse Open deals by expected close month, won deals by closing month
+	//
+	// One entry per month of the range, every month present (zero-filled as
+	// `{"count": 0, "amount": {}, "weighted": {}}` and `{"count": 0, "amount": {}}`).
+	// `open`: the deals with status `new` or `in_progress` whose `expected_close_date` falls
+	// in the month, their sum per currency, and `weighted`, the sum of amount ×
+	// `effective_probability` / 100 (the deal's override, else its stage's probability as it
+	// is now) per currency, computed exactly and rounded half-up to cents once per
+	// currency. `won`: the deals with status `won` whose `closed_at` falls in the month.
+	// Months — those of `closed_at` included — are calendar months in the organization's
+	// time zone (UTC when it has none). `no_close_date` is the open deals without an
+	// expected close date (whatever the range). Lost deals count nowhere. Money in
+	// different currencies is never added together. Without `pipeline_id`, every pipeline.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/analytics/deals/forecast (the `DealsForecast` operationId).
+	DealsForecastWithResponse(ctx context.Context, params *DealsForecastParams, reqEditors ...RequestEditorFn) (*DealsForecastResponse, error)
+
 	// DealsFunnelWithResponse The sales funnel
 	//
-	// All four stages in pipeline order, each with all four statuses (zero-filled).
-	// `count` is the deals currently at the stage; `reached` the deals whose furthest stage
-	// ever reached is this stage or a later one (a deal that skipped the stage, was lost
-	// later or was rolled back still counts); `conversion_from_previous` is
+	// The stages of one pipeline — the one named by `pipeline_id`, else the organization's
+	// default pipeline — in their current order, each with all four statuses
+	// (zero-filled), counting the deals now in that pipeline. `count` is the deals
+	// currently at the stage; `reached` is read from their stage history in the pipeline:
+	// the deals that ever entered this stage or any stage now positioned after it (a deal
+	// that skipped the stage, was lost later or was rolled back still counts; a deal moved
+	// to another pipeline counts in that one's funnel), so reordering stages changes the
+	// funnel at once, with no rewrite of history. `conversion_from_previous` is
 	// reached(this) / reached(previous) × 100 with one decimal, `null` for the first stage
-	// or when the previous `reached` is 0.
-	//
-	// With `pipeline_id`: that pipeline's stages in their current order, counting its deals;
-	// `reached` is then read from the stage history: the deals that ever entered this stage
-	// or any stage now positioned after it, so reordering stages changes the funnel with no
-	// rewrite of history. Without it, the part-1 funnel over every deal.
+	// or when the previous `reached` is 0. An organization that never configured pipelines
+	// sees the part-1 funnel: its default pipeline has the four part-1 stages.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10147,6 +12379,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/analytics/deals/summary (the `DealsSummary` operationId).
 	DealsSummaryWithResponse(ctx context.Context, params *DealsSummaryParams, reqEditors ...RequestEditorFn) (*DealsSummaryResponse, error)
+
+	// DealsVelocityWithResponse How long deals stay at each stage, and how long they take to be won
+	//
+	// Read from the stage history of one pipeline (the one named by `pipeline_id`, else the
+	// organization's default pipeline) over the stage visits that ended within the last
+	// `days` days (ended at or after now − `days` × 24 h, a rolling window). A visit ends
+	// when the deal moves to another stage or pipeline, or is won or lost; visits still
+	// going on count for nothing. One entry per stage of the pipeline in its current order:
+	// `visits`, and the mean and the median of their lengths in days (one decimal, rounded
+	// half-up; the median of an even number of visits is the mean of the middle two),
+	// `null` when the stage has no finished visit in the window. `won`: the deals of the
+	// pipeline won within the window (`closed_at`) and their mean time from `created_at`
+	// to `closed_at`, in days (one decimal; `null` when none).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/analytics/deals/velocity (the `DealsVelocity` operationId).
+	DealsVelocityWithResponse(ctx context.Context, params *DealsVelocityParams, reqEditors ...RequestEditorFn) (*DealsVelocityResponse, error)
 
 	// LoginWithBodyWithResponse Sign in
 	//
@@ -10224,24 +12474,40 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/auth/refresh (the `RefreshTokens` operationId).
 	RefreshTokensWithResponse(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
 
-	// RegisterWithBodyWithResponse Register a user with their first organization
+	// RegisterWithBodyWithResponse Register a user with their first organization, or with an invitation
 	//
 	// Creates the user, an organization named `organization_name` with the user as its
 	// `owner` (default currency `USD`), and a session, in one transaction. The email is
 	// trimmed and compared case-insensitively. The password is stored only as an argon2id
 	// hash.
+	//
+	// With `invitation_token` in place of `organization_name`, the user joins the
+	// invitation's organization instead (with the lower of the invited role and the
+	// inviter's current role, like `POST /invitations/accept`) and no organization of their
+	// own is created; `organization` is then the one joined. The invitation must be
+	// addressed to `email` (else 403 `invitation_email_mismatch`) and still usable (else 404
+	// `invitation_not_found`), and either failure leaves no user behind. Neither or both of
+	// `organization_name` and `invitation_token` → 400 `validation_failed`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/register (the `Register` operationId).
 	RegisterWithBodyWithResponse(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
 
-	// RegisterWithResponse Register a user with their first organization
+	// RegisterWithResponse Register a user with their first organization, or with an invitation
 	//
 	// Creates the user, an organization named `organization_name` with the user as its
 	// `owner` (default currency `USD`), and a session, in one transaction. The email is
 	// trimmed and compared case-insensitively. The password is stored only as an argon2id
 	// hash.
+	//
+	// With `invitation_token` in place of `organization_name`, the user joins the
+	// invitation's organization instead (with the lower of the invited role and the
+	// inviter's current role, like `POST /invitations/accept`) and no organization of their
+	// own is created; `organization` is then the one joined. The invitation must be
+	// addressed to `email` (else 403 `invitation_email_mismatch`) and still usable (else 404
+	// `invitation_not_found`), and either failure leaves no user behind. Neither or both of
+	// `organization_name` and `invitation_token` → 400 `validation_failed`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10250,7 +12516,11 @@ type ClientWithResponsesInterface interface {
 
 	// ListContactsWithResponse List contacts
 	//
-	// Newest first (`created_at` descending, then `id` descending).
+	// Newest first by default (`created_at` descending, then `id` descending). Filters
+	// combine with AND; `total` counts with the same filters. Any invalid value (a blank or
+	// too long `tag`, an unknown `order_by` or `order`, a malformed `owner_id`) is a 400
+	// `invalid_query` naming every bad parameter at once. Every order pages by `cursor` as
+	// well as by `page`; a cursor is valid only for the order that returned it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10379,6 +12649,54 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/deals/{deal_id}/activities (the `AddComment` operationId).
 	AddCommentWithResponse(ctx context.Context, dealId DealIdOfActivities, params *AddCommentParams, body AddCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*AddCommentResponse, error)
 
+	// DeleteCommentWithResponse Delete a comment
+	//
+	// Removes a comment from the timeline: its author may, and so may owners and admins
+	// (a manager or member deleting someone else's → 403 `not_author`). An
+	// `activity.deleted` event carries the comment's last state. Activities the service
+	// recorded → 400 `activity_not_editable`; a comment already deleted → 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/deals/{deal_id}/activities/{id} (the `DeleteComment` operationId).
+	DeleteCommentWithResponse(ctx context.Context, dealId DealIdOfActivities, id ActivityIdPath, params *DeleteCommentParams, reqEditors ...RequestEditorFn) (*DeleteCommentResponse, error)
+
+	// EditCommentWithBodyWithResponse Edit a comment
+	//
+	// Replaces the text of a comment; only its author may, whatever their role (another
+	// person's comment → 403 `not_author`), and the text follows the rules of a new comment.
+	// The answer is the activity as the timeline renders it, with `edited_at` set to the time
+	// of the edit, and an `activity.updated` event records the change (`previous_attributes`:
+	// the old `payload` and `edited_at`). Sending the text the comment already has changes
+	// nothing: 200 with the comment as it is, `edited_at` kept, no event. An edit and a
+	// deletion of one comment at the same time run one after the other: an edit that comes
+	// second finds no comment (404). Activities the service recorded → 400
+	// `activity_not_editable`. Checks run in this order: the body's shape, the deal (404),
+	// the activity (404), its type (400), its author (403), then the text (400).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/deals/{deal_id}/activities/{id} (the `EditComment` operationId).
+	EditCommentWithBodyWithResponse(ctx context.Context, dealId DealIdOfActivities, id ActivityIdPath, params *EditCommentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EditCommentResponse, error)
+
+	// EditCommentWithResponse Edit a comment
+	//
+	// Replaces the text of a comment; only its author may, whatever their role (another
+	// person's comment → 403 `not_author`), and the text follows the rules of a new comment.
+	// The answer is the activity as the timeline renders it, with `edited_at` set to the time
+	// of the edit, and an `activity.updated` event records the change (`previous_attributes`:
+	// the old `payload` and `edited_at`). Sending the text the comment already has changes
+	// nothing: 200 with the comment as it is, `edited_at` kept, no event. An edit and a
+	// deletion of one comment at the same time run one after the other: an edit that comes
+	// second finds no comment (404). Activities the service recorded → 400
+	// `activity_not_editable`. Checks run in this order: the body's shape, the deal (404),
+	// the activity (404), its type (400), its author (403), then the text (400).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/deals/{deal_id}/activities/{id} (the `EditComment` operationId).
+	EditCommentWithResponse(ctx context.Context, dealId DealIdOfActivities, id ActivityIdPath, params *EditCommentParams, body EditCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*EditCommentResponse, error)
+
 	// DeleteDealWithResponse Delete a deal
 	//
 	// Its tasks and activities are deleted with it.
@@ -10438,6 +12756,53 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/events (the `ListEvents` operationId).
 	ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error)
 
+	// ListMyInvitationsWithResponse The pending invitations addressed to the caller
+	//
+	// The invitations addressed to the signed-in caller's email (compared
+	// case-insensitively) that can still be accepted, in every organization, newest first,
+	// each with the id and name of the organization it invites to. Tokens are never listed:
+	// the invitee accepts with the token the invitation was sent with. People only (an API
+	// key → 403 `api_key_not_allowed`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/invitations (the `ListMyInvitations` operationId).
+	ListMyInvitationsWithResponse(ctx context.Context, params *ListMyInvitationsParams, reqEditors ...RequestEditorFn) (*ListMyInvitationsResponse, error)
+
+	// AcceptInvitationWithBodyWithResponse Join an organization with an invitation
+	//
+	// The signed-in caller joins the invitation's organization with the lower of the invited
+	// role and the inviter's role now, as a member added with `POST …/members` would (a
+	// `member.added` event, with the caller as actor), and the invitation is used up. An
+	// invitation addressed to another email → 403 `invitation_email_mismatch`; a token that
+	// is unknown, used, revoked or expired, or whose inviter is no longer owner or admin of
+	// the organization → 404 `invitation_not_found`; a caller who is a member already → 409
+	// `already_member` (the invitation stays pending). Of concurrent accepts of one token
+	// exactly one succeeds. With an `Idempotency-Key`, a retry replays the first answer;
+	// without one, a second accept is 404 (the token is used). People only.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/invitations/accept (the `AcceptInvitation` operationId).
+	AcceptInvitationWithBodyWithResponse(ctx context.Context, params *AcceptInvitationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcceptInvitationResponse, error)
+
+	// AcceptInvitationWithResponse Join an organization with an invitation
+	//
+	// The signed-in caller joins the invitation's organization with the lower of the invited
+	// role and the inviter's role now, as a member added with `POST …/members` would (a
+	// `member.added` event, with the caller as actor), and the invitation is used up. An
+	// invitation addressed to another email → 403 `invitation_email_mismatch`; a token that
+	// is unknown, used, revoked or expired, or whose inviter is no longer owner or admin of
+	// the organization → 404 `invitation_not_found`; a caller who is a member already → 409
+	// `already_member` (the invitation stays pending). Of concurrent accepts of one token
+	// exactly one succeeds. With an `Idempotency-Key`, a retry replays the first answer;
+	// without one, a second accept is 404 (the token is used). People only.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/invitations/accept (the `AcceptInvitation` operationId).
+	AcceptInvitationWithResponse(ctx context.Context, params *AcceptInvitationParams, body AcceptInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*AcceptInvitationResponse, error)
+
 	// OpenapiWithResponse This document (OpenAPI 3, JSON)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -10465,12 +12830,32 @@ type ClientWithResponsesInterface interface {
 
 	// ListMyOrganizationsWithResponse The caller's organizations
 	//
-	// A JSON array (not a paginated list) of every organization the caller belongs to, with the caller's role in each.
+	// A JSON array (not a paginated list) of every organization the caller belongs to, with the caller's role in each. A deleted organization leaves it at once.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/organizations/me (the `ListMyOrganizations` operationId).
 	ListMyOrganizationsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListMyOrganizationsResponse, error)
+
+	// DeleteOrganizationWithResponse Delete the organization and all its data (owner)
+	//
+	// Owner only, and only a person (an API key → 403 `api_key_not_allowed`). The caller
+	// confirms with the organization's exact name (case and spaces included), URL-encoded,
+	// in `confirm`; no body. The answer is 202: the organization is closed at once, and from
+	// then on every member gets 403 `not_a_member` for it, exactly as a stranger does, it
+	// leaves every `GET /organizations/me`, and its API keys are refused as dead keys (401
+	// `invalid_api_key`, as they will be once they are erased). A durable background job
+	// then erases it: every row that carries the organization's id, in every table (records,
+	// timelines, pipelines, members, API keys, webhooks and their deliveries, events,
+	// idempotency records), and finally the organization itself; it cancels the
+	// organization's queued jobs (pending webhook deliveries), and carries on after a
+	// restart until nothing is left. The users stay: they only lose their membership.
+	// Nothing can be restored. Deleting the organization again → 403 `not_a_member`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/organizations/{org_id} (the `DeleteOrganization` operationId).
+	DeleteOrganizationWithResponse(ctx context.Context, orgId OrgIdPath, params *DeleteOrganizationParams, reqEditors ...RequestEditorFn) (*DeleteOrganizationResponse, error)
 
 	// GetOrganizationWithResponse An organization the caller belongs to
 	//
@@ -10547,6 +12932,60 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /api/v1/organizations/{org_id}/api-keys/{id} (the `RevokeApiKey` operationId).
 	RevokeApiKeyWithResponse(ctx context.Context, orgId OrgIdPath, id ApiKeyIdPath, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error)
 
+	// ListInvitationsWithResponse The organization's invitations (owner, admin)
+	//
+	// Newest first, every invitation with its `status` (`pending`, `accepted`, `revoked`,
+	// `expired`) unless `status` narrows the list. An invitation is never listed with its
+	// token. A pending invitation is revoked (and listed so) when it is revoked with
+	// `DELETE`, when a newer invitation for the same email replaces it, and when its inviter
+	// leaves the organization or is no longer owner or admin.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/organizations/{org_id}/invitations (the `ListInvitations` operationId).
+	ListInvitationsWithResponse(ctx context.Context, orgId OrgIdPath, params *ListInvitationsParams, reqEditors ...RequestEditorFn) (*ListInvitationsResponse, error)
+
+	// CreateInvitationWithBodyWithResponse Invite a person by email (owner, admin)
+	//
+	// The invitation is valid for 7 days and can be used once, by the person with that email
+	// (compared case-insensitively): accepting it once signed in (`POST /invitations/accept`)
+	// or signing up with it (`POST /auth/register` with `invitation_token`). Only an owner
+	// may invite an `owner` (an admin → 403 `forbidden`). Someone who is a member already →
+	// 409 `already_member`. A new invitation for an email that has a pending one revokes
+	// that one: the newest invitation is the one that works. The answer is the only one that
+	// ever shows `token`: send it to the invitee, only its SHA-256 is kept.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/organizations/{org_id}/invitations (the `CreateInvitation` operationId).
+	CreateInvitationWithBodyWithResponse(ctx context.Context, orgId OrgIdPath, params *CreateInvitationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateInvitationResponse, error)
+
+	// CreateInvitationWithResponse Invite a person by email (owner, admin)
+	//
+	// The invitation is valid for 7 days and can be used once, by the person with that email
+	// (compared case-insensitively): accepting it once signed in (`POST /invitations/accept`)
+	// or signing up with it (`POST /auth/register` with `invitation_token`). Only an owner
+	// may invite an `owner` (an admin → 403 `forbidden`). Someone who is a member already →
+	// 409 `already_member`. A new invitation for an email that has a pending one revokes
+	// that one: the newest invitation is the one that works. The answer is the only one that
+	// ever shows `token`: send it to the invitee, only its SHA-256 is kept.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/organizations/{org_id}/invitations (the `CreateInvitation` operationId).
+	CreateInvitationWithResponse(ctx context.Context, orgId OrgIdPath, params *CreateInvitationParams, body CreateInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateInvitationResponse, error)
+
+	// RevokeInvitationWithResponse Revoke an invitation (owner, admin)
+	//
+	// The token stops working at once; the invitation stays listed as `revoked`. Revoking an
+	// invitation that is no longer pending (accepted, revoked or expired) changes nothing
+	// and answers 204 again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/organizations/{org_id}/invitations/{id} (the `RevokeInvitation` operationId).
+	RevokeInvitationWithResponse(ctx context.Context, orgId OrgIdPath, id InvitationIdPath, reqEditors ...RequestEditorFn) (*RevokeInvitationResponse, error)
+
 	// ListMembersWithResponse The members of an organization
 	//
 	// Any member may list the members, oldest membership first.
@@ -10578,7 +13017,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Owner and admin may remove members (only an owner may remove an owner); any member
 	// may remove themself. The last owner can never be removed, and a member who still owns
-	// contacts or deals must have them reassigned first.
+	// contacts or deals must have them reassigned first. The tasks assigned to the member
+	// pass, in the same transaction, to the owner of each task's deal (a `task.updated`
+	// event each).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10756,7 +13197,12 @@ type ClientWithResponsesInterface interface {
 
 	// ListTasksWithResponse List tasks
 	//
-	// Ordered by `due_date` ascending, tasks without a due date last, then by `id`.
+	// Every member reads every task of the organization. Filters combine with AND; `total`
+	// counts with the same filters. By default ordered by `due_date` ascending, tasks
+	// without a due date last, then by `id`; `order_by` and `order` choose another order
+	// (ties are broken by `id` in the same direction), and `cursor` pages through any of
+	// them. Any invalid value (`order_by`, `order`, a boolean that is not `true` or
+	// `false`, a malformed id or date) is a 400 `invalid_query` naming every bad parameter.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10765,8 +13211,11 @@ type ClientWithResponsesInterface interface {
 
 	// CreateTaskWithBodyWithResponse Create a task on a deal
 	//
-	// A `member` may create tasks only on deals they own. `due_date` may not be before today
-	// (UTC); today is accepted. Appends a `task_created` activity
+	// A `member` may create tasks only on deals they own, assigned to themselves.
+	// `assignee_id` defaults to the deal's owner; it must be a member of the organization
+	// (else 400 `assignee_not_member`). `due_date` may not be before today in the
+	// organization's time zone (`time_zone`, UTC by default); today is accepted.
+	// `completed_at` is read only (400 `read_only_field`). Appends a `task_created` activity
 	// `{"task_id", "title", "due_date"}` to the deal's timeline.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -10776,8 +13225,11 @@ type ClientWithResponsesInterface interface {
 
 	// CreateTaskWithResponse Create a task on a deal
 	//
-	// A `member` may create tasks only on deals they own. `due_date` may not be before today
-	// (UTC); today is accepted. Appends a `task_created` activity
+	// A `member` may create tasks only on deals they own, assigned to themselves.
+	// `assignee_id` defaults to the deal's owner; it must be a member of the organization
+	// (else 400 `assignee_not_member`). `due_date` may not be before today in the
+	// organization's time zone (`time_zone`, UTC by default); today is accepted.
+	// `completed_at` is read only (400 `read_only_field`). Appends a `task_created` activity
 	// `{"task_id", "title", "due_date"}` to the deal's timeline.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -10787,7 +13239,7 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteTaskWithResponse Delete a task
 	//
-	// A `member` may delete only tasks on deals they own.
+	// A `member` may delete only tasks on deals they own (being the assignee is not enough).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10803,10 +13255,14 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateTaskWithBodyWithResponse Update a task
 	//
-	// Partial update of any subset of `title, description, due_date, is_done`; `null`
-	// clears `description` or `due_date`. A new `due_date` may not be before today (UTC),
-	// but an overdue task stays editable: marking it done or renaming it never fails
-	// because of its old date. A `member` may change only tasks on deals they own.
+	// Partial update of any subset of `title, description, due_date, is_done, assignee_id`;
+	// `null` clears `description` or `due_date`. A new `due_date` may not be before today
+	// in the organization's time zone, but an overdue task stays editable: marking it done
+	// or renaming it never fails because of its old date. `is_done: true` sets
+	// `completed_at`, `is_done: false` clears it; `completed_at` itself is read only (400
+	// `read_only_field`). A `member` may change the tasks on deals they own and the tasks
+	// assigned to them, and may not assign a task to someone else (403
+	// `reassign_forbidden`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10815,10 +13271,14 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateTaskWithResponse Update a task
 	//
-	// Partial update of any subset of `title, description, due_date, is_done`; `null`
-	// clears `description` or `due_date`. A new `due_date` may not be before today (UTC),
-	// but an overdue task stays editable: marking it done or renaming it never fails
-	// because of its old date. A `member` may change only tasks on deals they own.
+	// Partial update of any subset of `title, description, due_date, is_done, assignee_id`;
+	// `null` clears `description` or `due_date`. A new `due_date` may not be before today
+	// in the organization's time zone, but an overdue task stays editable: marking it done
+	// or renaming it never fails because of its old date. `is_done: true` sets
+	// `completed_at`, `is_done: false` clears it; `completed_at` itself is read only (400
+	// `read_only_field`). A `member` may change the tasks on deals they own and the tasks
+	// assigned to them, and may not assign a task to someone else (403
+	// `reassign_forbidden`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10831,6 +13291,34 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/users/me (the `GetCurrentUser` operationId).
 	GetCurrentUserWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCurrentUserResponse, error)
+
+	// UpdateCurrentUserWithBodyWithResponse Change the signed-in user's name
+	//
+	// Partial update of the caller's own profile: `name` follows the rules of registration
+	// (trimmed, 1..200 characters, not only white space); absent keeps it, and the same name
+	// again changes nothing. The email and the password have routes and rules of their own,
+	// and are not fields here (400 `unknown_field`). A person's own account: API keys are
+	// refused (403 `api_key_not_allowed`). Members lists show the new name at once; no
+	// event is recorded, as a user belongs to no single organization's feed.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/users/me (the `UpdateCurrentUser` operationId).
+	UpdateCurrentUserWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCurrentUserResponse, error)
+
+	// UpdateCurrentUserWithResponse Change the signed-in user's name
+	//
+	// Partial update of the caller's own profile: `name` follows the rules of registration
+	// (trimmed, 1..200 characters, not only white space); absent keeps it, and the same name
+	// again changes nothing. The email and the password have routes and rules of their own,
+	// and are not fields here (400 `unknown_field`). A person's own account: API keys are
+	// refused (403 `api_key_not_allowed`). Members lists show the new name at once; no
+	// event is recorded, as a user belongs to no single organization's feed.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/users/me (the `UpdateCurrentUser` operationId).
+	UpdateCurrentUserWithResponse(ctx context.Context, body UpdateCurrentUserJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCurrentUserResponse, error)
 
 	// ChangePasswordWithBodyWithResponse Change the password
 	//
@@ -11034,6 +13522,141 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /ready (the `Ready` operationId).
 	ReadyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReadyResponse, error)
+}
+
+// DealsForecastResponse200Headers the declared response headers of an HTTP 200 response for DealsForecast
+type DealsForecastResponse200Headers struct {
+	CacheControl string
+	XRequestId   string
+}
+
+// DealsForecastResponse400Headers the declared response headers of an HTTP 400 response for DealsForecast
+type DealsForecastResponse400Headers struct {
+	XRequestId string
+}
+
+// DealsForecastResponse401Headers the declared response headers of an HTTP 401 response for DealsForecast
+type DealsForecastResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// DealsForecastResponse403Headers the declared response headers of an HTTP 403 response for DealsForecast
+type DealsForecastResponse403Headers struct {
+	XRequestId string
+}
+
+// DealsForecastResponse404Headers the declared response headers of an HTTP 404 response for DealsForecast
+type DealsForecastResponse404Headers struct {
+	XRequestId string
+}
+
+// DealsForecastResponse500Headers the declared response headers of an HTTP 500 response for DealsForecast
+type DealsForecastResponse500Headers struct {
+	XRequestId string
+}
+
+// DealsForecastResponse503Headers the declared response headers of an HTTP 503 response for DealsForecast
+type DealsForecastResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type DealsForecastResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DealsForecast
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *TenantForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *PipelineNotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DealsForecastResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DealsForecastResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DealsForecastResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DealsForecastResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DealsForecastResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DealsForecastResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DealsForecastResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DealsForecastResponse) GetJSON200() *DealsForecast {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DealsForecastResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DealsForecastResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DealsForecastResponse) GetApplicationproblemJSON403() *TenantForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DealsForecastResponse) GetApplicationproblemJSON404() *PipelineNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DealsForecastResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DealsForecastResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DealsForecastResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DealsForecastResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DealsForecastResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DealsForecastResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // DealsFunnelResponse200Headers the declared response headers of an HTTP 200 response for DealsFunnel
@@ -11300,6 +13923,141 @@ func (r DealsSummaryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DealsSummaryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DealsVelocityResponse200Headers the declared response headers of an HTTP 200 response for DealsVelocity
+type DealsVelocityResponse200Headers struct {
+	CacheControl string
+	XRequestId   string
+}
+
+// DealsVelocityResponse400Headers the declared response headers of an HTTP 400 response for DealsVelocity
+type DealsVelocityResponse400Headers struct {
+	XRequestId string
+}
+
+// DealsVelocityResponse401Headers the declared response headers of an HTTP 401 response for DealsVelocity
+type DealsVelocityResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// DealsVelocityResponse403Headers the declared response headers of an HTTP 403 response for DealsVelocity
+type DealsVelocityResponse403Headers struct {
+	XRequestId string
+}
+
+// DealsVelocityResponse404Headers the declared response headers of an HTTP 404 response for DealsVelocity
+type DealsVelocityResponse404Headers struct {
+	XRequestId string
+}
+
+// DealsVelocityResponse500Headers the declared response headers of an HTTP 500 response for DealsVelocity
+type DealsVelocityResponse500Headers struct {
+	XRequestId string
+}
+
+// DealsVelocityResponse503Headers the declared response headers of an HTTP 503 response for DealsVelocity
+type DealsVelocityResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type DealsVelocityResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DealsVelocity
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *TenantForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *PipelineNotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DealsVelocityResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DealsVelocityResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DealsVelocityResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DealsVelocityResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DealsVelocityResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DealsVelocityResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DealsVelocityResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DealsVelocityResponse) GetJSON200() *DealsVelocity {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DealsVelocityResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DealsVelocityResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DealsVelocityResponse) GetApplicationproblemJSON403() *TenantForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DealsVelocityResponse) GetApplicationproblemJSON404() *PipelineNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DealsVelocityResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DealsVelocityResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DealsVelocityResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DealsVelocityResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DealsVelocityResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DealsVelocityResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11727,6 +14485,16 @@ type RegisterResponse400Headers struct {
 	XRequestId string
 }
 
+// RegisterResponse403Headers the declared response headers of an HTTP 403 response for Register
+type RegisterResponse403Headers struct {
+	XRequestId string
+}
+
+// RegisterResponse404Headers the declared response headers of an HTTP 404 response for Register
+type RegisterResponse404Headers struct {
+	XRequestId string
+}
+
 // RegisterResponse409Headers the declared response headers of an HTTP 409 response for Register
 type RegisterResponse409Headers struct {
 	XRequestId string
@@ -11765,6 +14533,10 @@ type RegisterResponse struct {
 	JSON201 *RegistrationResult
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequestBody
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *InvitationEmailMismatch
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *InvitationNotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -11781,6 +14553,10 @@ type RegisterResponse struct {
 	Headers201 *RegisterResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RegisterResponse400Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RegisterResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RegisterResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *RegisterResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
@@ -11803,6 +14579,16 @@ func (r RegisterResponse) GetJSON201() *RegistrationResult {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r RegisterResponse) GetApplicationproblemJSON400() *BadRequestBody {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RegisterResponse) GetApplicationproblemJSON403() *InvitationEmailMismatch {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RegisterResponse) GetApplicationproblemJSON404() *InvitationNotFound {
+	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -13251,6 +16037,295 @@ func (r AddCommentResponse) ContentType() string {
 	return ""
 }
 
+// DeleteCommentResponse204Headers the declared response headers of an HTTP 204 response for DeleteComment
+type DeleteCommentResponse204Headers struct {
+	XRequestId string
+}
+
+// DeleteCommentResponse400Headers the declared response headers of an HTTP 400 response for DeleteComment
+type DeleteCommentResponse400Headers struct {
+	XRequestId string
+}
+
+// DeleteCommentResponse401Headers the declared response headers of an HTTP 401 response for DeleteComment
+type DeleteCommentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// DeleteCommentResponse403Headers the declared response headers of an HTTP 403 response for DeleteComment
+type DeleteCommentResponse403Headers struct {
+	XRequestId string
+}
+
+// DeleteCommentResponse404Headers the declared response headers of an HTTP 404 response for DeleteComment
+type DeleteCommentResponse404Headers struct {
+	XRequestId string
+}
+
+// DeleteCommentResponse500Headers the declared response headers of an HTTP 500 response for DeleteComment
+type DeleteCommentResponse500Headers struct {
+	XRequestId string
+}
+
+// DeleteCommentResponse503Headers the declared response headers of an HTTP 503 response for DeleteComment
+type DeleteCommentResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type DeleteCommentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *CommentForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ActivityNotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DeleteCommentResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteCommentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteCommentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteCommentResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteCommentResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteCommentResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteCommentResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteCommentResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteCommentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteCommentResponse) GetApplicationproblemJSON403() *CommentForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteCommentResponse) GetApplicationproblemJSON404() *ActivityNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteCommentResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteCommentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteCommentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteCommentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteCommentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteCommentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EditCommentResponse200Headers the declared response headers of an HTTP 200 response for EditComment
+type EditCommentResponse200Headers struct {
+	XRequestId string
+}
+
+// EditCommentResponse400Headers the declared response headers of an HTTP 400 response for EditComment
+type EditCommentResponse400Headers struct {
+	XRequestId string
+}
+
+// EditCommentResponse401Headers the declared response headers of an HTTP 401 response for EditComment
+type EditCommentResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// EditCommentResponse403Headers the declared response headers of an HTTP 403 response for EditComment
+type EditCommentResponse403Headers struct {
+	XRequestId string
+}
+
+// EditCommentResponse404Headers the declared response headers of an HTTP 404 response for EditComment
+type EditCommentResponse404Headers struct {
+	XRequestId string
+}
+
+// EditCommentResponse413Headers the declared response headers of an HTTP 413 response for EditComment
+type EditCommentResponse413Headers struct {
+	XRequestId string
+}
+
+// EditCommentResponse415Headers the declared response headers of an HTTP 415 response for EditComment
+type EditCommentResponse415Headers struct {
+	XRequestId string
+}
+
+// EditCommentResponse500Headers the declared response headers of an HTTP 500 response for EditComment
+type EditCommentResponse500Headers struct {
+	XRequestId string
+}
+
+// EditCommentResponse503Headers the declared response headers of an HTTP 503 response for EditComment
+type EditCommentResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type EditCommentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Activity
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *CommentForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ActivityNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *EditCommentResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *EditCommentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *EditCommentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *EditCommentResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *EditCommentResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *EditCommentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *EditCommentResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *EditCommentResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *EditCommentResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EditCommentResponse) GetJSON200() *Activity {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r EditCommentResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r EditCommentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r EditCommentResponse) GetApplicationproblemJSON403() *CommentForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r EditCommentResponse) GetApplicationproblemJSON404() *ActivityNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r EditCommentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r EditCommentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r EditCommentResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r EditCommentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r EditCommentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EditCommentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EditCommentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EditCommentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // DeleteDealResponse204Headers the declared response headers of an HTTP 204 response for DeleteDeal
 type DeleteDealResponse204Headers struct {
 	XRequestId string
@@ -13824,6 +16899,317 @@ func (r ListEventsResponse) ContentType() string {
 	return ""
 }
 
+// ListMyInvitationsResponse200Headers the declared response headers of an HTTP 200 response for ListMyInvitations
+type ListMyInvitationsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListMyInvitationsResponse400Headers the declared response headers of an HTTP 400 response for ListMyInvitations
+type ListMyInvitationsResponse400Headers struct {
+	XRequestId string
+}
+
+// ListMyInvitationsResponse401Headers the declared response headers of an HTTP 401 response for ListMyInvitations
+type ListMyInvitationsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListMyInvitationsResponse403Headers the declared response headers of an HTTP 403 response for ListMyInvitations
+type ListMyInvitationsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListMyInvitationsResponse500Headers the declared response headers of an HTTP 500 response for ListMyInvitations
+type ListMyInvitationsResponse500Headers struct {
+	XRequestId string
+}
+
+// ListMyInvitationsResponse503Headers the declared response headers of an HTTP 503 response for ListMyInvitations
+type ListMyInvitationsResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type ListMyInvitationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MyInvitationList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequestQuery
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *InvitationsForbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListMyInvitationsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListMyInvitationsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListMyInvitationsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListMyInvitationsResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListMyInvitationsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListMyInvitationsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMyInvitationsResponse) GetJSON200() *MyInvitationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListMyInvitationsResponse) GetApplicationproblemJSON400() *BadRequestQuery {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMyInvitationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListMyInvitationsResponse) GetApplicationproblemJSON403() *InvitationsForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListMyInvitationsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListMyInvitationsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMyInvitationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMyInvitationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMyInvitationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMyInvitationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AcceptInvitationResponse200Headers the declared response headers of an HTTP 200 response for AcceptInvitation
+type AcceptInvitationResponse200Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// AcceptInvitationResponse400Headers the declared response headers of an HTTP 400 response for AcceptInvitation
+type AcceptInvitationResponse400Headers struct {
+	XRequestId string
+}
+
+// AcceptInvitationResponse401Headers the declared response headers of an HTTP 401 response for AcceptInvitation
+type AcceptInvitationResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// AcceptInvitationResponse403Headers the declared response headers of an HTTP 403 response for AcceptInvitation
+type AcceptInvitationResponse403Headers struct {
+	XRequestId string
+}
+
+// AcceptInvitationResponse404Headers the declared response headers of an HTTP 404 response for AcceptInvitation
+type AcceptInvitationResponse404Headers struct {
+	XRequestId string
+}
+
+// AcceptInvitationResponse409Headers the declared response headers of an HTTP 409 response for AcceptInvitation
+type AcceptInvitationResponse409Headers struct {
+	XRequestId string
+}
+
+// AcceptInvitationResponse413Headers the declared response headers of an HTTP 413 response for AcceptInvitation
+type AcceptInvitationResponse413Headers struct {
+	XRequestId string
+}
+
+// AcceptInvitationResponse415Headers the declared response headers of an HTTP 415 response for AcceptInvitation
+type AcceptInvitationResponse415Headers struct {
+	XRequestId string
+}
+
+// AcceptInvitationResponse422Headers the declared response headers of an HTTP 422 response for AcceptInvitation
+type AcceptInvitationResponse422Headers struct {
+	XRequestId string
+}
+
+// AcceptInvitationResponse500Headers the declared response headers of an HTTP 500 response for AcceptInvitation
+type AcceptInvitationResponse500Headers struct {
+	XRequestId string
+}
+
+// AcceptInvitationResponse503Headers the declared response headers of an HTTP 503 response for AcceptInvitation
+type AcceptInvitationResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type AcceptInvitationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InvitationAccepted
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequestBody
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *InvitationEmailMismatch
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *InvitationNotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyKeyReused
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AcceptInvitationResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AcceptInvitationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AcceptInvitationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AcceptInvitationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AcceptInvitationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *AcceptInvitationResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *AcceptInvitationResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *AcceptInvitationResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AcceptInvitationResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AcceptInvitationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AcceptInvitationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AcceptInvitationResponse) GetJSON200() *InvitationAccepted {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AcceptInvitationResponse) GetApplicationproblemJSON400() *BadRequestBody {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AcceptInvitationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AcceptInvitationResponse) GetApplicationproblemJSON403() *InvitationEmailMismatch {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AcceptInvitationResponse) GetApplicationproblemJSON404() *InvitationNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AcceptInvitationResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AcceptInvitationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AcceptInvitationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AcceptInvitationResponse) GetApplicationproblemJSON422() *IdempotencyKeyReused {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AcceptInvitationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AcceptInvitationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AcceptInvitationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AcceptInvitationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AcceptInvitationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AcceptInvitationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // OpenapiResponse200Headers the declared response headers of an HTTP 200 response for Openapi
 type OpenapiResponse200Headers struct {
 	ETag       string
@@ -14139,6 +17525,119 @@ func (r ListMyOrganizationsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListMyOrganizationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteOrganizationResponse202Headers the declared response headers of an HTTP 202 response for DeleteOrganization
+type DeleteOrganizationResponse202Headers struct {
+	XRequestId string
+}
+
+// DeleteOrganizationResponse400Headers the declared response headers of an HTTP 400 response for DeleteOrganization
+type DeleteOrganizationResponse400Headers struct {
+	XRequestId string
+}
+
+// DeleteOrganizationResponse401Headers the declared response headers of an HTTP 401 response for DeleteOrganization
+type DeleteOrganizationResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// DeleteOrganizationResponse403Headers the declared response headers of an HTTP 403 response for DeleteOrganization
+type DeleteOrganizationResponse403Headers struct {
+	XRequestId string
+}
+
+// DeleteOrganizationResponse500Headers the declared response headers of an HTTP 500 response for DeleteOrganization
+type DeleteOrganizationResponse500Headers struct {
+	XRequestId string
+}
+
+// DeleteOrganizationResponse503Headers the declared response headers of an HTTP 503 response for DeleteOrganization
+type DeleteOrganizationResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type DeleteOrganizationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *DeleteOrganizationResponse202Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteOrganizationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteOrganizationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteOrganizationResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteOrganizationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteOrganizationResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteOrganizationResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteOrganizationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteOrganizationResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteOrganizationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteOrganizationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteOrganizationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteOrganizationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteOrganizationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteOrganizationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14803,6 +18302,416 @@ func (r RevokeApiKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListInvitationsResponse200Headers the declared response headers of an HTTP 200 response for ListInvitations
+type ListInvitationsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListInvitationsResponse400Headers the declared response headers of an HTTP 400 response for ListInvitations
+type ListInvitationsResponse400Headers struct {
+	XRequestId string
+}
+
+// ListInvitationsResponse401Headers the declared response headers of an HTTP 401 response for ListInvitations
+type ListInvitationsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListInvitationsResponse403Headers the declared response headers of an HTTP 403 response for ListInvitations
+type ListInvitationsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListInvitationsResponse500Headers the declared response headers of an HTTP 500 response for ListInvitations
+type ListInvitationsResponse500Headers struct {
+	XRequestId string
+}
+
+// ListInvitationsResponse503Headers the declared response headers of an HTTP 503 response for ListInvitations
+type ListInvitationsResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type ListInvitationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InvitationList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequestQuery
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *InvitationsForbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListInvitationsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListInvitationsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListInvitationsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListInvitationsResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListInvitationsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListInvitationsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListInvitationsResponse) GetJSON200() *InvitationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListInvitationsResponse) GetApplicationproblemJSON400() *BadRequestQuery {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListInvitationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListInvitationsResponse) GetApplicationproblemJSON403() *InvitationsForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListInvitationsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListInvitationsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListInvitationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListInvitationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListInvitationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListInvitationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateInvitationResponse201Headers the declared response headers of an HTTP 201 response for CreateInvitation
+type CreateInvitationResponse201Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreateInvitationResponse400Headers the declared response headers of an HTTP 400 response for CreateInvitation
+type CreateInvitationResponse400Headers struct {
+	XRequestId string
+}
+
+// CreateInvitationResponse401Headers the declared response headers of an HTTP 401 response for CreateInvitation
+type CreateInvitationResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// CreateInvitationResponse403Headers the declared response headers of an HTTP 403 response for CreateInvitation
+type CreateInvitationResponse403Headers struct {
+	XRequestId string
+}
+
+// CreateInvitationResponse409Headers the declared response headers of an HTTP 409 response for CreateInvitation
+type CreateInvitationResponse409Headers struct {
+	XRequestId string
+}
+
+// CreateInvitationResponse413Headers the declared response headers of an HTTP 413 response for CreateInvitation
+type CreateInvitationResponse413Headers struct {
+	XRequestId string
+}
+
+// CreateInvitationResponse415Headers the declared response headers of an HTTP 415 response for CreateInvitation
+type CreateInvitationResponse415Headers struct {
+	XRequestId string
+}
+
+// CreateInvitationResponse422Headers the declared response headers of an HTTP 422 response for CreateInvitation
+type CreateInvitationResponse422Headers struct {
+	XRequestId string
+}
+
+// CreateInvitationResponse500Headers the declared response headers of an HTTP 500 response for CreateInvitation
+type CreateInvitationResponse500Headers struct {
+	XRequestId string
+}
+
+// CreateInvitationResponse503Headers the declared response headers of an HTTP 503 response for CreateInvitation
+type CreateInvitationResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type CreateInvitationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *InvitationCreated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequestBody
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *InvitationsForbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyKeyReused
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateInvitationResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateInvitationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateInvitationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateInvitationResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateInvitationResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateInvitationResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateInvitationResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateInvitationResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateInvitationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateInvitationResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateInvitationResponse) GetJSON201() *InvitationCreated {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON400() *BadRequestBody {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON403() *InvitationsForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON422() *IdempotencyKeyReused {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateInvitationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateInvitationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateInvitationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateInvitationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeInvitationResponse204Headers the declared response headers of an HTTP 204 response for RevokeInvitation
+type RevokeInvitationResponse204Headers struct {
+	XRequestId string
+}
+
+// RevokeInvitationResponse401Headers the declared response headers of an HTTP 401 response for RevokeInvitation
+type RevokeInvitationResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// RevokeInvitationResponse403Headers the declared response headers of an HTTP 403 response for RevokeInvitation
+type RevokeInvitationResponse403Headers struct {
+	XRequestId string
+}
+
+// RevokeInvitationResponse404Headers the declared response headers of an HTTP 404 response for RevokeInvitation
+type RevokeInvitationResponse404Headers struct {
+	XRequestId string
+}
+
+// RevokeInvitationResponse500Headers the declared response headers of an HTTP 500 response for RevokeInvitation
+type RevokeInvitationResponse500Headers struct {
+	XRequestId string
+}
+
+// RevokeInvitationResponse503Headers the declared response headers of an HTTP 503 response for RevokeInvitation
+type RevokeInvitationResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type RevokeInvitationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *InvitationsForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *InvitationNotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *RevokeInvitationResponse204Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeInvitationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RevokeInvitationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RevokeInvitationResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RevokeInvitationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeInvitationResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeInvitationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeInvitationResponse) GetApplicationproblemJSON403() *InvitationsForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeInvitationResponse) GetApplicationproblemJSON404() *InvitationNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RevokeInvitationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeInvitationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeInvitationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeInvitationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeInvitationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeInvitationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17494,6 +21403,154 @@ func (r GetCurrentUserResponse) ContentType() string {
 	return ""
 }
 
+// UpdateCurrentUserResponse200Headers the declared response headers of an HTTP 200 response for UpdateCurrentUser
+type UpdateCurrentUserResponse200Headers struct {
+	XRequestId string
+}
+
+// UpdateCurrentUserResponse400Headers the declared response headers of an HTTP 400 response for UpdateCurrentUser
+type UpdateCurrentUserResponse400Headers struct {
+	XRequestId string
+}
+
+// UpdateCurrentUserResponse401Headers the declared response headers of an HTTP 401 response for UpdateCurrentUser
+type UpdateCurrentUserResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// UpdateCurrentUserResponse403Headers the declared response headers of an HTTP 403 response for UpdateCurrentUser
+type UpdateCurrentUserResponse403Headers struct {
+	XRequestId string
+}
+
+// UpdateCurrentUserResponse413Headers the declared response headers of an HTTP 413 response for UpdateCurrentUser
+type UpdateCurrentUserResponse413Headers struct {
+	XRequestId string
+}
+
+// UpdateCurrentUserResponse415Headers the declared response headers of an HTTP 415 response for UpdateCurrentUser
+type UpdateCurrentUserResponse415Headers struct {
+	XRequestId string
+}
+
+// UpdateCurrentUserResponse500Headers the declared response headers of an HTTP 500 response for UpdateCurrentUser
+type UpdateCurrentUserResponse500Headers struct {
+	XRequestId string
+}
+
+// UpdateCurrentUserResponse503Headers the declared response headers of an HTTP 503 response for UpdateCurrentUser
+type UpdateCurrentUserResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type UpdateCurrentUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *User
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequestBody
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateCurrentUserResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateCurrentUserResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateCurrentUserResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateCurrentUserResponse403Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateCurrentUserResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateCurrentUserResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateCurrentUserResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateCurrentUserResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateCurrentUserResponse) GetJSON200() *User {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateCurrentUserResponse) GetApplicationproblemJSON400() *BadRequestBody {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateCurrentUserResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateCurrentUserResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateCurrentUserResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateCurrentUserResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateCurrentUserResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateCurrentUserResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateCurrentUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateCurrentUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateCurrentUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateCurrentUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ChangePasswordResponse204Headers the declared response headers of an HTTP 204 response for ChangePassword
 type ChangePasswordResponse204Headers struct {
 	XRequestId string
@@ -19239,19 +23296,44 @@ func (r ReadyResponse) ContentType() string {
 	return ""
 }
 
+// DealsForecastWithResponse Open deals by expected close month, won deals by closing month
+//
+// One entry per month of the range, every month present (zero-filled as
+// `{"count": 0, "amount": {}, "weighted": {}}` and `{"count": 0, "amount": {}}`).
+// `open`: the deals with status `new` or `in_progress` whose `expected_close_date` falls
+// in the month, their sum per currency, and `weighted`, the sum of amount ×
+// `effective_probability` / 100 (the deal's override, else its stage's probability as it
+// is now) per currency, computed exactly and rounded half-up to cents once per
+// currency. `won`: the deals with status `won` whose `closed_at` falls in the month.
+// Months — those of `closed_at` included — are calendar months in the organization's
+// time zone (UTC when it has none). `no_close_date` is the open deals without an
+// expected close date (whatever the range). Lost deals count nowhere. Money in
+// different currencies is never added together. Without `pipeline_id`, every pipeline.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/analytics/deals/forecast (the `DealsForecast` operationId).
+func (c *ClientWithResponses) DealsForecastWithResponse(ctx context.Context, params *DealsForecastParams, reqEditors ...RequestEditorFn) (*DealsForecastResponse, error) {
+	rsp, err := c.DealsForecast(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDealsForecastResponse(rsp)
+}
+
 // DealsFunnelWithResponse The sales funnel
 //
-// All four stages in pipeline order, each with all four statuses (zero-filled).
-// `count` is the deals currently at the stage; `reached` the deals whose furthest stage
-// ever reached is this stage or a later one (a deal that skipped the stage, was lost
-// later or was rolled back still counts); `conversion_from_previous` is
+// The stages of one pipeline — the one named by `pipeline_id`, else the organization's
+// default pipeline — in their current order, each with all four statuses
+// (zero-filled), counting the deals now in that pipeline. `count` is the deals
+// currently at the stage; `reached` is read from their stage history in the pipeline:
+// the deals that ever entered this stage or any stage now positioned after it (a deal
+// that skipped the stage, was lost later or was rolled back still counts; a deal moved
+// to another pipeline counts in that one's funnel), so reordering stages changes the
+// funnel at once, with no rewrite of history. `conversion_from_previous` is
 // reached(this) / reached(previous) × 100 with one decimal, `null` for the first stage
-// or when the previous `reached` is 0.
-//
-// With `pipeline_id`: that pipeline's stages in their current order, counting its deals;
-// `reached` is then read from the stage history: the deals that ever entered this stage
-// or any stage now positioned after it, so reordering stages changes the funnel with no
-// rewrite of history. Without it, the part-1 funnel over every deal.
+// or when the previous `reached` is 0. An organization that never configured pipelines
+// sees the part-1 funnel: its default pipeline has the four part-1 stages.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -19281,6 +23363,30 @@ func (c *ClientWithResponses) DealsSummaryWithResponse(ctx context.Context, para
 		return nil, err
 	}
 	return ParseDealsSummaryResponse(rsp)
+}
+
+// DealsVelocityWithResponse How long deals stay at each stage, and how long they take to be won
+//
+// Read from the stage history of one pipeline (the one named by `pipeline_id`, else the
+// organization's default pipeline) over the stage visits that ended within the last
+// `days` days (ended at or after now − `days` × 24 h, a rolling window). A visit ends
+// when the deal moves to another stage or pipeline, or is won or lost; visits still
+// going on count for nothing. One entry per stage of the pipeline in its current order:
+// `visits`, and the mean and the median of their lengths in days (one decimal, rounded
+// half-up; the median of an even number of visits is the mean of the middle two),
+// `null` when the stage has no finished visit in the window. `won`: the deals of the
+// pipeline won within the window (`closed_at`) and their mean time from `created_at`
+// to `closed_at`, in days (one decimal; `null` when none).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/analytics/deals/velocity (the `DealsVelocity` operationId).
+func (c *ClientWithResponses) DealsVelocityWithResponse(ctx context.Context, params *DealsVelocityParams, reqEditors ...RequestEditorFn) (*DealsVelocityResponse, error) {
+	rsp, err := c.DealsVelocity(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDealsVelocityResponse(rsp)
 }
 
 // LoginWithBodyWithResponse Sign in
@@ -19395,12 +23501,20 @@ func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, bod
 	return ParseRefreshTokensResponse(rsp)
 }
 
-// RegisterWithBodyWithResponse Register a user with their first organization
+// RegisterWithBodyWithResponse Register a user with their first organization, or with an invitation
 //
 // Creates the user, an organization named `organization_name` with the user as its
 // `owner` (default currency `USD`), and a session, in one transaction. The email is
 // trimmed and compared case-insensitively. The password is stored only as an argon2id
 // hash.
+//
+// With `invitation_token` in place of `organization_name`, the user joins the
+// invitation's organization instead (with the lower of the invited role and the
+// inviter's current role, like `POST /invitations/accept`) and no organization of their
+// own is created; `organization` is then the one joined. The invitation must be
+// addressed to `email` (else 403 `invitation_email_mismatch`) and still usable (else 404
+// `invitation_not_found`), and either failure leaves no user behind. Neither or both of
+// `organization_name` and `invitation_token` → 400 `validation_failed`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -19413,12 +23527,20 @@ func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, 
 	return ParseRegisterResponse(rsp)
 }
 
-// RegisterWithResponse Register a user with their first organization
+// RegisterWithResponse Register a user with their first organization, or with an invitation
 //
 // Creates the user, an organization named `organization_name` with the user as its
 // `owner` (default currency `USD`), and a session, in one transaction. The email is
 // trimmed and compared case-insensitively. The password is stored only as an argon2id
 // hash.
+//
+// With `invitation_token` in place of `organization_name`, the user joins the
+// invitation's organization instead (with the lower of the invited role and the
+// inviter's current role, like `POST /invitations/accept`) and no organization of their
+// own is created; `organization` is then the one joined. The invitation must be
+// addressed to `email` (else 403 `invitation_email_mismatch`) and still usable (else 404
+// `invitation_not_found`), and either failure leaves no user behind. Neither or both of
+// `organization_name` and `invitation_token` → 400 `validation_failed`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -19433,7 +23555,11 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, params *
 
 // ListContactsWithResponse List contacts
 //
-// Newest first (`created_at` descending, then `id` descending).
+// Newest first by default (`created_at` descending, then `id` descending). Filters
+// combine with AND; `total` counts with the same filters. Any invalid value (a blank or
+// too long `tag`, an unknown `order_by` or `order`, a malformed `owner_id`) is a 400
+// `invalid_query` naming every bad parameter at once. Every order pages by `cursor` as
+// well as by `page`; a cursor is valid only for the order that returned it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -19640,6 +23766,72 @@ func (c *ClientWithResponses) AddCommentWithResponse(ctx context.Context, dealId
 	return ParseAddCommentResponse(rsp)
 }
 
+// DeleteCommentWithResponse Delete a comment
+//
+// Removes a comment from the timeline: its author may, and so may owners and admins
+// (a manager or member deleting someone else's → 403 `not_author`). An
+// `activity.deleted` event carries the comment's last state. Activities the service
+// recorded → 400 `activity_not_editable`; a comment already deleted → 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/deals/{deal_id}/activities/{id} (the `DeleteComment` operationId).
+func (c *ClientWithResponses) DeleteCommentWithResponse(ctx context.Context, dealId DealIdOfActivities, id ActivityIdPath, params *DeleteCommentParams, reqEditors ...RequestEditorFn) (*DeleteCommentResponse, error) {
+	rsp, err := c.DeleteComment(ctx, dealId, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteCommentResponse(rsp)
+}
+
+// EditCommentWithBodyWithResponse Edit a comment
+//
+// Replaces the text of a comment; only its author may, whatever their role (another
+// person's comment → 403 `not_author`), and the text follows the rules of a new comment.
+// The answer is the activity as the timeline renders it, with `edited_at` set to the time
+// of the edit, and an `activity.updated` event records the change (`previous_attributes`:
+// the old `payload` and `edited_at`). Sending the text the comment already has changes
+// nothing: 200 with the comment as it is, `edited_at` kept, no event. An edit and a
+// deletion of one comment at the same time run one after the other: an edit that comes
+// second finds no comment (404). Activities the service recorded → 400
+// `activity_not_editable`. Checks run in this order: the body's shape, the deal (404),
+// the activity (404), its type (400), its author (403), then the text (400).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/deals/{deal_id}/activities/{id} (the `EditComment` operationId).
+func (c *ClientWithResponses) EditCommentWithBodyWithResponse(ctx context.Context, dealId DealIdOfActivities, id ActivityIdPath, params *EditCommentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EditCommentResponse, error) {
+	rsp, err := c.EditCommentWithBody(ctx, dealId, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEditCommentResponse(rsp)
+}
+
+// EditCommentWithResponse Edit a comment
+//
+// Replaces the text of a comment; only its author may, whatever their role (another
+// person's comment → 403 `not_author`), and the text follows the rules of a new comment.
+// The answer is the activity as the timeline renders it, with `edited_at` set to the time
+// of the edit, and an `activity.updated` event records the change (`previous_attributes`:
+// the old `payload` and `edited_at`). Sending the text the comment already has changes
+// nothing: 200 with the comment as it is, `edited_at` kept, no event. An edit and a
+// deletion of one comment at the same time run one after the other: an edit that comes
+// second finds no comment (404). Activities the service recorded → 400
+// `activity_not_editable`. Checks run in this order: the body's shape, the deal (404),
+// the activity (404), its type (400), its author (403), then the text (400).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/deals/{deal_id}/activities/{id} (the `EditComment` operationId).
+func (c *ClientWithResponses) EditCommentWithResponse(ctx context.Context, dealId DealIdOfActivities, id ActivityIdPath, params *EditCommentParams, body EditCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*EditCommentResponse, error) {
+	rsp, err := c.EditComment(ctx, dealId, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEditCommentResponse(rsp)
+}
+
 // DeleteDealWithResponse Delete a deal
 //
 // Its tasks and activities are deleted with it.
@@ -19729,6 +23921,71 @@ func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, params
 	return ParseListEventsResponse(rsp)
 }
 
+// ListMyInvitationsWithResponse The pending invitations addressed to the caller
+//
+// The invitations addressed to the signed-in caller's email (compared
+// case-insensitively) that can still be accepted, in every organization, newest first,
+// each with the id and name of the organization it invites to. Tokens are never listed:
+// the invitee accepts with the token the invitation was sent with. People only (an API
+// key → 403 `api_key_not_allowed`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/invitations (the `ListMyInvitations` operationId).
+func (c *ClientWithResponses) ListMyInvitationsWithResponse(ctx context.Context, params *ListMyInvitationsParams, reqEditors ...RequestEditorFn) (*ListMyInvitationsResponse, error) {
+	rsp, err := c.ListMyInvitations(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMyInvitationsResponse(rsp)
+}
+
+// AcceptInvitationWithBodyWithResponse Join an organization with an invitation
+//
+// The signed-in caller joins the invitation's organization with the lower of the invited
+// role and the inviter's role now, as a member added with `POST …/members` would (a
+// `member.added` event, with the caller as actor), and the invitation is used up. An
+// invitation addressed to another email → 403 `invitation_email_mismatch`; a token that
+// is unknown, used, revoked or expired, or whose inviter is no longer owner or admin of
+// the organization → 404 `invitation_not_found`; a caller who is a member already → 409
+// `already_member` (the invitation stays pending). Of concurrent accepts of one token
+// exactly one succeeds. With an `Idempotency-Key`, a retry replays the first answer;
+// without one, a second accept is 404 (the token is used). People only.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/invitations/accept (the `AcceptInvitation` operationId).
+func (c *ClientWithResponses) AcceptInvitationWithBodyWithResponse(ctx context.Context, params *AcceptInvitationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcceptInvitationResponse, error) {
+	rsp, err := c.AcceptInvitationWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAcceptInvitationResponse(rsp)
+}
+
+// AcceptInvitationWithResponse Join an organization with an invitation
+//
+// The signed-in caller joins the invitation's organization with the lower of the invited
+// role and the inviter's role now, as a member added with `POST …/members` would (a
+// `member.added` event, with the caller as actor), and the invitation is used up. An
+// invitation addressed to another email → 403 `invitation_email_mismatch`; a token that
+// is unknown, used, revoked or expired, or whose inviter is no longer owner or admin of
+// the organization → 404 `invitation_not_found`; a caller who is a member already → 409
+// `already_member` (the invitation stays pending). Of concurrent accepts of one token
+// exactly one succeeds. With an `Idempotency-Key`, a retry replays the first answer;
+// without one, a second accept is 404 (the token is used). People only.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/invitations/accept (the `AcceptInvitation` operationId).
+func (c *ClientWithResponses) AcceptInvitationWithResponse(ctx context.Context, params *AcceptInvitationParams, body AcceptInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*AcceptInvitationResponse, error) {
+	rsp, err := c.AcceptInvitation(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAcceptInvitationResponse(rsp)
+}
+
 // OpenapiWithResponse This document (OpenAPI 3, JSON)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -19774,7 +24031,7 @@ func (c *ClientWithResponses) CreateOrganizationWithResponse(ctx context.Context
 
 // ListMyOrganizationsWithResponse The caller's organizations
 //
-// A JSON array (not a paginated list) of every organization the caller belongs to, with the caller's role in each.
+// A JSON array (not a paginated list) of every organization the caller belongs to, with the caller's role in each. A deleted organization leaves it at once.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -19785,6 +24042,32 @@ func (c *ClientWithResponses) ListMyOrganizationsWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseListMyOrganizationsResponse(rsp)
+}
+
+// DeleteOrganizationWithResponse Delete the organization and all its data (owner)
+//
+// Owner only, and only a person (an API key → 403 `api_key_not_allowed`). The caller
+// confirms with the organization's exact name (case and spaces included), URL-encoded,
+// in `confirm`; no body. The answer is 202: the organization is closed at once, and from
+// then on every member gets 403 `not_a_member` for it, exactly as a stranger does, it
+// leaves every `GET /organizations/me`, and its API keys are refused as dead keys (401
+// `invalid_api_key`, as they will be once they are erased). A durable background job
+// then erases it: every row that carries the organization's id, in every table (records,
+// timelines, pipelines, members, API keys, webhooks and their deliveries, events,
+// idempotency records), and finally the organization itself; it cancels the
+// organization's queued jobs (pending webhook deliveries), and carries on after a
+// restart until nothing is left. The users stay: they only lose their membership.
+// Nothing can be restored. Deleting the organization again → 403 `not_a_member`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/organizations/{org_id} (the `DeleteOrganization` operationId).
+func (c *ClientWithResponses) DeleteOrganizationWithResponse(ctx context.Context, orgId OrgIdPath, params *DeleteOrganizationParams, reqEditors ...RequestEditorFn) (*DeleteOrganizationResponse, error) {
+	rsp, err := c.DeleteOrganization(ctx, orgId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteOrganizationResponse(rsp)
 }
 
 // GetOrganizationWithResponse An organization the caller belongs to
@@ -19904,6 +24187,84 @@ func (c *ClientWithResponses) RevokeApiKeyWithResponse(ctx context.Context, orgI
 	return ParseRevokeApiKeyResponse(rsp)
 }
 
+// ListInvitationsWithResponse The organization's invitations (owner, admin)
+//
+// Newest first, every invitation with its `status` (`pending`, `accepted`, `revoked`,
+// `expired`) unless `status` narrows the list. An invitation is never listed with its
+// token. A pending invitation is revoked (and listed so) when it is revoked with
+// `DELETE`, when a newer invitation for the same email replaces it, and when its inviter
+// leaves the organization or is no longer owner or admin.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/organizations/{org_id}/invitations (the `ListInvitations` operationId).
+func (c *ClientWithResponses) ListInvitationsWithResponse(ctx context.Context, orgId OrgIdPath, params *ListInvitationsParams, reqEditors ...RequestEditorFn) (*ListInvitationsResponse, error) {
+	rsp, err := c.ListInvitations(ctx, orgId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListInvitationsResponse(rsp)
+}
+
+// CreateInvitationWithBodyWithResponse Invite a person by email (owner, admin)
+//
+// The invitation is valid for 7 days and can be used once, by the person with that email
+// (compared case-insensitively): accepting it once signed in (`POST /invitations/accept`)
+// or signing up with it (`POST /auth/register` with `invitation_token`). Only an owner
+// may invite an `owner` (an admin → 403 `forbidden`). Someone who is a member already →
+// 409 `already_member`. A new invitation for an email that has a pending one revokes
+// that one: the newest invitation is the one that works. The answer is the only one that
+// ever shows `token`: send it to the invitee, only its SHA-256 is kept.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/organizations/{org_id}/invitations (the `CreateInvitation` operationId).
+func (c *ClientWithResponses) CreateInvitationWithBodyWithResponse(ctx context.Context, orgId OrgIdPath, params *CreateInvitationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateInvitationResponse, error) {
+	rsp, err := c.CreateInvitationWithBody(ctx, orgId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateInvitationResponse(rsp)
+}
+
+// CreateInvitationWithResponse Invite a person by email (owner, admin)
+//
+// The invitation is valid for 7 days and can be used once, by the person with that email
+// (compared case-insensitively): accepting it once signed in (`POST /invitations/accept`)
+// or signing up with it (`POST /auth/register` with `invitation_token`). Only an owner
+// may invite an `owner` (an admin → 403 `forbidden`). Someone who is a member already →
+// 409 `already_member`. A new invitation for an email that has a pending one revokes
+// that one: the newest invitation is the one that works. The answer is the only one that
+// ever shows `token`: send it to the invitee, only its SHA-256 is kept.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/organizations/{org_id}/invitations (the `CreateInvitation` operationId).
+func (c *ClientWithResponses) CreateInvitationWithResponse(ctx context.Context, orgId OrgIdPath, params *CreateInvitationParams, body CreateInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateInvitationResponse, error) {
+	rsp, err := c.CreateInvitation(ctx, orgId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateInvitationResponse(rsp)
+}
+
+// RevokeInvitationWithResponse Revoke an invitation (owner, admin)
+//
+// The token stops working at once; the invitation stays listed as `revoked`. Revoking an
+// invitation that is no longer pending (accepted, revoked or expired) changes nothing
+// and answers 204 again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/organizations/{org_id}/invitations/{id} (the `RevokeInvitation` operationId).
+func (c *ClientWithResponses) RevokeInvitationWithResponse(ctx context.Context, orgId OrgIdPath, id InvitationIdPath, reqEditors ...RequestEditorFn) (*RevokeInvitationResponse, error) {
+	rsp, err := c.RevokeInvitation(ctx, orgId, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeInvitationResponse(rsp)
+}
+
 // ListMembersWithResponse The members of an organization
 //
 // Any member may list the members, oldest membership first.
@@ -19953,7 +24314,9 @@ func (c *ClientWithResponses) AddMemberWithResponse(ctx context.Context, orgId O
 //
 // Owner and admin may remove members (only an owner may remove an owner); any member
 // may remove themself. The last owner can never be removed, and a member who still owns
-// contacts or deals must have them reassigned first.
+// contacts or deals must have them reassigned first. The tasks assigned to the member
+// pass, in the same transaction, to the owner of each task's deal (a `task.updated`
+// event each).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -20221,7 +24584,12 @@ func (c *ClientWithResponses) UpdatePipelineStageWithResponse(ctx context.Contex
 
 // ListTasksWithResponse List tasks
 //
-// Ordered by `due_date` ascending, tasks without a due date last, then by `id`.
+// Every member reads every task of the organization. Filters combine with AND; `total`
+// counts with the same filters. By default ordered by `due_date` ascending, tasks
+// without a due date last, then by `id`; `order_by` and `order` choose another order
+// (ties are broken by `id` in the same direction), and `cursor` pages through any of
+// them. Any invalid value (`order_by`, `order`, a boolean that is not `true` or
+// `false`, a malformed id or date) is a 400 `invalid_query` naming every bad parameter.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -20236,8 +24604,11 @@ func (c *ClientWithResponses) ListTasksWithResponse(ctx context.Context, params 
 
 // CreateTaskWithBodyWithResponse Create a task on a deal
 //
-// A `member` may create tasks only on deals they own. `due_date` may not be before today
-// (UTC); today is accepted. Appends a `task_created` activity
+// A `member` may create tasks only on deals they own, assigned to themselves.
+// `assignee_id` defaults to the deal's owner; it must be a member of the organization
+// (else 400 `assignee_not_member`). `due_date` may not be before today in the
+// organization's time zone (`time_zone`, UTC by default); today is accepted.
+// `completed_at` is read only (400 `read_only_field`). Appends a `task_created` activity
 // `{"task_id", "title", "due_date"}` to the deal's timeline.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -20253,8 +24624,11 @@ func (c *ClientWithResponses) CreateTaskWithBodyWithResponse(ctx context.Context
 
 // CreateTaskWithResponse Create a task on a deal
 //
-// A `member` may create tasks only on deals they own. `due_date` may not be before today
-// (UTC); today is accepted. Appends a `task_created` activity
+// A `member` may create tasks only on deals they own, assigned to themselves.
+// `assignee_id` defaults to the deal's owner; it must be a member of the organization
+// (else 400 `assignee_not_member`). `due_date` may not be before today in the
+// organization's time zone (`time_zone`, UTC by default); today is accepted.
+// `completed_at` is read only (400 `read_only_field`). Appends a `task_created` activity
 // `{"task_id", "title", "due_date"}` to the deal's timeline.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -20270,7 +24644,7 @@ func (c *ClientWithResponses) CreateTaskWithResponse(ctx context.Context, params
 
 // DeleteTaskWithResponse Delete a task
 //
-// A `member` may delete only tasks on deals they own.
+// A `member` may delete only tasks on deals they own (being the assignee is not enough).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -20298,10 +24672,14 @@ func (c *ClientWithResponses) GetTaskWithResponse(ctx context.Context, id TaskId
 
 // UpdateTaskWithBodyWithResponse Update a task
 //
-// Partial update of any subset of `title, description, due_date, is_done`; `null`
-// clears `description` or `due_date`. A new `due_date` may not be before today (UTC),
-// but an overdue task stays editable: marking it done or renaming it never fails
-// because of its old date. A `member` may change only tasks on deals they own.
+// Partial update of any subset of `title, description, due_date, is_done, assignee_id`;
+// `null` clears `description` or `due_date`. A new `due_date` may not be before today
+// in the organization's time zone, but an overdue task stays editable: marking it done
+// or renaming it never fails because of its old date. `is_done: true` sets
+// `completed_at`, `is_done: false` clears it; `completed_at` itself is read only (400
+// `read_only_field`). A `member` may change the tasks on deals they own and the tasks
+// assigned to them, and may not assign a task to someone else (403
+// `reassign_forbidden`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -20316,10 +24694,14 @@ func (c *ClientWithResponses) UpdateTaskWithBodyWithResponse(ctx context.Context
 
 // UpdateTaskWithResponse Update a task
 //
-// Partial update of any subset of `title, description, due_date, is_done`; `null`
-// clears `description` or `due_date`. A new `due_date` may not be before today (UTC),
-// but an overdue task stays editable: marking it done or renaming it never fails
-// because of its old date. A `member` may change only tasks on deals they own.
+// Partial update of any subset of `title, description, due_date, is_done, assignee_id`;
+// `null` clears `description` or `due_date`. A new `due_date` may not be before today
+// in the organization's time zone, but an overdue task stays editable: marking it done
+// or renaming it never fails because of its old date. `is_done: true` sets
+// `completed_at`, `is_done: false` clears it; `completed_at` itself is read only (400
+// `read_only_field`). A `member` may change the tasks on deals they own and the tasks
+// assigned to them, and may not assign a task to someone else (403
+// `reassign_forbidden`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -20343,6 +24725,46 @@ func (c *ClientWithResponses) GetCurrentUserWithResponse(ctx context.Context, re
 		return nil, err
 	}
 	return ParseGetCurrentUserResponse(rsp)
+}
+
+// UpdateCurrentUserWithBodyWithResponse Change the signed-in user's name
+//
+// Partial update of the caller's own profile: `name` follows the rules of registration
+// (trimmed, 1..200 characters, not only white space); absent keeps it, and the same name
+// again changes nothing. The email and the password have routes and rules of their own,
+// and are not fields here (400 `unknown_field`). A person's own account: API keys are
+// refused (403 `api_key_not_allowed`). Members lists show the new name at once; no
+// event is recorded, as a user belongs to no single organization's feed.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/users/me (the `UpdateCurrentUser` operationId).
+func (c *ClientWithResponses) UpdateCurrentUserWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCurrentUserResponse, error) {
+	rsp, err := c.UpdateCurrentUserWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCurrentUserResponse(rsp)
+}
+
+// UpdateCurrentUserWithResponse Change the signed-in user's name
+//
+// Partial update of the caller's own profile: `name` follows the rules of registration
+// (trimmed, 1..200 characters, not only white space); absent keeps it, and the same name
+// again changes nothing. The email and the password have routes and rules of their own,
+// and are not fields here (400 `unknown_field`). A person's own account: API keys are
+// refused (403 `api_key_not_allowed`). Members lists show the new name at once; no
+// event is recorded, as a user belongs to no single organization's feed.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/users/me (the `UpdateCurrentUser` operationId).
+func (c *ClientWithResponses) UpdateCurrentUserWithResponse(ctx context.Context, body UpdateCurrentUserJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCurrentUserResponse, error) {
+	rsp, err := c.UpdateCurrentUser(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCurrentUserResponse(rsp)
 }
 
 // ChangePasswordWithBodyWithResponse Change the password
@@ -20656,6 +25078,168 @@ func (c *ClientWithResponses) ReadyWithResponse(ctx context.Context, reqEditors 
 	return ParseReadyResponse(rsp)
 }
 
+// ParseDealsForecastResponse parses an HTTP response from a DealsForecastWithResponse call
+func ParseDealsForecastResponse(rsp *http.Response) (*DealsForecastResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DealsForecastResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DealsForecast
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest TenantForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PipelineNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DealsForecastResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DealsForecastResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DealsForecastResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DealsForecastResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DealsForecastResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers DealsForecastResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DealsForecastResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseDealsFunnelResponse parses an HTTP response from a DealsFunnelWithResponse call
 func ParseDealsFunnelResponse(rsp *http.Response) (*DealsFunnelResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -20960,6 +25544,168 @@ func ParseDealsSummaryResponse(rsp *http.Response) (*DealsSummaryResponse, error
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers DealsSummaryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDealsVelocityResponse parses an HTTP response from a DealsVelocityWithResponse call
+func ParseDealsVelocityResponse(rsp *http.Response) (*DealsVelocityResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DealsVelocityResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DealsVelocity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest TenantForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PipelineNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DealsVelocityResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DealsVelocityResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DealsVelocityResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DealsVelocityResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DealsVelocityResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers DealsVelocityResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DealsVelocityResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -21493,6 +26239,20 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest InvitationEmailMismatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest InvitationNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -21565,6 +26325,26 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 			headers.XRequestId = value
 		}
 		response.Headers400 = &headers
+	case rsp.StatusCode == 403:
+		var headers RegisterResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RegisterResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers RegisterResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23291,6 +28071,346 @@ func ParseAddCommentResponse(rsp *http.Response) (*AddCommentResponse, error) {
 	return response, nil
 }
 
+// ParseDeleteCommentResponse parses an HTTP response from a DeleteCommentWithResponse call
+func ParseDeleteCommentResponse(rsp *http.Response) (*DeleteCommentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteCommentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest CommentForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ActivityNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers DeleteCommentResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeleteCommentResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteCommentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteCommentResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteCommentResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteCommentResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteCommentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseEditCommentResponse parses an HTTP response from a EditCommentWithResponse call
+func ParseEditCommentResponse(rsp *http.Response) (*EditCommentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EditCommentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Activity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest CommentForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ActivityNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers EditCommentResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers EditCommentResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers EditCommentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers EditCommentResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers EditCommentResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers EditCommentResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers EditCommentResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers EditCommentResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers EditCommentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseDeleteDealResponse parses an HTTP response from a DeleteDealWithResponse call
 func ParseDeleteDealResponse(rsp *http.Response) (*DeleteDealResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -23972,6 +29092,374 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 	return response, nil
 }
 
+// ParseListMyInvitationsResponse parses an HTTP response from a ListMyInvitationsWithResponse call
+func ParseListMyInvitationsResponse(rsp *http.Response) (*ListMyInvitationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMyInvitationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MyInvitationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestQuery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest InvitationsForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListMyInvitationsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListMyInvitationsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListMyInvitationsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListMyInvitationsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListMyInvitationsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListMyInvitationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAcceptInvitationResponse parses an HTTP response from a AcceptInvitationWithResponse call
+func ParseAcceptInvitationResponse(rsp *http.Response) (*AcceptInvitationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AcceptInvitationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InvitationAccepted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest InvitationEmailMismatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest InvitationNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AcceptInvitationResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AcceptInvitationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AcceptInvitationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AcceptInvitationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AcceptInvitationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers AcceptInvitationResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers AcceptInvitationResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers AcceptInvitationResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers AcceptInvitationResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers AcceptInvitationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AcceptInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseOpenapiResponse parses an HTTP response from a OpenapiWithResponse call
 func ParseOpenapiResponse(rsp *http.Response) (*OpenapiResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -24329,6 +29817,140 @@ func ParseListMyOrganizationsResponse(rsp *http.Response) (*ListMyOrganizationsR
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListMyOrganizationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteOrganizationResponse parses an HTTP response from a DeleteOrganizationWithResponse call
+func ParseDeleteOrganizationResponse(rsp *http.Response) (*DeleteOrganizationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteOrganizationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers DeleteOrganizationResponse202Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeleteOrganizationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteOrganizationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteOrganizationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteOrganizationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteOrganizationResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -25107,6 +30729,491 @@ func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers RevokeApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListInvitationsResponse parses an HTTP response from a ListInvitationsWithResponse call
+func ParseListInvitationsResponse(rsp *http.Response) (*ListInvitationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListInvitationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InvitationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestQuery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest InvitationsForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListInvitationsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListInvitationsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListInvitationsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListInvitationsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListInvitationsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListInvitationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateInvitationResponse parses an HTTP response from a CreateInvitationWithResponse call
+func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateInvitationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest InvitationCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest InvitationsForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateInvitationResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateInvitationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateInvitationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateInvitationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateInvitationResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateInvitationResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateInvitationResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateInvitationResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateInvitationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeInvitationResponse parses an HTTP response from a RevokeInvitationWithResponse call
+func ParseRevokeInvitationResponse(rsp *http.Response) (*RevokeInvitationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeInvitationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest InvitationsForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest InvitationNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers RevokeInvitationResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 401:
+		var headers RevokeInvitationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RevokeInvitationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RevokeInvitationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers RevokeInvitationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeInvitationResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -28287,6 +34394,178 @@ func ParseGetCurrentUserResponse(rsp *http.Response) (*GetCurrentUserResponse, e
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetCurrentUserResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateCurrentUserResponse parses an HTTP response from a UpdateCurrentUserWithResponse call
+func ParseUpdateCurrentUserResponse(rsp *http.Response) (*UpdateCurrentUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateCurrentUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest User
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateCurrentUserResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateCurrentUserResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateCurrentUserResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateCurrentUserResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateCurrentUserResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateCurrentUserResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateCurrentUserResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateCurrentUserResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -57,8 +57,9 @@ func TestGeneratedClientDrivesTheService(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	orgName := "Acme"
 	reg, err := c.RegisterWithResponse(ctx, &crmclient.RegisterParams{}, crmclient.RegisterJSONRequestBody{
-		Email: "ann@example.com", Password: "s3cret-pass", Name: "Ann", OrganizationName: "Acme",
+		Email: "ann@example.com", Password: "s3cret-pass", Name: "Ann", OrganizationName: &orgName,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -171,6 +171,8 @@ type harness struct {
 	db         *pgxpool.Pool // the direct-SQL side of the current concurrency
 	patch      [][]patchDeal // per worker
 	minAmt     any
+
+	pipelineIDs []int64 // every pipeline of the organization, in order, for the direct-SQL forecast
 }
 
 // worker is one of the concurrent clients of a run.
@@ -239,9 +241,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}()
 	for _, conc := range cfg.Concurrency {
-		if pools[conc], err = h.openDirect(ctx, conc); err != nil {
+		p, err := h.openDirect(ctx, conc)
+		if err != nil {
 			return nil, err
 		}
+		pools[conc] = p
 	}
 	// Operation by operation, each at every concurrency: the memory a row leaves behind
 	// (garbage the Go runtime returns to the system only gradually) then stays within the
@@ -529,11 +533,6 @@ func (w *worker) scoped(ctx context.Context, org int64, sql string, args ...any)
 	return br.Close()
 }
 
-// role is the tenant middleware's membership check: scoped to the user only.
-func (w *worker) role(ctx context.Context) error {
-	return w.scoped(ctx, 0, sqlRole, w.h.orgID, w.h.userID)
-}
-
 // --- setup ---
 
 func (h *harness) login(ctx context.Context) error {
@@ -581,6 +580,10 @@ func (h *harness) setup(ctx context.Context, rep *Report) error {
 	}
 	if err := h.owner.QueryRow(ctx, "SELECT pipelines_default_id($1)", h.orgID).Scan(&h.pipelineID); err != nil {
 		return fmt.Errorf("bench: the organization's default pipeline: %w", err)
+	}
+	if err := h.owner.QueryRow(ctx, "SELECT array_agg(id ORDER BY position, id) FROM pipelines WHERE organization_id = $1",
+		h.orgID).Scan(&h.pipelineIDs); err != nil {
+		return fmt.Errorf("bench: the organization's pipelines: %w", err)
 	}
 	// Deals and contacts to address, drawn from the organization's own (its ids need not
 	// be contiguous: the benchmark itself creates deals).

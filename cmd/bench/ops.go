@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -62,9 +63,6 @@ func (h *harness) ops() []op {
 		}
 		if h.after != nil {
 			o.sql = func(ctx context.Context, w *worker) error {
-				if err := w.role(ctx); err != nil {
-					return err
-				}
 				return w.scoped(ctx, w.h.orgID, fmt.Sprintf(sqlDealsPageAfter, w.h.cfg.PageSize+1),
 					w.h.orgID, "new", "in_progress", w.h.minAmt, w.h.after[0], w.h.after[1])
 			}
@@ -78,9 +76,6 @@ func (h *harness) ops() []op {
 				return w.get(ctx, "/api/v1/deals/"+strconv.FormatInt(w.randomDeal(), 10))
 			},
 			sql: func(ctx context.Context, w *worker) error {
-				if err := w.role(ctx); err != nil {
-					return err
-				}
 				return w.scoped(ctx, w.h.orgID, sqlDealGet, w.randomDeal(), w.h.orgID)
 			},
 		},
@@ -92,9 +87,6 @@ func (h *harness) ops() []op {
 				return w.get(ctx, "/api/v1/tasks?only_open=true&page_size="+strconv.Itoa(w.h.cfg.PageSize))
 			},
 			sql: func(ctx context.Context, w *worker) error {
-				if err := w.role(ctx); err != nil {
-					return err
-				}
 				if err := w.scoped(ctx, w.h.orgID, fmt.Sprintf(sqlOpenTasksPage, w.h.cfg.PageSize+1), w.h.orgID); err != nil {
 					return err
 				}
@@ -108,9 +100,6 @@ func (h *harness) ops() []op {
 			},
 			sql: func(ctx context.Context, w *worker) error {
 				id, org := w.randomDeal(), w.h.orgID
-				if err := w.role(ctx); err != nil {
-					return err
-				}
 				if err := w.scoped(ctx, org, sqlDealGet, id, org); err != nil {
 					return err
 				}
@@ -121,6 +110,7 @@ func (h *harness) ops() []op {
 			},
 		},
 	)
+	ops = append(ops, h.contactOps()...)
 	if h.feedCursor != "" {
 		ops = append(ops, op{
 			name: feedPageOp,
@@ -128,9 +118,6 @@ func (h *harness) ops() []op {
 				return w.get(ctx, fmt.Sprintf("/api/v1/events?page_size=%d&cursor=%s", feedPageSize, url.QueryEscape(w.h.feedCursor)))
 			},
 			sql: func(ctx context.Context, w *worker) error {
-				if err := w.role(ctx); err != nil {
-					return err
-				}
 				return w.scoped(ctx, w.h.orgID, fmt.Sprintf(sqlFeedPage, feedPageSize+1), w.h.orgID, w.h.feedAfter, feedAudience)
 			},
 		})
@@ -140,16 +127,15 @@ func (h *harness) ops() []op {
 			name: "events feed, poll at the head (since=now)",
 			api:  func(ctx context.Context, w *worker) error { return w.get(ctx, "/api/v1/events?since=now") },
 			sql: func(ctx context.Context, w *worker) error {
-				if err := w.role(ctx); err != nil {
-					return err
-				}
 				return w.scoped(ctx, w.h.orgID, sqlFeedHead, w.h.orgID)
 			},
 		},
 		op{name: "summary (uncached)", uncached: true, api: summaryAPI(true), sql: method((*worker).summarySQL)},
-		op{name: "summary (cached)", api: summaryAPI(false), sql: method((*worker).role)},
+		op{name: "summary (cached)", api: summaryAPI(false)}, // answered from the cache: no statement to compare with
 		op{name: "funnel (uncached)", uncached: true, api: funnelAPI(true), sql: method((*worker).funnelSQL)},
-		op{name: "funnel (cached)", api: funnelAPI(false), sql: method((*worker).role)},
+		op{name: "funnel (cached)", api: funnelAPI(false)},
+		op{name: "forecast (uncached)", uncached: true, api: reportAPI(forecastPath), sql: method((*worker).forecastSQL)},
+		op{name: "velocity (uncached)", uncached: true, api: reportAPI(velocityPath), sql: method((*worker).velocitySQL)},
 		op{name: "login", api: method((*worker).loginAPI), sql: method((*worker).loginSQL)},
 	)
 	return ops
@@ -167,9 +153,6 @@ func (w *worker) randomContact() int64 { return w.h.contacts[w.rng.IntN(len(w.h.
 // dealsPage is the deals list: membership check, the page, and the count.
 func (w *worker) dealsPage(ctx context.Context, page string, count bool) error {
 	org := w.h.orgID
-	if err := w.role(ctx); err != nil {
-		return err
-	}
 	if err := w.scoped(ctx, org, page, org, "new", "in_progress", w.h.minAmt); err != nil {
 		return err
 	}
@@ -199,6 +182,78 @@ func funnelAPI(uncached bool) func(context.Context, *worker) error {
 	}
 }
 
+// The forecast of every pipeline over six months from the current one, and the velocity of
+// the default pipeline over 90 days: the reports' defaults.
+const (
+	forecastPath = "/api/v1/analytics/deals/forecast?months=6"
+	velocityPath = "/api/v1/analytics/deals/velocity?days=90"
+)
+
+// reportAPI GETs an analytics report from the service without a cache.
+func reportAPI(path string) func(context.Context, *worker) error {
+	return func(ctx context.Context, w *worker) error {
+		return w.call(ctx, w.h.cfg.UncachedURL, http.MethodGet, path, nil, http.StatusOK, true)
+	}
+}
+
+// forecastSQL is what the forecast sends: the organization (its time zone), the open deals
+// of the read model by expected close month, every pipeline with its stages (their
+// probabilities weigh the open deals) and the won deals by UTC day, over six months from the
+// current one (UTC, the seeded organizations' time zone: no day is cut by a month boundary,
+// so no deals are read).
+func (w *worker) forecastSQL(ctx context.Context) error {
+	org := w.h.orgID
+	if err := w.scoped(ctx, org, sqlOrgGet, org); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	to := from.AddDate(0, 6, 0)
+	if err := w.scoped(ctx, org, sqlForecastOpen, org, 0, from.Format(time.DateOnly), to.Format(time.DateOnly)); err != nil {
+		return err
+	}
+	if err := w.scoped(ctx, org, sqlPipelinesAll, org); err != nil {
+		return err
+	}
+	args := []any{org}
+	for _, id := range w.h.pipelineIDs {
+		args = append(args, id)
+	}
+	if err := w.scoped(ctx, org, inList(sqlPipelineStages, len(w.h.pipelineIDs)), args...); err != nil {
+		return err
+	}
+	return w.scoped(ctx, org, sqlForecastWonDays, org, from.Format(time.DateOnly), to.AddDate(0, 0, -1).Format(time.DateOnly))
+}
+
+// inList puts n placeholders, from $2, where stmt has %l.
+func inList(stmt string, n int) string {
+	ph := make([]string, n)
+	for i := range ph {
+		ph[i] = fmt.Sprintf("$%d", i+2)
+	}
+	return strings.Replace(stmt, "%l", strings.Join(ph, ","), 1)
+}
+
+// velocitySQL is what the velocity report sends: the default pipeline, the stage visits
+// that ended within the last 90 days, and the deals won in them (whole UTC days from the
+// read model, the rest of the first day from the deals).
+func (w *worker) velocitySQL(ctx context.Context) error {
+	org := w.h.orgID
+	if err := w.defaultPipeline(ctx); err != nil {
+		return err
+	}
+	since := time.Now().Add(-90 * 24 * time.Hour)
+	if err := w.scoped(ctx, org, sqlStageVisits, org, w.h.pipelineID, since); err != nil {
+		return err
+	}
+	y, m, d := since.UTC().Date()
+	firstDayEnd := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+	if err := w.scoped(ctx, org, sqlWonSince, org, w.h.pipelineID, firstDayEnd.Format(time.DateOnly)); err != nil {
+		return err
+	}
+	return w.scoped(ctx, org, sqlWonBetween, org, w.h.pipelineID, "won", since, firstDayEnd)
+}
+
 // window is analytics' window of "the last days days": its start, and the end of its
 // first UTC day (modules/analytics: window).
 func window(now time.Time, days int) (from, firstDayEnd time.Time) {
@@ -209,9 +264,6 @@ func window(now time.Time, days int) (from, firstDayEnd time.Time) {
 
 func (w *worker) summarySQL(ctx context.Context) error {
 	org := w.h.orgID
-	if err := w.role(ctx); err != nil {
-		return err
-	}
 	if err := w.scoped(ctx, org, sqlTotals, org, 0); err != nil {
 		return err
 	}
@@ -222,11 +274,26 @@ func (w *worker) summarySQL(ctx context.Context) error {
 	return w.scoped(ctx, org, sqlDealsCreatedBetween, org, from, dayEnd)
 }
 
+// funnelSQL is what the funnel of the default pipeline sends: the pipeline and its stages,
+// the read model's totals and its deals per set of stages visited.
 func (w *worker) funnelSQL(ctx context.Context) error {
-	if err := w.role(ctx); err != nil {
+	org := w.h.orgID
+	if err := w.defaultPipeline(ctx); err != nil {
 		return err
 	}
-	return w.scoped(ctx, w.h.orgID, sqlTotals, w.h.orgID, 0)
+	if err := w.scoped(ctx, org, sqlTotals, org, 0); err != nil {
+		return err
+	}
+	return w.scoped(ctx, org, sqlPaths, org, w.h.pipelineID, 0)
+}
+
+// defaultPipeline is the membership check and the default pipeline with its stages.
+func (w *worker) defaultPipeline(ctx context.Context) error {
+	org := w.h.orgID
+	if err := w.scoped(ctx, org, sqlPipelineDefault, true, org); err != nil {
+		return err
+	}
+	return w.scoped(ctx, org, inList(sqlPipelineStages, 1), org, w.h.pipelineID)
 }
 
 // --- writes ---
@@ -294,9 +361,6 @@ func (w *worker) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 // activity's event, and the analytics read model's upserts.
 func (w *worker) createDealSQL(ctx context.Context) error {
 	org, user := w.h.orgID, w.h.userID
-	if err := w.role(ctx); err != nil {
-		return err
-	}
 	amount, _ := parseAmount(benchAmount)
 	return w.inTx(ctx, func(tx pgx.Tx) error {
 		if err := drain(ctx, tx, sqlContactGet, w.randomContact(), org); err != nil {
@@ -320,9 +384,24 @@ func (w *worker) createDealSQL(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, sqlTotalsUpsert1, org, d.pipeline, "new", "qualification", 1, "USD", int64(1), amount); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, sqlCreatedUpsert, org, d.created.UTC().Format(time.DateOnly), int64(1))
-		return err
+		if _, err = tx.Exec(ctx, sqlCreatedUpsert, org, d.created.UTC().Format(time.DateOnly), int64(1)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, sqlOpenUpsert1, org, d.pipeline, "infinity", "qualification", "USD", false, int64(1), amount, 0); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, sqlPathsUpsert1, org, d.pipeline, []string{"qualification"}, int64(1)); err != nil {
+			return err
+		}
+		return w.notifyAnalytics(ctx, tx)
 	})
+}
+
+// notifyAnalytics is the write's invalidation of the organization's cached reports on every
+// replica (platform/cache), once per transaction.
+func (w *worker) notifyAnalytics(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, sqlNotifyCache, "crm_cache", "analytics:"+strconv.FormatInt(w.h.orgID, 10))
+	return err
 }
 
 // patchDeal is a deal a worker moves through the stages; each worker has its own, so the
@@ -391,9 +470,6 @@ func (w *worker) patchStageAPI(ctx context.Context) error {
 func (w *worker) patchStageSQL(ctx context.Context) error {
 	org, user := w.h.orgID, w.h.userID
 	id, _, to := w.nextPatch()
-	if err := w.role(ctx); err != nil {
-		return err
-	}
 	return w.inTx(ctx, func(tx pgx.Tx) error {
 		cur, err := scanDeal(tx.QueryRow(ctx, sqlDealGetLocked, id, org))
 		if err != nil {
@@ -402,6 +478,10 @@ func (w *worker) patchStageSQL(ctx context.Context) error {
 		next := stages[to]
 		if next == cur.stage {
 			return nil // nothing to change: the service would write nothing
+		}
+		var visited []string
+		if err := tx.QueryRow(ctx, sqlVisited, id, org, cur.pipeline).Scan(&visited); err != nil {
+			return err
 		}
 		out, err := scanDeal(tx.QueryRow(ctx, sqlDealSetStage, next, stageOrdinal(next), id, org))
 		if err != nil {
@@ -429,6 +509,10 @@ func (w *worker) patchStageSQL(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, sqlStageEntered, org, id, out.pipeline, out.stage, out.stageEntered, nil); err != nil {
 			return err
 		}
+		var after []string
+		if err := tx.QueryRow(ctx, sqlVisited, id, org, out.pipeline).Scan(&after); err != nil {
+			return err
+		}
 		type row struct {
 			stage  string
 			max    int
@@ -442,9 +526,50 @@ func (w *worker) patchStageSQL(ctx context.Context) error {
 		if cmp.Or(cmp.Compare(rows[0].stage, rows[1].stage), cmp.Compare(rows[0].max, rows[1].max)) > 0 {
 			rows[0], rows[1] = rows[1], rows[0]
 		}
-		_, err = tx.Exec(ctx, sqlTotalsUpsert2,
+		if _, err = tx.Exec(ctx, sqlTotalsUpsert2,
 			org, cur.pipeline, cur.status, rows[0].stage, rows[0].max, cur.currency, rows[0].deals, rows[0].amount,
-			org, cur.pipeline, cur.status, rows[1].stage, rows[1].max, cur.currency, rows[1].deals, rows[1].amount)
+			org, cur.pipeline, cur.status, rows[1].stage, rows[1].max, cur.currency, rows[1].deals, rows[1].amount); err != nil {
+			return err
+		}
+		if err := w.notifyAnalytics(ctx, tx); err != nil {
+			return err
+		}
+		if cur.status == "new" || cur.status == "in_progress" {
+			// An open deal moves between the forecast rows of its stages (its month and
+			// override unchanged; the rows' order is the stages').
+			month := "infinity"
+			if cur.expectedClose != nil {
+				month = time.Date(cur.expectedClose.Year(), cur.expectedClose.Month(), 1, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+			}
+			// amount × override for a deal with one, else 0.
+			over, prod := cur.probability != nil, pgtype.Numeric{Int: big.NewInt(0), Valid: true}
+			if over && cur.amount.Int != nil {
+				prod = pgtype.Numeric{Int: new(big.Int).Mul(cur.amount.Int, big.NewInt(int64(*cur.probability))), Exp: cur.amount.Exp, Valid: true}
+			}
+			type openRow struct {
+				stage          string
+				deals          int64
+				amount, amProb pgtype.Numeric
+			}
+			open := []openRow{{cur.stage, -1, negate(cur.amount), negate(prod)}, {out.stage, 1, cur.amount, prod}}
+			if open[0].stage > open[1].stage {
+				open[0], open[1] = open[1], open[0]
+			}
+			if _, err := tx.Exec(ctx, sqlOpenUpsert2,
+				org, cur.pipeline, month, open[0].stage, cur.currency, over, open[0].deals, open[0].amount, open[0].amProb,
+				org, cur.pipeline, month, open[1].stage, cur.currency, over, open[1].deals, open[1].amount, open[1].amProb); err != nil {
+				return err
+			}
+		}
+		if strings.Join(visited, ",") == strings.Join(after, ",") {
+			return nil
+		}
+		sets := [][]string{visited, after}
+		deals := []int64{-1, 1}
+		if strings.Join(visited, ",") > strings.Join(after, ",") {
+			sets[0], sets[1], deals[0], deals[1] = sets[1], sets[0], 1, -1
+		}
+		_, err = tx.Exec(ctx, sqlPathsUpsert2, org, cur.pipeline, sets[0], deals[0], org, cur.pipeline, sets[1], deals[1])
 		return err
 	})
 }
@@ -497,11 +622,12 @@ type activityRow struct {
 	typ           string
 	payload       []byte
 	created       time.Time
+	edited        *time.Time
 }
 
 func scanActivity(r pgx.Row) (activityRow, error) {
 	var a activityRow
-	err := r.Scan(&a.id, &a.org, &a.deal, &a.author, &a.typ, &a.payload, &a.created)
+	err := r.Scan(&a.id, &a.org, &a.deal, &a.author, &a.typ, &a.payload, &a.created, &a.edited)
 	return a, err
 }
 
@@ -514,11 +640,17 @@ type activityView struct {
 	Type      string          `json:"type"`
 	Payload   json.RawMessage `json:"payload"`
 	CreatedAt string          `json:"created_at"`
+	EditedAt  *string         `json:"edited_at"`
 }
 
 func activityObject(a activityRow) activityView {
-	return activityView{Object: "activity", ID: a.id, DealID: a.deal, AuthorID: a.author, Type: a.typ, Payload: a.payload,
+	v := activityView{Object: "activity", ID: a.id, DealID: a.deal, AuthorID: a.author, Type: a.typ, Payload: a.payload,
 		CreatedAt: renderTime(a.created)}
+	if a.edited != nil {
+		s := renderTime(*a.edited)
+		v.EditedAt = &s
+	}
+	return v
 }
 
 // renderTime is a timestamp as the API renders it: RFC 3339 in UTC, whole seconds.

@@ -6,7 +6,8 @@ package main
 // the stores keep their statements unexported. A test (sqltext_test.go) runs the
 // benchmark's operations against the service with every statement it sends recorded, and
 // fails unless each constant named sql… here is one of them, byte for byte (%d and %s
-// standing for the numbers and ids formatted in), so a store that changes a statement
+// standing for the numbers and ids formatted in, %l for a list of placeholders $2,$3,…),
+// so a store that changes a statement
 // breaks `go test ./cmd/bench` until the copy follows.
 //
 // The service sends every statement of a tenant request in one pipeline after the scope
@@ -20,9 +21,13 @@ const (
 	// organization, user and API key ids (decimal, or empty).
 	sqlBeginScoped = "BEGIN; SELECT set_config('app.organization_id', '%s', true), set_config('app.user_id', '%s', true), set_config('app.api_key_id', '%s', true)"
 
-	// modules/orgs/store.go role: the tenant middleware's membership check, on every
-	// tenant request.
-	sqlRole = "SELECT role FROM organization_members WHERE organization_id = $1 AND user_id = $2"
+	// platform/cache/bus.go notify: a deal write's invalidation of the analytics cache on
+	// every replica, in its transaction.
+	sqlNotifyCache = "SELECT pg_notify($1, $2)"
+
+	// The tenant middleware's membership check (modules/orgs/store.go role) is answered from
+	// the guard's roles cache after a user's first request, so the direct SQL sends no
+	// statement for it either.
 
 	dealCols = "id, organization_id, contact_id, owner_id, title, amount, currency, status, stage, max_stage, lost_reason, created_at, updated_at, " +
 		"pipeline_id, expected_close_date, probability, coalesce(probability, pipelines_stage_probability(organization_id, pipeline_id, stage), 0) AS effective_probability, closed_at, stage_entered_at"
@@ -51,10 +56,21 @@ const (
 	sqlDealsCreatedBetween = "SELECT count(*) FROM deals WHERE organization_id = $1 AND created_at >= $2 AND created_at < $3"
 
 	// modules/contacts/store.go get (the contact check of a deal create).
-	sqlContactGet = "SELECT id, organization_id, owner_id, name, email, phone, created_at, updated_at FROM contacts WHERE id = $1 AND organization_id = $2"
+	contactCols   = "id, organization_id, owner_id, name, email, phone, company, job_title, notes, tags, created_at, updated_at"
+	sqlContactGet = "SELECT " + contactCols + " FROM contacts WHERE id = $1 AND organization_id = $2"
+
+	// modules/contacts/store.go list through platform/database.Paginate, newest first: a
+	// search (name, email, phone or company) and one tag, page size + 1 rows and the count.
+	contactsSearchWhere    = "WHERE (organization_id = $1 AND (name ILIKE $2 OR email ILIKE $3 OR phone ILIKE $4 OR company ILIKE $5))"
+	contactsTagWhere       = "WHERE (organization_id = $1 AND tags @> $2::text[])"
+	contactsPageCols       = "SELECT " + contactCols + ", lower(name) AS sort_name FROM contacts "
+	sqlContactsSearchPage  = contactsPageCols + contactsSearchWhere + " ORDER BY created_at DESC, id DESC LIMIT %d"
+	sqlContactsSearchCount = "SELECT count(*) FROM contacts " + contactsSearchWhere
+	sqlContactsTagPage     = contactsPageCols + contactsTagWhere + " ORDER BY created_at DESC, id DESC LIMIT %d"
+	sqlContactsTagCount    = "SELECT count(*) FROM contacts " + contactsTagWhere
 
 	// modules/timeline/store.go insert and list.
-	activityCols      = "id, organization_id, deal_id, author_id, type, payload, created_at"
+	activityCols      = "id, organization_id, deal_id, author_id, type, payload, created_at, edited_at"
 	sqlActivityInsert = "INSERT INTO activities (organization_id,deal_id,author_id,type,payload) VALUES ($1,$2,$3,$4,$5) RETURNING " + activityCols
 	sqlActivitiesPage = "SELECT " + activityCols + " FROM activities WHERE deal_id = $1 AND organization_id = $2 ORDER BY created_at DESC, id DESC LIMIT %d"
 	sqlActivitiesCnt  = "SELECT count(*) FROM activities WHERE deal_id = $1 AND organization_id = $2"
@@ -70,7 +86,7 @@ const (
 	sqlFeedHead = "SELECT max(position) FROM events WHERE organization_id = $1 AND position IS NOT NULL"
 
 	// modules/tasks/store.go list with only_open=true.
-	sqlOpenTasksPage  = "SELECT id, organization_id, deal_id, title, description, due_date, is_done, created_at, updated_at FROM tasks WHERE (organization_id = $1 AND NOT is_done) ORDER BY coalesce(due_date, 'infinity'::date) ASC, id ASC LIMIT %d"
+	sqlOpenTasksPage  = "SELECT id, organization_id, deal_id, assignee_id, title, description, due_date, is_done, completed_at, created_at, updated_at FROM tasks WHERE (organization_id = $1 AND NOT is_done) ORDER BY coalesce(due_date, 'infinity'::date) ASC, id ASC LIMIT %d"
 	sqlOpenTasksCount = "SELECT count(*) FROM tasks WHERE (organization_id = $1 AND NOT is_done)"
 
 	// modules/analytics/store.go apply (one and two rows of totals, one of creations),
@@ -79,9 +95,50 @@ const (
 		"deals = analytics_deal_totals.deals + EXCLUDED.deals, amount = analytics_deal_totals.amount + EXCLUDED.amount"
 	sqlTotalsUpsert1 = "INSERT INTO analytics_deal_totals (organization_id,pipeline_id,status,stage,max_stage,currency,deals,amount) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)" + totalsUpsertTail
 	sqlTotalsUpsert2 = "INSERT INTO analytics_deal_totals (organization_id,pipeline_id,status,stage,max_stage,currency,deals,amount) VALUES ($1,$2,$3,$4,$5,$6,$7,$8),($9,$10,$11,$12,$13,$14,$15,$16)" + totalsUpsertTail
+	openUpsertTail   = " ON CONFLICT (organization_id, pipeline_id, month, stage, currency, overridden) DO UPDATE SET " +
+		"deals = analytics_deals_open.deals + EXCLUDED.deals, amount = analytics_deals_open.amount + EXCLUDED.amount, " +
+		"amount_prob = analytics_deals_open.amount_prob + EXCLUDED.amount_prob"
+	// modules/analytics/readmodel.go applyMore (one and two rows of open deals and of paths).
+	sqlOpenUpsert1 = "INSERT INTO analytics_deals_open (organization_id,pipeline_id,month,stage,currency,overridden,deals,amount,amount_prob) " +
+		"VALUES ($1,$2,$3::date,$4,$5,$6,$7,$8,$9)" + openUpsertTail
+	sqlOpenUpsert2 = "INSERT INTO analytics_deals_open (organization_id,pipeline_id,month,stage,currency,overridden,deals,amount,amount_prob) " +
+		"VALUES ($1,$2,$3::date,$4,$5,$6,$7,$8,$9),($10,$11,$12::date,$13,$14,$15,$16,$17,$18)" + openUpsertTail
+	pathsUpsertTail = " ON CONFLICT (organization_id, pipeline_id, stages) DO UPDATE SET deals = analytics_deal_paths.deals + EXCLUDED.deals"
+	sqlPathsUpsert1 = "INSERT INTO analytics_deal_paths (organization_id,pipeline_id,stages,deals) VALUES ($1,$2,$3,$4)" + pathsUpsertTail
+	sqlPathsUpsert2 = "INSERT INTO analytics_deal_paths (organization_id,pipeline_id,stages,deals) VALUES ($1,$2,$3,$4),($5,$6,$7,$8)" + pathsUpsertTail
+	// modules/deals/reports.go visited (the stages a deal visited, before and after a write).
+	sqlVisited = `SELECT coalesce(array_agg(DISTINCT stage COLLATE "C" ORDER BY stage COLLATE "C"), '{}') FROM deal_stage_history ` +
+		"WHERE deal_id = $1 AND organization_id = $2 AND pipeline_id = $3"
 	sqlCreatedUpsert = "INSERT INTO analytics_deals_created (organization_id,day,deals) VALUES ($1,$2::date,$3) ON CONFLICT (organization_id, day) DO UPDATE SET deals = analytics_deals_created.deals + EXCLUDED.deals"
 	sqlTotals        = "SELECT pipeline_id, status, stage, max_stage, currency, deals, amount FROM analytics_deal_totals WHERE organization_id = $1 AND deals <> $2"
 	sqlCreatedSince  = "SELECT COALESCE(sum(deals), 0)::bigint FROM analytics_deals_created WHERE organization_id = $1 AND day >= $2::date"
+
+	// modules/orgs/store.go org (the organization's time zone, for the forecast's months).
+	sqlOrgGet = "SELECT o.id, o.name, o.default_currency, o.time_zone, o.created_at FROM organizations o WHERE o.id = $1"
+	// modules/pipelines/store.go defaultOf, all and the stages of the pipelines read (%l: a
+	// list of placeholders, one per pipeline): the default pipeline of the funnel and the
+	// velocity report, and every pipeline's stage probabilities for the forecast.
+	sqlPipelineDefault = "SELECT organization_id, id, name, position, is_default, created_at, updated_at FROM pipelines WHERE is_default = $1 AND organization_id = $2"
+	sqlPipelinesAll    = "SELECT organization_id, id, name, position, is_default, created_at, updated_at FROM pipelines WHERE organization_id = $1 ORDER BY position, id"
+	sqlPipelineStages  = "SELECT pipeline_id, id, key, name, position, probability, rotten_days FROM pipeline_stages WHERE organization_id = $1 AND pipeline_id IN (%l) ORDER BY pipeline_id, position"
+
+	// modules/analytics/readmodel.go open, wonDays, wonSince and paths (the forecast, the
+	// won deals of velocity and the funnel's reached).
+	sqlForecastOpen = "SELECT pipeline_id, CASE WHEN month = 'infinity' THEN NULL ELSE month END AS month, stage, currency, overridden, deals, amount, amount_prob " +
+		"FROM analytics_deals_open WHERE organization_id = $1 AND deals <> $2 AND (month = 'infinity' OR (month >= $3::date AND month < $4::date))"
+	sqlForecastWonDays = "SELECT day, currency::text AS currency, sum(deals)::bigint AS deals, sum(amount) AS amount FROM analytics_deals_won " +
+		"WHERE organization_id = $1 AND day >= $2::date AND day <= $3::date GROUP BY day, currency HAVING sum(deals) <> 0"
+	sqlWonSince = "SELECT coalesce(sum(deals), 0)::bigint AS deals, coalesce(sum(to_win_us), 0)::text AS to_win_us FROM analytics_deals_won " +
+		"WHERE organization_id = $1 AND pipeline_id = $2 AND day >= $3::date"
+	sqlPaths = "SELECT stages, deals FROM analytics_deal_paths WHERE organization_id = $1 AND pipeline_id = $2 AND deals <> $3"
+
+	// modules/deals/reports.go stageVisits and wonBetween (velocity's visits, and the won
+	// deals of the window's first day).
+	sqlStageVisits = "SELECT stage, count(*) AS visits, round(avg(extract(epoch FROM left_at - entered_at)) * 1000000)::bigint AS mean_us, " +
+		"round(extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY left_at - entered_at)) * 1000000)::bigint AS median_us " +
+		"FROM deal_stage_history WHERE organization_id = $1 AND pipeline_id = $2 AND left_at >= $3 GROUP BY stage"
+	sqlWonBetween = "SELECT count(*) AS deals, coalesce(sum(extract(epoch FROM closed_at - created_at) * 1000000), 0)::numeric(40,0)::text AS to_win_us " +
+		"FROM deals WHERE organization_id = $1 AND pipeline_id = $2 AND status = $3 AND closed_at >= $4 AND closed_at < $5"
 
 	// modules/identity/store.go userByEmail and insertRefresh (login).
 	sqlUserByEmail   = "SELECT id, email, password_hash, name, created_at FROM users WHERE lower(email) = lower($1)"

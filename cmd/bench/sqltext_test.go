@@ -113,6 +113,7 @@ func TestStatementCopiesAreWhatTheServiceSends(t *testing.T) {
 		pattern := regexp.QuoteMeta(stmt)
 		pattern = strings.ReplaceAll(pattern, "%d", "[0-9]+")
 		pattern = strings.ReplaceAll(pattern, "%s", "[0-9]*")
+		pattern = strings.ReplaceAll(pattern, "%l", `\$[0-9]+(,\$[0-9]+)*`)
 		re := regexp.MustCompile("^" + pattern + "$")
 		if !slices.ContainsFunc(sent, re.MatchString) {
 			t.Errorf("%s is not a statement the service sent:\n%s", name, stmt)

@@ -37,7 +37,7 @@ var ListParams = []string{"status", "stage", "pipeline_id", "expected_close_afte
 // listFilter reads the query of GET /deals. Every unknown value is a 400 naming its
 // parameter; all of them are reported at once.
 func listFilter(c *fiber.Ctx) (ListFilter, error) {
-	f := ListFilter{OrderBy: "created_at", Desc: true}
+	var f ListFilter
 	var bad []apperr.FieldError
 	fail := func(field, msg string) { bad = append(bad, apperr.FieldError{Field: field, Message: msg}) }
 	args := c.Context().QueryArgs()
@@ -117,20 +117,8 @@ func listFilter(c *fiber.Ctx) (ListFilter, error) {
 			f.ContactID = v
 		}
 	}
-	if v := c.Query("order_by"); v != "" {
-		if _, ok := orderColumns[v]; ok {
-			f.OrderBy = v
-		} else {
-			fail("order_by", "must be one of: created_at, updated_at, amount, title, expected_close_date")
-		}
-	}
-	switch c.Query("order") {
-	case "", "desc":
-	case "asc":
-		f.Desc = false
-	default:
-		fail("order", "must be one of: asc, desc")
-	}
+	o := web.OrderFrom(c, Orders, nil, &bad)
+	f.OrderBy, f.Desc = o.By, o.Desc
 	if len(bad) > 0 {
 		return f, apperr.InvalidFields("invalid_query", bad...)
 	}
@@ -157,16 +145,25 @@ func (d *closeDate) UnmarshalJSON(b []byte) error {
 	return d.UnmarshalJSONField("expected_close_date", b)
 }
 
-func (d *closeDate) ptr() *time.Time {
+// in returns midnight UTC of the date as the organization sees it: a date-time with an
+// offset is an instant, whose date is taken in the organization's time zone. nil is no date.
+func (d *closeDate) in(c *fiber.Ctx, svc *Service) (*time.Time, error) {
 	if d == nil || d.IsZero() {
-		return nil
+		return nil, nil
 	}
-	t := d.Time()
-	return &t
+	loc, err := svc.Location(c.UserContext())
+	if err != nil {
+		return nil, err
+	}
+	t := d.In(loc).Time()
+	return &t, nil
 }
 
 // readOnlyFields are fields a deal renders that only the service sets.
 var readOnlyFields = []string{"effective_probability", "closed_at", "stage_entered_at"}
+
+// readOnlyField is web.ErrReadOnlyField about field.
+func readOnlyField(field string) *apperr.Error { return web.ReadOnlyField(field) }
 
 // checkReadOnly refuses a body that sends a read-only field, naming it, before binding (which
 // would call it unknown). A body that is no JSON object is left to Bind to report.
@@ -204,9 +201,13 @@ func (h handler) create(c *fiber.Ctx) error {
 	if err := web.Bind(c, &req); err != nil {
 		return err
 	}
+	closeOn, err := req.ExpectedCloseDate.in(c, h.svc)
+	if err != nil {
+		return err
+	}
 	d, err := h.svc.Create(c.UserContext(), NewDeal{ContactID: req.ContactID, Title: req.Title, Amount: *req.Amount,
 		Currency: req.Currency, Status: req.Status, Stage: req.Stage, OwnerID: req.OwnerID, LostReason: req.LostReason,
-		ExpectedCloseDate: req.ExpectedCloseDate.ptr(), Probability: req.Probability, PipelineID: req.PipelineID})
+		ExpectedCloseDate: closeOn, Probability: req.Probability, PipelineID: req.PipelineID})
 	if err != nil {
 		return err
 	}
@@ -257,7 +258,13 @@ func (h handler) update(c *fiber.Ctx) error {
 	}
 	closeOn := patch.Optional[time.Time]{Set: req.ExpectedCloseDate.Set, Null: !req.ExpectedCloseDate.HasValue()}
 	if req.ExpectedCloseDate.HasValue() {
-		closeOn.Value = req.ExpectedCloseDate.Value.Time()
+		t, err := req.ExpectedCloseDate.Value.in(c, h.svc)
+		if err != nil {
+			return err
+		}
+		if t != nil {
+			closeOn.Value = *t
+		}
 	}
 	d, err := h.svc.Update(c.UserContext(), id, Patch{Title: req.Title.Ptr(), Amount: req.Amount.Ptr(), Currency: req.Currency.Ptr(),
 		Status: req.Status.Ptr(), Stage: req.Stage.Ptr(), ContactID: req.ContactID.Ptr(), OwnerID: req.OwnerID.Ptr(),
@@ -315,4 +322,50 @@ func (h handler) comment(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(h.activity(a))
+}
+
+// commentEditRequest is a comment's PATCH: its payload, checked like that of a new comment.
+type commentEditRequest struct {
+	Payload json.RawMessage `json:"payload"`
+}
+
+// activityReadOnlyFields are fields an activity renders that only the service sets.
+var activityReadOnlyFields = []string{"edited_at"}
+
+func (h handler) editComment(c *fiber.Ctx) error {
+	dealID, err := web.PathID(c, "deal_id")
+	if err != nil {
+		return err
+	}
+	id, err := web.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := web.RefuseReadOnly(c, activityReadOnlyFields...); err != nil {
+		return err
+	}
+	var req commentEditRequest
+	if err := web.Bind(c, &req); err != nil {
+		return err
+	}
+	a, err := h.svc.EditComment(c.UserContext(), dealID, id, req.Payload)
+	if err != nil {
+		return err
+	}
+	return c.JSON(h.activity(a))
+}
+
+func (h handler) deleteComment(c *fiber.Ctx) error {
+	dealID, err := web.PathID(c, "deal_id")
+	if err != nil {
+		return err
+	}
+	id, err := web.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := h.svc.DeleteComment(c.UserContext(), dealID, id); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
 }

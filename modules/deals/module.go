@@ -89,4 +89,6 @@ func (m *Module) Routes(r web.Routes) {
 	r.Tenant.Delete("/deals/:id", h.delete)
 	r.Tenant.List().Get("/deals/:deal_id/activities", h.activities)
 	r.Tenant.Post("/deals/:deal_id/activities", h.comment)
+	r.Tenant.Patch("/deals/:deal_id/activities/:id", h.editComment)
+	r.Tenant.Delete("/deals/:deal_id/activities/:id", h.deleteComment)
 }

@@ -26,17 +26,14 @@ var (
 		"amount must be greater than 0 to mark a deal as won")
 	ErrStageRollbackForbidden = apperr.Forbidden("stage_rollback_forbidden",
 		"only owners and admins can move a deal back to an earlier stage")
-	ErrReadOnlyField      = apperr.Invalid("read_only_field", "the field is read only: the service sets it")
 	ErrPreconditionFailed = apperr.New(apperr.KindPreconditionFailed, "precondition_failed",
 		"the deal has changed since you read it (If-Match does not match its ETag); read it again and retry")
 )
 
-// readOnlyField is ErrReadOnlyField about field.
-func readOnlyField(field string) *apperr.Error {
-	e := ErrReadOnlyField.WithDetail(field + " is read only: the service sets it")
-	e.Fields = []apperr.FieldError{{Field: field, Message: "is read only"}}
-	return e
-}
+// canRemoveAnyComment tells whether a role may delete other people's comments on a deal's
+// timeline: owners and admins moderate it. Editing a comment stays with its author alone,
+// so that nobody's words are ever changed under their name.
+func canRemoveAnyComment(r auth.Role) bool { return r == auth.RoleOwner || r == auth.RoleAdmin }
 
 // MaxLostReasonLength bounds lost_reason, in characters.
 const MaxLostReasonLength = 1000

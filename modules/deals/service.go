@@ -43,6 +43,8 @@ type Timeline interface {
 	Append(ctx context.Context, a timelineapi.NewActivity) (timelineapi.Activity, error)
 	List(ctx context.Context, orgID, dealID int64, w listing.Window) (listing.Result[timelineapi.Activity], error)
 	Comment(ctx context.Context, orgID, dealID, authorID int64, typ string, payload json.RawMessage) (timelineapi.Activity, error)
+	EditComment(ctx context.Context, e timelineapi.CommentEdit) (timelineapi.Activity, error)
+	DeleteComment(ctx context.Context, r timelineapi.CommentRemoval) error
 	Render(a timelineapi.Activity) any
 }
 
@@ -225,6 +227,20 @@ func (s *Service) Get(ctx context.Context, id int64) (Deal, error) {
 	return s.store.get(ctx, p.OrgID, id, noLock)
 }
 
+// Location returns the time zone of the caller's organization, in which a date-time given for
+// a date is read.
+func (s *Service) Location(ctx context.Context) (*time.Location, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.orgs.Organization(ctx, p.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	return o.Location(), nil
+}
+
 // Create adds a deal and records its creation on the timeline, in one transaction.
 func (s *Service) Create(ctx context.Context, in NewDeal) (Deal, error) {
 	p, err := auth.TenantCaller(ctx)
@@ -284,7 +300,8 @@ func (s *Service) Create(ctx context.Context, in NewDeal) (Deal, error) {
 		if err != nil {
 			return err
 		}
-		return s.written(ctx, dealsapi.DealWritten{OrgID: p.OrgID, DealID: out.ID, After: out.facts()})
+		// The insert gave the deal its first stage visit (a trigger): it visited its stage.
+		return s.written(ctx, dealsapi.DealWritten{OrgID: p.OrgID, DealID: out.ID, After: out.factsVisited([]string{out.Stage})})
 	})
 	if err != nil {
 		return Deal{}, err
@@ -361,11 +378,19 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch, expect patc
 				return err
 			}
 		}
+		visitedBefore, err := s.store.visited(ctx, p.OrgID, id, cur.PipelineID)
+		if err != nil {
+			return err
+		}
 		out, err = s.store.update(ctx, p.OrgID, id, set)
 		if err != nil {
 			return err
 		}
 		if err := s.store.recordVisits(ctx, cur, out); err != nil {
+			return err
+		}
+		visitedAfter, err := s.store.visited(ctx, p.OrgID, id, out.PipelineID)
+		if err != nil {
 			return err
 		}
 		if err := s.record(ctx, "deal.updated", out, &cur); err != nil {
@@ -384,7 +409,7 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch, expect patc
 				return err
 			}
 		}
-		if before, after := cur.facts(), out.facts(); !sameFacts(before, after) {
+		if before, after := cur.factsVisited(visitedBefore), out.factsVisited(visitedAfter); !sameFacts(before, after) {
 			if err := s.written(ctx, dealsapi.DealWritten{OrgID: p.OrgID, DealID: id, Before: before, After: after}); err != nil {
 				return err
 			}
@@ -481,13 +506,17 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 				return err
 			}
 		}
+		visited, err := s.store.visited(ctx, p.OrgID, id, cur.PipelineID)
+		if err != nil {
+			return err
+		}
 		if err := s.store.delete(ctx, p.OrgID, id); err != nil {
 			return err
 		}
 		if err := s.record(ctx, "deal.deleted", cur, nil); err != nil {
 			return err
 		}
-		return s.written(ctx, dealsapi.DealWritten{OrgID: p.OrgID, DealID: id, Before: cur.facts()})
+		return s.written(ctx, dealsapi.DealWritten{OrgID: p.OrgID, DealID: id, Before: cur.factsVisited(visited)})
 	})
 	if err != nil {
 		return err
@@ -527,6 +556,42 @@ func (s *Service) Comment(ctx context.Context, dealID int64, typ string, payload
 	return out, err
 }
 
+// EditComment changes the text of a comment on the deal's timeline. Anyone who reads the
+// timeline may try; the timeline lets only the comment's author.
+func (s *Service) EditComment(ctx context.Context, dealID, id int64, payload json.RawMessage) (timelineapi.Activity, error) {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return timelineapi.Activity{}, err
+	}
+	var out timelineapi.Activity
+	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+		// The key-share lock keeps the deal, and so its timeline, until the edit is in.
+		if _, err := s.store.get(ctx, p.OrgID, dealID, forKeyLock); err != nil {
+			return err
+		}
+		out, err = s.timeline.EditComment(ctx, timelineapi.CommentEdit{OrgID: p.OrgID, DealID: dealID, ID: id,
+			EditorID: p.UserID, Payload: payload})
+		return err
+	})
+	return out, err
+}
+
+// DeleteComment removes a comment from the deal's timeline: its author may, and so may
+// those who moderate the timeline (canRemoveAnyComment).
+func (s *Service) DeleteComment(ctx context.Context, dealID, id int64) error {
+	p, err := auth.TenantCaller(ctx)
+	if err != nil {
+		return err
+	}
+	return s.db.WithinTx(ctx, func(ctx context.Context) error {
+		if _, err := s.store.get(ctx, p.OrgID, dealID, forKeyLock); err != nil {
+			return err
+		}
+		return s.timeline.DeleteComment(ctx, timelineapi.CommentRemoval{OrgID: p.OrgID, DealID: dealID, ID: id,
+			UserID: p.UserID, AnyAuthor: canRemoveAnyComment(p.Role)})
+	})
+}
+
 // Deal implements dealsapi.Deals.
 //
 // Inside a transaction the deal is share-locked: a caller deciding on its owner (tasks) keeps
@@ -552,11 +617,6 @@ func (s *Service) CountCreatedBetween(ctx context.Context, orgID int64, from, to
 // CountCreatedInPipelineBetween implements dealsapi.Deals.
 func (s *Service) CountCreatedInPipelineBetween(ctx context.Context, orgID, pipelineID int64, from, to time.Time) (int64, error) {
 	return s.store.countCreatedInPipelineBetween(ctx, orgID, pipelineID, from, to)
-}
-
-// FurthestStageCounts implements dealsapi.Deals.
-func (s *Service) FurthestStageCounts(ctx context.Context, orgID, pipelineID int64, keys []string) (map[int]int64, error) {
-	return s.store.furthestStageCounts(ctx, orgID, pipelineID, keys)
 }
 
 // CountDealsOfContact implements contactsapi.DealLinks.
@@ -591,12 +651,21 @@ func (s *Service) MoveDealsBetweenStages(ctx context.Context, orgID, pipelineID 
 			return err
 		}
 		for _, cur := range deals {
+			visitedBefore, err := s.store.visited(ctx, orgID, cur.ID, pipelineID)
+			if err != nil {
+				return err
+			}
 			out, err := s.store.update(ctx, orgID, cur.ID, map[string]any{"stage": to})
 			if err != nil {
 				return err
 			}
 			if err := s.store.recordVisits(ctx, cur, out); err != nil {
 				return err
+			}
+			visitedAfter := visitedBefore
+			if !slices.Contains(visitedBefore, to) {
+				visitedAfter = append(slices.Clone(visitedBefore), to)
+				slices.Sort(visitedAfter)
 			}
 			if err := s.record(ctx, "deal.updated", out, &cur); err != nil {
 				return err
@@ -606,7 +675,7 @@ func (s *Service) MoveDealsBetweenStages(ctx context.Context, orgID, pipelineID 
 				Type: c.Type, Payload: c.payload()}); err != nil {
 				return err
 			}
-			if before, after := cur.facts(), out.facts(); !sameFacts(before, after) {
+			if before, after := cur.factsVisited(visitedBefore), out.factsVisited(visitedAfter); !sameFacts(before, after) {
 				if err := s.written(ctx, dealsapi.DealWritten{OrgID: orgID, DealID: cur.ID, Before: before, After: after}); err != nil {
 					return err
 				}

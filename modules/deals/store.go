@@ -3,6 +3,7 @@ package deals
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,14 +64,26 @@ func (d Deal) public() dealsapi.Deal {
 func (d Deal) facts() *dealsapi.DealFacts {
 	p := d.public()
 	return &dealsapi.DealFacts{PipelineID: d.PipelineID, Status: p.Status, Stage: p.Stage, MaxStage: p.MaxStage, Currency: p.Currency,
-		Amount: p.Amount, CreatedAt: p.CreatedAt}
+		Amount: p.Amount, CreatedAt: p.CreatedAt, ExpectedCloseDate: d.ExpectedCloseDate, Probability: d.Probability, ClosedAt: d.ClosedAt}
+}
+
+// factsVisited are the facts of the deal, which visited the stages visited of its pipeline.
+func (d Deal) factsVisited(visited []string) *dealsapi.DealFacts {
+	f := d.facts()
+	f.Visited = visited
+	return f
 }
 
 // sameFacts reports whether a and b report the same facts.
 func sameFacts(a, b *dealsapi.DealFacts) bool {
 	return a.PipelineID == b.PipelineID && a.Status == b.Status && a.Stage == b.Stage && a.MaxStage == b.MaxStage && a.Currency == b.Currency &&
-		a.Amount.Equal(b.Amount) && a.CreatedAt.Equal(b.CreatedAt)
+		a.Amount.Equal(b.Amount) && a.CreatedAt.Equal(b.CreatedAt) && sameTime(a.ExpectedCloseDate, b.ExpectedCloseDate) &&
+		samePtr(a.Probability, b.Probability) && sameTime(a.ClosedAt, b.ClosedAt) && slices.Equal(a.Visited, b.Visited)
 }
+
+func sameTime(a, b *time.Time) bool { return (a == nil) == (b == nil) && (a == nil || a.Equal(*b)) }
+
+func samePtr[T comparable](a, b *T) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 var dealCols = []string{"id", "organization_id", "contact_id", "owner_id", "title", "amount", "currency",
 	"status", "stage", "max_stage", "lost_reason", "created_at", "updated_at",
@@ -264,24 +277,8 @@ func (s store) countCreatedInPipelineBetween(ctx context.Context, orgID, pipelin
 	return n, nil
 }
 
-func (s store) furthestStageCounts(ctx context.Context, orgID, pipelineID int64, keys []string) (map[int]int64, error) {
-	type row struct {
-		Pos   int   `db:"pos"`
-		Deals int64 `db:"deals"`
-	}
-	sub := database.SQL.Select().Column(sq.Expr("max(array_position(?::text[], stage)) AS pos", keys)).
-		From("deal_stage_history").Where(sq.Eq{"organization_id": orgID, "pipeline_id": pipelineID}).GroupBy("deal_id")
-	rows, err := database.Select[row](ctx, s.db.Q(ctx), database.SQL.Select("pos", "count(*) AS deals").
-		FromSelect(sub, "x").Where("pos IS NOT NULL").GroupBy("pos"))
-	if err != nil {
-		return nil, fmt.Errorf("furthest stages: %w", err)
-	}
-	out := make(map[int]int64, len(rows))
-	for _, r := range rows {
-		out[r.Pos] = r.Deals
-	}
-	return out, nil
-}
+// Orders are the orders of the list, the first the default (newest first unless order=asc).
+var Orders = []string{"created_at", "updated_at", "amount", "title", "expected_close_date"}
 
 // orderColumns whitelists the orders of the list; the map keys are the API's names.
 var orderColumns = map[string]string{

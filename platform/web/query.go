@@ -69,3 +69,34 @@ func QueryErrors(errs ...error) error {
 	}
 	return other
 }
+
+// Order is the order of a list as its query asks for it.
+type Order struct {
+	By   string // one of the list's keys
+	Desc bool
+}
+
+// OrderFrom reads order_by, one of keys (the first key when absent), and order, asc or desc
+// (when absent: descending, except for the keys named in ascending). An invalid value is
+// appended to bad, naming its parameter, so that the list reports it with the others.
+func OrderFrom(c *fiber.Ctx, keys, ascending []string, bad *[]apperr.FieldError) Order {
+	o := Order{By: keys[0]}
+	if v := c.Query("order_by"); v != "" {
+		if slices.Contains(keys, v) {
+			o.By = v
+		} else {
+			*bad = append(*bad, apperr.FieldError{Field: "order_by", Message: "must be one of: " + strings.Join(keys, ", ")})
+		}
+	}
+	o.Desc = !slices.Contains(ascending, o.By)
+	switch c.Query("order") {
+	case "":
+	case "asc":
+		o.Desc = false
+	case "desc":
+		o.Desc = true
+	default:
+		*bad = append(*bad, apperr.FieldError{Field: "order", Message: "must be one of: asc, desc"})
+	}
+	return o
+}

@@ -21,7 +21,9 @@ import (
 	"github.com/mini-crm/crm/modules/contacts"
 	"github.com/mini-crm/crm/modules/deals"
 	"github.com/mini-crm/crm/modules/identity"
+	"github.com/mini-crm/crm/modules/invitations"
 	"github.com/mini-crm/crm/modules/orgs"
+	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/modules/pipelines"
 	"github.com/mini-crm/crm/modules/tasks"
 	"github.com/mini-crm/crm/modules/timeline"
@@ -66,7 +68,7 @@ var catalog = []struct {
 	{"identity", identity.Migrations, func(d deps) kernel.Module {
 		return identity.New(d.db, d.tokens, identity.Options{HashParams: d.opts.HashParams, Throttle: d.throttle})
 	}},
-	{"orgs", orgs.Migrations, func(d deps) kernel.Module { return orgs.New(d.db, d.outbox) }},
+	{"orgs", orgs.Migrations, func(d deps) kernel.Module { return orgs.New(d.db, d.outbox, d.queue) }},
 	{"pipelines", pipelines.Migrations, func(d deps) kernel.Module { return pipelines.New(d.db, d.outbox) }},
 	{"apikeys", apikeys.Migrations, func(d deps) kernel.Module { return apikeys.New(d.db, d.outbox) }},
 	{"contacts", contacts.Migrations, func(d deps) kernel.Module { return contacts.New(d.db, d.outbox) }},
@@ -84,6 +86,7 @@ var catalog = []struct {
 			Outbox:   d.outbox, Queue: d.queue, Schedule: d.cfg.WebhookRetrySchedule, DisableAfter: d.cfg.WebhookDisableAfter,
 			Retention: d.cfg.EventRetention})
 	}},
+	{"invitations", invitations.Migrations, func(d deps) kernel.Module { return invitations.New(d.db, d.opts.now()) }},
 	// add new modules above this line, in dependency order
 }
 
@@ -176,6 +179,11 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	roles := cache.New(time.Minute)
 	caches.AttachNotified("memberships", roles)
 	guard := web.NewGuard(tokens, memberships, accounts).CacheMemberships(roles)
+	// The writing replica reads its own membership writes at once: it drops the organization's
+	// roles when the change commits (the trigger's notification comes a moment later).
+	kernel.Handle(k, func(ctx context.Context, e orgsapi.MemberRemoved) error { return roles.Invalidate(ctx, e.OrgID) })
+	kernel.Handle(k, func(ctx context.Context, e orgsapi.MemberRoleChanged) error { return roles.Invalidate(ctx, e.OrgID) })
+	kernel.Handle(k, func(ctx context.Context, e orgsapi.OrganizationClosed) error { return roles.Invalidate(ctx, e.OrgID) })
 	keys, err := kernel.Resolve[auth.APIKeys](k)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)

@@ -22,7 +22,9 @@ type world struct {
 	contact, deal, task, owner int64 // A's records; owner is A's owner's user id
 	webhook                    int64 // A's webhook endpoint
 	apiKey                     int64 // an API key of A, created by its owner
+	invitation                 int64 // a pending invitation of A, made by its owner
 	pipeline, stage            int64 // a pipeline of A besides its default one, and one of its stages
+	comment                    int64 // a comment of A's owner on the deal's timeline
 }
 
 func newWorld(t *testing.T) *world {
@@ -35,9 +37,10 @@ func newWorld(t *testing.T) *world {
 	w.deal = id(w.asOwner(201, "POST", "/api/v1/deals", map[string]any{"contact_id": w.contact, "title": "Big", "amount": "100.00"}))
 	w.task = id(w.asOwner(201, "POST", "/api/v1/tasks", map[string]any{"deal_id": w.deal, "title": "Call",
 		"due_date": time.Now().UTC().AddDate(0, 0, 3).Format(time.DateOnly)}))
-	w.asOwner(201, "POST", fmt.Sprintf("/api/v1/deals/%d/activities", w.deal), map[string]any{"type": "comment", "payload": map[string]any{"text": "hi"}})
+	w.comment = id(w.asOwner(201, "POST", fmt.Sprintf("/api/v1/deals/%d/activities", w.deal), map[string]any{"type": "comment", "payload": map[string]any{"text": "hi"}}))
 	w.webhook = id(w.asOwner(201, "POST", "/api/v1/webhooks", map[string]any{"url": "https://hooks.example.com/a", "events": []string{"*"}}))
 	w.apiKey = id(w.asOwner(201, "POST", fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), map[string]any{"name": "Sync", "role": "manager"}))
+	w.invitation = id(w.asOwner(201, "POST", fmt.Sprintf("/api/v1/organizations/%d/invitations", w.a), map[string]any{"email": "invitee@a.example", "role": "member"}))
 	pl := w.asOwner(201, "POST", "/api/v1/pipelines", map[string]any{"name": "Matrix", "stages": []any{map[string]any{"key": "first"}, map[string]any{"key": "second"}}}).JSON()
 	w.pipeline, w.stage = int64(pl["id"].(float64)), int64(pl["stages"].([]any)[1].(map[string]any)["id"].(float64))
 	return w
@@ -56,6 +59,7 @@ func (w *world) snapshot(t *testing.T) map[string][]byte {
 		fmt.Sprintf("/api/v1/tasks/%d", w.task), fmt.Sprintf("/api/v1/deals/%d/activities", w.deal),
 		fmt.Sprintf("/api/v1/organizations/%d", w.a), fmt.Sprintf("/api/v1/organizations/%d/members", w.a),
 		fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), fmt.Sprintf("/api/v1/pipelines/%d", w.pipeline),
+		fmt.Sprintf("/api/v1/organizations/%d/invitations", w.a),
 	} {
 		out[p] = w.asOwner(200, "GET", p, nil).Body
 	}
@@ -82,11 +86,14 @@ func (w *world) fixtures() map[string]fixture {
 		"DELETE /api/v1/deals/:id":                                {rec("id", w.deal), nil},
 		"GET /api/v1/deals/:deal_id/activities":                   {rec("deal_id", w.deal), nil},
 		"POST /api/v1/deals/:deal_id/activities":                  {rec("deal_id", w.deal), map[string]any{"type": "comment", "payload": map[string]any{"text": "x"}}},
+		"PATCH /api/v1/deals/:deal_id/activities/:id":             {map[string]int64{"deal_id": w.deal, "id": w.comment}, map[string]any{"payload": map[string]any{"text": "Stolen"}}},
+		"DELETE /api/v1/deals/:deal_id/activities/:id":            {map[string]int64{"deal_id": w.deal, "id": w.comment}, nil},
 		"GET /api/v1/tasks/:id":                                   {rec("id", w.task), nil},
 		"PATCH /api/v1/tasks/:id":                                 {rec("id", w.task), map[string]any{"title": "Stolen"}},
 		"DELETE /api/v1/tasks/:id":                                {rec("id", w.task), nil},
 		"GET /api/v1/organizations/:org_id":                       {org, nil},
 		"PATCH /api/v1/organizations/:org_id":                     {org, map[string]any{"name": "Stolen"}},
+		"DELETE /api/v1/organizations/:org_id":                    {org, nil},
 		"GET /api/v1/organizations/:org_id/members":               {org, nil},
 		"POST /api/v1/organizations/:org_id/members":              {org, map[string]any{"email": w.team.Outsider.Email, "role": "owner"}},
 		"PATCH /api/v1/organizations/:org_id/members/:user_id":    {member, map[string]any{"role": "member"}},
@@ -101,6 +108,9 @@ func (w *world) fixtures() map[string]fixture {
 		"GET /api/v1/organizations/:org_id/api-keys":              {org, nil},
 		"POST /api/v1/organizations/:org_id/api-keys":             {org, map[string]any{"name": "Stolen", "role": "admin"}},
 		"DELETE /api/v1/organizations/:org_id/api-keys/:id":       {map[string]int64{"org_id": w.a, "id": w.apiKey}, nil},
+		"GET /api/v1/organizations/:org_id/invitations":           {org, nil},
+		"POST /api/v1/organizations/:org_id/invitations":          {org, map[string]any{"email": w.team.Outsider.Email, "role": "owner"}},
+		"DELETE /api/v1/organizations/:org_id/invitations/:id":    {map[string]int64{"org_id": w.a, "id": w.invitation}, nil},
 		"GET /api/v1/pipelines/:id":                               {rec("id", w.pipeline), nil},
 		"PATCH /api/v1/pipelines/:id":                             {rec("id", w.pipeline), map[string]any{"name": "Stolen"}},
 		"DELETE /api/v1/pipelines/:id":                            {rec("id", w.pipeline), nil},
@@ -214,7 +224,8 @@ func TestListsNeverShowAnotherOrganization(t *testing.T) {
 		}
 	}
 	empty := w.s.Register("empty")
-	for _, p := range []string{"/api/v1/analytics/deals/summary", "/api/v1/analytics/deals/funnel"} {
+	for _, p := range []string{"/api/v1/analytics/deals/summary", "/api/v1/analytics/deals/funnel",
+		"/api/v1/analytics/deals/forecast"} {
 		report := func(u apptest.User, org int64) string {
 			return string(w.s.Must(200, apptest.Req{Method: "GET", Path: p, Token: u.Token, Org: org}).Body)
 		}
@@ -246,6 +257,13 @@ func TestRoleMatrix(t *testing.T) {
 	all := func(owner, admin, manager, member int) map[string]int {
 		return map[string]int{"owner": owner, "admin": admin, "manager": manager, "member": member}
 	}
+	comments := fmt.Sprintf("/api/v1/deals/%d/activities", w.deal)
+	memberComment := func() string {
+		c := w.s.Must(201, apptest.Req{Method: "POST", Path: comments, Token: w.team.Member.Token, Org: w.a,
+			Body: map[string]any{"type": "comment", "payload": map[string]any{"text": "member's"}}}).JSON()
+		return fmt.Sprintf("%s/%d", comments, int64(c["id"].(float64)))
+	}
+	theirs := memberComment()
 	actions := []action{
 		{"read deals", "GET", "/api/v1/deals", nil, all(200, 200, 200, 200)},
 		{"filter by owner", "GET", fmt.Sprintf("/api/v1/deals?owner_id=%d", w.owner), nil, all(200, 200, 200, 403)},
@@ -255,14 +273,24 @@ func TestRoleMatrix(t *testing.T) {
 		{"roll a stage back", "PATCH", fmt.Sprintf("/api/v1/deals/%d", mine), map[string]any{"stage": "qualification"}, all(200, 200, 403, 403)},
 		{"task on someone else's deal", "POST", "/api/v1/tasks", map[string]any{"deal_id": w.deal, "title": "t"}, all(201, 201, 201, 403)},
 		{"comment on someone else's deal", "POST", fmt.Sprintf("/api/v1/deals/%d/activities", w.deal), map[string]any{"type": "comment", "payload": map[string]any{"text": "x"}}, all(201, 201, 201, 201)},
+		{"edit the member's comment", "PATCH", theirs, map[string]any{"payload": map[string]any{"text": "edited"}}, all(403, 403, 403, 200)},
+		{"delete the member's comment", "DELETE", "", nil, all(204, 204, 403, 204)},
 		{"organization settings", "PATCH", fmt.Sprintf("/api/v1/organizations/%d", w.a), map[string]any{"name": "N"}, all(200, 200, 403, 403)},
+		// Owners only; the owner's try names another organization, so it is refused and erases nothing.
+		{"delete the organization", "DELETE", fmt.Sprintf("/api/v1/organizations/%d?confirm=Another", w.a), nil, all(400, 403, 403, 403)},
 		{"list API keys", "GET", fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), nil, all(200, 200, 403, 403)},
 		{"create an API key", "POST", fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), map[string]any{"name": "K", "role": "member"}, all(201, 201, 403, 403)},
+		{"list invitations", "GET", fmt.Sprintf("/api/v1/organizations/%d/invitations", w.a), nil, all(200, 200, 403, 403)},
+		{"invite a member", "POST", fmt.Sprintf("/api/v1/organizations/%d/invitations", w.a), map[string]any{"email": "matrix@a.example", "role": "member"}, all(201, 201, 403, 403)},
+		{"invite an owner", "POST", fmt.Sprintf("/api/v1/organizations/%d/invitations", w.a), map[string]any{"email": "matrix.owner@a.example", "role": "owner"}, all(201, 403, 403, 403)},
+		{"revoke an invitation", "DELETE", fmt.Sprintf("/api/v1/organizations/%d/invitations/%d", w.a, w.invitation), nil, all(204, 204, 403, 403)},
 		{"read pipelines", "GET", "/api/v1/pipelines", nil, all(200, 200, 200, 200)},
 		{"pipeline settings", "PATCH", fmt.Sprintf("/api/v1/pipelines/%d", w.pipeline), map[string]any{"name": "Renamed"}, all(200, 200, 403, 403)},
 		{"stage settings", "PATCH", fmt.Sprintf("/api/v1/pipelines/%d/stages/%d", w.pipeline, w.stage), map[string]any{"probability": 40}, all(200, 200, 403, 403)},
 		{"grant owner", "PATCH", fmt.Sprintf("/api/v1/organizations/%d/members/%d", w.a, w.team.Manager.ID), map[string]any{"role": "owner"}, all(200, 403, 403, 403)},
 		{"analytics", "GET", "/api/v1/analytics/deals/funnel", nil, all(200, 200, 200, 200)},
+		{"forecast", "GET", "/api/v1/analytics/deals/forecast", nil, all(200, 200, 200, 200)},
+		{"velocity", "GET", "/api/v1/analytics/deals/velocity", nil, all(200, 200, 200, 200)},
 	}
 	for _, a := range actions {
 		for _, role := range []string{"member", "manager", "admin", "owner"} {
@@ -273,7 +301,11 @@ func TestRoleMatrix(t *testing.T) {
 			if strings.HasPrefix(a.name, "grant") {
 				w.s.Must(200, apptest.Req{Method: "PATCH", Path: fmt.Sprintf("/api/v1/organizations/%d/members/%d", w.a, w.team.Manager.ID), Token: w.team.Owner.Token, Body: map[string]any{"role": "manager"}})
 			}
-			res := w.s.Do(apptest.Req{Method: a.method, Path: a.path, Token: w.team.As(role).Token, Org: w.a, Body: a.body})
+			path := a.path
+			if strings.HasPrefix(a.name, "delete the member's comment") {
+				path = memberComment() // each try deletes one
+			}
+			res := w.s.Do(apptest.Req{Method: a.method, Path: path, Token: w.team.As(role).Token, Org: w.a, Body: a.body})
 			if res.Status != a.want[role] {
 				t.Errorf("%s as %s: %d, want %d (%s)", a.name, role, res.Status, a.want[role], res.Body)
 			}
@@ -324,7 +356,7 @@ func TestNoSecretsInResponses(t *testing.T) {
 	w := newWorld(t)
 	var rows [][]byte
 	for _, p := range []string{"/api/v1/users/me", fmt.Sprintf("/api/v1/organizations/%d/members", w.a), "/api/v1/organizations/me",
-		fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a)} {
+		fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), fmt.Sprintf("/api/v1/organizations/%d/invitations", w.a)} {
 		rows = append(rows, w.s.Must(200, apptest.Req{Method: "GET", Path: p, Token: w.team.Owner.Token, Org: w.a}).Body)
 	}
 	rows = append(rows, w.s.Must(200, apptest.Req{Method: "POST", Path: "/api/v1/auth/login",

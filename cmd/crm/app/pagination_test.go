@@ -150,7 +150,15 @@ func listRoutes(t *testing.T, w *world) []string {
 		w.asOwner(201, "POST", "/api/v1/webhooks", map[string]any{"url": fmt.Sprintf("https://hooks.example.com/%d", i), "events": []string{"*"}})
 		w.asOwner(202, "POST", fmt.Sprintf("/api/v1/webhooks/%d/ping", w.webhook), nil)
 		w.asOwner(201, "POST", fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), map[string]any{"name": fmt.Sprint("Key ", i), "role": "member"})
+		w.asOwner(201, "POST", fmt.Sprintf("/api/v1/organizations/%d/invitations", w.a), map[string]any{"email": fmt.Sprintf("list%d@a.example", i), "role": "member"})
 		w.asOwner(201, "POST", "/api/v1/pipelines", map[string]any{"name": fmt.Sprint("Pipeline ", i), "stages": []any{map[string]any{"key": "a"}}})
+	}
+	// Invitations addressed to A's owner from two organizations, for the invitee's own list.
+	second := int64(w.s.Must(201, apptest.Req{Method: "POST", Path: "/api/v1/organizations", Token: w.team.Outsider.Token,
+		Body: map[string]any{"name": "Inviting"}}).JSON()["id"].(float64))
+	for _, org := range []int64{w.b, second} {
+		w.s.Must(201, apptest.Req{Method: "POST", Path: fmt.Sprintf("/api/v1/organizations/%d/invitations", org), Token: w.team.Outsider.Token,
+			Body: map[string]any{"email": w.team.Owner.Email, "role": "member"}})
 	}
 	fixtures := w.fixtures()
 	seen := map[string]bool{}

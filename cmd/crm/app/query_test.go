@@ -65,10 +65,13 @@ func TestEveryInvalidParameterIsNamedAtOnce(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	for path, want := range map[string][]string{
-		"/api/v1/deals?status=bogus&page_size=1000&order=up":   {"page_size", "status", "order"},
-		"/api/v1/tasks?only_open=maybe&page=0&deal_id=x":       {"page", "deal_id", "only_open"},
-		"/api/v1/contacts?owner_id=-1&include_total=perhaps":   {"include_total", "owner_id"},
-		"/api/v1/analytics/deals/summary?days=0&pipeline_id=x": {"days", "pipeline_id"},
+		"/api/v1/deals?status=bogus&page_size=1000&order=up":                      {"page_size", "status", "order"},
+		"/api/v1/tasks?only_open=maybe&page=0&deal_id=x":                          {"page", "deal_id", "only_open"},
+		"/api/v1/tasks?is_done=x&overdue=1&order_by=title&order=up&assignee_id=0": {"is_done", "overdue", "order_by", "order", "assignee_id"},
+		"/api/v1/contacts?owner_id=-1&include_total=perhaps":                      {"include_total", "owner_id"},
+		"/api/v1/analytics/deals/summary?days=0&pipeline_id=x":                    {"days", "pipeline_id"},
+		"/api/v1/analytics/deals/forecast?from=2026-13&months=25&pipeline_id=0":   {"from", "months", "pipeline_id"},
+		"/api/v1/analytics/deals/velocity?days=366&pipeline_id=x":                 {"days", "pipeline_id"},
 	} {
 		res := w.s.Do(apptest.Req{Method: "GET", Path: path, Token: w.team.Owner.Token, Org: w.a})
 		if res.Status != http.StatusBadRequest || res.Code() != "invalid_query" {

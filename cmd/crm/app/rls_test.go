@@ -117,6 +117,8 @@ func TestEveryCreatingRouteIsIdempotent(t *testing.T) {
 		// Keyed like every POST, but answering 200 or 202 (the webhooks tests replay a rotation).
 		"/api/v1/webhooks/:id/rotate-secret": true, "/api/v1/webhooks/:id/ping": true,
 		"/api/v1/webhooks/:id/deliveries/:delivery_id/retry": true,
+		// Joins an organization and answers 200 (the invitations tests replay an accept).
+		"/api/v1/invitations/accept": true,
 	}
 	uniq := time.Now().UnixNano()
 	bodies := map[string]func(i int) any{
@@ -134,6 +136,9 @@ func TestEveryCreatingRouteIsIdempotent(t *testing.T) {
 		"/api/v1/tasks": func(i int) any { return map[string]any{"deal_id": w.deal, "title": fmt.Sprint("T", i)} },
 		"/api/v1/webhooks": func(i int) any {
 			return map[string]any{"url": fmt.Sprintf("https://hooks.example.com/%d", i), "events": []string{"*"}}
+		},
+		"/api/v1/organizations/:org_id/invitations": func(i int) any {
+			return map[string]any{"email": fmt.Sprintf("idem%d.%d@example.com", uniq, i), "role": "member"}
 		},
 		"/api/v1/organizations/:org_id/api-keys": func(i int) any {
 			return map[string]any{"name": fmt.Sprint("Key ", i), "role": "member"}
