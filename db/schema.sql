@@ -1079,6 +1079,8 @@ CREATE UNIQUE INDEX deal_stage_history_open_idx ON public.deal_stage_history USI
 
 CREATE INDEX deal_stage_history_stage_idx ON public.deal_stage_history USING btree (organization_id, pipeline_id, stage, deal_id);
 
+CREATE INDEX deal_stage_history_visited_idx ON public.deal_stage_history USING btree (organization_id, deal_id, pipeline_id) INCLUDE (stage);
+
 CREATE INDEX deals_amount_idx ON public.deals USING btree (organization_id, amount, id);
 
 CREATE INDEX deals_contact_idx ON public.deals USING btree (organization_id, contact_id, created_at DESC, id DESC);
