@@ -105,6 +105,7 @@ type Runner struct {
 	srv        *Server
 	replicas   []*Server // the servers steps alternate between; srv alone unless NewRunner got more
 	sent       int       // steps sent so far, which picks the replica of the next
+	wrote      bool      // the last step sent was a write
 	client     *http.Client
 	contract   *Contract
 	runID      string
@@ -161,6 +162,10 @@ func (c closeBoth) Close() error {
 	_ = c.conn.Close()
 	return err
 }
+
+// ReplicaLag is how soon after a commit every replica serves what it wrote: the target of
+// the cache invalidations between replicas (they measure 1 to 10 ms).
+const ReplicaLag = 100 * time.Millisecond
 
 // NewRunner fetches the document the service serves, checks that it is the repository's,
 // and signs up a user for probing which routes the service has.
@@ -363,6 +368,12 @@ func (r *Runner) step(st Step, vars *Vars) (*exchange, []string) {
 	}
 	replica := r.replicas[r.sent%len(r.replicas)]
 	r.sent++
+	// Replicas agree within ReplicaLag of a commit, not at the very instant: a step after a
+	// write, sent to the other replica, waits that long first.
+	if len(r.replicas) > 1 && r.wrote {
+		time.Sleep(ReplicaLag)
+	}
+	r.wrote = st.Method() != http.MethodGet && st.Method() != http.MethodHead
 	ex := &exchange{method: st.Method(), url: replica.Base + path, reqHeader: header, reqBody: body}
 
 	// The request against the document.
