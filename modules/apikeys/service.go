@@ -44,25 +44,9 @@ type Created struct {
 	Token string
 }
 
-// manager returns the caller when they may manage the organization's keys: a person (never a
-// key) who is owner or admin.
-func manager(ctx context.Context) (auth.Principal, error) {
-	p, err := auth.TenantCaller(ctx)
-	if err != nil {
-		return p, err
-	}
-	if p.KeyID != 0 {
-		return p, auth.ErrAPIKeyNotAllowed
-	}
-	if !p.Role.CanManageOrganization() {
-		return p, auth.ErrForbidden
-	}
-	return p, nil
-}
-
 // List lists the organization's keys, revoked ones included, oldest first.
 func (s *Service) List(ctx context.Context, w listing.Window) (database.Result[Key], error) {
-	p, err := manager(ctx)
+	p, err := auth.RequireManager(ctx)
 	if err != nil {
 		return database.Result[Key]{}, err
 	}
@@ -71,7 +55,7 @@ func (s *Service) List(ctx context.Context, w listing.Window) (database.Result[K
 
 // Create makes a key acting for the caller with role, until expires when given.
 func (s *Service) Create(ctx context.Context, name string, role auth.Role, expires *time.Time) (Created, error) {
-	p, err := manager(ctx)
+	p, err := auth.RequireManager(ctx)
 	if err != nil {
 		return Created{}, err
 	}
@@ -99,7 +83,7 @@ func (s *Service) Create(ctx context.Context, name string, role auth.Role, expir
 
 // Revoke stops a key at once. Revoking a revoked key changes nothing.
 func (s *Service) Revoke(ctx context.Context, id int64) error {
-	p, err := manager(ctx)
+	p, err := auth.RequireManager(ctx)
 	if err != nil {
 		return err
 	}

@@ -50,27 +50,11 @@ type Accepted struct {
 	Role auth.Role
 }
 
-// manager returns the caller when they may manage the organization's invitations: a person
-// (never a key) who is owner or admin.
-func manager(ctx context.Context) (auth.Principal, error) {
-	p, err := auth.TenantCaller(ctx)
-	if err != nil {
-		return p, err
-	}
-	if p.KeyID != 0 {
-		return p, auth.ErrAPIKeyNotAllowed
-	}
-	if !p.Role.CanManageOrganization() {
-		return p, auth.ErrForbidden
-	}
-	return p, nil
-}
-
 // Create invites email to the organization with role. A pending invitation of the same email
 // (compared case-insensitively) is revoked: the new one replaces it. Someone who is a member
 // already is 409 already_member.
 func (s *Service) Create(ctx context.Context, email string, role auth.Role) (Created, error) {
-	p, err := manager(ctx)
+	p, err := auth.RequireManager(ctx)
 	if err != nil {
 		return Created{}, err
 	}
@@ -121,7 +105,7 @@ func (s *Service) checkNotMember(ctx context.Context, orgID int64, email string)
 // List lists the organization's invitations with the statuses (every one when none), newest
 // first.
 func (s *Service) List(ctx context.Context, statuses []string, w listing.Window) (database.Result[Invitation], error) {
-	p, err := manager(ctx)
+	p, err := auth.RequireManager(ctx)
 	if err != nil {
 		return database.Result[Invitation]{}, err
 	}
@@ -131,7 +115,7 @@ func (s *Service) List(ctx context.Context, statuses []string, w listing.Window)
 // Revoke makes a pending invitation unusable. Revoking one that is no longer pending changes
 // nothing.
 func (s *Service) Revoke(ctx context.Context, id int64) error {
-	p, err := manager(ctx)
+	p, err := auth.RequireManager(ctx)
 	if err != nil {
 		return err
 	}

@@ -104,6 +104,23 @@ func RequireRole(ctx context.Context, roles ...Role) (Principal, error) {
 	return p, nil
 }
 
+// RequireManager returns the tenant caller when a person (never an API key) who may manage
+// the organization (owner or admin) makes the request: for what grants or manages access
+// (API keys, invitations), which a key must not do whatever its role.
+func RequireManager(ctx context.Context) (Principal, error) {
+	p, err := TenantCaller(ctx)
+	if err != nil {
+		return p, err
+	}
+	if p.KeyID != 0 {
+		return p, ErrAPIKeyNotAllowed
+	}
+	if !p.Role.CanManageOrganization() {
+		return p, ErrForbidden
+	}
+	return p, nil
+}
+
 // CanModifyOwned reports whether the caller may change a record owned by ownerID:
 // owner, admin and manager may change any; a member only their own.
 func (p Principal) CanModifyOwned(ownerID int64) bool {
