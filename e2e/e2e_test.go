@@ -40,7 +40,7 @@ func TestScenariosOnTwoReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the e2e scenarios need the compiled service and PostgreSQL")
 	}
-	redisURL := needRedis(t)
+	redisURL := testdb.Redis(t, 3) // the suite's own database: package tests use 0
 	bin := buildBinary(t)
 	db := testdb.URL(t, app.Sources())
 	a := startServer(t, bin, db, "REDIS_URL="+redisURL)

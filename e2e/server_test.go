@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // buildBinary compiles cmd/crm into a temporary directory with the go command that runs
@@ -239,28 +237,4 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// needRedis returns the Redis the replicas of a story share, skipping the test when none
-// answers, except in CI (CI set), which starts Redis: there a missing Redis fails instead of
-// hiding the test. The database number is the e2e suite's own, so that counters of the
-// packages' tests (which use 0) never meet the suite's.
-func needRedis(t *testing.T) string {
-	t.Helper()
-	const url = "redis://127.0.0.1:6379/3"
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opts)
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no Redis at %s (CI must start it): %v", url, err)
-		}
-		t.Skipf("no Redis at %s: %v", url, err)
-	}
-	return url
 }

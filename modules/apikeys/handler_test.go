@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/mini-crm/crm/modules/apikeys"
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
+	"github.com/mini-crm/crm/platform/testdb"
 )
 
 type env struct {
@@ -555,19 +555,13 @@ func TestActingRoleForLaterWork(t *testing.T) {
 // With REDIS_URL every replica counts a key's requests in one window: the limit holds across
 // them. (Skipped when no Redis answers, except in CI.)
 func TestRateLimitSharedThroughRedis(t *testing.T) {
-	const redisURL = "redis://127.0.0.1:6379/0"
+	redisURL := testdb.Redis(t, 0)
 	opts, err := redis.ParseURL(redisURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rc := redis.NewClient(opts)
 	defer rc.Close()
-	if err := rc.Ping(context.Background()).Err(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no Redis at %s (CI must start it): %v", redisURL, err)
-		}
-		t.Skipf("no Redis at %s: %v", redisURL, err)
-	}
 	cfg := apptest.Config()
 	cfg.RedisURL, cfg.APIKeyRateLimit = redisURL, 3
 	e := newEnvWith(t, apptest.NewWith(t, cfg))

@@ -1,17 +1,14 @@
 package identity_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/mini-crm/crm/cmd/crm/app/apptest"
+	"github.com/mini-crm/crm/platform/testdb"
 )
 
 func login(s *apptest.Server, email, password string) apptest.Response {
@@ -99,34 +96,10 @@ func TestClientAddressIsThrottled(t *testing.T) {
 	throttled(t, login(s, u.Email, "password123"))
 }
 
-// redisURL is the Redis of the shared-throttle test.
-const redisURL = "redis://127.0.0.1:6379/0"
-
-// needRedis skips the test when no Redis answers at redisURL, except in CI (CI set), which
-// starts Redis, so that there a missing Redis fails instead of hiding the test.
-func needRedis(t *testing.T) {
-	t.Helper()
-	opts, err := redis.ParseURL(redisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opts)
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no Redis at %s (CI must start it): %v", redisURL, err)
-		}
-		t.Skipf("no Redis at %s: %v", redisURL, err)
-	}
-}
-
 // With REDIS_URL the counters live in Redis: two instances share them.
 func TestThrottleSharedThroughRedis(t *testing.T) {
-	needRedis(t)
 	cfg := apptest.Config()
-	cfg.RedisURL = redisURL
+	cfg.RedisURL = testdb.Redis(t, 0)
 	cfg.LoginUserLimit, cfg.LoginUserWindow = 2, time.Minute
 	a := apptest.NewWith(t, cfg)
 	b := apptest.NewWith(t, cfg)
