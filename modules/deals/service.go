@@ -537,19 +537,27 @@ func (s *Service) Activities(ctx context.Context, dealID int64, w listing.Window
 	return s.timeline.List(ctx, p.OrgID, dealID, w)
 }
 
-// Comment adds a client's activity to the deal's timeline. Every member may comment on every
-// deal: a comment changes no record.
-func (s *Service) Comment(ctx context.Context, dealID int64, typ string, payload json.RawMessage) (timelineapi.Activity, error) {
+// onTimeline runs fn, a write of the deal's timeline by the tenant caller, in a transaction
+// that key-share locks the deal first: the deal, and so its timeline, stays until the write is
+// in, and a deal of another organization or none is ErrDealNotFound before anything happens.
+func (s *Service) onTimeline(ctx context.Context, dealID int64, fn func(ctx context.Context, p auth.Principal) error) error {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
-		return timelineapi.Activity{}, err
+		return err
 	}
-	var out timelineapi.Activity
-	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
-		// The key-share lock keeps the deal from being deleted until the comment is in.
+	return s.db.WithinTx(ctx, func(ctx context.Context) error {
 		if _, err := s.store.get(ctx, p.OrgID, dealID, forKeyLock); err != nil {
 			return err
 		}
+		return fn(ctx, p)
+	})
+}
+
+// Comment adds a client's activity to the deal's timeline. Every member may comment on every
+// deal: a comment changes no record.
+func (s *Service) Comment(ctx context.Context, dealID int64, typ string, payload json.RawMessage) (timelineapi.Activity, error) {
+	var out timelineapi.Activity
+	err := s.onTimeline(ctx, dealID, func(ctx context.Context, p auth.Principal) (err error) {
 		out, err = s.timeline.Comment(ctx, p.OrgID, dealID, p.UserID, typ, payload)
 		return err
 	})
@@ -559,16 +567,8 @@ func (s *Service) Comment(ctx context.Context, dealID int64, typ string, payload
 // EditComment changes the text of a comment on the deal's timeline. Anyone who reads the
 // timeline may try; the timeline lets only the comment's author.
 func (s *Service) EditComment(ctx context.Context, dealID, id int64, payload json.RawMessage) (timelineapi.Activity, error) {
-	p, err := auth.TenantCaller(ctx)
-	if err != nil {
-		return timelineapi.Activity{}, err
-	}
 	var out timelineapi.Activity
-	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
-		// The key-share lock keeps the deal, and so its timeline, until the edit is in.
-		if _, err := s.store.get(ctx, p.OrgID, dealID, forKeyLock); err != nil {
-			return err
-		}
+	err := s.onTimeline(ctx, dealID, func(ctx context.Context, p auth.Principal) (err error) {
 		out, err = s.timeline.EditComment(ctx, timelineapi.CommentEdit{OrgID: p.OrgID, DealID: dealID, ID: id,
 			EditorID: p.UserID, Payload: payload})
 		return err
@@ -579,14 +579,7 @@ func (s *Service) EditComment(ctx context.Context, dealID, id int64, payload jso
 // DeleteComment removes a comment from the deal's timeline: its author may, and so may
 // those who moderate the timeline (canRemoveAnyComment).
 func (s *Service) DeleteComment(ctx context.Context, dealID, id int64) error {
-	p, err := auth.TenantCaller(ctx)
-	if err != nil {
-		return err
-	}
-	return s.db.WithinTx(ctx, func(ctx context.Context) error {
-		if _, err := s.store.get(ctx, p.OrgID, dealID, forKeyLock); err != nil {
-			return err
-		}
+	return s.onTimeline(ctx, dealID, func(ctx context.Context, p auth.Principal) error {
 		return s.timeline.DeleteComment(ctx, timelineapi.CommentRemoval{OrgID: p.OrgID, DealID: dealID, ID: id,
 			UserID: p.UserID, AnyAuthor: canRemoveAnyComment(p.Role)})
 	})
