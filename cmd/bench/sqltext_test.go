@@ -96,7 +96,10 @@ func TestStatementCopiesAreWhatTheServiceSends(t *testing.T) {
 	cfg.URL, cfg.UncachedURL, cfg.DSN = cached, uncached, url
 	cfg.PID, cfg.UncachedPID = os.Getpid(), os.Getpid()
 	cfg.Concurrency = []int{1}
-	cfg.Duration, cfg.Warmup, cfg.SettleWait = 100*time.Millisecond, 10*time.Millisecond, 0
+	// Long enough for every operation to run a few times even in a race-enabled build on a busy
+	// machine, so that every statement they send is recorded (at 100 ms a run could end before
+	// a PATCH had moved a deal, and the stage-history copy was reported as never sent).
+	cfg.Duration, cfg.Warmup, cfg.SettleWait = 400*time.Millisecond, 50*time.Millisecond, 0
 	cfg.CursorSecret, cfg.Deliveries = apptest.Secret, 0
 	if _, err := Run(ctx, cfg); err != nil {
 		t.Fatal(err)
