@@ -24,6 +24,9 @@ const (
 	KindUnavailable
 	// KindGone is a resource that existed and no longer does (an expired feed cursor).
 	KindGone
+	// KindNotAcceptable is a request for a representation the route cannot produce (an
+	// export in a format it does not write).
+	KindNotAcceptable
 )
 
 // FieldError names one invalid input field by its JSON name (dotted for nesting).

@@ -44,6 +44,14 @@ type Config struct {
 	// QueueWorkers is how many queue jobs (webhook deliveries, the dispatcher, retention) one
 	// process works at once.
 	QueueWorkers int `env:"QUEUE_WORKERS, default=20"`
+
+	// TrashRetention is how long a deleted contact, deal or task stays in the trash, where
+	// it can be restored, before the purge deletes it for good.
+	TrashRetention time.Duration `env:"TRASH_RETENTION, default=720h"`
+
+	// ExportTimeout bounds one export (GET /contacts/export, /deals/export), which streams
+	// for longer than a request may take.
+	ExportTimeout time.Duration `env:"EXPORT_TIMEOUT, default=30m"`
 }
 
 // MinSecretLen is the shortest HMAC key accepted for signing tokens.
@@ -90,6 +98,9 @@ func (c Config) Validate() error {
 	if c.RequestTimeout <= 0 {
 		return fmt.Errorf("config: REQUEST_TIMEOUT must be positive")
 	}
+	if c.ExportTimeout < 0 {
+		return fmt.Errorf("config: EXPORT_TIMEOUT must not be negative")
+	}
 	if c.DBMaxConns < 0 {
 		return fmt.Errorf("config: DB_MAX_CONNS must not be negative")
 	}
@@ -101,6 +112,9 @@ func (c Config) Validate() error {
 	}
 	if c.EventRetention <= 0 || c.WebhookDisableAfter <= 0 {
 		return fmt.Errorf("config: EVENT_RETENTION and WEBHOOK_DISABLE_AFTER must be positive")
+	}
+	if c.TrashRetention <= 0 {
+		return fmt.Errorf("config: TRASH_RETENTION must be positive")
 	}
 	if c.WebhookMaxEndpoints < 1 || c.QueueWorkers < 1 {
 		return fmt.Errorf("config: WEBHOOK_MAX_ENDPOINTS and QUEUE_WORKERS must be positive")

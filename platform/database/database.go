@@ -5,6 +5,7 @@
 package database
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -170,13 +171,24 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 	if InTx(ctx) {
 		return fn(ctx)
 	}
+	return db.runTx(ctx, "BEGIN", "", fn)
+}
+
+// runTx runs fn in a transaction opened by begin (a BEGIN statement) followed by extra
+// statements of the same round trip ("" for none).
+func (db *DB) runTx(ctx context.Context, begin, extra string, fn func(ctx context.Context) error) error {
 	var opts pgx.TxOptions
 	if s, ok := scopeOf(ctx); ok {
 		// The scope is set in the same round trip as BEGIN. The values are decimal ids or
 		// empty, so writing them into the statement is safe.
-		opts.BeginQuery = "BEGIN; SELECT set_config('app.organization_id', '" + idArg(s.org) +
+		opts.BeginQuery = begin + "; SELECT set_config('app.organization_id', '" + idArg(s.org) +
 			"', true), set_config('app.user_id', '" + idArg(s.user) + "', true), set_config('app.api_key_id', '" +
 			idArg(s.key) + "', true)"
+	} else if begin != "BEGIN" {
+		opts.BeginQuery = begin
+	}
+	if extra != "" {
+		opts.BeginQuery = cmp.Or(opts.BeginQuery, begin) + "; " + extra
 	}
 	tx, err := db.Pool.BeginTx(ctx, opts)
 	if err != nil {

@@ -269,13 +269,35 @@ func Paginate[T any](ctx context.Context, q Querier, sel, count sq.SelectBuilder
 	}
 	res.Items = rows
 	if w.Count {
-		total, err := Scalar[int64](ctx, q, count)
+		total, capped, err := countTotal(ctx, q, count, w, len(rows), res.NextCursor == nil)
 		if err != nil {
-			return res, fmt.Errorf("count: %w", err)
+			return res, err
 		}
-		res.Total = &total
+		res.Total, res.TotalCapped = &total, capped
 	}
 	return res, nil
+}
+
+// countTotal counts what a list's filters match (count is their count(*) query). An offset
+// window that holds the last rows already knows the total; otherwise the count stops at
+// listing.TotalCap unless the window asks for the exact one, so that a broad filter in a
+// large organization costs a bounded scan instead of one over every match.
+func countTotal(ctx context.Context, q Querier, count sq.SelectBuilder, w Window, rows int, last bool) (int64, bool, error) {
+	if last && w.Cursor == "" && (rows > 0 || w.Offset == 0) {
+		return int64(w.Offset) + int64(rows), false, nil
+	}
+	if !w.Exact {
+		count = SQL.Select("count(*)").FromSelect(count.RemoveColumns().Column("1").Limit(listing.TotalCap+1), "capped")
+	}
+	n, err := Scalar[int64](ctx, q, count)
+	if err != nil {
+		return 0, false, fmt.Errorf("count: %w", err)
+	}
+	if w.Exact {
+		return n, false, nil
+	}
+	total, capped := listing.Capped(n)
+	return total, capped, nil
 }
 
 // MapResult converts the items of a result.
@@ -284,7 +306,7 @@ func MapResult[R, T any](r Result[R], f func(R) T) Result[T] {
 	for i, it := range r.Items {
 		items[i] = f(it)
 	}
-	return Result[T]{Items: items, Total: r.Total, NextCursor: r.NextCursor}
+	return Result[T]{Items: items, Total: r.Total, NextCursor: r.NextCursor, TotalCapped: r.TotalCapped}
 }
 
 // TimeKey renders a timestamp as a cursor value, exactly (PostgreSQL keeps microseconds).
@@ -292,3 +314,25 @@ func TimeKey(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // IDKey renders an id as a cursor value.
 func IDKey(id int64) string { return strconv.FormatInt(id, 10) }
+
+// KeptTotal runs a list whose total the service may keep up to date itself (counts written
+// in every write's transaction): when the window asks for a total and kept knows it, list
+// pages without counting and the kept total, exact, is reported; otherwise list counts.
+func KeptTotal[T any](w Window, kept func() (total int64, ok bool, err error), list func(Window) (Result[T], error)) (Result[T], error) {
+	if !w.Count {
+		return list(w)
+	}
+	n, ok, err := kept()
+	if err != nil {
+		return Result[T]{}, err
+	}
+	if !ok {
+		return list(w)
+	}
+	w.Count = false
+	res, err := list(w)
+	if err == nil {
+		res.Total = &n
+	}
+	return res, err
+}

@@ -188,7 +188,9 @@ func (k *Keys) Handler() fiber.Handler {
 				return herr
 			}
 		}
-		if c.Response().StatusCode() >= 500 {
+		// A 429 says "not now" (an import queue that is full), like a server error: the key
+		// is given back, so that the same request sent again later runs for real.
+		if st := c.Response().StatusCode(); st >= 500 || st == fiber.StatusTooManyRequests {
 			return k.release(after, c2)
 		}
 		// A client error: nothing was written, and the answer is final for this body. When it

@@ -30,6 +30,8 @@ const (
 	Default = river.QueueDefault
 	// Webhooks holds webhook deliveries, so that slow receivers never delay the rest.
 	Webhooks = "webhooks"
+	// Imports holds CSV imports, long jobs that must not hold up the default queue's work.
+	Imports = "imports"
 )
 
 // Options tune a queue.
@@ -105,6 +107,7 @@ func (q *Queue) Open(work bool) error {
 		cfg.Queues = map[string]river.QueueConfig{
 			Default:  {MaxWorkers: 4},
 			Webhooks: {MaxWorkers: q.opts.Workers},
+			Imports:  {MaxWorkers: 2},
 		}
 		cfg.PeriodicJobs = q.periodic
 		cfg.FetchCooldown = 20 * time.Millisecond

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"regexp"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -29,6 +30,8 @@ type Options struct {
 	ReadTimeout time.Duration
 	// TracerProvider, when set, gives every request a span (see traced); nil traces nothing.
 	TracerProvider trace.TracerProvider
+	// ExportTimeout bounds a streamed export (see Export); DefaultExportTimeout when unset.
+	ExportTimeout time.Duration
 }
 
 // BodyLimit is the largest request body accepted.
@@ -59,6 +62,11 @@ func NewApp(o Options) *fiber.App {
 		ErrorHandler:          ErrorHandler(o.Logger),
 		ReadBufferSize:        8192,
 	})
+	// Upload routes take larger bodies than BodyLimit, decided from the request's head.
+	app.Server().HeaderReceived = uploadLimits(app.Server())
+	if o.ExportTimeout > 0 {
+		exportTimeouts.Store(app, o.ExportTimeout)
+	}
 	app.Use(requestID, recoverer(o.Logger))
 	if o.TracerProvider != nil {
 		app.Use(traced(o.TracerProvider))
@@ -153,18 +161,25 @@ func accessLog(log *slog.Logger, m *Metrics) fiber.Handler {
 				_ = c.SendStatus(fiber.StatusInternalServerError)
 			}
 		}
-		elapsed := time.Since(start)
 		status := c.Response().StatusCode()
 		route := routeOf(c)
-		if m != nil {
-			m.observe(c.Method(), route, status, elapsed)
+		// Copies: a streamed response is logged when its body ends, after c has been reused.
+		method, path, ip, id := strings.Clone(c.Method()), strings.Clone(c.Path()), strings.Clone(c.IP()), strings.Clone(RequestID(c))
+		traceID := tracing.TraceID(c.UserContext())
+		line := func(elapsed time.Duration, extra ...any) {
+			if m != nil {
+				m.observe(method, route, status, elapsed)
+			}
+			attrs := []any{"request_id", id, "method", method, "path", path,
+				"route", route, "status", status, "duration_ms", float64(elapsed.Microseconds()) / 1000, "ip", ip}
+			if traceID != "" {
+				attrs = append(attrs, "trace_id", traceID)
+			}
+			log.Info("request", append(attrs, extra...)...)
 		}
-		attrs := []any{"request_id", RequestID(c), "method", c.Method(), "path", c.Path(),
-			"route", route, "status", status, "duration_ms", float64(elapsed.Microseconds()) / 1000, "ip", c.IP()}
-		if id := tracing.TraceID(c.UserContext()); id != "" {
-			attrs = append(attrs, "trace_id", id)
+		if !onStreamEnd(c, func(r StreamResult) { line(time.Since(start), streamAttrs(r)...) }) {
+			line(time.Since(start))
 		}
-		log.Info("request", attrs...)
 		return nil
 	}
 }

@@ -11,10 +11,11 @@ import (
 
 // Page is a validated page request: a page number, or a cursor from a previous response.
 type Page struct {
-	Page      int // 0 when Cursor is used
-	PageSize  int
-	Cursor    string // opaque next_cursor of a previous page
-	SkipTotal bool   // include_total=false: the client does not need the count
+	Page       int // 0 when Cursor is used
+	PageSize   int
+	Cursor     string // opaque next_cursor of a previous page
+	SkipTotal  bool   // include_total=false: the client does not need the count
+	ExactTotal bool   // include_total=exact: count every match however long it takes
 }
 
 // Offset is the number of rows before the page.
@@ -30,7 +31,7 @@ func (p Page) Limit() uint64 { return uint64(p.PageSize) }
 
 // Window is the page as the database layer takes it.
 func (p Page) Window() database.Window {
-	return database.Window{Limit: p.Limit(), Offset: p.Offset(), Cursor: p.Cursor, Count: !p.SkipTotal}
+	return database.Window{Limit: p.Limit(), Offset: p.Offset(), Cursor: p.Cursor, Count: !p.SkipTotal, Exact: p.ExactTotal}
 }
 
 // Pagination limits.
@@ -51,13 +52,16 @@ func SignCursors(c database.Cursors) fiber.Handler {
 }
 
 // List is the envelope of every paginated list. page is null for a page read by cursor;
-// total is null when the client asked to skip it; next_cursor is null on the last page.
+// total is null when the client asked to skip it, and stops at 10,000 (total_capped true)
+// unless it is exact for free or the client asked for the exact count; next_cursor is null
+// on the last page.
 type List[T any] struct {
-	Items      []T     `json:"items"`
-	Page       *int    `json:"page"`
-	PageSize   int     `json:"page_size"`
-	Total      *int64  `json:"total"`
-	NextCursor *string `json:"next_cursor"`
+	Items       []T     `json:"items"`
+	Page        *int    `json:"page"`
+	PageSize    int     `json:"page_size"`
+	Total       *int64  `json:"total"`
+	TotalCapped bool    `json:"total_capped"`
+	NextCursor  *string `json:"next_cursor"`
 }
 
 // NewList wraps items, never rendering a null array.
@@ -79,7 +83,9 @@ func ListOf[R, T any](res database.Result[R], p Page, render func(R) T) List[T] 
 	for i, r := range res.Items {
 		items[i] = render(r)
 	}
-	return NewList(items, p, res.Total, res.NextCursor)
+	l := NewList(items, p, res.Total, res.NextCursor)
+	l.TotalCapped = res.TotalCapped
+	return l
 }
 
 // PageFrom reads page, page_size, cursor and include_total from the query string. page and
@@ -100,8 +106,10 @@ func PageFrom(c *fiber.Ctx) (Page, error) {
 	case "", "true":
 	case "false":
 		p.SkipTotal = true
+	case "exact":
+		p.ExactTotal = true
 	default:
-		fields = append(fields, apperr.FieldError{Field: "include_total", Message: "must be true or false"})
+		fields = append(fields, apperr.FieldError{Field: "include_total", Message: "must be true, false or exact"})
 	}
 	if v := c.Query("page"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -41,6 +41,7 @@ var kindStatus = map[apperr.Kind]int{
 	apperr.KindTooManyRequests:    http.StatusTooManyRequests,
 	apperr.KindUnavailable:        http.StatusServiceUnavailable,
 	apperr.KindGone:               http.StatusGone,
+	apperr.KindNotAcceptable:      http.StatusNotAcceptable,
 }
 
 // StatusOf returns the HTTP status an application error kind is rendered with.
@@ -78,7 +79,7 @@ func ProblemFor(c *fiber.Ctx, err error) Problem {
 	} else if errors.As(err, &fe) {
 		p.Status = fe.Code
 		if fp, ok := frameworkProblems[fe.Code]; ok {
-			p.Code, p.Detail = fp[0], fp[1]
+			p.Code, p.Detail = fp[0], uploadProblem(c, fe.Code, fp[1])
 		} else if fe.Code >= 500 {
 			p.Code, p.Detail = "internal_error", "something went wrong on our side; quote the request_id when reporting it"
 		} else {

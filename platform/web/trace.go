@@ -22,7 +22,12 @@ func traced(tp trace.TracerProvider) fiber.Handler {
 		ctx := tracing.Propagator.Extract(c.UserContext(), requestHeaders{c})
 		ctx, span := tracer.Start(ctx, c.Method(), trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("http.request.method", c.Method()), attribute.String("url.path", c.Path())))
-		defer span.End()
+		streamed := false
+		defer func() {
+			if !streamed { // a streamed body ends the span itself; a panic ends it here
+				span.End()
+			}
+		}()
 		c.SetUserContext(ctx)
 		err := c.Next()
 		status := c.Response().StatusCode()
@@ -33,6 +38,14 @@ func traced(tp trace.TracerProvider) fiber.Handler {
 		if status >= http.StatusInternalServerError {
 			span.SetStatus(codes.Error, http.StatusText(status))
 		}
+		// A streamed body is written after the handler returns: the span lasts until its end.
+		streamed = onStreamEnd(c, func(r StreamResult) {
+			span.SetAttributes(attribute.Int64("crm.stream.bytes", r.Bytes), attribute.Int64("crm.stream.records", r.Records))
+			if r.Err != nil {
+				span.SetStatus(codes.Error, "stream cut off: "+r.Err.Error())
+			}
+			span.End()
+		})
 		return err
 	}
 }
