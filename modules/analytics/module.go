@@ -32,8 +32,9 @@
 //     a stage when it entered it or a stage now after it), so a reorder needs no rewrite.
 //     It counts the deals now in the pipeline, as the funnel's count does.
 //
-// Velocity's stage visits are read from the deals module's stage history through an index
-// that holds what they need; a median cannot be kept in step by adding and subtracting.
+// Velocity's stage visits come from the deals module (dealsapi.Deals.StageVisits), which
+// keeps its own read model of finished visits per stage, day and length bucket and picks
+// the exact median from the history (modules/deals/velocity.go).
 //
 // # Months and days in the organization's time zone
 //
@@ -126,6 +127,7 @@ func (m *Module) Init(k *kernel.Kernel) error {
 	m.svc.deals, m.svc.pipelines, m.svc.orgs = deals, pl, orgs
 	kernel.Handle(k, m.svc.dealWritten)
 	kernel.Handle(k, m.svc.pipelineWritten)
+	kernel.Handle(k, m.svc.dealsMoved)
 	return nil
 }
 

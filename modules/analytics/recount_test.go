@@ -15,7 +15,7 @@ import (
 )
 
 // TestReadModelEqualsAFullRecount drives random creates, updates (status, stage forward and
-// back, amount, currency) and deletes through the HTTP API, from several clients at once,
+// back, amount, currency), deletes (to the trash) and restores through the HTTP API, from several clients at once,
 // across two organizations, and then compares the read model and both reports with a
 // recount computed by SQL straight from the deals table.
 func TestReadModelEqualsAFullRecount(t *testing.T) {
@@ -75,7 +75,7 @@ func TestReadModelEqualsAFullRecount(t *testing.T) {
 					deals[o.id] = append(deals[o.id], id(res.JSON()))
 					ops["create"]++
 					mu.Unlock()
-				case r < 9:
+				case r < 8:
 					body := randomFacts(rng, false)
 					if rng.IntN(6) == 0 {
 						body["pipeline_id"] = pipelines[o.id][rng.IntN(2)]
@@ -91,7 +91,18 @@ func TestReadModelEqualsAFullRecount(t *testing.T) {
 					mu.Lock()
 					ops[fmt.Sprint("update ", res.Status)]++
 					mu.Unlock()
+				case r == 9:
+					// Back from the trash, when it is there.
+					res := o.do("POST", "/api/v1/trash/deal/"+itoa(target)+"/restore", nil)
+					if res.Status != http.StatusOK && res.Status != http.StatusNotFound {
+						t.Errorf("restore: %d %s", res.Status, res.Body)
+						return
+					}
+					mu.Lock()
+					ops[fmt.Sprint("restore ", res.Status)]++
+					mu.Unlock()
 				default:
+					// To the trash.
 					res := o.do("DELETE", "/api/v1/deals/"+itoa(target), nil)
 					if res.Status != http.StatusNoContent && res.Status != http.StatusNotFound {
 						t.Errorf("delete: %d %s", res.Status, res.Body)
@@ -201,13 +212,13 @@ func (e env) checkRecount(t *testing.T, o org) {
 		rows(`SELECT pipeline_id, status, stage, max_stage, currency, deals, amount::text FROM analytics_deal_totals
 			WHERE organization_id = $1 AND deals <> 0 ORDER BY 1, 2, 3, 4, 5`, o.id),
 		rows(`SELECT pipeline_id, status, stage, max_stage, currency, count(*), sum(amount)::text
-			FROM deals WHERE organization_id = $1 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`, o.id))
+			FROM deals WHERE deleted_at IS NULL AND organization_id = $1 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`, o.id))
 	same("emptied rows that still hold something",
 		rows(`SELECT status, stage, max_stage, currency, deals, amount FROM analytics_deal_totals
 			WHERE organization_id = $1 AND (deals < 0 OR (deals = 0 AND amount <> 0))`, o.id), nil)
 	same("daily creations",
 		rows(`SELECT day::text, deals FROM analytics_deals_created WHERE organization_id = $1 AND deals <> 0 ORDER BY 1`, o.id),
-		rows(`SELECT (created_at AT TIME ZONE 'UTC')::date::text, count(*) FROM deals WHERE organization_id = $1 GROUP BY 1 ORDER BY 1`, o.id))
+		rows(`SELECT (created_at AT TIME ZONE 'UTC')::date::text, count(*) FROM deals WHERE deleted_at IS NULL AND organization_id = $1 GROUP BY 1 ORDER BY 1`, o.id))
 	same("daily creations below zero",
 		rows(`SELECT day::text, deals FROM analytics_deals_created WHERE organization_id = $1 AND deals < 0`, o.id), nil)
 
@@ -222,13 +233,13 @@ func (e env) checkRecount(t *testing.T, o org) {
 			WHERE organization_id = $1 AND deals <> 0 ORDER BY 1, 2, 3, 4, 5`, o.id),
 		rows(`SELECT pipeline_id, coalesce(date_trunc('month', expected_close_date)::date, 'infinity')::text, stage, currency,
 				probability IS NOT NULL, count(*), sum(amount)::text, coalesce(sum(amount * probability), 0)::numeric(33,2)::text
-			FROM deals WHERE organization_id = $1 AND status IN ('new', 'in_progress') GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`, o.id))
+			FROM deals WHERE deleted_at IS NULL AND organization_id = $1 AND status IN ('new', 'in_progress') GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`, o.id))
 	same("won deals",
 		rows(`SELECT pipeline_id, day::text, currency, deals, amount::text, to_win_us::text FROM analytics_deals_won
 			WHERE organization_id = $1 AND deals <> 0 ORDER BY 1, 2, 3`, o.id),
 		rows(`SELECT pipeline_id, (closed_at AT TIME ZONE 'UTC')::date::text, currency, count(*), sum(amount)::text,
 				sum(extract(epoch FROM closed_at - created_at) * 1000000)::numeric(40,0)::text
-			FROM deals WHERE organization_id = $1 AND status = 'won' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, o.id))
+			FROM deals WHERE deleted_at IS NULL AND organization_id = $1 AND status = 'won' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, o.id))
 	same("emptied forecast rows that still hold something",
 		rows(`SELECT 'open', deals FROM analytics_deals_open WHERE organization_id = $1 AND (deals < 0 OR (deals = 0 AND (amount <> 0 OR amount_prob <> 0)))
 			UNION ALL SELECT 'won', deals FROM analytics_deals_won WHERE organization_id = $1 AND (deals < 0 OR (deals = 0 AND (amount <> 0 OR to_win_us <> 0)))
@@ -238,7 +249,7 @@ func (e env) checkRecount(t *testing.T, o org) {
 		rows(`SELECT pipeline_id, stages::text, count(*) FROM (
 				SELECT d.pipeline_id, array_agg(DISTINCT h.stage COLLATE "C" ORDER BY h.stage COLLATE "C") AS stages
 				FROM deals d JOIN deal_stage_history h ON h.organization_id = d.organization_id AND h.deal_id = d.id AND h.pipeline_id = d.pipeline_id
-				WHERE d.organization_id = $1 GROUP BY d.id, d.pipeline_id) v
+				WHERE d.organization_id = $1 AND d.deleted_at IS NULL GROUP BY d.id, d.pipeline_id) v
 			GROUP BY 1, 2 ORDER BY 1, 2`, o.id))
 
 	from := time.Now().UTC().AddDate(-1, 0, 0)
@@ -277,7 +288,7 @@ func (e env) recountForecast(t *testing.T, orgID int64, from time.Time) string {
 	rs, err := e.sql.Query(context.Background(), `
 		SELECT coalesce(to_char(expected_close_date, 'YYYY-MM'), ''), currency, count(*), sum(amount)::text,
 			round(sum(amount * coalesce(probability, pipelines_stage_probability(organization_id, pipeline_id, stage), 0)) / 100, 2)::text
-		FROM deals WHERE organization_id = $1 AND status IN ('new', 'in_progress') GROUP BY 1, 2`, orgID)
+		FROM deals WHERE deleted_at IS NULL AND organization_id = $1 AND status IN ('new', 'in_progress') GROUP BY 1, 2`, orgID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +312,7 @@ func (e env) recountForecast(t *testing.T, orgID int64, from time.Time) string {
 	rs.Close()
 	rs, err = e.sql.Query(context.Background(), `
 		SELECT to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM'), currency, count(*), sum(amount)::text
-		FROM deals WHERE organization_id = $1 AND status = 'won' GROUP BY 1, 2`, orgID)
+		FROM deals WHERE deleted_at IS NULL AND organization_id = $1 AND status = 'won' GROUP BY 1, 2`, orgID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +345,7 @@ func (e env) checkVelocityWon(t *testing.T, o org) {
 			var avg *string
 			if err := e.sql.QueryRow(context.Background(), `
 				SELECT count(*), (round(avg(extract(epoch FROM closed_at - created_at)) / 86400, 1))::text FROM deals
-				WHERE organization_id = $1 AND pipeline_id = $2 AND status = 'won' AND closed_at >= now() - make_interval(days => $3)`,
+				WHERE deleted_at IS NULL AND organization_id = $1 AND pipeline_id = $2 AND status = 'won' AND closed_at >= now() - make_interval(days => $3)`,
 				o.id, pl, days).Scan(&n, &avg); err != nil {
 				t.Fatal(err)
 			}
@@ -354,7 +365,7 @@ func (e env) recountSummary(t *testing.T, orgID int64, days int) string {
 		byStatus[s] = map[string]any{"count": 0, "amount": map[string]string{}}
 	}
 	rs, err := e.sql.Query(ctx, `SELECT status, currency, count(*), sum(amount)::text FROM deals
-		WHERE organization_id = $1 GROUP BY 1, 2`, orgID)
+		WHERE deleted_at IS NULL AND organization_id = $1 GROUP BY 1, 2`, orgID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +381,7 @@ func (e env) recountSummary(t *testing.T, orgID int64, days int) string {
 	rs.Close()
 	avg := map[string]string{}
 	rs, err = e.sql.Query(ctx, `SELECT currency, round(sum(amount) / count(*), 2)::text FROM deals
-		WHERE organization_id = $1 AND status = 'won' GROUP BY 1`, orgID)
+		WHERE deleted_at IS NULL AND organization_id = $1 AND status = 'won' GROUP BY 1`, orgID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,10 +397,10 @@ func (e env) recountSummary(t *testing.T, orgID int64, days int) string {
 	var newDeals int
 	if err := e.sql.QueryRow(ctx, `SELECT CASE WHEN won + lost = 0 THEN NULL ELSE round(100.0 * won / (won + lost), 1)::text END
 		FROM (SELECT count(*) FILTER (WHERE status = 'won') AS won, count(*) FILTER (WHERE status = 'lost') AS lost
-		      FROM deals WHERE organization_id = $1) x`, orgID).Scan(&winRate); err != nil {
+		      FROM deals WHERE deleted_at IS NULL AND organization_id = $1) x`, orgID).Scan(&winRate); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.sql.QueryRow(ctx, `SELECT count(*) FROM deals WHERE organization_id = $1 AND created_at >= now() - make_interval(days => $2)`,
+	if err := e.sql.QueryRow(ctx, `SELECT count(*) FROM deals WHERE deleted_at IS NULL AND organization_id = $1 AND created_at >= now() - make_interval(days => $2)`,
 		orgID, days).Scan(&newDeals); err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +416,7 @@ func (e env) recountFunnel(t *testing.T, orgID int64) string {
 	t.Helper()
 	rs, err := e.sql.Query(context.Background(), `
 		WITH s (n, name) AS (VALUES (1, 'qualification'), (2, 'proposal'), (3, 'negotiation'), (4, 'closed')),
-		d AS (SELECT * FROM deals WHERE organization_id = $1 AND pipeline_id = pipelines_default_id($1)),
+		d AS (SELECT * FROM deals WHERE deleted_at IS NULL AND organization_id = $1 AND pipeline_id = pipelines_default_id($1)),
 		far AS (
 			SELECT d.id, max(s.n) AS n
 			FROM d JOIN deal_stage_history h ON h.organization_id = $1 AND h.deal_id = d.id AND h.pipeline_id = d.pipeline_id

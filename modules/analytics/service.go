@@ -328,6 +328,13 @@ func (s *Service) pipelineWritten(ctx context.Context, e pipelinesapi.PipelineWr
 	return s.cache.Invalidate(ctx, e.OrgID)
 }
 
+// dealsMoved drops the organization's cached reports on every replica once a contact merge
+// that moved deals to the surviving contact commits: nothing counted changes, but every write
+// coming from a merge invalidates the reports like a deal write.
+func (s *Service) dealsMoved(ctx context.Context, e dealsapi.DealsMoved) error {
+	return s.cache.Invalidate(ctx, e.OrgID)
+}
+
 // dealWritten applies a deal write to the read model, inside the write's transaction.
 func (s *Service) dealWritten(ctx context.Context, e dealsapi.DealWritten) error {
 	ts, cs, err := deltas(e)

@@ -74,7 +74,7 @@ func TestBackfillAndTheWindowOfNewDeals(t *testing.T) {
 		400 * day,
 	}
 	ctx := context.Background()
-	rows, err := e.sql.Query(ctx, "SELECT id FROM deals WHERE organization_id = $1 ORDER BY id", a.id)
+	rows, err := e.sql.Query(ctx, "SELECT id FROM deals WHERE organization_id = $1 AND deleted_at IS NULL ORDER BY id", a.id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestBackfillAndTheWindowOfNewDeals(t *testing.T) {
 		clock = c
 		for days := 1; days <= 365; days++ {
 			var want int64
-			if err := e.sql.QueryRow(ctx, "SELECT count(*) FROM deals WHERE organization_id = $1 AND created_at >= $2",
+			if err := e.sql.QueryRow(ctx, "SELECT count(*) FROM deals WHERE organization_id = $1 AND deleted_at IS NULL AND created_at >= $2",
 				a.id, c.Add(-time.Duration(days)*day)).Scan(&want); err != nil {
 				t.Fatal(err)
 			}
@@ -163,9 +163,9 @@ func checkTables(t *testing.T, conn *pgx.Conn, orgID int64) {
 	}
 	pairs := [][2]string{
 		{`SELECT pipeline_id, status, stage, max_stage, currency, deals, amount::text FROM analytics_deal_totals WHERE organization_id = $1 AND deals <> 0`,
-			`SELECT pipeline_id, status, stage, max_stage, currency, count(*), sum(amount)::text FROM deals WHERE organization_id = $1 GROUP BY 1, 2, 3, 4, 5`},
+			`SELECT pipeline_id, status, stage, max_stage, currency, count(*), sum(amount)::text FROM deals WHERE organization_id = $1 AND deleted_at IS NULL GROUP BY 1, 2, 3, 4, 5`},
 		{`SELECT day, deals FROM analytics_deals_created WHERE organization_id = $1 AND deals <> 0`,
-			`SELECT (created_at AT TIME ZONE 'UTC')::date, count(*) FROM deals WHERE organization_id = $1 GROUP BY 1`},
+			`SELECT (created_at AT TIME ZONE 'UTC')::date, count(*) FROM deals WHERE organization_id = $1 AND deleted_at IS NULL GROUP BY 1`},
 	}
 	for _, p := range pairs {
 		got, want := query(p[0]), query(p[1])

@@ -51,7 +51,7 @@ func (s store) list(ctx context.Context, orgID int64, w database.Window) (databa
 	return database.Paginate(ctx, s.db.Q(ctx),
 		database.SQL.Select(keyCols...).From("api_keys").Where(where),
 		database.SQL.Select("count(*)").From("api_keys").Where(where),
-		keyOrder, w, func(k Key) []string { return []string{database.TimeKey(k.CreatedAt), database.IDKey(k.ID)} })
+		keyOrder, w.Unfiltered(), func(k Key) []string { return []string{database.TimeKey(k.CreatedAt), database.IDKey(k.ID)} })
 }
 
 // revoke sets revoked_at on a key that is not revoked yet and returns it; revoked is false

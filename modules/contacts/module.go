@@ -8,6 +8,7 @@ import (
 	"io/fs"
 
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
+	"github.com/mini-crm/crm/modules/trash/trashapi"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
 	"github.com/mini-crm/crm/platform/web"
@@ -43,7 +44,17 @@ func (m *Module) Init(k *kernel.Kernel) error {
 	if err != nil {
 		return err
 	}
-	m.svc.deals = links
+	mover, err := kernel.Resolve[contactsapi.DealMover](k)
+	if err != nil {
+		return err
+	}
+	m.svc.deals, m.svc.mover = links, mover
+	tr, err := kernel.Resolve[trashapi.Trash](k)
+	if err != nil {
+		return err
+	}
+	m.svc.trash = tr
+	tr.Register(trashapi.Contact, restorer{svc: m.svc})
 	return nil
 }
 
@@ -51,6 +62,11 @@ func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc}
 	r.Tenant.List(ListParams...).Get("/contacts", h.list)
 	r.Tenant.Post("/contacts", h.create)
+	// Before /contacts/:id, which would take "duplicates" for an id.
+	r.Tenant.List().Get("/contacts/duplicates", h.duplicates)
+	r.Tenant.Query(ExportParams...).Get("/contacts/export", h.export) // before /contacts/:id too
+	r.Tenant.Post("/contacts/:id/merge", h.merge)
+	r.Tenant.List().Get("/contacts/:id/history", h.history)
 	r.Tenant.Get("/contacts/:id", h.get)
 	r.Tenant.Patch("/contacts/:id", h.update)
 	r.Tenant.Delete("/contacts/:id", h.delete)

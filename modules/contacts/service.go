@@ -2,7 +2,6 @@ package contacts
 
 import (
 	"context"
-	"errors"
 	"slices"
 
 	"github.com/mini-crm/crm/modules/contacts/contactsapi"
@@ -23,7 +22,10 @@ type Service struct {
 	db     *database.DB
 	store  store
 	deals  contactsapi.DealLinks
+	mover  contactsapi.DealMover
 	outbox Outbox
+	// trash records the contacts DELETE moves to the trash.
+	trash Trash
 }
 
 // record writes the event of a contact change in the transaction of ctx: the contact as its
@@ -165,6 +167,9 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch) (contactsap
 		if err != nil {
 			return err
 		}
+		if err := s.recordHistory(ctx, cur, out); err != nil {
+			return err
+		}
 		return s.record(ctx, "contact.updated", out, &cur)
 	})
 	if err != nil {
@@ -208,7 +213,8 @@ func equalPtr(a, b *string) bool {
 	return *a == *b
 }
 
-// Delete removes a contact that no deal references.
+// Delete moves a contact that no live deal references to the trash (contact.deleted with
+// reason trashed); the trash's purge deletes it for good later.
 func (s *Service) Delete(ctx context.Context, id int64) error {
 	p, err := auth.TenantCaller(ctx)
 	if err != nil {
@@ -231,18 +237,10 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 		if n > 0 {
 			return hasDeals(n)
 		}
-		if err := s.store.delete(ctx, p.OrgID, id); err != nil {
-			return err
-		}
-		return s.record(ctx, "contact.deleted", cur, nil)
+		// The count above sees live deals only: deals in the trash keep the contact (and
+		// restoring one brings it back).
+		return s.moveContactToTrash(ctx, cur)
 	})
-	if errors.Is(err, errReferenced) {
-		// The foreign key caught a deal the count did not see; the transaction is over, so
-		// count again to tell the client how many.
-		if n, cerr := s.deals.CountDealsOfContact(ctx, p.OrgID, id); cerr == nil && n > 0 {
-			return hasDeals(n)
-		}
-	}
 	return err
 }
 

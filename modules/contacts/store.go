@@ -2,7 +2,6 @@ package contacts
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,12 +27,15 @@ type contactRow struct {
 	Tags           []string  `db:"tags"`
 	CreatedAt      time.Time `db:"created_at"`
 	UpdatedAt      time.Time `db:"updated_at"`
+	// DeletedAt is set while the contact is in the trash (only a transaction that includes
+	// the trash sees such a row).
+	DeletedAt *time.Time `db:"deleted_at"`
 }
 
 func (r contactRow) contact() contactsapi.Contact {
 	return contactsapi.Contact{ID: r.ID, OrganizationID: r.OrganizationID, OwnerID: r.OwnerID, Name: r.Name,
 		Email: r.Email, Phone: r.Phone, Company: r.Company, JobTitle: r.JobTitle, Notes: r.Notes,
-		Tags: orEmpty(r.Tags), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		Tags: orEmpty(r.Tags), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DeletedAt: r.DeletedAt}
 }
 
 // orEmpty renders a missing list as an empty one.
@@ -45,7 +47,7 @@ func orEmpty(tags []string) []string {
 }
 
 var contactCols = []string{"id", "organization_id", "owner_id", "name", "email", "phone", "company", "job_title", "notes", "tags",
-	"created_at", "updated_at"}
+	"created_at", "updated_at", "deleted_at"}
 
 var returning = "RETURNING " + strings.Join(contactCols, ", ")
 
@@ -111,23 +113,6 @@ func (s store) update(ctx context.Context, orgID, id int64, set map[string]any) 
 	return r, nil
 }
 
-// errReferenced marks a delete refused by a foreign key of another table.
-var errReferenced = errors.New("contact is referenced")
-
-func (s store) delete(ctx context.Context, orgID, id int64) error {
-	n, err := database.Exec(ctx, s.db.Q(ctx), database.SQL.Delete("contacts").Where(sq.Eq{"organization_id": orgID, "id": id}))
-	if database.PgCode(err) == database.CodeForeignKeyViolation {
-		return fmt.Errorf("%w: %w", errReferenced, contactsapi.ErrContactHasDeals.Wrap(err))
-	}
-	if err != nil {
-		return fmt.Errorf("delete contact: %w", err)
-	}
-	if n == 0 {
-		return contactsapi.ErrContactNotFound
-	}
-	return nil
-}
-
 // orderKeys whitelists the orders of the list (the API's names) and the expression each
 // sorts by; every order ends with the id, so that it is total. Names sort without regard to
 // case. Each has an index leading with organization_id (contacts_list_idx,
@@ -176,7 +161,8 @@ func listOrder(orderBy string, desc bool) (database.Order, func(listRow) []strin
 // listCols are the columns of the list: the contact and its name as the name order sorts it.
 var listCols = append(slices.Clone(contactCols), "lower(name) AS sort_name")
 
-func (s store) list(ctx context.Context, orgID int64, f ListFilter, w database.Window) (database.Result[contactRow], error) {
+// listWhere is the condition of the list's filter, which the export shares.
+func listWhere(orgID int64, f ListFilter) sq.And {
 	where := sq.And{sq.Eq{"organization_id": orgID}}
 	if f.OwnerID != nil {
 		where = append(where, sq.Eq{"owner_id": *f.OwnerID})
@@ -189,11 +175,19 @@ func (s store) list(ctx context.Context, orgID int64, f ListFilter, w database.W
 		p := likePattern(f.Search)
 		where = append(where, sq.Or{sq.ILike{"name": p}, sq.ILike{"email": p}, sq.ILike{"phone": p}, sq.ILike{"company": p}})
 	}
+	return where
+}
+
+func (s store) list(ctx context.Context, orgID int64, f ListFilter, w database.Window) (database.Result[contactRow], error) {
+	where := listWhere(orgID, f)
 	order, key := listOrder(f.OrderBy, f.Desc)
-	res, err := database.Paginate(ctx, s.db.Q(ctx),
-		database.SQL.Select(listCols...).From("contacts").Where(where),
-		database.SQL.Select("count(*)").From("contacts").Where(where),
-		order, w, key)
+	res, err := database.KeptTotal(w, func() (int64, bool, error) { return s.keptTotal(ctx, orgID, f) },
+		func(w database.Window) (database.Result[listRow], error) {
+			return database.Paginate(ctx, s.db.Q(ctx),
+				database.SQL.Select(listCols...).From("contacts").Where(where),
+				database.SQL.Select("count(*)").From("contacts").Where(where),
+				order, w, key)
+		})
 	if err != nil {
 		return database.Result[contactRow]{}, fmt.Errorf("contacts: %w", err)
 	}

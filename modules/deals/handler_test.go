@@ -284,12 +284,17 @@ func TestUpdateRulesAndTimeline(t *testing.T) {
 	want := []string{
 		"system:deal_created",
 		"status_changed:new>won",
+		"deal_updated:amount",
+		"deal_updated:amount",
+		"deal_updated:title",
 		"status_changed:won>in_progress",
+		"deal_updated:amount",
 		"stage_changed:qualification>negotiation",
 		"stage_changed:negotiation>closed",
 		"stage_changed:closed>negotiation",
 		"status_changed:in_progress>lost",
 		"stage_changed:negotiation>qualification",
+		"deal_updated:lost_reason",
 	}
 	acts := e.activities(id(d))
 	if got := typesOf(acts); !slices.Equal(got, want) {
@@ -393,7 +398,7 @@ func TestIfMatch(t *testing.T) {
 	if res := patch(third, map[string]any{"title": "C"}); res.Status != http.StatusOK || res.Header.Get("ETag") != third {
 		t.Fatalf("no-op with If-Match: %d %s %q", res.Status, res.Body, res.Header.Get("ETag"))
 	}
-	want := []string{"system:deal_created", "status_changed:new>in_progress"}
+	want := []string{"system:deal_created", "status_changed:new>in_progress", "deal_updated:title", "deal_updated:title", "deal_updated:title"}
 	if got := typesOf(e.activities(id(d))); !slices.Equal(got, want) {
 		t.Fatalf("timeline %v", got)
 	}
@@ -416,9 +421,10 @@ func TestDelete(t *testing.T) {
 		apptest.WantProblem(t, e.as(u, "GET", dealPath(id(own)), nil), http.StatusNotFound, "deal_not_found")
 		apptest.WantProblem(t, e.as(u, "DELETE", dealPath(id(own)), nil), http.StatusNotFound, "deal_not_found")
 		apptest.WantProblem(t, e.as(u, "GET", activitiesPath(id(own)), nil), http.StatusNotFound, "deal_not_found")
+		// The deal is in the trash: its timeline waits there with it, for its restore.
 		var left int
-		if err := e.sql.QueryRow(context.Background(), "SELECT count(*) FROM activities WHERE deal_id = $1", id(own)).Scan(&left); err != nil || left != 0 {
-			t.Fatalf("%s: %d activities outlived their deal (%v)", role, left, err)
+		if err := e.sql.QueryRow(context.Background(), "SELECT count(*) FROM activities WHERE deal_id = $1", id(own)).Scan(&left); err != nil || left != 3 {
+			t.Fatalf("%s: %d activities kept with the deal in the trash, want 3 (%v)", role, left, err)
 		}
 		res := e.as(u, "DELETE", dealPath(id(others)), nil)
 		if role == "member" {

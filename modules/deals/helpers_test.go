@@ -3,7 +3,10 @@ package deals_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -90,6 +93,9 @@ func typesOf(acts []map[string]any) []string {
 			out = append(out, "system:"+fmt.Sprint(p["event"]))
 		case "comment":
 			out = append(out, "comment:"+fmt.Sprint(p["text"]))
+		case "deal_updated":
+			changes, _ := p["changes"].(map[string]any)
+			out = append(out, "deal_updated:"+strings.Join(slices.Sorted(maps.Keys(changes)), ","))
 		default:
 			out = append(out, fmt.Sprintf("%s:%v>%v", a["type"], p["from"], p["to"]))
 		}

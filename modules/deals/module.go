@@ -3,8 +3,10 @@
 // happens to a deal through the timeline facade inside its own transactions, tells the
 // contacts module how many deals reference a contact, emits dealsapi.DealWritten inside the
 // transaction of every write that changes what analytics derives from a deal, emits
-// dealsapi.DealDeleting before a delete cascades, records the deal.* events of the change
-// feed, and announces every committed write with a dealsapi.DealsChanged event.
+// dealsapi.DealDeleting and DealRestoring when a deal goes to the trash and comes back
+// (its tasks go and come with it), restores and purges deals for the trash module, records
+// the deal.* events of the change feed, and announces every committed write with a
+// dealsapi.DealsChanged event.
 package deals
 
 import (
@@ -17,6 +19,7 @@ import (
 	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/modules/pipelines/pipelinesapi"
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
+	"github.com/mini-crm/crm/modules/trash/trashapi"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
 	"github.com/mini-crm/crm/platform/web"
@@ -53,6 +56,9 @@ func (m *Module) Provide(k *kernel.Kernel) error {
 	if err := kernel.Provide[pipelinesapi.DealCounter](k, m.svc); err != nil {
 		return err
 	}
+	if err := kernel.Provide[contactsapi.DealMover](k, m.svc); err != nil {
+		return err
+	}
 	return kernel.Provide[pipelinesapi.StageMover](k, m.svc)
 }
 
@@ -77,6 +83,14 @@ func (m *Module) Init(k *kernel.Kernel) error {
 	m.svc.publish = func(e dealsapi.DealsChanged) { kernel.Publish(k, e) }
 	m.svc.emit = func(ctx context.Context, e dealsapi.DealWritten) error { return kernel.Emit(ctx, k, e) }
 	m.svc.emitDeleting = func(ctx context.Context, e dealsapi.DealDeleting) error { return kernel.Emit(ctx, k, e) }
+	m.svc.emitRestoring = func(ctx context.Context, e dealsapi.DealRestoring) error { return kernel.Emit(ctx, k, e) }
+	tr, err := kernel.Resolve[trashapi.Trash](k)
+	if err != nil {
+		return err
+	}
+	m.svc.trash = tr
+	tr.Register(trashapi.Deal, restorer{svc: m.svc})
+	m.svc.emitMoved = func(ctx context.Context, e dealsapi.DealsMoved) error { return kernel.Emit(ctx, k, e) }
 	return nil
 }
 
@@ -84,6 +98,8 @@ func (m *Module) Routes(r web.Routes) {
 	h := handler{svc: m.svc, activity: m.svc.timeline.Render}
 	r.Tenant.List(ListParams...).Get("/deals", h.list)
 	r.Tenant.Post("/deals", h.create)
+	// Before /deals/:id, which would take "export" for an id.
+	r.Tenant.Query(ExportParams...).Get("/deals/export", h.export)
 	r.Tenant.Get("/deals/:id", h.get)
 	r.Tenant.Patch("/deals/:id", h.update)
 	r.Tenant.Delete("/deals/:id", h.delete)

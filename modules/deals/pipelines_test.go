@@ -135,6 +135,14 @@ func TestPipelinesCountAndMoveDeals(t *testing.T) {
 	if acts := typesOf(e.activities(id(d))); acts[len(acts)-1] != "stage_changed:interview>offer" {
 		t.Fatalf("timeline %v", acts)
 	}
+	// A deal in the trash still belongs to its pipeline (it comes back there), so the pipeline
+	// cannot go while it is there; the purge deletes it for good.
 	e.must(http.StatusNoContent, e.team.Owner, "DELETE", dealPath(id(d)), nil)
+	if res := e.as(e.team.Owner, "DELETE", path, nil); res.Code() != "pipeline_has_deals" {
+		t.Fatalf("delete a pipeline with a deal in the trash: %d %s", res.Status, res.Body)
+	}
+	if _, err := e.sql.Exec(context.Background(), "DELETE FROM deals WHERE id = $1", id(d)); err != nil {
+		t.Fatal(err)
+	}
 	e.must(http.StatusNoContent, e.team.Owner, "DELETE", path, nil)
 }

@@ -24,6 +24,7 @@ import (
 // Contacts is what this module uses of the contacts facade.
 type Contacts interface {
 	Contact(ctx context.Context, orgID, contactID int64) (contactsapi.Contact, error)
+	RestoreFromTrash(ctx context.Context, orgID, contactID int64) error
 }
 
 // Orgs is what this module uses of the orgs facade.
@@ -67,6 +68,13 @@ type Service struct {
 	// emitDeleting runs the handlers of DealDeleting (the tasks' events) in the delete's
 	// transaction.
 	emitDeleting func(context.Context, dealsapi.DealDeleting) error
+	// emitRestoring runs the handlers of DealRestoring (the tasks that come back with the deal)
+	// in the restore's transaction.
+	emitRestoring func(context.Context, dealsapi.DealRestoring) error
+	// trash records the deals DELETE moves to the trash.
+	trash Trash
+	// emitMoved runs the handlers of DealsMoved (the reports' cache) in a merge's transaction.
+	emitMoved func(context.Context, dealsapi.DealsMoved) error
 }
 
 var (
@@ -74,6 +82,7 @@ var (
 	_ contactsapi.DealLinks    = (*Service)(nil)
 	_ pipelinesapi.DealCounter = (*Service)(nil)
 	_ pipelinesapi.StageMover  = (*Service)(nil)
+	_ contactsapi.DealMover    = (*Service)(nil)
 )
 
 // NewDeal is a deal to create. Nil fields take their defaults: the caller as owner, the
@@ -176,17 +185,28 @@ func (s *Service) List(ctx context.Context, f ListFilter, w listing.Window) (dat
 	if err != nil {
 		return database.Result[Deal]{}, err
 	}
-	if err := auth.CheckOwnerFilter(p.Role, f.OwnerID); err != nil {
+	rotten, err := s.checkFilter(ctx, p, f)
+	if err != nil {
 		return database.Result[Deal]{}, err
+	}
+	return s.store.list(ctx, p.OrgID, f, rotten, w)
+}
+
+// checkFilter checks the list's filter as the caller p gives it (the owner filter, the
+// pipeline and the stage keys) and returns, for rotten=true, the rotten limit of every stage
+// that has one.
+func (s *Service) checkFilter(ctx context.Context, p auth.Principal, f ListFilter) ([]rottenAt, error) {
+	if err := auth.CheckOwnerFilter(p.Role, f.OwnerID); err != nil {
+		return nil, err
 	}
 	pls, err := s.pipelines.Pipelines(ctx, p.OrgID)
 	if err != nil {
-		return database.Result[Deal]{}, err
+		return nil, err
 	}
 	if f.PipelineID != nil {
 		i := slices.IndexFunc(pls, func(pl pipelinesapi.Pipeline) bool { return pl.ID == *f.PipelineID })
 		if i < 0 {
-			return database.Result[Deal]{}, pipelinesapi.ErrPipelineNotFound
+			return nil, pipelinesapi.ErrPipelineNotFound
 		}
 		pls = pls[i : i+1]
 	}
@@ -201,7 +221,7 @@ func (s *Service) List(ctx context.Context, f ListFilter, w listing.Window) (dat
 	for _, st := range f.Stages {
 		if !slices.Contains(keys, st) {
 			msg := "must be one of: " + strings.Join(keys, ", ")
-			return database.Result[Deal]{}, apperr.InvalidField("invalid_query", "stage", msg, "stage "+msg)
+			return nil, apperr.InvalidField("invalid_query", "stage", msg, "stage "+msg)
 		}
 	}
 	var rotten []rottenAt
@@ -215,7 +235,7 @@ func (s *Service) List(ctx context.Context, f ListFilter, w listing.Window) (dat
 			}
 		}
 	}
-	return s.store.list(ctx, p.OrgID, f, rotten, w)
+	return rotten, nil
 }
 
 // Get returns one deal of the organization.
@@ -276,9 +296,6 @@ func (s *Service) Create(ctx context.Context, in NewDeal) (Deal, error) {
 			d.Stage = *in.Stage
 		}
 		d.MaxStage = maxStage(0, d.Stage)
-		if _, err := s.contacts.Contact(ctx, p.OrgID, d.ContactID); err != nil {
-			return err
-		}
 		if in.Currency != nil {
 			d.Currency = *in.Currency
 		} else {
@@ -290,6 +307,12 @@ func (s *Service) Create(ctx context.Context, in NewDeal) (Deal, error) {
 		}
 		out, err = s.store.insert(ctx, d)
 		if err != nil {
+			return err
+		}
+		// The contact is read after the insert: the insert's foreign key check waited for a
+		// delete of the contact in flight (its row lock), so this read sees a contact that
+		// went to the trash meanwhile, and the deal is refused instead of pointing at it.
+		if _, err := s.contacts.Contact(ctx, p.OrgID, d.ContactID); err != nil {
 			return err
 		}
 		if err := s.record(ctx, "deal.created", out, nil); err != nil {
@@ -373,11 +396,6 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch, expect patc
 			out = cur
 			return nil
 		}
-		if _, ok := set["contact_id"]; ok {
-			if _, err := s.contacts.Contact(ctx, p.OrgID, next.ContactID); err != nil {
-				return err
-			}
-		}
 		visitedBefore, err := s.store.visited(ctx, p.OrgID, id, cur.PipelineID)
 		if err != nil {
 			return err
@@ -385,6 +403,13 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch, expect patc
 		out, err = s.store.update(ctx, p.OrgID, id, set)
 		if err != nil {
 			return err
+		}
+		// After the write, as in Create: a contact that went to the trash while the update's
+		// foreign key check waited for it is seen here.
+		if _, ok := set["contact_id"]; ok {
+			if _, err := s.contacts.Contact(ctx, p.OrgID, next.ContactID); err != nil {
+				return err
+			}
 		}
 		if err := s.store.recordVisits(ctx, cur, out); err != nil {
 			return err
@@ -408,6 +433,9 @@ func (s *Service) Update(ctx context.Context, id int64, patch Patch, expect patc
 				Payload: pipelineMove(cur.PipelineID, cur.Stage, out.PipelineID, out.Stage)}); err != nil {
 				return err
 			}
+		}
+		if err := s.recordFieldChanges(ctx, p.UserID, cur, out); err != nil {
+			return err
 		}
 		if before, after := cur.factsVisited(visitedBefore), out.factsVisited(visitedAfter); !sameFacts(before, after) {
 			if err := s.written(ctx, dealsapi.DealWritten{OrgID: p.OrgID, DealID: id, Before: before, After: after}); err != nil {
@@ -482,47 +510,6 @@ func (s *Service) pipelineOf(ctx context.Context, orgID int64, id *int64) (pipel
 		return s.pipelines.Default(ctx, orgID)
 	}
 	return s.pipelines.Pipeline(ctx, orgID, *id)
-}
-
-// Delete removes a deal; its activities (and tasks) go with it through the foreign keys.
-// Before the row goes, DealDeleting lets the tasks module record a task.deleted event for
-// each of the deal's tasks; its activities go without events of their own (deal.deleted
-// stands for them).
-func (s *Service) Delete(ctx context.Context, id int64) error {
-	p, err := auth.TenantCaller(ctx)
-	if err != nil {
-		return err
-	}
-	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
-		cur, err := s.store.get(ctx, p.OrgID, id, forUpdate)
-		if err != nil {
-			return err
-		}
-		if err := ownership.CheckModify(p, cur.OwnerID); err != nil {
-			return err
-		}
-		if s.emitDeleting != nil {
-			if err := s.emitDeleting(ctx, dealsapi.DealDeleting{OrgID: p.OrgID, DealID: id}); err != nil {
-				return err
-			}
-		}
-		visited, err := s.store.visited(ctx, p.OrgID, id, cur.PipelineID)
-		if err != nil {
-			return err
-		}
-		if err := s.store.delete(ctx, p.OrgID, id); err != nil {
-			return err
-		}
-		if err := s.record(ctx, "deal.deleted", cur, nil); err != nil {
-			return err
-		}
-		return s.written(ctx, dealsapi.DealWritten{OrgID: p.OrgID, DealID: id, Before: cur.factsVisited(visited)})
-	})
-	if err != nil {
-		return err
-	}
-	s.changed(ctx, p.OrgID)
-	return nil
 }
 
 // Activities lists the deal's timeline, newest first. Anyone in the organization may read it.
@@ -617,14 +604,30 @@ func (s *Service) CountDealsOfContact(ctx context.Context, orgID, contactID int6
 	return s.store.countByContact(ctx, orgID, contactID)
 }
 
-// CountDealsInPipeline implements pipelinesapi.DealCounter.
+// CountDealsInPipeline implements pipelinesapi.DealCounter. Deals in the trash count: they
+// still belong to the pipeline and come back to it when restored.
 func (s *Service) CountDealsInPipeline(ctx context.Context, orgID, pipelineID int64) (int64, error) {
-	return s.store.countInPipeline(ctx, orgID, pipelineID, nil)
+	return s.countWithTrash(ctx, orgID, pipelineID, nil)
 }
 
-// CountDealsAtStage implements pipelinesapi.DealCounter.
+// CountDealsAtStage implements pipelinesapi.DealCounter. Deals in the trash count, as in
+// CountDealsInPipeline; a move_to takes them along (MoveDealsBetweenStages).
 func (s *Service) CountDealsAtStage(ctx context.Context, orgID, pipelineID int64, stageKey string) (int64, error) {
-	return s.store.countInPipeline(ctx, orgID, pipelineID, &stageKey)
+	return s.countWithTrash(ctx, orgID, pipelineID, &stageKey)
+}
+
+// countWithTrash counts the deals of a pipeline (of one stage when stage is set), those in
+// the trash included, in a transaction of its own or the one of ctx, which goes on seeing
+// live deals only.
+func (s *Service) countWithTrash(ctx context.Context, orgID, pipelineID int64, stage *string) (int64, error) {
+	var n int64
+	err := s.db.WithinTx(ctx, func(ctx context.Context) error {
+		return database.WithTrashed(ctx, func() (err error) {
+			n, err = s.store.countInPipeline(ctx, orgID, pipelineID, stage)
+			return err
+		})
+	})
+	return n, err
 }
 
 // MoveDealsBetweenStages implements pipelinesapi.StageMover: in the transaction of ctx, every
@@ -641,6 +644,11 @@ func (s *Service) MoveDealsBetweenStages(ctx context.Context, orgID, pipelineID 
 	err := s.db.WithinTx(ctx, func(ctx context.Context) error {
 		deals, err := s.store.lockAtStage(ctx, orgID, pipelineID, from)
 		if err != nil {
+			return err
+		}
+		// Deals in the trash at that stage move too, quietly, so that none comes back at a
+		// stage the pipeline no longer has.
+		if err := s.store.moveTrashedAtStage(ctx, orgID, pipelineID, from, to); err != nil {
 			return err
 		}
 		for _, cur := range deals {

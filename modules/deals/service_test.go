@@ -137,7 +137,7 @@ func TestConcurrentIfMatchOneWinner(t *testing.T) {
 	if got := e.must(http.StatusOK, e.team.Owner, "GET", dealPath(id(d)), nil)["title"]; got != fmt.Sprint("writer ", winner) {
 		t.Fatalf("title %v, winner %d", got, winner)
 	}
-	if got := typesOf(e.activities(id(d))); !slices.Equal(got, []string{"system:deal_created", "status_changed:new>in_progress"}) {
+	if got := typesOf(e.activities(id(d))); !slices.Equal(got, []string{"system:deal_created", "status_changed:new>in_progress", "deal_updated:title"}) {
 		t.Fatalf("timeline %v", got)
 	}
 }

@@ -41,6 +41,9 @@ type Deal struct {
 	EffectiveProbability int        `db:"effective_probability"`
 	ClosedAt             *time.Time `db:"closed_at"`
 	StageEnteredAt       time.Time  `db:"stage_entered_at"`
+	// DeletedAt is set while the deal is in the trash (only a transaction that includes the
+	// trash sees such a row).
+	DeletedAt *time.Time `db:"deleted_at"`
 }
 
 // ETag is the deal's strong entity tag, quoted.
@@ -57,7 +60,7 @@ func (d Deal) public() dealsapi.Deal {
 	ms, _ := dealsapi.StageAt(d.MaxStage)
 	return dealsapi.Deal{ID: d.ID, OrganizationID: d.OrganizationID, ContactID: d.ContactID, OwnerID: d.OwnerID,
 		Title: d.Title, Amount: d.Amount, Currency: d.Currency, Status: d.Status, Stage: stage,
-		MaxStage: ms, LostReason: d.LostReason, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+		MaxStage: ms, LostReason: d.LostReason, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, DeletedAt: d.DeletedAt}
 }
 
 // facts are what DealWritten reports of the deal.
@@ -87,7 +90,7 @@ func samePtr[T comparable](a, b *T) bool { return (a == nil) == (b == nil) && (a
 
 var dealCols = []string{"id", "organization_id", "contact_id", "owner_id", "title", "amount", "currency",
 	"status", "stage", "max_stage", "lost_reason", "created_at", "updated_at",
-	"pipeline_id", "expected_close_date", "probability", effectiveProbability, "closed_at", "stage_entered_at"}
+	"pipeline_id", "expected_close_date", "probability", effectiveProbability, "closed_at", "stage_entered_at", "deleted_at"}
 
 // effectiveProbability is the deal's override, else its stage's probability, which the
 // pipelines module's function reports.
@@ -180,17 +183,6 @@ func (s store) update(ctx context.Context, orgID, id int64, set map[string]any) 
 	return r, nil
 }
 
-func (s store) delete(ctx context.Context, orgID, id int64) error {
-	n, err := database.Exec(ctx, s.db.Q(ctx), database.SQL.Delete("deals").Where(sq.Eq{"organization_id": orgID, "id": id}))
-	if err != nil {
-		return fmt.Errorf("delete deal: %w", err)
-	}
-	if n == 0 {
-		return dealsapi.ErrDealNotFound
-	}
-	return nil
-}
-
 func (s store) countByContact(ctx context.Context, orgID, contactID int64) (int64, error) {
 	n, err := database.Scalar[int64](ctx, s.db.Q(ctx), database.SQL.Select("count(*)").From("deals").
 		Where(sq.Eq{"organization_id": orgID, "contact_id": contactID}))
@@ -252,7 +244,7 @@ func (s store) countInPipeline(ctx context.Context, orgID, pipelineID int64, sta
 // lockAtStage locks and returns the deals of a pipeline at a stage, in id order.
 func (s store) lockAtStage(ctx context.Context, orgID, pipelineID int64, stage string) ([]Deal, error) {
 	rows, err := database.Select[Deal](ctx, s.db.Q(ctx), database.SQL.Select(dealCols...).From("deals").
-		Where(sq.Eq{"organization_id": orgID, "pipeline_id": pipelineID, "stage": stage}).OrderBy("id").Suffix(forUpdate))
+		Where(sq.Eq{"organization_id": orgID, "pipeline_id": pipelineID, "stage": stage, "deleted_at": nil}).OrderBy("id").Suffix(forUpdate))
 	if err != nil {
 		return nil, fmt.Errorf("lock deals at stage: %w", err)
 	}
@@ -333,7 +325,8 @@ func listOrder(orderBy string, desc bool) (database.Order, func(Deal) []string) 
 	return o, key
 }
 
-func (s store) list(ctx context.Context, orgID int64, f ListFilter, rotten []rottenAt, w database.Window) (database.Result[Deal], error) {
+// listWhere is the condition of the list's filter, which the export shares.
+func listWhere(orgID int64, f ListFilter, rotten []rottenAt) sq.And {
 	where := sq.And{sq.Eq{"organization_id": orgID}}
 	if len(f.Statuses) > 0 {
 		where = append(where, sq.Eq{"status": f.Statuses})
@@ -372,10 +365,18 @@ func (s store) list(ctx context.Context, orgID int64, f ListFilter, rotten []rot
 		}
 		where = append(where, sq.Eq{"status": []string{dealsapi.StatusNew, dealsapi.StatusInProgress}}, any)
 	}
+	return where
+}
+
+func (s store) list(ctx context.Context, orgID int64, f ListFilter, rotten []rottenAt, w database.Window) (database.Result[Deal], error) {
+	where := listWhere(orgID, f, rotten)
 	order, key := listOrder(f.OrderBy, f.Desc)
-	res, err := database.Paginate(ctx, s.db.Q(ctx),
-		database.SQL.Select(dealCols...).From("deals").Where(where),
-		database.SQL.Select("count(*)").From("deals").Where(where), order, w, key)
+	res, err := database.KeptTotal(w, func() (int64, bool, error) { return s.keptTotal(ctx, orgID, f) },
+		func(w database.Window) (database.Result[Deal], error) {
+			return database.Paginate(ctx, s.db.Q(ctx),
+				database.SQL.Select(dealCols...).From("deals").Where(where),
+				database.SQL.Select("count(*)").From("deals").Where(where), order, w, key)
+		})
 	if err != nil {
 		return res, fmt.Errorf("deals: %w", err)
 	}

@@ -104,6 +104,8 @@ func (s store) list(ctx context.Context, orgID int64, statuses []string, now tim
 	where := sq.And{sq.Eq{"organization_id": orgID}}
 	if len(statuses) > 0 {
 		where = append(where, statusWhere(statuses, now))
+	} else {
+		w = w.Unfiltered()
 	}
 	return database.Paginate(ctx, s.db.Q(ctx),
 		database.SQL.Select(invitationCols...).From("invitations").Where(where),
@@ -126,7 +128,7 @@ func (s store) addressedTo(ctx context.Context, email string, now time.Time, w d
 		res, err = database.Paginate(ctx, q,
 			database.SQL.Select(invitationCols...).From("invitations").Where(where),
 			database.SQL.Select("count(*)").From("invitations").Where(where),
-			addressedOrder, w, invitationKey)
+			addressedOrder, w.Unfiltered(), invitationKey)
 		if err != nil {
 			return err
 		}

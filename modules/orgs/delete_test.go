@@ -98,6 +98,12 @@ func populate(t *testing.T, s *apptest.Server, owner apptest.User, orgID int64, 
 		"due_date": time.Now().AddDate(0, 0, 3).Format(time.DateOnly)}, nil)
 	do(201, "POST", fmt.Sprintf("/api/v1/deals/%v/activities", deal["id"]),
 		map[string]any{"type": "comment", "payload": map[string]any{"text": "hello"}}, nil)
+	// Records in the trash, hidden from the service's reads, are rows of the organization too.
+	gone := do(201, "POST", "/api/v1/contacts", map[string]any{"name": "Gone"}, nil)
+	goneDeal := do(201, "POST", "/api/v1/deals", map[string]any{"contact_id": gone["id"], "title": "Gone", "amount": "1"}, nil)
+	do(201, "POST", "/api/v1/tasks", map[string]any{"deal_id": goneDeal["id"], "title": "Gone"}, nil)
+	s.Must(204, apptest.Req{Method: "DELETE", Path: fmt.Sprintf("/api/v1/deals/%v", goneDeal["id"]), Token: owner.Token, Org: orgID})
+	s.Must(204, apptest.Req{Method: "DELETE", Path: fmt.Sprintf("/api/v1/contacts/%v", gone["id"]), Token: owner.Token, Org: orgID})
 	do(201, "POST", fmt.Sprintf("/api/v1/organizations/%d/api-keys", orgID), map[string]any{"name": "Sync", "role": "manager"}, nil)
 	ep := do(201, "POST", "/api/v1/webhooks", map[string]any{"url": hook, "events": []string{"*"}}, nil)
 	do(202, "POST", fmt.Sprintf("/api/v1/webhooks/%v/ping", ep["id"]), nil, nil)

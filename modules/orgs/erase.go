@@ -242,6 +242,10 @@ func (s *Service) eraseRows(ctx context.Context, t tenantTable, orgID int64, chu
 		if _, err := q.Exec(ctx, `SELECT set_config('app.erase_organization', 'on', true)`); err != nil {
 			return err
 		}
+		// Records in the trash go too: they are rows of the organization like any other.
+		if err := database.IncludeTrashed(ctx); err != nil {
+			return err
+		}
 		sql := "DELETE FROM " + t.Name + " WHERE organization_id = $1"
 		if !t.SelfReferencing {
 			// A page of rows by their physical address, so that one statement stays short
@@ -262,6 +266,9 @@ func (s store) hasRows(ctx context.Context, t tenantTable, orgID int64) (bool, e
 	err := s.db.WithinTx(ctx, func(ctx context.Context) error {
 		q := s.db.Q(ctx)
 		if _, err := q.Exec(ctx, `SELECT set_config('app.erase_organization', 'on', true)`); err != nil {
+			return err
+		}
+		if err := database.IncludeTrashed(ctx); err != nil {
 			return err
 		}
 		return q.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.Name+" WHERE organization_id = $1)", orgID).Scan(&left)

@@ -191,5 +191,5 @@ func (s store) members(ctx context.Context, orgID int64, w database.Window) (dat
 	return database.Paginate(ctx, s.db.Q(ctx),
 		database.SQL.Select("user_id", "role", "joined_at").From("organization_members").Where(where),
 		database.SQL.Select("count(*)").From("organization_members").Where(where),
-		memberOrder, w, func(r memberRow) []string { return []string{database.TimeKey(r.JoinedAt), database.IDKey(r.UserID)} })
+		memberOrder, w.Unfiltered(), func(r memberRow) []string { return []string{database.TimeKey(r.JoinedAt), database.IDKey(r.UserID)} })
 }

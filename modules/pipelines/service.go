@@ -130,7 +130,7 @@ func (s *Service) List(ctx context.Context, w listing.Window) (listing.Result[pi
 	if err != nil {
 		return listing.Result[pipelinesapi.Pipeline]{}, err
 	}
-	return listing.Result[pipelinesapi.Pipeline]{Items: items, Total: rows.Total, NextCursor: rows.NextCursor}, nil
+	return listing.Result[pipelinesapi.Pipeline]{Items: items, Total: rows.Total, NextCursor: rows.NextCursor, TotalCapped: rows.TotalCapped}, nil
 }
 
 // Get returns one pipeline of the organization.

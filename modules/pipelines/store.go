@@ -151,7 +151,7 @@ func (s store) list(ctx context.Context, orgID int64, w database.Window) (databa
 	res, err := database.Paginate(ctx, s.db.Q(ctx),
 		database.SQL.Select(pipelineCols...).From("pipelines").Where(where),
 		database.SQL.Select("count(*)").From("pipelines").Where(where),
-		listOrder, w, func(r pipelineRow) []string { return []string{fmt.Sprint(r.Position), database.IDKey(r.ID)} })
+		listOrder, w.Unfiltered(), func(r pipelineRow) []string { return []string{fmt.Sprint(r.Position), database.IDKey(r.ID)} })
 	if err != nil {
 		return res, fmt.Errorf("pipelines: %w", err)
 	}

@@ -3,9 +3,10 @@
 // the organization's time zone). It reads deals (existence and owner) through the deals
 // facade and the time zone through the orgs facade, and records each new task on the deal's
 // timeline through the timeline facade, inside its own transactions; it records the task.*
-// events of the change feed, those of the tasks a deal's delete takes with it
-// (dealsapi.DealDeleting) and of those a leaving member hands on (orgsapi.MemberRemoved)
-// included.
+// events of the change feed, those of the tasks a deal's delete takes to the trash with it
+// and its restore brings back (dealsapi.DealDeleting, DealRestoring) and of those a leaving
+// member hands on (orgsapi.MemberRemoved) included; it restores and purges tasks for the
+// trash module.
 package tasks
 
 import (
@@ -16,6 +17,7 @@ import (
 	"github.com/mini-crm/crm/modules/deals/dealsapi"
 	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/modules/timeline/timelineapi"
+	"github.com/mini-crm/crm/modules/trash/trashapi"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
 	"github.com/mini-crm/crm/platform/web"
@@ -61,8 +63,16 @@ func (m *Module) Init(k *kernel.Kernel) error {
 		return err
 	}
 	m.svc.deals, m.svc.timeline, m.svc.orgs = deals, tl, orgs
-	// A deal's delete takes its tasks with it: each gets its task.deleted event.
+	// A deal's delete takes its live tasks to the trash with it, each with its task.deleted
+	// event, and its restore brings exactly those back.
 	kernel.Handle(k, m.svc.dealDeleting)
+	kernel.Handle(k, m.svc.dealRestoring)
+	tr, err := kernel.Resolve[trashapi.Trash](k)
+	if err != nil {
+		return err
+	}
+	m.svc.trash = tr
+	tr.Register(trashapi.Task, restorer{svc: m.svc})
 	// A member who leaves hands their tasks to the owners of the tasks' deals.
 	kernel.Handle(k, m.svc.memberRemoved)
 	return nil

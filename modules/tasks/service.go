@@ -45,6 +45,8 @@ type Service struct {
 	outbox   Outbox
 	// now is the clock "today" is read from, so that tests can pin it.
 	now func() time.Time
+	// trash records the tasks DELETE moves to the trash.
+	trash Trash
 }
 
 // Day is a date a client sent. Its date may depend on the time zone it is read in (an RFC
@@ -292,47 +294,17 @@ func (s *Service) Update(ctx context.Context, id int64, change Change) (Task, er
 	return out, nil
 }
 
-// Delete removes a task: a member only on a deal they own (being its assignee is not
-// enough).
-func (s *Service) Delete(ctx context.Context, id int64) error {
-	p, err := auth.TenantCaller(ctx)
-	if err != nil {
-		return err
-	}
-	return s.db.WithinTx(ctx, func(ctx context.Context) error {
-		cur, err := s.lockForChange(ctx, p, id)
-		if err != nil {
-			return err
-		}
-		if err := s.store.delete(ctx, p.OrgID, id); err != nil {
-			return err
-		}
-		return s.record(ctx, "task.deleted", cur, nil)
-	})
-}
-
-// dealDeleting records a task.deleted event for each task of a deal being deleted, in the
-// deal's delete transaction: the foreign key takes the tasks with the deal, so this is
-// their last state. They are locked, so no change of theirs commits in between (a task
-// cannot be added either: the deal is locked for the delete).
-func (s *Service) dealDeleting(ctx context.Context, e dealsapi.DealDeleting) error {
-	ts, err := s.store.ofDealLocked(ctx, e.OrgID, e.DealID)
-	if err != nil {
-		return err
-	}
-	for _, t := range ts {
-		if err := s.record(ctx, "task.deleted", t, nil); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // memberRemoved hands the tasks of a member who leaves the organization to the owner of each
 // task's deal, in the removal's transaction, each with its task.updated event. The removed
 // member owns no deal at this point (a member who owns deals cannot be removed), so every
 // task gets an assignee who stays. The assignee's foreign key is checked at commit, after this.
 func (s *Service) memberRemoved(ctx context.Context, e orgsapi.MemberRemoved) error {
+	// Tasks in the trash are handed on too (their deals' owners are read wherever the deals
+	// are), or the assignee's key would fail the removal at commit; they get no event, being
+	// in nobody's view, and come back with their new assignee.
+	if err := database.IncludeTrashed(ctx); err != nil {
+		return err
+	}
 	ts, err := s.store.assignedLocked(ctx, e.OrgID, e.UserID)
 	if err != nil {
 		return err
@@ -365,6 +337,9 @@ func (s *Service) memberRemoved(ctx context.Context, e orgsapi.MemberRemoved) er
 		}
 	}
 	for _, t := range ts { // events in id order
+		if t.DeletedAt != nil {
+			continue
+		}
 		if err := s.record(ctx, "task.updated", after[t.ID], &t); err != nil {
 			return err
 		}

@@ -26,10 +26,13 @@ type Task struct {
 	CompletedAt    *time.Time `db:"completed_at"` // set by the table's trigger from is_done
 	CreatedAt      time.Time  `db:"created_at"`
 	UpdatedAt      time.Time  `db:"updated_at"`
+	// DeletedAt is set while the task is in the trash (only a transaction that includes the
+	// trash sees such a row).
+	DeletedAt *time.Time `db:"deleted_at"`
 }
 
 var taskCols = []string{"id", "organization_id", "deal_id", "assignee_id", "title", "description", "due_date", "is_done",
-	"completed_at", "created_at", "updated_at"}
+	"completed_at", "created_at", "updated_at", "deleted_at"}
 
 var returning = "RETURNING " + strings.Join(taskCols, ", ")
 
@@ -115,28 +118,6 @@ func (s store) update(ctx context.Context, orgID, id int64, set map[string]any) 
 	}
 	if err != nil {
 		return r, fmt.Errorf("update task: %w", mapWriteError(err))
-	}
-	return r, nil
-}
-
-func (s store) delete(ctx context.Context, orgID, id int64) error {
-	n, err := database.Exec(ctx, s.db.Q(ctx), database.SQL.Delete("tasks").Where(sq.Eq{"organization_id": orgID, "id": id}))
-	if err != nil {
-		return fmt.Errorf("delete task: %w", err)
-	}
-	if n == 0 {
-		return tasksapi.ErrTaskNotFound
-	}
-	return nil
-}
-
-// ofDealLocked returns the tasks of a deal, locked (a deal's delete takes them with it).
-func (s store) ofDealLocked(ctx context.Context, orgID, dealID int64) ([]Task, error) {
-	q := database.SQL.Select(taskCols...).From("tasks").Where(sq.Eq{"organization_id": orgID, "deal_id": dealID}).
-		OrderBy("id").Suffix("FOR UPDATE")
-	r, err := database.Select[Task](ctx, s.db.Q(ctx), q)
-	if err != nil {
-		return nil, fmt.Errorf("tasks of deal: %w", err)
 	}
 	return r, nil
 }
@@ -240,9 +221,12 @@ func (s store) list(ctx context.Context, orgID int64, f ListFilter, d dates, w d
 		where = append(where, sq.Expr(dueKey+" < ?", *d.overdueBefore))
 	}
 	order, key := listOrder(f.OrderBy, f.Desc)
-	res, err := database.Paginate(ctx, s.db.Q(ctx),
-		database.SQL.Select(taskCols...).From("tasks").Where(where),
-		database.SQL.Select("count(*)").From("tasks").Where(where), order, w, key)
+	res, err := database.KeptTotal(w, func() (int64, bool, error) { return s.keptTotal(ctx, orgID, f, d) },
+		func(w database.Window) (database.Result[Task], error) {
+			return database.Paginate(ctx, s.db.Q(ctx),
+				database.SQL.Select(taskCols...).From("tasks").Where(where),
+				database.SQL.Select("count(*)").From("tasks").Where(where), order, w, key)
+		})
 	if err != nil {
 		return res, fmt.Errorf("tasks: %w", err)
 	}

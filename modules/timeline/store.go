@@ -52,7 +52,7 @@ func (s store) list(ctx context.Context, orgID, dealID int64, w database.Window)
 	res, err := database.Paginate(ctx, s.db.Q(ctx),
 		database.SQL.Select(activityCols...).From("activities").Where(where),
 		database.SQL.Select("count(*)").From("activities").Where(where),
-		listOrder, w, func(r activityRow) []string { return []string{database.TimeKey(r.CreatedAt), database.IDKey(r.ID)} })
+		listOrder, w.Unfiltered(), func(r activityRow) []string { return []string{database.TimeKey(r.CreatedAt), database.IDKey(r.ID)} })
 	if err != nil {
 		return res, fmt.Errorf("activities: %w", err)
 	}

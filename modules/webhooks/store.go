@@ -165,7 +165,7 @@ func (s store) list(ctx context.Context, orgID int64, w database.Window) (databa
 	res, err := database.Paginate(ctx, s.db.Q(ctx),
 		database.SQL.Select(endpointCols...).From("webhook_endpoints").Where(where),
 		database.SQL.Select("count(*)").From("webhook_endpoints").Where(where),
-		endpointOrder, w, func(r endpointRow) []string { return []string{database.TimeKey(r.CreatedAt), database.IDKey(r.ID)} })
+		endpointOrder, w.Unfiltered(), func(r endpointRow) []string { return []string{database.TimeKey(r.CreatedAt), database.IDKey(r.ID)} })
 	if err != nil {
 		return res, fmt.Errorf("webhook endpoints: %w", err)
 	}
@@ -180,7 +180,7 @@ func (s store) deliveries(ctx context.Context, orgID, endpointID int64, w databa
 	res, err := database.Paginate(ctx, s.db.Q(ctx),
 		database.SQL.Select(deliveryCols...).From("webhook_deliveries").Where(where),
 		database.SQL.Select("count(*)").From("webhook_deliveries").Where(where),
-		deliveryOrder, w, func(r deliveryRow) []string { return []string{database.TimeKey(r.CreatedAt), database.IDKey(r.ID)} })
+		deliveryOrder, w.Unfiltered(), func(r deliveryRow) []string { return []string{database.TimeKey(r.CreatedAt), database.IDKey(r.ID)} })
 	if err != nil {
 		return res, fmt.Errorf("webhook deliveries: %w", err)
 	}

@@ -108,6 +108,10 @@ type Deal struct {
 	LostReason     *string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// DeletedAt is set while the deal is in the trash. Only a transaction that includes the
+	// trash (platform/database.IncludeTrashed) sees such a deal; every other read answers
+	// ErrDealNotFound.
+	DeletedAt *time.Time
 }
 
 // Deals is the facade of the deals module.
@@ -129,13 +133,20 @@ type Deals interface {
 	// served by an index of the won deals on (organization_id, closed_at).
 	WonByMonth(ctx context.Context, orgID int64, pipelineID *int64, loc *time.Location, ranges [][2]time.Time) ([]MonthTotals, error)
 	// StageVisits reports the visits of the pipeline's stages (stage history) that ended at
-	// or after since, per stage key (visits of stages the pipeline no longer has included),
-	// from an index that holds what it reads.
+	// or after since, per stage key (visits of stages the pipeline no longer has included;
+	// visits of deals in the trash left out), from the deals module's read model of finished
+	// visits and the history of the window's first day.
 	StageVisits(ctx context.Context, orgID, pipelineID int64, since time.Time) ([]StageVisits, error)
 	// WonBetween reports the deals of the pipeline won (status won) with closed_at at or
 	// after from and before to: how many, and their summed time from created_at to
 	// closed_at in microseconds.
 	WonBetween(ctx context.Context, orgID, pipelineID int64, from, to time.Time) (int64, *big.Int, error)
+	// ImportDeals creates a deal for each row by the rules of a create by the caller in ctx
+	// (POST /deals: its fields, roles, contact, pipeline and stage), each exactly as that
+	// create writes it (its deal.created event, its timeline entry, the read models), in the
+	// transaction carried by ctx. It returns how many it created and every rule a row breaks;
+	// the caller rolls the transaction back when any row was refused.
+	ImportDeals(ctx context.Context, rows []ImportRow) (int, []ImportError, error)
 }
 
 // MonthTotals are deals of one month and currency: how many, their sum, and (open deals) the

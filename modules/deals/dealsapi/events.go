@@ -40,10 +40,19 @@ type DealWritten struct {
 	Before, After *DealFacts
 }
 
-// DealDeleting is emitted with kernel.Emit inside the transaction that deletes a deal, once
-// the deal is locked and before its row goes: what the delete cascades to through foreign
-// keys (its tasks) is still there, so a handler can record the deletion of each in the change
-// feed. Handlers run in that transaction and their error fails the delete.
+// DealDeleting is emitted with kernel.Emit inside the transaction that moves a deal to the
+// trash (its DELETE), once the deal is locked and before it goes: the tasks module moves the
+// deal's live tasks to the trash with it, each with its task.deleted event. The transaction
+// includes the trash (platform/database.IncludeTrashed). Handlers run in that transaction
+// and their error fails the delete.
 type DealDeleting struct {
+	OrgID, DealID int64
+}
+
+// DealRestoring is emitted with kernel.Emit inside the transaction that brings a deal back
+// from the trash, after the deal is back: the tasks module brings back the tasks that went to
+// the trash with it (and no other), each with its task.restored event. The transaction
+// includes the trash. Handlers run in that transaction and their error fails the restore.
+type DealRestoring struct {
 	OrgID, DealID int64
 }

@@ -1,0 +1,10 @@
+-- migrate:up
+-- The primary key leads with the organization, as every key of a tenant table does, so that
+-- the table can be distributed by organization_id (see the README's scaling section). The
+-- unique (organization_id, id) constraint stays: the foreign keys of other tables reference it.
+ALTER TABLE contacts DROP CONSTRAINT contacts_pkey;
+ALTER TABLE contacts ADD CONSTRAINT contacts_pkey PRIMARY KEY (organization_id, id);
+
+-- migrate:down
+ALTER TABLE contacts DROP CONSTRAINT contacts_pkey;
+ALTER TABLE contacts ADD CONSTRAINT contacts_pkey PRIMARY KEY (id);
