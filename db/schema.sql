@@ -81,6 +81,58 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.contact_counts_add() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO contact_counts AS c (organization_id, owner_id, slot, n)
+    SELECT organization_id, owner_id, pg_backend_pid() % 8, count(*)
+    FROM new_rows WHERE deleted_at IS NULL
+    GROUP BY 1, 2
+    ON CONFLICT (organization_id, owner_id, slot) DO UPDATE SET n = c.n + excluded.n;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.contact_counts_move() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO contact_counts AS c (organization_id, owner_id, slot, n)
+    SELECT organization_id, owner_id, pg_backend_pid() % 8, sum(d)
+    FROM (
+        SELECT organization_id, owner_id, 1 AS d FROM new_rows WHERE deleted_at IS NULL
+        UNION ALL
+        SELECT organization_id, owner_id, -1 FROM old_rows WHERE deleted_at IS NULL
+    ) moved
+    GROUP BY 1, 2
+    HAVING sum(d) <> 0
+    ON CONFLICT (organization_id, owner_id, slot) DO UPDATE SET n = c.n + excluded.n;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.contact_counts_remove() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO contact_counts AS c (organization_id, owner_id, slot, n)
+    SELECT organization_id, owner_id, pg_backend_pid() % 8, -count(*)
+    FROM old_rows WHERE deleted_at IS NULL
+    GROUP BY 1, 2
+    ON CONFLICT (organization_id, owner_id, slot) DO UPDATE SET n = c.n + excluded.n;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.contacts_email_key(email text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN lower(btrim(email));
+
+CREATE FUNCTION public.contacts_phone_digits(phone text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN regexp_replace(phone, '[^0-9]'::text, ''::text, 'g'::text);
+
 CREATE FUNCTION public.contacts_tags_valid(tags text[]) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ((cardinality(tags) <= 20) AND (array_position(tags, NULL::text) IS NULL) AND COALESCE((SELECT ((min(length(t.t)) >= 1) AND (max(length(t.t)) <= 50)) FROM unnest(contacts_tags_valid.tags) t(t)), true));
@@ -97,11 +149,118 @@ CREATE FUNCTION public.current_organization_id() RETURNS bigint
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT NULLIF(current_setting('app.organization_id', true), '')::bigint $$;
 
+CREATE FUNCTION public.deal_counts_add() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO deal_counts AS c (organization_id, pipeline_id, stage, status, owner_id, slot, n)
+    SELECT organization_id, pipeline_id, stage, status, owner_id, pg_backend_pid() % 8, count(*)
+    FROM new_rows WHERE deleted_at IS NULL
+    GROUP BY 1, 2, 3, 4, 5
+    ON CONFLICT (organization_id, pipeline_id, stage, status, owner_id, slot) DO UPDATE SET n = c.n + excluded.n;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.deal_counts_move() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO deal_counts AS c (organization_id, pipeline_id, stage, status, owner_id, slot, n)
+    SELECT organization_id, pipeline_id, stage, status, owner_id, pg_backend_pid() % 8, sum(d)
+    FROM (
+        SELECT organization_id, pipeline_id, stage, status, owner_id, 1 AS d FROM new_rows WHERE deleted_at IS NULL
+        UNION ALL
+        SELECT organization_id, pipeline_id, stage, status, owner_id, -1 FROM old_rows WHERE deleted_at IS NULL
+    ) moved
+    GROUP BY 1, 2, 3, 4, 5
+    HAVING sum(d) <> 0
+    ON CONFLICT (organization_id, pipeline_id, stage, status, owner_id, slot) DO UPDATE SET n = c.n + excluded.n;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.deal_counts_remove() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO deal_counts AS c (organization_id, pipeline_id, stage, status, owner_id, slot, n)
+    SELECT organization_id, pipeline_id, stage, status, owner_id, pg_backend_pid() % 8, -count(*)
+    FROM old_rows WHERE deleted_at IS NULL
+    GROUP BY 1, 2, 3, 4, 5
+    ON CONFLICT (organization_id, pipeline_id, stage, status, owner_id, slot) DO UPDATE SET n = c.n + excluded.n;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.deal_visit_days_delete() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO deal_visit_days AS v (organization_id, pipeline_id, day, stage, bucket, visits, total_s)
+    SELECT d.* FROM (
+        SELECT organization_id, pipeline_id, (left_at AT TIME ZONE 'UTC')::date AS day, stage,
+               deals_visit_bucket(entered_at, left_at) AS bucket, -count(*) AS visits, -sum(extract(epoch FROM left_at - entered_at)) AS total_s
+        FROM old_rows WHERE left_at IS NOT NULL AND NOT trashed
+        GROUP BY 1, 2, 3, 4, 5) d
+    WHERE EXISTS (SELECT FROM deal_visit_days x WHERE x.organization_id = d.organization_id AND x.pipeline_id = d.pipeline_id
+                  AND x.day = d.day AND x.stage = d.stage AND x.bucket = d.bucket)
+    ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (organization_id, pipeline_id, day, stage, bucket)
+        DO UPDATE SET visits = v.visits + excluded.visits, total_s = v.total_s + excluded.total_s;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.deal_visit_days_insert() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO deal_visit_days AS v (organization_id, pipeline_id, day, stage, bucket, visits, total_s)
+    SELECT organization_id, pipeline_id, (left_at AT TIME ZONE 'UTC')::date, stage, deals_visit_bucket(entered_at, left_at),
+           count(*), sum(extract(epoch FROM left_at - entered_at))
+    FROM new_rows WHERE left_at IS NOT NULL AND NOT trashed
+    GROUP BY 1, 2, 3, 4, 5
+    ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (organization_id, pipeline_id, day, stage, bucket)
+        DO UPDATE SET visits = v.visits + excluded.visits, total_s = v.total_s + excluded.total_s;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.deal_visit_days_update() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO deal_visit_days AS v (organization_id, pipeline_id, day, stage, bucket, visits, total_s)
+    SELECT d.* FROM (
+        SELECT organization_id, pipeline_id, day, stage, bucket, sum(n) AS visits, sum(s) AS total_s
+        FROM (
+            SELECT organization_id, pipeline_id, (left_at AT TIME ZONE 'UTC')::date AS day, stage,
+                   deals_visit_bucket(entered_at, left_at) AS bucket, 1 AS n, extract(epoch FROM left_at - entered_at) AS s
+            FROM new_rows WHERE left_at IS NOT NULL AND NOT trashed
+            UNION ALL
+            SELECT organization_id, pipeline_id, (left_at AT TIME ZONE 'UTC')::date, stage,
+                   deals_visit_bucket(entered_at, left_at), -1, -extract(epoch FROM left_at - entered_at)
+            FROM old_rows WHERE left_at IS NOT NULL AND NOT trashed
+        ) moved
+        GROUP BY 1, 2, 3, 4, 5
+        HAVING sum(n) <> 0 OR sum(s) <> 0) d
+    WHERE d.visits > 0
+       OR EXISTS (SELECT FROM deal_visit_days x WHERE x.organization_id = d.organization_id AND x.pipeline_id = d.pipeline_id
+                  AND x.day = d.day AND x.stage = d.stage AND x.bucket = d.bucket)
+    ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (organization_id, pipeline_id, day, stage, bucket)
+        DO UPDATE SET visits = v.visits + excluded.visits, total_s = v.total_s + excluded.total_s;
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.deals_created_per_day(org bigint) RETURNS TABLE(day date, deals bigint)
     LANGUAGE sql STABLE
     AS $$ SELECT (d.created_at AT TIME ZONE 'UTC')::date, count(*)
           FROM deals d
-          WHERE d.organization_id = org
+          WHERE d.organization_id = org AND d.deleted_at IS NULL
           GROUP BY 1 $$;
 
 CREATE FUNCTION public.deals_fill_defaults() RETURNS trigger
@@ -139,7 +298,7 @@ CREATE FUNCTION public.deals_open_by_close_month(org bigint) RETURNS TABLE(pipel
     SELECT d.pipeline_id, coalesce(date_trunc('month', d.expected_close_date)::date, 'infinity'::date), d.stage,
            d.currency::text, d.probability IS NOT NULL, count(*), sum(d.amount), coalesce(sum(d.amount * d.probability), 0)
     FROM deals d
-    WHERE d.organization_id = org AND d.status IN ('new', 'in_progress')
+    WHERE d.organization_id = org AND d.status IN ('new', 'in_progress') AND d.deleted_at IS NULL
     GROUP BY 1, 2, 3, 4, 5
 $$;
 
@@ -151,7 +310,7 @@ CREATE FUNCTION public.deals_pipeline_totals(org bigint) RETURNS TABLE(status te
     LANGUAGE sql STABLE
     AS $$ SELECT d.status, deals_stage_position(d.stage), d.max_stage, d.currency, count(*), sum(d.amount)
           FROM deals d
-          WHERE d.organization_id = org
+          WHERE d.organization_id = org AND d.deleted_at IS NULL
           GROUP BY 1, 2, 3, 4 $$;
 
 CREATE FUNCTION public.deals_stage_position(stage text) RETURNS smallint
@@ -163,8 +322,19 @@ CREATE FUNCTION public.deals_stage_totals(org bigint) RETURNS TABLE(pipeline_id 
     LANGUAGE sql STABLE
     AS $$ SELECT d.pipeline_id, d.status, d.stage, d.max_stage, d.currency, count(*), sum(d.amount)
           FROM deals d
-          WHERE d.organization_id = org
+          WHERE d.organization_id = org AND d.deleted_at IS NULL
           GROUP BY 1, 2, 3, 4, 5 $$;
+
+CREATE FUNCTION public.deals_visit_bucket(entered timestamp with time zone, ended timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE STRICT LEAKPROOF PARALLEL SAFE
+    AS $$
+BEGIN
+    IF NOT isfinite(entered) OR NOT isfinite(ended) THEN
+        RETURN NULL;
+    END IF;
+    RETURN width_bucket(extract(epoch FROM ended - entered), '{1,2,3,4,5,6,7,8,10,11,13,16,19,23,27,32,38,45,54,64,76,91,108,128,152,181,215,256,304,362,431,512,609,724,861,1024,1218,1448,1722,2048,2435,2896,3444,4096,4871,5793,6889,8192,9742,11585,13777,16384,19484,23170,27554,32768,38968,46341,55109,65536,77936,92682,110218,131072,155872,185364,220436,262144,311744,370728,440872,524288,623487,741455,881744,1048576,1246974,1482910,1763488,2097152,2493948,2965821,3526975,4194304,4987896,5931642,7053950,8388608,9975792,11863283,14107901,16777216,19951585,23726566,28215802,33554432,39903169,47453133,56431603,67108864,79806339,94906266,112863206,134217728,159612677,189812531,225726413,268435456,319225354,379625062,451452825,536870912}'::numeric[]);
+END
+$$;
 
 CREATE FUNCTION public.deals_visited_sets(org bigint) RETURNS TABLE(pipeline_id bigint, stages text[], deals bigint)
     LANGUAGE sql STABLE
@@ -173,7 +343,7 @@ CREATE FUNCTION public.deals_visited_sets(org bigint) RETURNS TABLE(pipeline_id 
     FROM (SELECT d.pipeline_id, array_agg(DISTINCT h.stage COLLATE "C" ORDER BY h.stage COLLATE "C") AS stages
           FROM deals d
           JOIN deal_stage_history h ON h.organization_id = d.organization_id AND h.deal_id = d.id AND h.pipeline_id = d.pipeline_id
-          WHERE d.organization_id = org
+          WHERE d.organization_id = org AND d.deleted_at IS NULL
           GROUP BY d.id, d.pipeline_id) v
     GROUP BY 1, 2
 $$;
@@ -184,7 +354,7 @@ CREATE FUNCTION public.deals_won_per_day(org bigint) RETURNS TABLE(pipeline_id b
     SELECT d.pipeline_id, (d.closed_at AT TIME ZONE 'UTC')::date, d.currency::text, count(*), sum(d.amount),
            sum(extract(epoch FROM d.closed_at - d.created_at) * 1000000)
     FROM deals d
-    WHERE d.organization_id = org AND d.status = 'won'
+    WHERE d.organization_id = org AND d.status = 'won' AND d.deleted_at IS NULL
     GROUP BY 1, 2, 3
 $$;
 
@@ -300,6 +470,50 @@ CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.rive
     END = 1;
 $$;
 
+CREATE FUNCTION public.task_counts_add() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO task_counts AS c (organization_id, assignee_id, is_done, slot, n)
+    SELECT organization_id, coalesce(assignee_id, 0), is_done, pg_backend_pid() % 8, count(*)
+    FROM new_rows WHERE deleted_at IS NULL
+    GROUP BY 1, 2, 3
+    ON CONFLICT (organization_id, assignee_id, is_done, slot) DO UPDATE SET n = c.n + excluded.n;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.task_counts_move() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO task_counts AS c (organization_id, assignee_id, is_done, slot, n)
+    SELECT organization_id, assignee_id, is_done, pg_backend_pid() % 8, sum(d)
+    FROM (
+        SELECT organization_id, coalesce(assignee_id, 0) AS assignee_id, is_done, 1 AS d FROM new_rows WHERE deleted_at IS NULL
+        UNION ALL
+        SELECT organization_id, coalesce(assignee_id, 0), is_done, -1 FROM old_rows WHERE deleted_at IS NULL
+    ) moved
+    GROUP BY 1, 2, 3
+    HAVING sum(d) <> 0
+    ON CONFLICT (organization_id, assignee_id, is_done, slot) DO UPDATE SET n = c.n + excluded.n;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.task_counts_remove() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO task_counts AS c (organization_id, assignee_id, is_done, slot, n)
+    SELECT organization_id, coalesce(assignee_id, 0), is_done, pg_backend_pid() % 8, -count(*)
+    FROM old_rows WHERE deleted_at IS NULL
+    GROUP BY 1, 2, 3
+    ON CONFLICT (organization_id, assignee_id, is_done, slot) DO UPDATE SET n = c.n + excluded.n;
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.tasks_fill_defaults() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -324,6 +538,13 @@ CREATE FUNCTION public.timeline_changes(org bigint, typ text) RETURNS TABLE(id b
           FROM activities a
           WHERE a.organization_id = org AND a.type = typ
           ORDER BY a.created_at, a.id $$;
+
+CREATE FUNCTION public.trash_due_organizations(cutoff timestamp with time zone) RETURNS SETOF bigint
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public'
+    AS $$
+    SELECT DISTINCT organization_id FROM trash_items WHERE purge_at <= cutoff ORDER BY 1
+$$;
 
 CREATE FUNCTION public.webhook_deliveries_purge(cutoff timestamp with time zone, batch integer) RETURNS bigint
     LANGUAGE sql SECURITY DEFINER
@@ -450,6 +671,39 @@ ALTER TABLE public.api_keys ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.contact_counts (
+    organization_id bigint NOT NULL,
+    owner_id bigint NOT NULL,
+    slot smallint NOT NULL,
+    n bigint NOT NULL
+);
+
+ALTER TABLE ONLY public.contact_counts FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE public.contact_history (
+    organization_id bigint NOT NULL,
+    id bigint NOT NULL,
+    contact_id bigint NOT NULL,
+    changed_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    actor_type text NOT NULL,
+    actor_id bigint,
+    changes jsonb NOT NULL,
+    CONSTRAINT contact_history_actor_type_check CHECK ((actor_type = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text]))),
+    CONSTRAINT contact_history_changes_check CHECK (((jsonb_typeof(changes) = 'object'::text) AND (changes <> '{}'::jsonb))),
+    CONSTRAINT contact_history_check CHECK (((actor_type = 'system'::text) = (actor_id IS NULL)))
+);
+
+ALTER TABLE ONLY public.contact_history FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.contact_history ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.contact_history_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.contacts (
     id bigint NOT NULL,
     organization_id bigint NOT NULL,
@@ -463,7 +717,12 @@ CREATE TABLE public.contacts (
     job_title text,
     notes text,
     tags text[] DEFAULT '{}'::text[] NOT NULL,
+    deleted_at timestamp with time zone,
+    deleted_by_type text,
+    deleted_by_id bigint,
     CONSTRAINT contacts_company_check CHECK (((length(company) >= 1) AND (length(company) <= 200))),
+    CONSTRAINT contacts_deleted_by_check CHECK (((deleted_at IS NULL) = (deleted_by_type IS NULL))),
+    CONSTRAINT contacts_deleted_by_type_check CHECK ((deleted_by_type = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text]))),
     CONSTRAINT contacts_email_check CHECK (((length(email) >= 3) AND (length(email) <= 254))),
     CONSTRAINT contacts_job_title_check CHECK (((length(job_title) >= 1) AND (length(job_title) <= 200))),
     CONSTRAINT contacts_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
@@ -483,6 +742,18 @@ ALTER TABLE public.contacts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.deal_counts (
+    organization_id bigint NOT NULL,
+    pipeline_id bigint NOT NULL,
+    stage text NOT NULL,
+    status text NOT NULL,
+    owner_id bigint NOT NULL,
+    slot smallint NOT NULL,
+    n bigint NOT NULL
+);
+
+ALTER TABLE ONLY public.deal_counts FORCE ROW LEVEL SECURITY;
+
 CREATE TABLE public.deal_stage_history (
     organization_id bigint NOT NULL,
     id bigint NOT NULL,
@@ -491,6 +762,7 @@ CREATE TABLE public.deal_stage_history (
     stage text NOT NULL,
     entered_at timestamp with time zone NOT NULL,
     left_at timestamp with time zone,
+    trashed boolean DEFAULT false NOT NULL,
     CONSTRAINT deal_stage_history_check CHECK ((left_at >= entered_at))
 );
 
@@ -504,6 +776,19 @@ ALTER TABLE public.deal_stage_history ALTER COLUMN id ADD GENERATED ALWAYS AS ID
     NO MAXVALUE
     CACHE 1
 );
+
+CREATE TABLE public.deal_visit_days (
+    organization_id bigint NOT NULL,
+    pipeline_id bigint NOT NULL,
+    day date NOT NULL,
+    stage text NOT NULL,
+    bucket integer NOT NULL,
+    visits bigint NOT NULL,
+    total_s numeric NOT NULL
+)
+WITH (fillfactor='90');
+
+ALTER TABLE ONLY public.deal_visit_days FORCE ROW LEVEL SECURITY;
 
 CREATE TABLE public.deals (
     id bigint NOT NULL,
@@ -524,8 +809,13 @@ CREATE TABLE public.deals (
     probability smallint,
     closed_at timestamp with time zone,
     stage_entered_at timestamp with time zone NOT NULL,
+    deleted_at timestamp with time zone,
+    deleted_by_type text,
+    deleted_by_id bigint,
     CONSTRAINT deals_amount_check CHECK ((amount >= (0)::numeric)),
     CONSTRAINT deals_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT deals_deleted_by_check CHECK (((deleted_at IS NULL) = (deleted_by_type IS NULL))),
+    CONSTRAINT deals_deleted_by_type_check CHECK ((deleted_by_type = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text]))),
     CONSTRAINT deals_lost_reason_check CHECK (((length(lost_reason) >= 1) AND (length(lost_reason) <= 1000))),
     CONSTRAINT deals_max_stage_check CHECK (((max_stage >= 1) AND (max_stage <= 4))),
     CONSTRAINT deals_max_stage_reached CHECK ((max_stage >= public.deals_stage_position(stage))),
@@ -590,6 +880,53 @@ CREATE TABLE public.idempotency_keys (
 );
 
 ALTER TABLE ONLY public.idempotency_keys FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE public.import_uploads (
+    organization_id bigint NOT NULL,
+    import_id bigint NOT NULL,
+    body bytea NOT NULL
+);
+ALTER TABLE ONLY public.import_uploads ALTER COLUMN body SET STORAGE EXTERNAL;
+
+ALTER TABLE ONLY public.import_uploads FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE public.imports (
+    organization_id bigint NOT NULL,
+    id bigint NOT NULL,
+    type text NOT NULL,
+    dry_run boolean NOT NULL,
+    status text DEFAULT 'queued'::text NOT NULL,
+    created_by bigint NOT NULL,
+    api_key_id bigint,
+    size_bytes bigint NOT NULL,
+    total_rows integer,
+    processed_rows integer DEFAULT 0 NOT NULL,
+    created integer DEFAULT 0 NOT NULL,
+    error_count integer DEFAULT 0 NOT NULL,
+    errors json DEFAULT '[]'::json NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    CONSTRAINT imports_check CHECK (((finished_at IS NULL) = (status = ANY (ARRAY['queued'::text, 'running'::text])))),
+    CONSTRAINT imports_created_check CHECK ((created >= 0)),
+    CONSTRAINT imports_error_count_check CHECK ((error_count >= 0)),
+    CONSTRAINT imports_processed_rows_check CHECK ((processed_rows >= 0)),
+    CONSTRAINT imports_size_bytes_check CHECK ((size_bytes >= 0)),
+    CONSTRAINT imports_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'succeeded'::text, 'failed'::text]))),
+    CONSTRAINT imports_total_rows_check CHECK ((total_rows >= 0)),
+    CONSTRAINT imports_type_check CHECK ((type = ANY (ARRAY['contacts'::text, 'deals'::text])))
+);
+
+ALTER TABLE ONLY public.imports FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.imports ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.imports_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 CREATE TABLE public.invitations (
     organization_id bigint NOT NULL,
@@ -803,6 +1140,16 @@ CREATE TABLE public.schema_migrations (
     version character varying NOT NULL
 );
 
+CREATE TABLE public.task_counts (
+    organization_id bigint NOT NULL,
+    assignee_id bigint NOT NULL,
+    is_done boolean NOT NULL,
+    slot smallint NOT NULL,
+    n bigint NOT NULL
+);
+
+ALTER TABLE ONLY public.task_counts FORCE ROW LEVEL SECURITY;
+
 CREATE TABLE public.tasks (
     id bigint NOT NULL,
     organization_id bigint NOT NULL,
@@ -815,9 +1162,16 @@ CREATE TABLE public.tasks (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     assignee_id bigint NOT NULL,
     completed_at timestamp with time zone,
+    deleted_at timestamp with time zone,
+    deleted_by_type text,
+    deleted_by_id bigint,
+    with_deal boolean DEFAULT false NOT NULL,
     CONSTRAINT tasks_completed_check CHECK (((completed_at IS NOT NULL) = is_done)),
+    CONSTRAINT tasks_deleted_by_check CHECK (((deleted_at IS NULL) = (deleted_by_type IS NULL))),
+    CONSTRAINT tasks_deleted_by_type_check CHECK ((deleted_by_type = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text]))),
     CONSTRAINT tasks_description_check CHECK ((length(description) <= 5000)),
-    CONSTRAINT tasks_title_check CHECK ((((length(title) >= 1) AND (length(title) <= 200)) AND (btrim(title) <> ''::text)))
+    CONSTRAINT tasks_title_check CHECK ((((length(title) >= 1) AND (length(title) <= 200)) AND (btrim(title) <> ''::text))),
+    CONSTRAINT tasks_with_deal_check CHECK (((NOT with_deal) OR (deleted_at IS NOT NULL)))
 );
 
 ALTER TABLE ONLY public.tasks FORCE ROW LEVEL SECURITY;
@@ -830,6 +1184,21 @@ ALTER TABLE public.tasks ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
+
+CREATE TABLE public.trash_items (
+    organization_id bigint NOT NULL,
+    object text NOT NULL,
+    id bigint NOT NULL,
+    name text NOT NULL,
+    deleted_at timestamp with time zone NOT NULL,
+    deleted_by_type text NOT NULL,
+    deleted_by_id bigint,
+    purge_at timestamp with time zone NOT NULL,
+    CONSTRAINT trash_items_deleted_by_type_check CHECK ((deleted_by_type = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text]))),
+    CONSTRAINT trash_items_object_check CHECK ((object = ANY (ARRAY['contact'::text, 'deal'::text, 'task'::text])))
+);
+
+ALTER TABLE ONLY public.trash_items FORCE ROW LEVEL SECURITY;
 
 CREATE TABLE public.users (
     id bigint NOT NULL,
@@ -935,7 +1304,7 @@ ALTER TABLE ONLY public.activities
     ADD CONSTRAINT activities_organization_id_id_key UNIQUE (organization_id, id);
 
 ALTER TABLE ONLY public.activities
-    ADD CONSTRAINT activities_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT activities_pkey PRIMARY KEY (organization_id, id);
 
 ALTER TABLE ONLY public.analytics_deal_paths
     ADD CONSTRAINT analytics_deal_paths_pkey PRIMARY KEY (organization_id, pipeline_id, stages);
@@ -955,20 +1324,32 @@ ALTER TABLE ONLY public.analytics_deals_won
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_pkey PRIMARY KEY (organization_id, id);
 
+ALTER TABLE ONLY public.contact_counts
+    ADD CONSTRAINT contact_counts_pkey PRIMARY KEY (organization_id, owner_id, slot);
+
+ALTER TABLE ONLY public.contact_history
+    ADD CONSTRAINT contact_history_pkey PRIMARY KEY (organization_id, id);
+
 ALTER TABLE ONLY public.contacts
     ADD CONSTRAINT contacts_organization_id_id_key UNIQUE (organization_id, id);
 
 ALTER TABLE ONLY public.contacts
-    ADD CONSTRAINT contacts_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT contacts_pkey PRIMARY KEY (organization_id, id);
+
+ALTER TABLE ONLY public.deal_counts
+    ADD CONSTRAINT deal_counts_pkey PRIMARY KEY (organization_id, pipeline_id, stage, status, owner_id, slot);
 
 ALTER TABLE ONLY public.deal_stage_history
     ADD CONSTRAINT deal_stage_history_pkey PRIMARY KEY (organization_id, id);
+
+ALTER TABLE ONLY public.deal_visit_days
+    ADD CONSTRAINT deal_visit_days_pkey PRIMARY KEY (organization_id, pipeline_id, day, stage, bucket);
 
 ALTER TABLE ONLY public.deals
     ADD CONSTRAINT deals_organization_id_id_key UNIQUE (organization_id, id);
 
 ALTER TABLE ONLY public.deals
-    ADD CONSTRAINT deals_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT deals_pkey PRIMARY KEY (organization_id, id);
 
 ALTER TABLE ONLY public.event_sequencer
     ADD CONSTRAINT event_sequencer_pkey PRIMARY KEY (only_row);
@@ -978,6 +1359,12 @@ ALTER TABLE ONLY public.events
 
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (user_id, organization_id, api_key_id, key);
+
+ALTER TABLE ONLY public.import_uploads
+    ADD CONSTRAINT import_uploads_pkey PRIMARY KEY (organization_id, import_id);
+
+ALTER TABLE ONLY public.imports
+    ADD CONSTRAINT imports_pkey PRIMARY KEY (organization_id, id);
 
 ALTER TABLE ONLY public.invitations
     ADD CONSTRAINT invitations_pkey PRIMARY KEY (organization_id, id);
@@ -1027,11 +1414,17 @@ ALTER TABLE ONLY public.river_queue
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
 
+ALTER TABLE ONLY public.task_counts
+    ADD CONSTRAINT task_counts_pkey PRIMARY KEY (organization_id, assignee_id, is_done, slot);
+
 ALTER TABLE ONLY public.tasks
     ADD CONSTRAINT tasks_organization_id_id_key UNIQUE (organization_id, id);
 
 ALTER TABLE ONLY public.tasks
-    ADD CONSTRAINT tasks_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT tasks_pkey PRIMARY KEY (organization_id, id);
+
+ALTER TABLE ONLY public.trash_items
+    ADD CONSTRAINT trash_items_pkey PRIMARY KEY (organization_id, object, id);
 
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
@@ -1051,9 +1444,13 @@ CREATE INDEX api_keys_creator_idx ON public.api_keys USING btree (organization_i
 
 CREATE INDEX api_keys_list_idx ON public.api_keys USING btree (organization_id, created_at, id);
 
-CREATE UNIQUE INDEX api_keys_token_hash_idx ON public.api_keys USING btree (token_hash);
+CREATE UNIQUE INDEX api_keys_token_hash_idx ON public.api_keys USING btree (token_hash, organization_id);
+
+CREATE INDEX contact_history_contact_idx ON public.contact_history USING btree (organization_id, contact_id, changed_at DESC, id DESC);
 
 CREATE INDEX contacts_company_trgm_idx ON public.contacts USING gin (organization_id, company public.gin_trgm_ops);
+
+CREATE INDEX contacts_email_key_idx ON public.contacts USING btree (organization_id, public.contacts_email_key(email), id) WHERE (email IS NOT NULL);
 
 CREATE INDEX contacts_email_trgm_idx ON public.contacts USING gin (organization_id, email public.gin_trgm_ops);
 
@@ -1065,15 +1462,19 @@ CREATE INDEX contacts_name_trgm_idx ON public.contacts USING gin (organization_i
 
 CREATE INDEX contacts_owner_idx ON public.contacts USING btree (organization_id, owner_id, created_at DESC, id DESC);
 
+CREATE INDEX contacts_phone_digits_idx ON public.contacts USING btree (organization_id, public.contacts_phone_digits(phone), id) WHERE (length(public.contacts_phone_digits(phone)) >= 7);
+
 CREATE INDEX contacts_phone_trgm_idx ON public.contacts USING gin (organization_id, phone public.gin_trgm_ops);
 
 CREATE INDEX contacts_tags_idx ON public.contacts USING gin (organization_id, tags);
 
 CREATE INDEX contacts_updated_idx ON public.contacts USING btree (organization_id, updated_at, id);
 
+CREATE INDEX deal_stage_history_bucket_idx ON public.deal_stage_history USING btree (organization_id, pipeline_id, stage, public.deals_visit_bucket(entered_at, left_at), left_at) INCLUDE (entered_at) WHERE ((left_at IS NOT NULL) AND (NOT trashed));
+
 CREATE INDEX deal_stage_history_deal_idx ON public.deal_stage_history USING btree (organization_id, deal_id, entered_at, id);
 
-CREATE INDEX deal_stage_history_left_idx ON public.deal_stage_history USING btree (organization_id, pipeline_id, left_at) INCLUDE (stage, entered_at) WHERE (left_at IS NOT NULL);
+CREATE INDEX deal_stage_history_ended_idx ON public.deal_stage_history USING btree (organization_id, pipeline_id, left_at) INCLUDE (stage, entered_at) WHERE ((left_at IS NOT NULL) AND (NOT trashed));
 
 CREATE UNIQUE INDEX deal_stage_history_open_idx ON public.deal_stage_history USING btree (organization_id, deal_id) WHERE (left_at IS NULL);
 
@@ -1109,6 +1510,8 @@ CREATE INDEX deals_updated_idx ON public.deals USING btree (organization_id, upd
 
 CREATE INDEX deals_won_closed_idx ON public.deals USING btree (organization_id, closed_at) WHERE (status = 'won'::text);
 
+CREATE INDEX deals_won_pipeline_closed_idx ON public.deals USING btree (organization_id, pipeline_id, closed_at) INCLUDE (created_at, deleted_at) WHERE (status = 'won'::text);
+
 CREATE UNIQUE INDEX events_feed ON public.events USING btree (organization_id, "position") WHERE ("position" IS NOT NULL);
 
 CREATE INDEX events_occurred ON public.events USING brin (occurred_at);
@@ -1117,13 +1520,17 @@ CREATE INDEX events_unsequenced ON public.events USING btree (id) WHERE ("positi
 
 CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (created_at);
 
+CREATE INDEX imports_list_idx ON public.imports USING btree (organization_id, created_at, id);
+
+CREATE INDEX imports_queued_idx ON public.imports USING btree (organization_id) WHERE (status = 'queued'::text);
+
 CREATE INDEX invitations_list_idx ON public.invitations USING btree (organization_id, created_at, id);
 
 CREATE INDEX invitations_open_email_idx ON public.invitations USING btree (lower(email), organization_id) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
 
 CREATE INDEX invitations_open_inviter_idx ON public.invitations USING btree (organization_id, invited_by) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
 
-CREATE UNIQUE INDEX invitations_token_hash_idx ON public.invitations USING btree (token_hash);
+CREATE UNIQUE INDEX invitations_token_hash_idx ON public.invitations USING btree (token_hash, organization_id);
 
 CREATE INDEX organization_members_user_idx ON public.organization_members USING btree (user_id);
 
@@ -1167,6 +1574,14 @@ CREATE INDEX tasks_open_idx ON public.tasks USING btree (organization_id, COALES
 
 CREATE INDEX tasks_updated_idx ON public.tasks USING btree (organization_id, updated_at, id);
 
+CREATE INDEX tasks_with_deal_idx ON public.tasks USING btree (organization_id, deal_id) WHERE with_deal;
+
+CREATE INDEX trash_items_list_idx ON public.trash_items USING btree (organization_id, deleted_at, object, id);
+
+CREATE INDEX trash_items_purge_idx ON public.trash_items USING btree (purge_at);
+
+CREATE INDEX trash_items_type_idx ON public.trash_items USING btree (organization_id, object, deleted_at, id);
+
 CREATE UNIQUE INDEX users_email_key ON public.users USING btree (lower(email));
 
 CREATE INDEX webhook_deliveries_finished_idx ON public.webhook_deliveries USING btree (created_at) WHERE (status <> 'pending'::text);
@@ -1177,6 +1592,24 @@ CREATE INDEX webhook_deliveries_pending_idx ON public.webhook_deliveries USING b
 
 CREATE INDEX webhook_endpoints_list_idx ON public.webhook_endpoints USING btree (organization_id, created_at DESC, id DESC);
 
+CREATE TRIGGER contact_counts_delete AFTER DELETE ON public.contacts REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.contact_counts_remove();
+
+CREATE TRIGGER contact_counts_insert AFTER INSERT ON public.contacts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.contact_counts_add();
+
+CREATE TRIGGER contact_counts_update AFTER UPDATE ON public.contacts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.contact_counts_move();
+
+CREATE TRIGGER deal_counts_delete AFTER DELETE ON public.deals REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.deal_counts_remove();
+
+CREATE TRIGGER deal_counts_insert AFTER INSERT ON public.deals REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.deal_counts_add();
+
+CREATE TRIGGER deal_counts_update AFTER UPDATE ON public.deals REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.deal_counts_move();
+
+CREATE TRIGGER deal_visit_days_delete AFTER DELETE ON public.deal_stage_history REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.deal_visit_days_delete();
+
+CREATE TRIGGER deal_visit_days_insert AFTER INSERT ON public.deal_stage_history REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.deal_visit_days_insert();
+
+CREATE TRIGGER deal_visit_days_update AFTER UPDATE ON public.deal_stage_history REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.deal_visit_days_update();
+
 CREATE TRIGGER deals_fill_defaults BEFORE INSERT ON public.deals FOR EACH ROW EXECUTE FUNCTION public.deals_fill_defaults();
 
 CREATE TRIGGER deals_first_visit AFTER INSERT ON public.deals FOR EACH ROW EXECUTE FUNCTION public.deals_first_visit();
@@ -1184,6 +1617,12 @@ CREATE TRIGGER deals_first_visit AFTER INSERT ON public.deals FOR EACH ROW EXECU
 CREATE TRIGGER organization_members_changed AFTER INSERT OR DELETE OR UPDATE ON public.organization_members FOR EACH ROW EXECUTE FUNCTION public.orgs_memberships_changed();
 
 CREATE TRIGGER organizations_changed AFTER DELETE OR UPDATE ON public.organizations FOR EACH ROW EXECUTE FUNCTION public.orgs_memberships_changed();
+
+CREATE TRIGGER task_counts_delete AFTER DELETE ON public.tasks REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.task_counts_remove();
+
+CREATE TRIGGER task_counts_insert AFTER INSERT ON public.tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.task_counts_add();
+
+CREATE TRIGGER task_counts_update AFTER UPDATE ON public.tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.task_counts_move();
 
 CREATE TRIGGER tasks_fill_defaults BEFORE INSERT OR UPDATE ON public.tasks FOR EACH ROW EXECUTE FUNCTION public.tasks_fill_defaults();
 
@@ -1211,14 +1650,29 @@ ALTER TABLE ONLY public.api_keys
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.contact_counts
+    ADD CONSTRAINT contact_counts_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.contact_history
+    ADD CONSTRAINT contact_history_contact_fkey FOREIGN KEY (organization_id, contact_id) REFERENCES public.contacts(organization_id, id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.contact_history
+    ADD CONSTRAINT contact_history_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.contacts
     ADD CONSTRAINT contacts_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.contacts
     ADD CONSTRAINT contacts_owner_fkey FOREIGN KEY (organization_id, owner_id) REFERENCES public.organization_members(organization_id, user_id);
 
+ALTER TABLE ONLY public.deal_counts
+    ADD CONSTRAINT deal_counts_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.deal_stage_history
     ADD CONSTRAINT deal_stage_history_deal_fkey FOREIGN KEY (organization_id, deal_id) REFERENCES public.deals(organization_id, id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.deal_visit_days
+    ADD CONSTRAINT deal_visit_days_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.deals
     ADD CONSTRAINT deals_contact_fkey FOREIGN KEY (organization_id, contact_id) REFERENCES public.contacts(organization_id, id);
@@ -1231,6 +1685,15 @@ ALTER TABLE ONLY public.deals
 
 ALTER TABLE ONLY public.deals
     ADD CONSTRAINT deals_pipeline_fkey FOREIGN KEY (organization_id, pipeline_id) REFERENCES public.pipelines(organization_id, id);
+
+ALTER TABLE ONLY public.import_uploads
+    ADD CONSTRAINT import_uploads_organization_id_import_id_fkey FOREIGN KEY (organization_id, import_id) REFERENCES public.imports(organization_id, id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.imports
+    ADD CONSTRAINT imports_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.imports
+    ADD CONSTRAINT imports_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.invitations
     ADD CONSTRAINT invitations_accepted_by_fkey FOREIGN KEY (accepted_by) REFERENCES public.users(id) ON DELETE SET NULL;
@@ -1256,6 +1719,9 @@ ALTER TABLE ONLY public.pipelines
 ALTER TABLE ONLY public.refresh_tokens
     ADD CONSTRAINT refresh_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.task_counts
+    ADD CONSTRAINT task_counts_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.tasks
     ADD CONSTRAINT tasks_assignee_fkey FOREIGN KEY (organization_id, assignee_id) REFERENCES public.organization_members(organization_id, user_id) DEFERRABLE INITIALLY DEFERRED;
 
@@ -1264,6 +1730,9 @@ ALTER TABLE ONLY public.tasks
 
 ALTER TABLE ONLY public.tasks
     ADD CONSTRAINT tasks_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.trash_items
+    ADD CONSTRAINT trash_items_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_organization_id_endpoint_id_fkey FOREIGN KEY (organization_id, endpoint_id) REFERENCES public.webhook_endpoints(organization_id, id) ON DELETE CASCADE;
@@ -1288,9 +1757,17 @@ ALTER TABLE public.analytics_deals_won ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.contact_counts ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.contact_history ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.contacts ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.deal_counts ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.deal_stage_history ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.deal_visit_days ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.deals ENABLE ROW LEVEL SECURITY;
 
@@ -1302,9 +1779,19 @@ CREATE POLICY expired_sweep_select ON public.idempotency_keys FOR SELECT USING (
 
 ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.import_uploads ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.imports ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.invitations ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY invitee_lookup ON public.invitations FOR SELECT USING ((lower(email) = NULLIF(current_setting('app.invitee_email'::text, true), ''::text)));
+
+CREATE POLICY live_rows ON public.contacts AS RESTRICTIVE FOR SELECT USING (((deleted_at IS NULL) OR (current_setting('app.include_trashed'::text, true) = 'on'::text)));
+
+CREATE POLICY live_rows ON public.deals AS RESTRICTIVE FOR SELECT USING (((deleted_at IS NULL) OR (current_setting('app.include_trashed'::text, true) = 'on'::text)));
+
+CREATE POLICY live_rows ON public.tasks AS RESTRICTIVE FOR SELECT USING (((deleted_at IS NULL) OR (current_setting('app.include_trashed'::text, true) = 'on'::text)));
 
 CREATE POLICY organization_erasure_delete ON public.idempotency_keys FOR DELETE USING (((current_setting('app.erase_organization'::text, true) = 'on'::text) AND (organization_id = public.current_organization_id())));
 
@@ -1315,6 +1802,8 @@ ALTER TABLE public.organization_members ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.pipeline_stages ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.pipelines ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.task_counts ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.tasks ENABLE ROW LEVEL SECURITY;
 
@@ -1332,15 +1821,27 @@ CREATE POLICY tenant_isolation ON public.analytics_deals_won USING ((organizatio
 
 CREATE POLICY tenant_isolation ON public.api_keys USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
+CREATE POLICY tenant_isolation ON public.contact_counts USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY tenant_isolation ON public.contact_history USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
 CREATE POLICY tenant_isolation ON public.contacts USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
+CREATE POLICY tenant_isolation ON public.deal_counts USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
 CREATE POLICY tenant_isolation ON public.deal_stage_history USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY tenant_isolation ON public.deal_visit_days USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.deals USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.events USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.idempotency_keys USING (((organization_id = COALESCE(public.current_organization_id(), (0)::bigint)) AND (user_id = COALESCE(public.current_app_user_id(), (0)::bigint)) AND (api_key_id = COALESCE(public.current_api_key_id(), (0)::bigint)))) WITH CHECK (((organization_id = COALESCE(public.current_organization_id(), (0)::bigint)) AND (user_id = COALESCE(public.current_app_user_id(), (0)::bigint)) AND (api_key_id = COALESCE(public.current_api_key_id(), (0)::bigint))));
+
+CREATE POLICY tenant_isolation ON public.import_uploads USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY tenant_isolation ON public.imports USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.invitations USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
@@ -1350,7 +1851,11 @@ CREATE POLICY tenant_isolation ON public.pipeline_stages USING ((organization_id
 
 CREATE POLICY tenant_isolation ON public.pipelines USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
+CREATE POLICY tenant_isolation ON public.task_counts USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
 CREATE POLICY tenant_isolation ON public.tasks USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY tenant_isolation ON public.trash_items USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.webhook_deliveries USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
@@ -1361,6 +1866,8 @@ CREATE POLICY tenant_isolation ON public.webhook_endpoints USING ((organization_
 CREATE POLICY token_lookup ON public.api_keys FOR SELECT USING ((token_hash = decode(NULLIF(current_setting('app.api_key_hash'::text, true), ''::text), 'hex'::text)));
 
 CREATE POLICY token_lookup ON public.invitations FOR SELECT USING ((token_hash = decode(NULLIF(current_setting('app.invitation_token_hash'::text, true), ''::text), 'hex'::text)));
+
+ALTER TABLE public.trash_items ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.webhook_deliveries ENABLE ROW LEVEL SECURITY;
 

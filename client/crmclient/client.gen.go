@@ -34,6 +34,27 @@ func (e ActivityCreateType) Valid() bool {
 	}
 }
 
+// Defines values for ActorType.
+const (
+	ActorTypeApiKey ActorType = "api_key"
+	ActorTypeSystem ActorType = "system"
+	ActorTypeUser   ActorType = "user"
+)
+
+// Valid indicates whether the value is a known member of the ActorType enum.
+func (e ActorType) Valid() bool {
+	switch e {
+	case ActorTypeApiKey:
+		return true
+	case ActorTypeSystem:
+		return true
+	case ActorTypeUser:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ApiKeyRole.
 const (
 	ApiKeyRoleAdmin   ApiKeyRole = "admin"
@@ -112,6 +133,39 @@ func (e CommentActivityType) Valid() bool {
 	}
 }
 
+// Defines values for ContactDuplicateGroupReason.
+const (
+	Email ContactDuplicateGroupReason = "email"
+	Phone ContactDuplicateGroupReason = "phone"
+)
+
+// Valid indicates whether the value is a known member of the ContactDuplicateGroupReason enum.
+func (e ContactDuplicateGroupReason) Valid() bool {
+	switch e {
+	case Email:
+		return true
+	case Phone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ContactMergedActivityType.
+const (
+	ContactMergedActivityTypeContactMerged ContactMergedActivityType = "contact_merged"
+)
+
+// Valid indicates whether the value is a known member of the ContactMergedActivityType enum.
+func (e ContactMergedActivityType) Valid() bool {
+	switch e {
+	case ContactMergedActivityTypeContactMerged:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DealStatus.
 const (
 	InProgress DealStatus = "in_progress"
@@ -130,6 +184,21 @@ func (e DealStatus) Valid() bool {
 	case New:
 		return true
 	case Won:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DealUpdatedActivityType.
+const (
+	DealUpdatedActivityTypeDealUpdated DealUpdatedActivityType = "deal_updated"
+)
+
+// Valid indicates whether the value is a known member of the DealUpdatedActivityType enum.
+func (e DealUpdatedActivityType) Valid() bool {
+	switch e {
+	case DealUpdatedActivityTypeDealUpdated:
 		return true
 	default:
 		return false
@@ -253,6 +322,81 @@ func (e EventType) Valid() bool {
 	}
 }
 
+// Defines values for ImportStatus.
+const (
+	ImportStatusFailed    ImportStatus = "failed"
+	ImportStatusQueued    ImportStatus = "queued"
+	ImportStatusRunning   ImportStatus = "running"
+	ImportStatusSucceeded ImportStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatus enum.
+func (e ImportStatus) Valid() bool {
+	switch e {
+	case ImportStatusFailed:
+		return true
+	case ImportStatusQueued:
+		return true
+	case ImportStatusRunning:
+		return true
+	case ImportStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportType.
+const (
+	ImportTypeContacts ImportType = "contacts"
+	ImportTypeDeals    ImportType = "deals"
+)
+
+// Valid indicates whether the value is a known member of the ImportType enum.
+func (e ImportType) Valid() bool {
+	switch e {
+	case ImportTypeContacts:
+		return true
+	case ImportTypeDeals:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportAcceptedStatus.
+const (
+	ImportAcceptedStatusQueued ImportAcceptedStatus = "queued"
+)
+
+// Valid indicates whether the value is a known member of the ImportAcceptedStatus enum.
+func (e ImportAcceptedStatus) Valid() bool {
+	switch e {
+	case ImportAcceptedStatusQueued:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportAcceptedType.
+const (
+	ImportAcceptedTypeContacts ImportAcceptedType = "contacts"
+	ImportAcceptedTypeDeals    ImportAcceptedType = "deals"
+)
+
+// Valid indicates whether the value is a known member of the ImportAcceptedType enum.
+func (e ImportAcceptedType) Valid() bool {
+	switch e {
+	case ImportAcceptedTypeContacts:
+		return true
+	case ImportAcceptedTypeDeals:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InvitationCreatedStatus.
 const (
 	InvitationCreatedStatusPending InvitationCreatedStatus = "pending"
@@ -359,10 +503,12 @@ const (
 	ProblemCodeDeliveryNotFound          ProblemCode = "delivery_not_found"
 	ProblemCodeDueDateInPast             ProblemCode = "due_date_in_past"
 	ProblemCodeEmailTaken                ProblemCode = "email_taken"
+	ProblemCodeEmptyFile                 ProblemCode = "empty_file"
 	ProblemCodeForbidden                 ProblemCode = "forbidden"
 	ProblemCodeHeadersTooLarge           ProblemCode = "headers_too_large"
 	ProblemCodeIdempotencyKeyInProgress  ProblemCode = "idempotency_key_in_progress"
 	ProblemCodeIdempotencyKeyReused      ProblemCode = "idempotency_key_reused"
+	ProblemCodeImportNotFound            ProblemCode = "import_not_found"
 	ProblemCodeInternalError             ProblemCode = "internal_error"
 	ProblemCodeInvalidApiKey             ProblemCode = "invalid_api_key"
 	ProblemCodeInvalidCredentials        ProblemCode = "invalid_credentials"
@@ -380,10 +526,12 @@ const (
 	ProblemCodeMalformedJson             ProblemCode = "malformed_json"
 	ProblemCodeMemberNotFound            ProblemCode = "member_not_found"
 	ProblemCodeMemberOwnsRecords         ProblemCode = "member_owns_records"
+	ProblemCodeMergeTooManyTags          ProblemCode = "merge_too_many_tags"
 	ProblemCodeMethodNotAllowed          ProblemCode = "method_not_allowed"
 	ProblemCodeMissingOrganization       ProblemCode = "missing_organization"
 	ProblemCodeMissingToken              ProblemCode = "missing_token"
 	ProblemCodeNotAMember                ProblemCode = "not_a_member"
+	ProblemCodeNotAcceptable             ProblemCode = "not_acceptable"
 	ProblemCodeNotAuthor                 ProblemCode = "not_author"
 	ProblemCodeNotFound                  ProblemCode = "not_found"
 	ProblemCodeNotOwner                  ProblemCode = "not_owner"
@@ -392,6 +540,7 @@ const (
 	ProblemCodeOwnerFilterForbidden      ProblemCode = "owner_filter_forbidden"
 	ProblemCodeOwnerNotMember            ProblemCode = "owner_not_member"
 	ProblemCodeOwnerRoleRequired         ProblemCode = "owner_role_required"
+	ProblemCodeParentInTrash             ProblemCode = "parent_in_trash"
 	ProblemCodePipelineHasDeals          ProblemCode = "pipeline_has_deals"
 	ProblemCodePipelineNameTaken         ProblemCode = "pipeline_name_taken"
 	ProblemCodePipelineNotFound          ProblemCode = "pipeline_not_found"
@@ -408,12 +557,15 @@ const (
 	ProblemCodeStageNotFound             ProblemCode = "stage_not_found"
 	ProblemCodeStageRollbackForbidden    ProblemCode = "stage_rollback_forbidden"
 	ProblemCodeTaskNotFound              ProblemCode = "task_not_found"
+	ProblemCodeTooManyImports            ProblemCode = "too_many_imports"
 	ProblemCodeTooManyLoginAttempts      ProblemCode = "too_many_login_attempts"
 	ProblemCodeTooManyStages             ProblemCode = "too_many_stages"
+	ProblemCodeTrashItemNotFound         ProblemCode = "trash_item_not_found"
 	ProblemCodeUnauthenticated           ProblemCode = "unauthenticated"
 	ProblemCodeUnknownField              ProblemCode = "unknown_field"
 	ProblemCodeUnknownParameter          ProblemCode = "unknown_parameter"
 	ProblemCodeUnknownStage              ProblemCode = "unknown_stage"
+	ProblemCodeUnknownTrashType          ProblemCode = "unknown_trash_type"
 	ProblemCodeUnsupportedMediaType      ProblemCode = "unsupported_media_type"
 	ProblemCodeUserNotFound              ProblemCode = "user_not_found"
 	ProblemCodeValidationFailed          ProblemCode = "validation_failed"
@@ -467,6 +619,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeEmailTaken:
 		return true
+	case ProblemCodeEmptyFile:
+		return true
 	case ProblemCodeForbidden:
 		return true
 	case ProblemCodeHeadersTooLarge:
@@ -474,6 +628,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeIdempotencyKeyInProgress:
 		return true
 	case ProblemCodeIdempotencyKeyReused:
+		return true
+	case ProblemCodeImportNotFound:
 		return true
 	case ProblemCodeInternalError:
 		return true
@@ -509,6 +665,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeMemberOwnsRecords:
 		return true
+	case ProblemCodeMergeTooManyTags:
+		return true
 	case ProblemCodeMethodNotAllowed:
 		return true
 	case ProblemCodeMissingOrganization:
@@ -516,6 +674,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeMissingToken:
 		return true
 	case ProblemCodeNotAMember:
+		return true
+	case ProblemCodeNotAcceptable:
 		return true
 	case ProblemCodeNotAuthor:
 		return true
@@ -532,6 +692,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeOwnerNotMember:
 		return true
 	case ProblemCodeOwnerRoleRequired:
+		return true
+	case ProblemCodeParentInTrash:
 		return true
 	case ProblemCodePipelineHasDeals:
 		return true
@@ -565,9 +727,13 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeTaskNotFound:
 		return true
+	case ProblemCodeTooManyImports:
+		return true
 	case ProblemCodeTooManyLoginAttempts:
 		return true
 	case ProblemCodeTooManyStages:
+		return true
+	case ProblemCodeTrashItemNotFound:
 		return true
 	case ProblemCodeUnauthenticated:
 		return true
@@ -576,6 +742,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeUnknownParameter:
 		return true
 	case ProblemCodeUnknownStage:
+		return true
+	case ProblemCodeUnknownTrashType:
 		return true
 	case ProblemCodeUnsupportedMediaType:
 		return true
@@ -721,6 +889,27 @@ const (
 func (e TokenPairTokenType) Valid() bool {
 	switch e {
 	case TokenPairTokenTypeBearer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TrashItemObject.
+const (
+	TrashItemObjectContact TrashItemObject = "contact"
+	TrashItemObjectDeal    TrashItemObject = "deal"
+	TrashItemObjectTask    TrashItemObject = "task"
+)
+
+// Valid indicates whether the value is a known member of the TrashItemObject enum.
+func (e TrashItemObject) Valid() bool {
+	switch e {
+	case TrashItemObjectContact:
+		return true
+	case TrashItemObjectDeal:
+		return true
+	case TrashItemObjectTask:
 		return true
 	default:
 		return false
@@ -922,6 +1111,48 @@ func (e WebhookEventType) Valid() bool {
 	}
 }
 
+// Defines values for IncludeTotal.
+const (
+	IncludeTotalExact IncludeTotal = "exact"
+	IncludeTotalFalse IncludeTotal = "false"
+	IncludeTotalTrue  IncludeTotal = "true"
+)
+
+// Valid indicates whether the value is a known member of the IncludeTotal enum.
+func (e IncludeTotal) Valid() bool {
+	switch e {
+	case IncludeTotalExact:
+		return true
+	case IncludeTotalFalse:
+		return true
+	case IncludeTotalTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListContactsParamsIncludeTotal.
+const (
+	ListContactsParamsIncludeTotalExact ListContactsParamsIncludeTotal = "exact"
+	ListContactsParamsIncludeTotalFalse ListContactsParamsIncludeTotal = "false"
+	ListContactsParamsIncludeTotalTrue  ListContactsParamsIncludeTotal = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListContactsParamsIncludeTotal enum.
+func (e ListContactsParamsIncludeTotal) Valid() bool {
+	switch e {
+	case ListContactsParamsIncludeTotalExact:
+		return true
+	case ListContactsParamsIncludeTotalFalse:
+		return true
+	case ListContactsParamsIncludeTotalTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListContactsParamsOrderBy.
 const (
 	ListContactsParamsOrderByCreatedAt ListContactsParamsOrderBy = "created_at"
@@ -955,6 +1186,69 @@ func (e ListContactsParamsOrder) Valid() bool {
 	case ListContactsParamsOrderAsc:
 		return true
 	case ListContactsParamsOrderDesc:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListContactDuplicatesParamsIncludeTotal.
+const (
+	ListContactDuplicatesParamsIncludeTotalExact ListContactDuplicatesParamsIncludeTotal = "exact"
+	ListContactDuplicatesParamsIncludeTotalFalse ListContactDuplicatesParamsIncludeTotal = "false"
+	ListContactDuplicatesParamsIncludeTotalTrue  ListContactDuplicatesParamsIncludeTotal = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListContactDuplicatesParamsIncludeTotal enum.
+func (e ListContactDuplicatesParamsIncludeTotal) Valid() bool {
+	switch e {
+	case ListContactDuplicatesParamsIncludeTotalExact:
+		return true
+	case ListContactDuplicatesParamsIncludeTotalFalse:
+		return true
+	case ListContactDuplicatesParamsIncludeTotalTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListContactHistoryParamsIncludeTotal.
+const (
+	ListContactHistoryParamsIncludeTotalExact ListContactHistoryParamsIncludeTotal = "exact"
+	ListContactHistoryParamsIncludeTotalFalse ListContactHistoryParamsIncludeTotal = "false"
+	ListContactHistoryParamsIncludeTotalTrue  ListContactHistoryParamsIncludeTotal = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListContactHistoryParamsIncludeTotal enum.
+func (e ListContactHistoryParamsIncludeTotal) Valid() bool {
+	switch e {
+	case ListContactHistoryParamsIncludeTotalExact:
+		return true
+	case ListContactHistoryParamsIncludeTotalFalse:
+		return true
+	case ListContactHistoryParamsIncludeTotalTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListDealsParamsIncludeTotal.
+const (
+	ListDealsParamsIncludeTotalExact ListDealsParamsIncludeTotal = "exact"
+	ListDealsParamsIncludeTotalFalse ListDealsParamsIncludeTotal = "false"
+	ListDealsParamsIncludeTotalTrue  ListDealsParamsIncludeTotal = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListDealsParamsIncludeTotal enum.
+func (e ListDealsParamsIncludeTotal) Valid() bool {
+	switch e {
+	case ListDealsParamsIncludeTotalExact:
+		return true
+	case ListDealsParamsIncludeTotalFalse:
+		return true
+	case ListDealsParamsIncludeTotalTrue:
 		return true
 	default:
 		return false
@@ -1006,6 +1300,27 @@ func (e ListDealsParamsOrder) Valid() bool {
 	}
 }
 
+// Defines values for ListActivitiesParamsIncludeTotal.
+const (
+	ListActivitiesParamsIncludeTotalExact ListActivitiesParamsIncludeTotal = "exact"
+	ListActivitiesParamsIncludeTotalFalse ListActivitiesParamsIncludeTotal = "false"
+	ListActivitiesParamsIncludeTotalTrue  ListActivitiesParamsIncludeTotal = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListActivitiesParamsIncludeTotal enum.
+func (e ListActivitiesParamsIncludeTotal) Valid() bool {
+	switch e {
+	case ListActivitiesParamsIncludeTotalExact:
+		return true
+	case ListActivitiesParamsIncludeTotalFalse:
+		return true
+	case ListActivitiesParamsIncludeTotalTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListEventsParamsSince.
 const (
 	Now ListEventsParamsSince = "now"
@@ -1015,6 +1330,171 @@ const (
 func (e ListEventsParamsSince) Valid() bool {
 	switch e {
 	case Now:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListImportsParamsIncludeTotal.
+const (
+	ListImportsParamsIncludeTotalExact ListImportsParamsIncludeTotal = "exact"
+	ListImportsParamsIncludeTotalFalse ListImportsParamsIncludeTotal = "false"
+	ListImportsParamsIncludeTotalTrue  ListImportsParamsIncludeTotal = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListImportsParamsIncludeTotal enum.
+func (e ListImportsParamsIncludeTotal) Valid() bool {
+	switch e {
+	case ListImportsParamsIncludeTotalExact:
+		return true
+	case ListImportsParamsIncludeTotalFalse:
+		return true
+	case ListImportsParamsIncludeTotalTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateImportParamsType.
+const (
+	CreateImportParamsTypeContacts CreateImportParamsType = "contacts"
+	CreateImportParamsTypeDeals    CreateImportParamsType = "deals"
+)
+
+// Valid indicates whether the value is a known member of the CreateImportParamsType enum.
+func (e CreateImportParamsType) Valid() bool {
+	switch e {
+	case CreateImportParamsTypeContacts:
+		return true
+	case CreateImportParamsTypeDeals:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListMyInvitationsParamsIncludeTotal.
+const (
+	ListMyInvitationsParamsIncludeTotalExact ListMyInvitationsParamsIncludeTotal = "exact"
+	ListMyInvitationsParamsIncludeTotalFalse ListMyInvitationsParamsIncludeTotal = "false"
+	ListMyInvitationsParamsIncludeTotalTrue  ListMyInvitationsParamsIncludeTotal = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListMyInvitationsParamsIncludeTotal enum.
+func (e ListMyInvitationsParamsIncludeTotal) Valid() bool {
+	switch e {
+	case ListMyInvitationsParamsIncludeTotalExact:
+		return true
+	case ListMyInvitationsParamsIncludeTotalFalse:
+		return true
+	case ListMyInvitationsParamsIncludeTotalTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListApiKeysParamsIncludeTotal.
+const (
+	ListApiKeysParamsIncludeTotalExact ListApiKeysParamsIncludeTotal = "exact"
+	ListApiKeysParamsIncludeTotalFalse ListApiKeysParamsIncludeTotal = "false"
+	ListApiKeysParamsIncludeTotalTrue  ListApiKeysParamsIncludeTotal = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListApiKeysParamsIncludeTotal enum.
+func (e ListApiKeysParamsIncludeTotal) Valid() bool {
+	switch e {
+	case ListApiKeysParamsIncludeTotalExact:
+		return true
+	case ListApiKeysParamsIncludeTotalFalse:
+		return true
+	case ListApiKeysParamsIncludeTotalTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListInvitationsParamsIncludeTotal.
+const (
+	ListInvitationsParamsIncludeTotalExact ListInvitationsParamsIncludeTotal = "exact"
+	ListInvitationsParamsIncludeTotalFalse ListInvitationsParamsIncludeTotal = "false"
+	ListInvitationsParamsIncludeTotalTrue  ListInvitationsParamsIncludeTotal = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListInvitationsParamsIncludeTotal enum.
+func (e ListInvitationsParamsIncludeTotal) Valid() bool {
+	switch e {
+	case ListInvitationsParamsIncludeTotalExact:
+		return true
+	case ListInvitationsParamsIncludeTotalFalse:
+		return true
+	case ListInvitationsParamsIncludeTotalTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListMembersParamsIncludeTotal.
+const (
+	ListMembersParamsIncludeTotalExact ListMembersParamsIncludeTotal = "exact"
+	ListMembersParamsIncludeTotalFalse ListMembersParamsIncludeTotal = "false"
+	ListMembersParamsIncludeTotalTrue  ListMembersParamsIncludeTotal = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListMembersParamsIncludeTotal enum.
+func (e ListMembersParamsIncludeTotal) Valid() bool {
+	switch e {
+	case ListMembersParamsIncludeTotalExact:
+		return true
+	case ListMembersParamsIncludeTotalFalse:
+		return true
+	case ListMembersParamsIncludeTotalTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPipelinesParamsIncludeTotal.
+const (
+	ListPipelinesParamsIncludeTotalExact ListPipelinesParamsIncludeTotal = "exact"
+	ListPipelinesParamsIncludeTotalFalse ListPipelinesParamsIncludeTotal = "false"
+	ListPipelinesParamsIncludeTotalTrue  ListPipelinesParamsIncludeTotal = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListPipelinesParamsIncludeTotal enum.
+func (e ListPipelinesParamsIncludeTotal) Valid() bool {
+	switch e {
+	case ListPipelinesParamsIncludeTotalExact:
+		return true
+	case ListPipelinesParamsIncludeTotalFalse:
+		return true
+	case ListPipelinesParamsIncludeTotalTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListTasksParamsIncludeTotal.
+const (
+	ListTasksParamsIncludeTotalExact ListTasksParamsIncludeTotal = "exact"
+	ListTasksParamsIncludeTotalFalse ListTasksParamsIncludeTotal = "false"
+	ListTasksParamsIncludeTotalTrue  ListTasksParamsIncludeTotal = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListTasksParamsIncludeTotal enum.
+func (e ListTasksParamsIncludeTotal) Valid() bool {
+	switch e {
+	case ListTasksParamsIncludeTotalExact:
+		return true
+	case ListTasksParamsIncludeTotalFalse:
+		return true
+	case ListTasksParamsIncludeTotalTrue:
 		return true
 	default:
 		return false
@@ -1054,6 +1534,90 @@ func (e ListTasksParamsOrder) Valid() bool {
 	case ListTasksParamsOrderAsc:
 		return true
 	case ListTasksParamsOrderDesc:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListTrashParamsType.
+const (
+	ListTrashParamsTypeContact ListTrashParamsType = "contact"
+	ListTrashParamsTypeDeal    ListTrashParamsType = "deal"
+	ListTrashParamsTypeTask    ListTrashParamsType = "task"
+)
+
+// Valid indicates whether the value is a known member of the ListTrashParamsType enum.
+func (e ListTrashParamsType) Valid() bool {
+	switch e {
+	case ListTrashParamsTypeContact:
+		return true
+	case ListTrashParamsTypeDeal:
+		return true
+	case ListTrashParamsTypeTask:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListTrashParamsIncludeTotal.
+const (
+	ListTrashParamsIncludeTotalExact ListTrashParamsIncludeTotal = "exact"
+	ListTrashParamsIncludeTotalFalse ListTrashParamsIncludeTotal = "false"
+	ListTrashParamsIncludeTotalTrue  ListTrashParamsIncludeTotal = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListTrashParamsIncludeTotal enum.
+func (e ListTrashParamsIncludeTotal) Valid() bool {
+	switch e {
+	case ListTrashParamsIncludeTotalExact:
+		return true
+	case ListTrashParamsIncludeTotalFalse:
+		return true
+	case ListTrashParamsIncludeTotalTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListWebhooksParamsIncludeTotal.
+const (
+	ListWebhooksParamsIncludeTotalExact ListWebhooksParamsIncludeTotal = "exact"
+	ListWebhooksParamsIncludeTotalFalse ListWebhooksParamsIncludeTotal = "false"
+	ListWebhooksParamsIncludeTotalTrue  ListWebhooksParamsIncludeTotal = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListWebhooksParamsIncludeTotal enum.
+func (e ListWebhooksParamsIncludeTotal) Valid() bool {
+	switch e {
+	case ListWebhooksParamsIncludeTotalExact:
+		return true
+	case ListWebhooksParamsIncludeTotalFalse:
+		return true
+	case ListWebhooksParamsIncludeTotalTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListWebhookDeliveriesParamsIncludeTotal.
+const (
+	ListWebhookDeliveriesParamsIncludeTotalExact ListWebhookDeliveriesParamsIncludeTotal = "exact"
+	ListWebhookDeliveriesParamsIncludeTotalFalse ListWebhookDeliveriesParamsIncludeTotal = "false"
+	ListWebhookDeliveriesParamsIncludeTotalTrue  ListWebhookDeliveriesParamsIncludeTotal = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListWebhookDeliveriesParamsIncludeTotal enum.
+func (e ListWebhookDeliveriesParamsIncludeTotal) Valid() bool {
+	switch e {
+	case ListWebhookDeliveriesParamsIncludeTotalExact:
+		return true
+	case ListWebhookDeliveriesParamsIncludeTotalFalse:
+		return true
+	case ListWebhookDeliveriesParamsIncludeTotalTrue:
 		return true
 	default:
 		return false
@@ -1145,8 +1709,11 @@ type ActivityList struct {
 	Page     *int `json:"page"`
 	PageSize int  `json:"page_size"`
 
-	// Total null with `include_total=false`
+	// Total null with `include_total=false`; exact up to 10,000 matches, and always for the counts the service keeps (see `total_capped`)
 	Total *int `json:"total"`
+
+	// TotalCapped `true` when more than 10,000 records match and `total` says 10000; ask `include_total=exact` for the exact count. `false` whenever `total` is exact or null
+	TotalCapped bool `json:"total_capped"`
 }
 
 // ActivityUpdate The new text of a comment. `payload` is required and replaces the old one whole; any other field → 400 `unknown_field`, and `edited_at` → 400 `read_only_field`.
@@ -1156,6 +1723,16 @@ type ActivityUpdate struct {
 		Text string `json:"text"`
 	} `json:"payload"`
 }
+
+// Actor defines model for Actor.
+type Actor struct {
+	// Id the user or the API key; null for the system
+	Id   *int64    `json:"id"`
+	Type ActorType `json:"type"`
+}
+
+// ActorType defines model for Actor.Type.
+type ActorType string
 
 // ApiKey An API key as owners and admins see it; never its token.
 type ApiKey struct {
@@ -1238,8 +1815,11 @@ type ApiKeyList struct {
 	Page     *int `json:"page"`
 	PageSize int  `json:"page_size"`
 
-	// Total null with `include_total=false`
+	// Total null with `include_total=false`; exact up to 10,000 matches, and always for the counts the service keeps (see `total_capped`)
 	Total *int `json:"total"`
+
+	// TotalCapped `true` when more than 10,000 records match and `total` says 10000; ask `include_total=exact` for the exact count. `false` whenever `total` is exact or null
+	TotalCapped bool `json:"total_capped"`
 }
 
 // CommentActivity defines model for CommentActivity.
@@ -1339,6 +1919,77 @@ type ContactCreate struct {
 	Tags *ContactTags `json:"tags,omitempty"`
 }
 
+// ContactDuplicateGroup defines model for ContactDuplicateGroup.
+type ContactDuplicateGroup struct {
+	// Contacts The contacts sharing it, lowest ids first, at most 50 (see `count`); read just after the groups, so a contact deleted in between is left out.
+	Contacts []Contact `json:"contacts"`
+
+	// Count How many live contacts share it.
+	Count int `json:"count"`
+
+	// Reason What the contacts share.
+	Reason ContactDuplicateGroupReason `json:"reason"`
+
+	// Value The shared value: the email trimmed and in lower case, or the digits of the phone number (at least 7).
+	//
+	// Example: ann@example.com
+	Value string `json:"value"`
+}
+
+// ContactDuplicateGroupReason What the contacts share.
+type ContactDuplicateGroupReason string
+
+// ContactDuplicateList defines model for ContactDuplicateList.
+type ContactDuplicateList struct {
+	Items []ContactDuplicateGroup `json:"items"`
+
+	// NextCursor the `cursor` of the next page, opaque and signed, valid only for this list; null on the last page
+	NextCursor *string `json:"next_cursor"`
+
+	// Page null for a page read by `cursor`
+	Page     *int `json:"page"`
+	PageSize int  `json:"page_size"`
+
+	// Total the number of groups, exact; null with `include_total=false`
+	Total *int `json:"total"`
+
+	// TotalCapped always `false`: the groups are counted exactly
+	TotalCapped bool `json:"total_capped"`
+}
+
+// ContactHistoryEntry defines model for ContactHistoryEntry.
+type ContactHistoryEntry struct {
+	Actor Actor `json:"actor"`
+
+	// ChangedAt RFC 3339 in UTC with `Z`.
+	//
+	// Example: 2026-11-27T10:15:00Z
+	ChangedAt Timestamp `json:"changed_at"`
+
+	// Changes Per field that changed (`owner_id`, `name`, `email`, `phone`, `company`, `job_title`, `notes`, `tags`), its value before and after.
+	//
+	// Example: {"email":{"from":null,"to":"ann@example.com"},"tags":{"from":["vip"],"to":["vip","lead"]}}
+	Changes map[string]FieldChange `json:"changes"`
+}
+
+// ContactHistoryList defines model for ContactHistoryList.
+type ContactHistoryList struct {
+	Items []ContactHistoryEntry `json:"items"`
+
+	// NextCursor the `cursor` of the next page, opaque and signed, valid only for this list; null on the last page
+	NextCursor *string `json:"next_cursor"`
+
+	// Page null for a page read by `cursor`
+	Page     *int `json:"page"`
+	PageSize int  `json:"page_size"`
+
+	// Total null with `include_total=false`; exact up to 10,000 matches (see `total_capped`)
+	Total *int `json:"total"`
+
+	// TotalCapped `true` when more than 10,000 changes match and `total` says 10000; ask `include_total=exact` for the exact count. `false` whenever `total` is exact or null
+	TotalCapped bool `json:"total_capped"`
+}
+
 // ContactList defines model for ContactList.
 type ContactList struct {
 	Items []Contact `json:"items"`
@@ -1350,9 +2001,48 @@ type ContactList struct {
 	Page     *int `json:"page"`
 	PageSize int  `json:"page_size"`
 
-	// Total null with `include_total=false`
+	// Total null with `include_total=false`; exact up to 10,000 matches, and always for the counts the service keeps (see `total_capped`)
 	Total *int `json:"total"`
+
+	// TotalCapped `true` when more than 10,000 records match and `total` says 10000; ask `include_total=exact` for the exact count. `false` whenever `total` is exact or null
+	TotalCapped bool `json:"total_capped"`
 }
+
+// ContactMerge defines model for ContactMerge.
+type ContactMerge struct {
+	// From The contacts to absorb, in the order their fields fill the survivor's empty ones; not the survivor itself, no repeats.
+	From []Id `json:"from"`
+}
+
+// ContactMergedActivity The deal moved from the contact `from` to the contact `to` because `from` was merged into `to` (`POST /contacts/{id}/merge`); `from` no longer exists.
+type ContactMergedActivity struct {
+	AuthorId *int64 `json:"author_id"`
+
+	// CreatedAt RFC 3339 in UTC with `Z`.
+	//
+	// Example: 2026-11-27T10:15:00Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// DealId Example: 42
+	DealId Id `json:"deal_id"`
+
+	// EditedAt Always `null`; only comments are ever edited.
+	EditedAt *Timestamp `json:"edited_at,omitempty"`
+
+	// Id Example: 42
+	Id      Id `json:"id"`
+	Payload struct {
+		// From Example: 42
+		From Id `json:"from"`
+
+		// To Example: 42
+		To Id `json:"to"`
+	} `json:"payload"`
+	Type ContactMergedActivityType `json:"type"`
+}
+
+// ContactMergedActivityType defines model for ContactMergedActivity.Type.
+type ContactMergedActivityType string
 
 // ContactTags At most 20 entries, each 1 to 50 characters once trimmed (a blank, null or longer entry
 // is a 400 naming `tags[i]`). Stored trimmed and in lower case, without repeats, in the
@@ -1508,8 +2198,11 @@ type DealList struct {
 	Page     *int `json:"page"`
 	PageSize int  `json:"page_size"`
 
-	// Total null with `include_total=false`
+	// Total null with `include_total=false`; exact up to 10,000 matches, and always for the counts the service keeps (see `total_capped`)
 	Total *int `json:"total"`
+
+	// TotalCapped `true` when more than 10,000 records match and `total` says 10000; ask `include_total=exact` for the exact count. `false` whenever `total` is exact or null
+	TotalCapped bool `json:"total_capped"`
 }
 
 // DealStatus defines model for DealStatus.
@@ -1550,6 +2243,38 @@ type DealUpdate struct {
 	// Title 1..200 characters, not only white space (surrounding white space is trimmed).
 	Title *Name `json:"title,omitempty"`
 }
+
+// DealUpdatedActivity A PATCH that changed fields of the deal other than `status`, `stage` and `pipeline_id`
+// (which have `status_changed`, `stage_changed` and `pipeline_changed`): one activity per
+// PATCH, with each changed field's value before and after as `GET /deals/{id}` renders
+// it. Reported fields: `contact_id`, `owner_id`, `title`, `amount`, `currency`,
+// `lost_reason`, `expected_close_date`, `probability`; what follows from them or from the
+// write (`updated_at`, `closed_at`, `stage_entered_at`, `effective_probability`) is not.
+type DealUpdatedActivity struct {
+	AuthorId *int64 `json:"author_id"`
+
+	// CreatedAt RFC 3339 in UTC with `Z`.
+	//
+	// Example: 2026-11-27T10:15:00Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// DealId Example: 42
+	DealId Id `json:"deal_id"`
+
+	// EditedAt Always `null`; only comments are ever edited.
+	EditedAt *Timestamp `json:"edited_at,omitempty"`
+
+	// Id Example: 42
+	Id      Id `json:"id"`
+	Payload struct {
+		// Changes Example: {"amount":{"from":"100.00","to":"150.00"},"title":{"from":"Website","to":"Website and shop"}}
+		Changes map[string]FieldChange `json:"changes"`
+	} `json:"payload"`
+	Type DealUpdatedActivityType `json:"type"`
+}
+
+// DealUpdatedActivityType defines model for DealUpdatedActivity.Type.
+type DealUpdatedActivityType string
 
 // DealsForecast Example: {"months":[{"month":"2026-12","open":{"amount":{"EUR":"9000.00"},"count":4,"weighted":{"EUR":"3150.00"}},"won":{"amount":{"EUR":"1200.00"},"count":1}},{"month":"2027-01","open":{"amount":{},"count":0,"weighted":{}},"won":{"amount":{},"count":0}}],"no_close_date":{"amount":{"USD":"500.00"},"count":2,"weighted":{"USD":"50.00"}}}
 type DealsForecast struct {
@@ -1676,6 +2401,17 @@ type EventPage struct {
 // EventType defines model for EventType.
 type EventType string
 
+// FieldChange A field's value before (`from`) and after (`to`) a write, each as the record's GET renders it (`null` for none).
+//
+// Example: {"from":null,"to":"ann@example.com"}
+type FieldChange struct {
+	// From any JSON value the field takes
+	From interface{} `json:"from"`
+
+	// To any JSON value the field takes
+	To interface{} `json:"to"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	// Field The JSON name of the field (dotted for nesting), a query parameter or a header.
@@ -1720,6 +2456,101 @@ type FunnelStage struct {
 
 // Id Example: 42
 type Id = int64
+
+// Import Example: {"created":0,"created_at":"2026-12-03T10:15:00Z","dry_run":true,"error_count":1,"errors":[{"code":"validation_failed","column":"email","message":"email must be a valid email address","row":2}],"finished_at":"2026-12-03T10:15:01Z","id":12,"processed_rows":3,"status":"failed","total_rows":3,"type":"contacts"}
+type Import struct {
+	// Created Records written: 0 unless the import succeeded and is no dry run.
+	Created int `json:"created"`
+
+	// CreatedAt RFC 3339 in UTC with `Z`.
+	//
+	// Example: 2026-11-27T10:15:00Z
+	CreatedAt Timestamp `json:"created_at"`
+	DryRun    bool      `json:"dry_run"`
+
+	// ErrorCount Every problem found (only the first 1,000 are listed).
+	ErrorCount int           `json:"error_count"`
+	Errors     []ImportError `json:"errors"`
+
+	// FinishedAt When it succeeded or failed; null while queued or running.
+	FinishedAt *time.Time `json:"finished_at"`
+
+	// Id Example: 42
+	Id Id `json:"id"`
+
+	// ProcessedRows Rows checked so far.
+	ProcessedRows int `json:"processed_rows"`
+
+	// Status `queued` until its job starts, `running`, then `succeeded` (every row passed; written unless a dry run) or `failed` (nothing written).
+	Status ImportStatus `json:"status"`
+
+	// TotalRows The data rows of the file; null until the job has read it.
+	TotalRows *int       `json:"total_rows"`
+	Type      ImportType `json:"type"`
+}
+
+// ImportStatus `queued` until its job starts, `running`, then `succeeded` (every row passed; written unless a dry run) or `failed` (nothing written).
+type ImportStatus string
+
+// ImportType defines model for Import.Type.
+type ImportType string
+
+// ImportAccepted defines model for ImportAccepted.
+type ImportAccepted struct {
+	DryRun bool `json:"dry_run"`
+
+	// Id Example: 42
+	Id     Id                   `json:"id"`
+	Status ImportAcceptedStatus `json:"status"`
+	Type   ImportAcceptedType   `json:"type"`
+}
+
+// ImportAcceptedStatus defines model for ImportAccepted.Status.
+type ImportAcceptedStatus string
+
+// ImportAcceptedType defines model for ImportAccepted.Type.
+type ImportAcceptedType string
+
+// ImportError One problem of the file. `code` is the code the API gives the same mistake in a create
+// (`validation_failed`, `owner_not_member`, `create_for_other_forbidden`,
+// `contact_not_found`, `pipeline_not_found`, `unknown_stage`,
+// `won_requires_positive_amount`, …) or one of the file's own: `unknown_column`,
+// `duplicate_column`, `missing_column`, `empty_file` (row 0, the header),
+// `malformed_csv` (a quote not closed or not doubled: nothing after it is read),
+// `wrong_column_count`, `invalid_text` (not UTF-8, or a NUL character),
+// `contact_email_ambiguous`, `access_revoked` (row 0: the sender may no longer create
+// records) and `import_failed` (row 0: a failure on our side; nothing was written).
+type ImportError struct {
+	// Code Example: validation_failed
+	Code string `json:"code"`
+
+	// Column The column, when the problem is about one.
+	Column *string `json:"column"`
+
+	// Message Example: email must be a valid email address
+	Message string `json:"message"`
+
+	// Row The data row, counted from 1; 0 is the header row, or the file as a whole.
+	Row int `json:"row"`
+}
+
+// ImportList defines model for ImportList.
+type ImportList struct {
+	Items []Import `json:"items"`
+
+	// NextCursor the `cursor` of the next page; null on the last page
+	NextCursor *string `json:"next_cursor"`
+
+	// Page null for a page read by `cursor`
+	Page     *int `json:"page"`
+	PageSize int  `json:"page_size"`
+
+	// Total null with `include_total=false`; always exact
+	Total *int `json:"total"`
+
+	// TotalCapped `false`: the total of this list is always exact
+	TotalCapped bool `json:"total_capped"`
+}
 
 // Invitation An invitation as owners and admins see it; never its token.
 type Invitation struct {
@@ -1814,8 +2645,11 @@ type InvitationList struct {
 	Page     *int `json:"page"`
 	PageSize int  `json:"page_size"`
 
-	// Total null with `include_total=false`
+	// Total null with `include_total=false`; exact up to 10,000 matches, and always for the counts the service keeps (see `total_capped`)
 	Total *int `json:"total"`
+
+	// TotalCapped `true` when more than 10,000 records match and `total` says 10000; ask `include_total=exact` for the exact count. `false` whenever `total` is exact or null
+	TotalCapped bool `json:"total_capped"`
 }
 
 // InvitationStatus `pending` until accepted, revoked (by `DELETE`, by a newer invitation for the same email, or because the inviter left or is no longer owner or admin) or past `expires_at`.
@@ -1877,8 +2711,11 @@ type MemberList struct {
 	Page     *int `json:"page"`
 	PageSize int  `json:"page_size"`
 
-	// Total null with `include_total=false`
+	// Total null with `include_total=false`; exact up to 10,000 matches, and always for the counts the service keeps (see `total_capped`)
 	Total *int `json:"total"`
+
+	// TotalCapped `true` when more than 10,000 records match and `total` says 10000; ask `include_total=exact` for the exact count. `false` whenever `total` is exact or null
+	TotalCapped bool `json:"total_capped"`
 }
 
 // MemberRoleChange defines model for MemberRoleChange.
@@ -1952,8 +2789,11 @@ type MyInvitationList struct {
 	Page     *int `json:"page"`
 	PageSize int  `json:"page_size"`
 
-	// Total null with `include_total=false`
+	// Total null with `include_total=false`; exact up to 10,000 matches, and always for the counts the service keeps (see `total_capped`)
 	Total *int `json:"total"`
+
+	// TotalCapped `true` when more than 10,000 records match and `total` says 10000; ask `include_total=exact` for the exact count. `false` whenever `total` is exact or null
+	TotalCapped bool `json:"total_capped"`
 }
 
 // Name 1..200 characters, not only white space (surrounding white space is trimmed).
@@ -2114,8 +2954,11 @@ type PipelineList struct {
 	Page     *int `json:"page"`
 	PageSize int  `json:"page_size"`
 
-	// Total null with `include_total=false`
+	// Total null with `include_total=false`; exact up to 10,000 matches, and always for the counts the service keeps (see `total_capped`)
 	Total *int `json:"total"`
+
+	// TotalCapped `true` when more than 10,000 records match and `total` says 10000; ask `include_total=exact` for the exact count. `false` whenever `total` is exact or null
+	TotalCapped bool `json:"total_capped"`
 }
 
 // PipelinePlace defines model for PipelinePlace.
@@ -2214,7 +3057,7 @@ type Problem struct {
 	//   `won_requires_positive_amount`, `due_date_in_past`, `activity_type_not_allowed`,
 	//   `activity_not_editable`,
 	//   `invalid_cursor`, `invalid_idempotency_key`, `bad_request`, `webhook_url_not_allowed`,
-	//   `confirmation_mismatch`;
+	//   `confirmation_mismatch`, `unknown_trash_type`, `empty_file`;
 	// - 401: `missing_token`, `invalid_token`, `invalid_api_key`, `unauthenticated`, `invalid_credentials`,
 	//   `invalid_refresh_token`, `refresh_token_reused`;
 	// - 403: `not_a_member`, `forbidden`, `api_key_not_allowed`, `owner_role_required`, `not_owner`,
@@ -2223,17 +3066,18 @@ type Problem struct {
 	// - 404: `route_not_found`, `not_found`, `user_not_found`, `member_not_found`, `api_key_not_found`,
 	//   `pipeline_not_found`, `stage_not_found`,
 	//   `organization_not_found`, `contact_not_found`, `deal_not_found`, `task_not_found`,
-	//   `webhook_not_found`, `delivery_not_found`, `activity_not_found`, `invitation_not_found`;
-	// - 405 `method_not_allowed`, 408 `request_timeout`, 413 `body_too_large`,
+	//   `webhook_not_found`, `delivery_not_found`, `activity_not_found`, `invitation_not_found`,
+	//   `trash_item_not_found`, `import_not_found`;
+	// - 405 `method_not_allowed`, 406 `not_acceptable`, 408 `request_timeout`, 413 `body_too_large`,
 	//   415 `unsupported_media_type`, 431 `headers_too_large`;
 	// - 409: `email_taken`, `already_member`, `last_owner`, `member_owns_records`,
 	//   `pipeline_name_taken`, `default_pipeline`, `pipeline_has_deals`, `stage_has_deals`,
 	//   `last_stage`, `stage_key_taken`, `too_many_stages`,
-	//   `contact_has_deals`, `idempotency_key_in_progress`, `webhook_limit_reached`,
-	//   `webhook_disabled`;
+	//   `contact_has_deals`, `merge_too_many_tags`, `idempotency_key_in_progress`, `webhook_limit_reached`,
+	//   `webhook_disabled`, `parent_in_trash`;
 	// - 410: `cursor_expired`;
 	// - 422: `idempotency_key_reused`;
-	// - 412 `precondition_failed`; 429 `too_many_login_attempts`, `rate_limited`;
+	// - 412 `precondition_failed`; 429 `too_many_login_attempts`, `rate_limited`, `too_many_imports`;
 	// - 500 `internal_error`; 503 `database_unavailable`, `not_ready`, `limiter_unavailable`,
 	//   `service_unavailable`.
 	Code ProblemCode `json:"code"`
@@ -2279,7 +3123,7 @@ type Problem struct {
 //     `won_requires_positive_amount`, `due_date_in_past`, `activity_type_not_allowed`,
 //     `activity_not_editable`,
 //     `invalid_cursor`, `invalid_idempotency_key`, `bad_request`, `webhook_url_not_allowed`,
-//     `confirmation_mismatch`;
+//     `confirmation_mismatch`, `unknown_trash_type`, `empty_file`;
 //   - 401: `missing_token`, `invalid_token`, `invalid_api_key`, `unauthenticated`, `invalid_credentials`,
 //     `invalid_refresh_token`, `refresh_token_reused`;
 //   - 403: `not_a_member`, `forbidden`, `api_key_not_allowed`, `owner_role_required`, `not_owner`,
@@ -2288,17 +3132,18 @@ type Problem struct {
 //   - 404: `route_not_found`, `not_found`, `user_not_found`, `member_not_found`, `api_key_not_found`,
 //     `pipeline_not_found`, `stage_not_found`,
 //     `organization_not_found`, `contact_not_found`, `deal_not_found`, `task_not_found`,
-//     `webhook_not_found`, `delivery_not_found`, `activity_not_found`, `invitation_not_found`;
-//   - 405 `method_not_allowed`, 408 `request_timeout`, 413 `body_too_large`,
+//     `webhook_not_found`, `delivery_not_found`, `activity_not_found`, `invitation_not_found`,
+//     `trash_item_not_found`, `import_not_found`;
+//   - 405 `method_not_allowed`, 406 `not_acceptable`, 408 `request_timeout`, 413 `body_too_large`,
 //     415 `unsupported_media_type`, 431 `headers_too_large`;
 //   - 409: `email_taken`, `already_member`, `last_owner`, `member_owns_records`,
 //     `pipeline_name_taken`, `default_pipeline`, `pipeline_has_deals`, `stage_has_deals`,
 //     `last_stage`, `stage_key_taken`, `too_many_stages`,
-//     `contact_has_deals`, `idempotency_key_in_progress`, `webhook_limit_reached`,
-//     `webhook_disabled`;
+//     `contact_has_deals`, `merge_too_many_tags`, `idempotency_key_in_progress`, `webhook_limit_reached`,
+//     `webhook_disabled`, `parent_in_trash`;
 //   - 410: `cursor_expired`;
 //   - 422: `idempotency_key_reused`;
-//   - 412 `precondition_failed`; 429 `too_many_login_attempts`, `rate_limited`;
+//   - 412 `precondition_failed`; 429 `too_many_login_attempts`, `rate_limited`, `too_many_imports`;
 //   - 500 `internal_error`; 503 `database_unavailable`, `not_ready`, `limiter_unavailable`,
 //     `service_unavailable`.
 type ProblemCode string
@@ -2549,8 +3394,11 @@ type TaskList struct {
 	Page     *int `json:"page"`
 	PageSize int  `json:"page_size"`
 
-	// Total null with `include_total=false`
+	// Total null with `include_total=false`; exact up to 10,000 matches, and always for the counts the service keeps (see `total_capped`)
 	Total *int `json:"total"`
+
+	// TotalCapped `true` when more than 10,000 records match and `total` says 10000; ask `include_total=exact` for the exact count. `false` whenever `total` is exact or null
+	TotalCapped bool `json:"total_capped"`
 }
 
 // TaskUpdate defines model for TaskUpdate.
@@ -2597,6 +3445,50 @@ type TokenPair struct {
 
 // TokenPairTokenType defines model for TokenPair.TokenType.
 type TokenPairTokenType string
+
+// TrashItem defines model for TrashItem.
+type TrashItem struct {
+	// DeletedAt RFC 3339 in UTC with `Z`.
+	//
+	// Example: 2026-11-27T10:15:00Z
+	DeletedAt Timestamp `json:"deleted_at"`
+	DeletedBy Actor     `json:"deleted_by"`
+
+	// Id the record's id, which its restore takes
+	Id int64 `json:"id"`
+
+	// Name a contact's name, a deal's or task's title
+	Name string `json:"name"`
+
+	// Object the type of the record
+	Object TrashItemObject `json:"object"`
+
+	// PurgeAt RFC 3339 in UTC with `Z`.
+	//
+	// Example: 2026-11-27T10:15:00Z
+	PurgeAt Timestamp `json:"purge_at"`
+}
+
+// TrashItemObject the type of the record
+type TrashItemObject string
+
+// TrashItemList defines model for TrashItemList.
+type TrashItemList struct {
+	Items []TrashItem `json:"items"`
+
+	// NextCursor the `cursor` of the next page, opaque and signed, valid only for this list and order; null on the last page
+	NextCursor *string `json:"next_cursor"`
+
+	// Page null for a page read by `cursor`
+	Page     *int `json:"page"`
+	PageSize int  `json:"page_size"`
+
+	// Total null with `include_total=false`; exact up to 10,000 matches (see `total_capped`)
+	Total *int `json:"total"`
+
+	// TotalCapped `true` when more than 10,000 records match and `total` says 10000; ask `include_total=exact` for the exact count. `false` whenever `total` is exact or null
+	TotalCapped bool `json:"total_capped"`
+}
 
 // User defines model for User.
 type User struct {
@@ -2767,8 +3659,11 @@ type WebhookDeliveryList struct {
 	Page     *int `json:"page"`
 	PageSize int  `json:"page_size"`
 
-	// Total null with `include_total=false`
+	// Total null with `include_total=false`; exact up to 10,000 matches, and always for the counts the service keeps (see `total_capped`)
 	Total *int `json:"total"`
+
+	// TotalCapped `true` when more than 10,000 records match and `total` says 10000; ask `include_total=exact` for the exact count. `false` whenever `total` is exact or null
+	TotalCapped bool `json:"total_capped"`
 }
 
 // WebhookEventType An event type an endpoint may subscribe to, or `*` for every type.
@@ -2788,8 +3683,11 @@ type WebhookList struct {
 	Page     *int `json:"page"`
 	PageSize int  `json:"page_size"`
 
-	// Total null with `include_total=false`
+	// Total null with `include_total=false`; exact up to 10,000 matches, and always for the counts the service keeps (see `total_capped`)
 	Total *int `json:"total"`
+
+	// TotalCapped `true` when more than 10,000 records match and `total` says 10000; ask `include_total=exact` for the exact count. `false` whenever `total` is exact or null
+	TotalCapped bool `json:"total_capped"`
 }
 
 // WebhookSecret defines model for WebhookSecret.
@@ -2845,7 +3743,7 @@ type IfMatch = string
 type IfNoneMatch = string
 
 // IncludeTotal defines model for IncludeTotal.
-type IncludeTotal = bool
+type IncludeTotal string
 
 // InvitationIdPath defines model for InvitationIdPath.
 type InvitationIdPath = int64
@@ -2937,6 +3835,9 @@ type MemberNotFound = Problem
 // NotAMember An RFC 9457 problem details document with the service's extensions.
 type NotAMember = Problem
 
+// NotAcceptable An RFC 9457 problem details document with the service's extensions.
+type NotAcceptable = Problem
+
 // PayloadTooLarge An RFC 9457 problem details document with the service's extensions.
 type PayloadTooLarge = Problem
 
@@ -2972,6 +3873,15 @@ type TenantForbiddenOwnership = Problem
 
 // TooManyRequests An RFC 9457 problem details document with the service's extensions.
 type TooManyRequests = Problem
+
+// TrashBadRequest An RFC 9457 problem details document with the service's extensions.
+type TrashBadRequest = Problem
+
+// TrashConflict An RFC 9457 problem details document with the service's extensions.
+type TrashConflict = Problem
+
+// TrashItemNotFound An RFC 9457 problem details document with the service's extensions.
+type TrashItemNotFound = Problem
 
 // Unauthorized An RFC 9457 problem details document with the service's extensions.
 type Unauthorized = Problem
@@ -3062,7 +3972,7 @@ type RegisterParams struct {
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
 	// with another body → 422 `idempotency_key_reused`; the same key while the first request
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
-	// retry runs again.
+	// retry runs again; nor is a 429 (an import queue that is full).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3083,8 +3993,13 @@ type ListContactsParams struct {
 	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// IncludeTotal `false` skips counting: `total` is then `null`, which saves a count over the whole filtered list.
-	IncludeTotal *IncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+	// IncludeTotal `true` (the default) reports `total`: exact when at most 10,000 records match, when no
+	// filter narrows the list, and for the filters the service keeps counts of (deals by
+	// `status`, `stage`, `pipeline_id` and `owner_id`; contacts by `owner_id`; tasks by
+	// `assignee_id`, `only_open` and `is_done`); otherwise `total` is 10000 with
+	// `total_capped: true`. `exact` counts every match however long it takes. `false` skips
+	// counting (`total: null`, `total_capped: false`).
+	IncludeTotal *ListContactsParamsIncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
 
 	// Search Case-insensitive substring of the name, the email, the phone (as written) or the
 	// company; `%` and `_` are taken literally, surrounding white space is ignored and a
@@ -3112,6 +4027,9 @@ type ListContactsParams struct {
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
+// ListContactsParamsIncludeTotal defines parameters for ListContacts.
+type ListContactsParamsIncludeTotal string
+
 // ListContactsParamsOrderBy defines parameters for ListContacts.
 type ListContactsParamsOrderBy string
 
@@ -3125,8 +4043,66 @@ type CreateContactParams struct {
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
 	// with another body → 422 `idempotency_key_reused`; the same key while the first request
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
-	// retry runs again.
+	// retry runs again; nor is a 429 (an import queue that is full).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// ListContactDuplicatesParams defines parameters for ListContactDuplicates.
+type ListContactDuplicatesParams struct {
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor Keyset pagination: the `next_cursor` of the previous page, instead of `page` (both
+	// together → 400 `invalid_query`). The next page is read from where the previous one
+	// ended, so deep pages cost the same as the first and rows written meanwhile never
+	// shift a page. A cursor is opaque (base64url) and signed by the service: pass it back
+	// unchanged. It belongs to its list and order: given to another list or with another
+	// `order_by`/`order`, edited, made by hand, or signed by another service it is refused
+	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// IncludeTotal `true` (the default) reports `total`: exact when at most 10,000 records match, when no
+	// filter narrows the list, and for the filters the service keeps counts of (deals by
+	// `status`, `stage`, `pipeline_id` and `owner_id`; contacts by `owner_id`; tasks by
+	// `assignee_id`, `only_open` and `is_done`); otherwise `total` is 10000 with
+	// `total_capped: true`. `exact` counts every match however long it takes. `false` skips
+	// counting (`total: null`, `total_capped: false`).
+	IncludeTotal *ListContactDuplicatesParamsIncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// ListContactDuplicatesParamsIncludeTotal defines parameters for ListContactDuplicates.
+type ListContactDuplicatesParamsIncludeTotal string
+
+// ExportContactsParams defines parameters for ExportContacts.
+type ExportContactsParams struct {
+	// Format `csv` (the default) or `ndjson`; wins over `Accept`. Another value → 406 `not_acceptable`.
+	Format *string `form:"format,omitempty" json:"format,omitempty"`
+
+	// Search As in `GET /contacts`.
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Tag As in `GET /contacts` (repeatable; the contacts carrying every tag given).
+	Tag *[]string `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// OwnerId Only records owned by this user. Not available to the `member` role (403 `owner_filter_forbidden`).
+	OwnerId *OwnerIdFilter `form:"owner_id,omitempty" json:"owner_id,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
@@ -3166,6 +4142,60 @@ type UpdateContactParams struct {
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
+// ListContactHistoryParams defines parameters for ListContactHistory.
+type ListContactHistoryParams struct {
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor Keyset pagination: the `next_cursor` of the previous page, instead of `page` (both
+	// together → 400 `invalid_query`). The next page is read from where the previous one
+	// ended, so deep pages cost the same as the first and rows written meanwhile never
+	// shift a page. A cursor is opaque (base64url) and signed by the service: pass it back
+	// unchanged. It belongs to its list and order: given to another list or with another
+	// `order_by`/`order`, edited, made by hand, or signed by another service it is refused
+	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// IncludeTotal `true` (the default) reports `total`: exact when at most 10,000 records match, when no
+	// filter narrows the list, and for the filters the service keeps counts of (deals by
+	// `status`, `stage`, `pipeline_id` and `owner_id`; contacts by `owner_id`; tasks by
+	// `assignee_id`, `only_open` and `is_done`); otherwise `total` is 10000 with
+	// `total_capped: true`. `exact` counts every match however long it takes. `false` skips
+	// counting (`total: null`, `total_capped: false`).
+	IncludeTotal *ListContactHistoryParamsIncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// ListContactHistoryParamsIncludeTotal defines parameters for ListContactHistory.
+type ListContactHistoryParamsIncludeTotal string
+
+// MergeContactsParams defines parameters for MergeContacts.
+type MergeContactsParams struct {
+	// IdempotencyKey Makes the create safe to retry. The same key (scoped to the user and the
+	// organization) with the same body within 24 hours replays the first response (same
+	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
+	// with another body → 422 `idempotency_key_reused`; the same key while the first request
+	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
+	// retry runs again; nor is a 429 (an import queue that is full).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
 // ListDealsParams defines parameters for ListDeals.
 type ListDealsParams struct {
 	// Page The page number, from 1.
@@ -3183,8 +4213,13 @@ type ListDealsParams struct {
 	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// IncludeTotal `false` skips counting: `total` is then `null`, which saves a count over the whole filtered list.
-	IncludeTotal *IncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+	// IncludeTotal `true` (the default) reports `total`: exact when at most 10,000 records match, when no
+	// filter narrows the list, and for the filters the service keeps counts of (deals by
+	// `status`, `stage`, `pipeline_id` and `owner_id`; contacts by `owner_id`; tasks by
+	// `assignee_id`, `only_open` and `is_done`); otherwise `total` is 10000 with
+	// `total_capped: true`. `exact` counts every match however long it takes. `false` skips
+	// counting (`total: null`, `total_capped: false`).
+	IncludeTotal *ListDealsParamsIncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
 
 	// Status Repeatable: `status=new&status=won` matches either.
 	Status *[]DealStatus `form:"status,omitempty" json:"status,omitempty"`
@@ -3229,6 +4264,9 @@ type ListDealsParams struct {
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
+// ListDealsParamsIncludeTotal defines parameters for ListDeals.
+type ListDealsParamsIncludeTotal string
+
 // ListDealsParamsOrderBy defines parameters for ListDeals.
 type ListDealsParamsOrderBy string
 
@@ -3242,8 +4280,52 @@ type CreateDealParams struct {
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
 	// with another body → 422 `idempotency_key_reused`; the same key while the first request
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
-	// retry runs again.
+	// retry runs again; nor is a 429 (an import queue that is full).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// ExportDealsParams defines parameters for ExportDeals.
+type ExportDealsParams struct {
+	// Format `csv` (the default) or `ndjson`; wins over `Accept`. Another value → 406 `not_acceptable`.
+	Format *string `form:"format,omitempty" json:"format,omitempty"`
+
+	// Status As in `GET /deals` (repeatable).
+	Status *[]DealStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Stage As in `GET /deals` (repeatable; a key of the pipeline given by `pipeline_id`, else of any pipeline).
+	Stage *[]StageKey `form:"stage,omitempty" json:"stage,omitempty"`
+
+	// PipelineId As in `GET /deals`.
+	PipelineId *int64 `form:"pipeline_id,omitempty" json:"pipeline_id,omitempty"`
+
+	// ExpectedCloseAfter As in `GET /deals`.
+	ExpectedCloseAfter *DateInput `form:"expected_close_after,omitempty" json:"expected_close_after,omitempty"`
+
+	// ExpectedCloseBefore As in `GET /deals`.
+	ExpectedCloseBefore *DateInput `form:"expected_close_before,omitempty" json:"expected_close_before,omitempty"`
+
+	// Search As in `GET /deals` (a case-insensitive substring of the title).
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Rotten As in `GET /deals`.
+	Rotten *bool `form:"rotten,omitempty" json:"rotten,omitempty"`
+
+	// MinAmount As in `GET /deals`.
+	MinAmount *DecimalQuery `form:"min_amount,omitempty" json:"min_amount,omitempty"`
+
+	// MaxAmount As in `GET /deals`.
+	MaxAmount *DecimalQuery `form:"max_amount,omitempty" json:"max_amount,omitempty"`
+
+	// OwnerId Only records owned by this user. Not available to the `member` role (403 `owner_filter_forbidden`).
+	OwnerId   *OwnerIdFilter `form:"owner_id,omitempty" json:"owner_id,omitempty"`
+	ContactId *int64         `form:"contact_id,omitempty" json:"contact_id,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
@@ -3270,8 +4352,13 @@ type ListActivitiesParams struct {
 	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// IncludeTotal `false` skips counting: `total` is then `null`, which saves a count over the whole filtered list.
-	IncludeTotal *IncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+	// IncludeTotal `true` (the default) reports `total`: exact when at most 10,000 records match, when no
+	// filter narrows the list, and for the filters the service keeps counts of (deals by
+	// `status`, `stage`, `pipeline_id` and `owner_id`; contacts by `owner_id`; tasks by
+	// `assignee_id`, `only_open` and `is_done`); otherwise `total` is 10000 with
+	// `total_capped: true`. `exact` counts every match however long it takes. `false` skips
+	// counting (`total: null`, `total_capped: false`).
+	IncludeTotal *ListActivitiesParamsIncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
@@ -3281,6 +4368,9 @@ type ListActivitiesParams struct {
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
+// ListActivitiesParamsIncludeTotal defines parameters for ListActivities.
+type ListActivitiesParamsIncludeTotal string
+
 // AddCommentParams defines parameters for AddComment.
 type AddCommentParams struct {
 	// IdempotencyKey Makes the create safe to retry. The same key (scoped to the user and the
@@ -3288,7 +4378,7 @@ type AddCommentParams struct {
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
 	// with another body → 422 `idempotency_key_reused`; the same key while the first request
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
-	// retry runs again.
+	// retry runs again; nor is a 429 (an import queue that is full).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
@@ -3375,6 +4465,79 @@ type ListEventsParams struct {
 // ListEventsParamsSince defines parameters for ListEvents.
 type ListEventsParamsSince string
 
+// ListImportsParams defines parameters for ListImports.
+type ListImportsParams struct {
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor Keyset pagination: the `next_cursor` of the previous page, instead of `page` (both
+	// together → 400 `invalid_query`). The next page is read from where the previous one
+	// ended, so deep pages cost the same as the first and rows written meanwhile never
+	// shift a page. A cursor is opaque (base64url) and signed by the service: pass it back
+	// unchanged. It belongs to its list and order: given to another list or with another
+	// `order_by`/`order`, edited, made by hand, or signed by another service it is refused
+	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// IncludeTotal `true` (the default) reports `total`: exact when at most 10,000 records match, when no
+	// filter narrows the list, and for the filters the service keeps counts of (deals by
+	// `status`, `stage`, `pipeline_id` and `owner_id`; contacts by `owner_id`; tasks by
+	// `assignee_id`, `only_open` and `is_done`); otherwise `total` is 10000 with
+	// `total_capped: true`. `exact` counts every match however long it takes. `false` skips
+	// counting (`total: null`, `total_capped: false`).
+	IncludeTotal *ListImportsParamsIncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// ListImportsParamsIncludeTotal defines parameters for ListImports.
+type ListImportsParamsIncludeTotal string
+
+// CreateImportParams defines parameters for CreateImport.
+type CreateImportParams struct {
+	// Type What the file holds.
+	Type CreateImportParamsType `form:"type" json:"type"`
+
+	// DryRun `true` checks the file and writes nothing.
+	DryRun *bool `form:"dry_run,omitempty" json:"dry_run,omitempty"`
+
+	// IdempotencyKey Makes the create safe to retry. The same key (scoped to the user and the
+	// organization) with the same body within 24 hours replays the first response (same
+	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
+	// with another body → 422 `idempotency_key_reused`; the same key while the first request
+	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
+	// retry runs again; nor is a 429 (an import queue that is full).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// CreateImportParamsType defines parameters for CreateImport.
+type CreateImportParamsType string
+
+// GetImportParams defines parameters for GetImport.
+type GetImportParams struct {
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
 // ListMyInvitationsParams defines parameters for ListMyInvitations.
 type ListMyInvitationsParams struct {
 	// Page The page number, from 1.
@@ -3392,9 +4555,17 @@ type ListMyInvitationsParams struct {
 	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// IncludeTotal `false` skips counting: `total` is then `null`, which saves a count over the whole filtered list.
-	IncludeTotal *IncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+	// IncludeTotal `true` (the default) reports `total`: exact when at most 10,000 records match, when no
+	// filter narrows the list, and for the filters the service keeps counts of (deals by
+	// `status`, `stage`, `pipeline_id` and `owner_id`; contacts by `owner_id`; tasks by
+	// `assignee_id`, `only_open` and `is_done`); otherwise `total` is 10000 with
+	// `total_capped: true`. `exact` counts every match however long it takes. `false` skips
+	// counting (`total: null`, `total_capped: false`).
+	IncludeTotal *ListMyInvitationsParamsIncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
 }
+
+// ListMyInvitationsParamsIncludeTotal defines parameters for ListMyInvitations.
+type ListMyInvitationsParamsIncludeTotal string
 
 // AcceptInvitationParams defines parameters for AcceptInvitation.
 type AcceptInvitationParams struct {
@@ -3403,7 +4574,7 @@ type AcceptInvitationParams struct {
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
 	// with another body → 422 `idempotency_key_reused`; the same key while the first request
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
-	// retry runs again.
+	// retry runs again; nor is a 429 (an import queue that is full).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3420,7 +4591,7 @@ type CreateOrganizationParams struct {
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
 	// with another body → 422 `idempotency_key_reused`; the same key while the first request
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
-	// retry runs again.
+	// retry runs again; nor is a 429 (an import queue that is full).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3447,9 +4618,17 @@ type ListApiKeysParams struct {
 	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// IncludeTotal `false` skips counting: `total` is then `null`, which saves a count over the whole filtered list.
-	IncludeTotal *IncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+	// IncludeTotal `true` (the default) reports `total`: exact when at most 10,000 records match, when no
+	// filter narrows the list, and for the filters the service keeps counts of (deals by
+	// `status`, `stage`, `pipeline_id` and `owner_id`; contacts by `owner_id`; tasks by
+	// `assignee_id`, `only_open` and `is_done`); otherwise `total` is 10000 with
+	// `total_capped: true`. `exact` counts every match however long it takes. `false` skips
+	// counting (`total: null`, `total_capped: false`).
+	IncludeTotal *ListApiKeysParamsIncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
 }
+
+// ListApiKeysParamsIncludeTotal defines parameters for ListApiKeys.
+type ListApiKeysParamsIncludeTotal string
 
 // CreateApiKeyParams defines parameters for CreateApiKey.
 type CreateApiKeyParams struct {
@@ -3458,7 +4637,7 @@ type CreateApiKeyParams struct {
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
 	// with another body → 422 `idempotency_key_reused`; the same key while the first request
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
-	// retry runs again.
+	// retry runs again; nor is a 429 (an import queue that is full).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3482,9 +4661,17 @@ type ListInvitationsParams struct {
 	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// IncludeTotal `false` skips counting: `total` is then `null`, which saves a count over the whole filtered list.
-	IncludeTotal *IncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+	// IncludeTotal `true` (the default) reports `total`: exact when at most 10,000 records match, when no
+	// filter narrows the list, and for the filters the service keeps counts of (deals by
+	// `status`, `stage`, `pipeline_id` and `owner_id`; contacts by `owner_id`; tasks by
+	// `assignee_id`, `only_open` and `is_done`); otherwise `total` is 10000 with
+	// `total_capped: true`. `exact` counts every match however long it takes. `false` skips
+	// counting (`total: null`, `total_capped: false`).
+	IncludeTotal *ListInvitationsParamsIncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
 }
+
+// ListInvitationsParamsIncludeTotal defines parameters for ListInvitations.
+type ListInvitationsParamsIncludeTotal string
 
 // CreateInvitationParams defines parameters for CreateInvitation.
 type CreateInvitationParams struct {
@@ -3493,7 +4680,7 @@ type CreateInvitationParams struct {
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
 	// with another body → 422 `idempotency_key_reused`; the same key while the first request
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
-	// retry runs again.
+	// retry runs again; nor is a 429 (an import queue that is full).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3514,9 +4701,17 @@ type ListMembersParams struct {
 	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// IncludeTotal `false` skips counting: `total` is then `null`, which saves a count over the whole filtered list.
-	IncludeTotal *IncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+	// IncludeTotal `true` (the default) reports `total`: exact when at most 10,000 records match, when no
+	// filter narrows the list, and for the filters the service keeps counts of (deals by
+	// `status`, `stage`, `pipeline_id` and `owner_id`; contacts by `owner_id`; tasks by
+	// `assignee_id`, `only_open` and `is_done`); otherwise `total` is 10000 with
+	// `total_capped: true`. `exact` counts every match however long it takes. `false` skips
+	// counting (`total: null`, `total_capped: false`).
+	IncludeTotal *ListMembersParamsIncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
 }
+
+// ListMembersParamsIncludeTotal defines parameters for ListMembers.
+type ListMembersParamsIncludeTotal string
 
 // AddMemberParams defines parameters for AddMember.
 type AddMemberParams struct {
@@ -3525,7 +4720,7 @@ type AddMemberParams struct {
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
 	// with another body → 422 `idempotency_key_reused`; the same key while the first request
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
-	// retry runs again.
+	// retry runs again; nor is a 429 (an import queue that is full).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3546,8 +4741,13 @@ type ListPipelinesParams struct {
 	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// IncludeTotal `false` skips counting: `total` is then `null`, which saves a count over the whole filtered list.
-	IncludeTotal *IncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+	// IncludeTotal `true` (the default) reports `total`: exact when at most 10,000 records match, when no
+	// filter narrows the list, and for the filters the service keeps counts of (deals by
+	// `status`, `stage`, `pipeline_id` and `owner_id`; contacts by `owner_id`; tasks by
+	// `assignee_id`, `only_open` and `is_done`); otherwise `total` is 10000 with
+	// `total_capped: true`. `exact` counts every match however long it takes. `false` skips
+	// counting (`total: null`, `total_capped: false`).
+	IncludeTotal *ListPipelinesParamsIncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
@@ -3557,6 +4757,9 @@ type ListPipelinesParams struct {
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
+// ListPipelinesParamsIncludeTotal defines parameters for ListPipelines.
+type ListPipelinesParamsIncludeTotal string
+
 // CreatePipelineParams defines parameters for CreatePipeline.
 type CreatePipelineParams struct {
 	// IdempotencyKey Makes the create safe to retry. The same key (scoped to the user and the
@@ -3564,7 +4767,7 @@ type CreatePipelineParams struct {
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
 	// with another body → 422 `idempotency_key_reused`; the same key while the first request
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
-	// retry runs again.
+	// retry runs again; nor is a 429 (an import queue that is full).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
@@ -3612,7 +4815,7 @@ type AddPipelineStageParams struct {
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
 	// with another body → 422 `idempotency_key_reused`; the same key while the first request
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
-	// retry runs again.
+	// retry runs again; nor is a 429 (an import queue that is full).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
@@ -3663,9 +4866,14 @@ type ListTasksParams struct {
 	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// IncludeTotal `false` skips counting: `total` is then `null`, which saves a count over the whole filtered list.
-	IncludeTotal *IncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
-	DealId       *int64        `form:"deal_id,omitempty" json:"deal_id,omitempty"`
+	// IncludeTotal `true` (the default) reports `total`: exact when at most 10,000 records match, when no
+	// filter narrows the list, and for the filters the service keeps counts of (deals by
+	// `status`, `stage`, `pipeline_id` and `owner_id`; contacts by `owner_id`; tasks by
+	// `assignee_id`, `only_open` and `is_done`); otherwise `total` is 10000 with
+	// `total_capped: true`. `exact` counts every match however long it takes. `false` skips
+	// counting (`total: null`, `total_capped: false`).
+	IncludeTotal *ListTasksParamsIncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+	DealId       *int64                       `form:"deal_id,omitempty" json:"deal_id,omitempty"`
 
 	// AssigneeId Only tasks assigned to this user (every role may filter by assignee, "my tasks" included); an id that is no member's matches nothing.
 	AssigneeId *int64 `form:"assignee_id,omitempty" json:"assignee_id,omitempty"`
@@ -3699,6 +4907,9 @@ type ListTasksParams struct {
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
+// ListTasksParamsIncludeTotal defines parameters for ListTasks.
+type ListTasksParamsIncludeTotal string
+
 // ListTasksParamsOrderBy defines parameters for ListTasks.
 type ListTasksParamsOrderBy string
 
@@ -3712,7 +4923,7 @@ type CreateTaskParams struct {
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
 	// with another body → 422 `idempotency_key_reused`; the same key while the first request
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
-	// retry runs again.
+	// retry runs again; nor is a 429 (an import queue that is full).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
@@ -3753,6 +4964,71 @@ type UpdateTaskParams struct {
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
+// ListTrashParams defines parameters for ListTrash.
+type ListTrashParams struct {
+	// Type Only items of this type; any other value → 400 `invalid_query`.
+	Type *ListTrashParamsType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor Keyset pagination: the `next_cursor` of the previous page, instead of `page` (both
+	// together → 400 `invalid_query`). The next page is read from where the previous one
+	// ended, so deep pages cost the same as the first and rows written meanwhile never
+	// shift a page. A cursor is opaque (base64url) and signed by the service: pass it back
+	// unchanged. It belongs to its list and order: given to another list or with another
+	// `order_by`/`order`, edited, made by hand, or signed by another service it is refused
+	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// IncludeTotal `true` (the default) reports `total`: exact when at most 10,000 records match, when no
+	// filter narrows the list, and for the filters the service keeps counts of (deals by
+	// `status`, `stage`, `pipeline_id` and `owner_id`; contacts by `owner_id`; tasks by
+	// `assignee_id`, `only_open` and `is_done`); otherwise `total` is 10000 with
+	// `total_capped: true`. `exact` counts every match however long it takes. `false` skips
+	// counting (`total: null`, `total_capped: false`).
+	IncludeTotal *ListTrashParamsIncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// ListTrashParamsType defines parameters for ListTrash.
+type ListTrashParamsType string
+
+// ListTrashParamsIncludeTotal defines parameters for ListTrash.
+type ListTrashParamsIncludeTotal string
+
+// RestoreFromTrashParams defines parameters for RestoreFromTrash.
+type RestoreFromTrashParams struct {
+	// IdempotencyKey Makes the create safe to retry. The same key (scoped to the user and the
+	// organization) with the same body within 24 hours replays the first response (same
+	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
+	// with another body → 422 `idempotency_key_reused`; the same key while the first request
+	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
+	// retry runs again; nor is a 429 (an import queue that is full).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
+	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
+	// or not the organization exists) → 403 `not_a_member`. A request made with an API key
+	// (`apiKeyAuth`) may leave it out and acts in the key's organization; naming another
+	// one → 403 `not_a_member`.
+	XOrganizationId OrganizationId `json:"X-Organization-Id"`
+}
+
+// RestoreFromTrash200JSONResponseBody defines parameters for RestoreFromTrash.
+type RestoreFromTrash200JSONResponseBody struct {
+	union json.RawMessage
+}
+
 // ListWebhooksParams defines parameters for ListWebhooks.
 type ListWebhooksParams struct {
 	// Page The page number, from 1.
@@ -3770,8 +5046,13 @@ type ListWebhooksParams struct {
 	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// IncludeTotal `false` skips counting: `total` is then `null`, which saves a count over the whole filtered list.
-	IncludeTotal *IncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+	// IncludeTotal `true` (the default) reports `total`: exact when at most 10,000 records match, when no
+	// filter narrows the list, and for the filters the service keeps counts of (deals by
+	// `status`, `stage`, `pipeline_id` and `owner_id`; contacts by `owner_id`; tasks by
+	// `assignee_id`, `only_open` and `is_done`); otherwise `total` is 10000 with
+	// `total_capped: true`. `exact` counts every match however long it takes. `false` skips
+	// counting (`total: null`, `total_capped: false`).
+	IncludeTotal *ListWebhooksParamsIncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
@@ -3781,6 +5062,9 @@ type ListWebhooksParams struct {
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
+// ListWebhooksParamsIncludeTotal defines parameters for ListWebhooks.
+type ListWebhooksParamsIncludeTotal string
+
 // CreateWebhookParams defines parameters for CreateWebhook.
 type CreateWebhookParams struct {
 	// IdempotencyKey Makes the create safe to retry. The same key (scoped to the user and the
@@ -3788,7 +5072,7 @@ type CreateWebhookParams struct {
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
 	// with another body → 422 `idempotency_key_reused`; the same key while the first request
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
-	// retry runs again.
+	// retry runs again; nor is a 429 (an import queue that is full).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
@@ -3846,8 +5130,13 @@ type ListWebhookDeliveriesParams struct {
 	// with 400 `invalid_cursor`. Keep the filters of the first page when following cursors.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// IncludeTotal `false` skips counting: `total` is then `null`, which saves a count over the whole filtered list.
-	IncludeTotal *IncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
+	// IncludeTotal `true` (the default) reports `total`: exact when at most 10,000 records match, when no
+	// filter narrows the list, and for the filters the service keeps counts of (deals by
+	// `status`, `stage`, `pipeline_id` and `owner_id`; contacts by `owner_id`; tasks by
+	// `assignee_id`, `only_open` and `is_done`); otherwise `total` is 10000 with
+	// `total_capped: true`. `exact` counts every match however long it takes. `false` skips
+	// counting (`total: null`, `total_capped: false`).
+	IncludeTotal *ListWebhookDeliveriesParamsIncludeTotal `form:"include_total,omitempty" json:"include_total,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
 	// positive integer → 400 `invalid_organization_id`; the caller is not a member (whether
@@ -3857,6 +5146,9 @@ type ListWebhookDeliveriesParams struct {
 	XOrganizationId OrganizationId `json:"X-Organization-Id"`
 }
 
+// ListWebhookDeliveriesParamsIncludeTotal defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveriesParamsIncludeTotal string
+
 // RetryWebhookDeliveryParams defines parameters for RetryWebhookDelivery.
 type RetryWebhookDeliveryParams struct {
 	// IdempotencyKey Makes the create safe to retry. The same key (scoped to the user and the
@@ -3864,7 +5156,7 @@ type RetryWebhookDeliveryParams struct {
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
 	// with another body → 422 `idempotency_key_reused`; the same key while the first request
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
-	// retry runs again.
+	// retry runs again; nor is a 429 (an import queue that is full).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
@@ -3882,7 +5174,7 @@ type PingWebhookParams struct {
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
 	// with another body → 422 `idempotency_key_reused`; the same key while the first request
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
-	// retry runs again.
+	// retry runs again; nor is a 429 (an import queue that is full).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
@@ -3900,7 +5192,7 @@ type RotateWebhookSecretParams struct {
 	// status and body, header `Idempotent-Replayed: true`) and creates nothing; the same key
 	// with another body → 422 `idempotency_key_reused`; the same key while the first request
 	// still runs → 409 `idempotency_key_in_progress`. A server error (5xx) is not kept, so a
-	// retry runs again.
+	// retry runs again; nor is a 429 (an import queue that is full).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
 	// XOrganizationId The organization the request acts in. Missing → 400 `missing_organization`; not a
@@ -3949,6 +5241,9 @@ type CreateContactJSONRequestBody = ContactCreate
 
 // UpdateContactJSONRequestBody defines body for UpdateContact for application/json ContentType.
 type UpdateContactJSONRequestBody = ContactUpdate
+
+// MergeContactsJSONRequestBody defines body for MergeContacts for application/json ContentType.
+type MergeContactsJSONRequestBody = ContactMerge
 
 // CreateDealJSONRequestBody defines body for CreateDeal for application/json ContentType.
 type CreateDealJSONRequestBody = DealCreate
@@ -4149,6 +5444,74 @@ func (t *Activity) MergePipelineChangedActivity(v PipelineChangedActivity) error
 	return err
 }
 
+// AsDealUpdatedActivity returns the union data inside the Activity as a DealUpdatedActivity
+func (t Activity) AsDealUpdatedActivity() (DealUpdatedActivity, error) {
+	var body DealUpdatedActivity
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDealUpdatedActivity overwrites any union data inside the Activity as the provided DealUpdatedActivity
+func (t *Activity) FromDealUpdatedActivity(v DealUpdatedActivity) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"deal_updated"}`))
+	t.union = b
+	return err
+}
+
+// MergeDealUpdatedActivity performs a merge with any union data inside the Activity, using the provided DealUpdatedActivity
+func (t *Activity) MergeDealUpdatedActivity(v DealUpdatedActivity) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"deal_updated"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsContactMergedActivity returns the union data inside the Activity as a ContactMergedActivity
+func (t Activity) AsContactMergedActivity() (ContactMergedActivity, error) {
+	var body ContactMergedActivity
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromContactMergedActivity overwrites any union data inside the Activity as the provided ContactMergedActivity
+func (t *Activity) FromContactMergedActivity(v ContactMergedActivity) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"contact_merged"}`))
+	t.union = b
+	return err
+}
+
+// MergeContactMergedActivity performs a merge with any union data inside the Activity, using the provided ContactMergedActivity
+func (t *Activity) MergeContactMergedActivity(v ContactMergedActivity) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"contact_merged"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsTaskCreatedActivity returns the union data inside the Activity as a TaskCreatedActivity
 func (t Activity) AsTaskCreatedActivity() (TaskCreatedActivity, error) {
 	var body TaskCreatedActivity
@@ -4233,6 +5596,10 @@ func (t Activity) ValueByDiscriminator() (interface{}, error) {
 	switch discriminator {
 	case "comment":
 		return t.AsCommentActivity()
+	case "contact_merged":
+		return t.AsContactMergedActivity()
+	case "deal_updated":
+		return t.AsDealUpdatedActivity()
 	case "pipeline_changed":
 		return t.AsPipelineChangedActivity()
 	case "stage_changed":
@@ -4316,6 +5683,94 @@ func (t MoneyInput) MarshalJSON() ([]byte, error) {
 }
 
 func (t *MoneyInput) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsContact returns the union data inside the RestoreFromTrash200JSONResponseBody as a Contact
+func (t RestoreFromTrash200JSONResponseBody) AsContact() (Contact, error) {
+	var body Contact
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromContact overwrites any union data inside the RestoreFromTrash200JSONResponseBody as the provided Contact
+func (t *RestoreFromTrash200JSONResponseBody) FromContact(v Contact) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeContact performs a merge with any union data inside the RestoreFromTrash200JSONResponseBody, using the provided Contact
+func (t *RestoreFromTrash200JSONResponseBody) MergeContact(v Contact) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDeal returns the union data inside the RestoreFromTrash200JSONResponseBody as a Deal
+func (t RestoreFromTrash200JSONResponseBody) AsDeal() (Deal, error) {
+	var body Deal
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDeal overwrites any union data inside the RestoreFromTrash200JSONResponseBody as the provided Deal
+func (t *RestoreFromTrash200JSONResponseBody) FromDeal(v Deal) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDeal performs a merge with any union data inside the RestoreFromTrash200JSONResponseBody, using the provided Deal
+func (t *RestoreFromTrash200JSONResponseBody) MergeDeal(v Deal) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTask returns the union data inside the RestoreFromTrash200JSONResponseBody as a Task
+func (t RestoreFromTrash200JSONResponseBody) AsTask() (Task, error) {
+	var body Task
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTask overwrites any union data inside the RestoreFromTrash200JSONResponseBody as the provided Task
+func (t *RestoreFromTrash200JSONResponseBody) FromTask(v Task) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeTask performs a merge with any union data inside the RestoreFromTrash200JSONResponseBody, using the provided Task
+func (t *RestoreFromTrash200JSONResponseBody) MergeTask(v Task) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t RestoreFromTrash200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *RestoreFromTrash200JSONResponseBody) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -4450,7 +5905,11 @@ type ClientInterface interface {
 	// half-up; the median of an even number of visits is the mean of the middle two),
 	// `null` when the stage has no finished visit in the window. `won`: the deals of the
 	// pipeline won within the window (`closed_at`) and their mean time from `created_at`
-	// to `closed_at`, in days (one decimal; `null` when none).
+	// to `closed_at`, in days (one decimal; `null` when none). The visits of a deal in the
+	// trash count for nothing until it is restored; a deal deleted for good takes its
+	// visits with it. The visits are kept per stage, day and length in the transaction of
+	// every deal write, so the report reads a few thousand rows whatever the number of
+	// deals, and the median is still exact (that of every visit in the window).
 	//
 	// Corresponds with GET /api/v1/analytics/deals/velocity (the `DealsVelocity` operationId).
 	DealsVelocity(ctx context.Context, params *DealsVelocityParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4604,9 +6063,76 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/contacts (the `CreateContact` operationId).
 	CreateContact(ctx context.Context, params *CreateContactParams, body CreateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteContact Delete a contact
+	// ListContactDuplicates List groups of duplicate contacts
 	//
-	// A contact referenced by any deal, of any status, cannot be deleted (409 `contact_has_deals`; the detail says how many deals).
+	// Groups of live contacts of the organization that share an email (compared trimmed and
+	// without regard to case) or a phone number (compared by its digits alone, when it has
+	// at least 7: `+1 (555) 010-0000` and `15550100000` are one number). A contact sharing
+	// both is in two groups. Every role may read it.
+	//
+	// Order: the `email` groups first, then the `phone` groups, each by `value` (the
+	// normalized email, or the digits) ascending; `page` and `cursor` page through groups
+	// (a cursor is valid only for this list). `total` counts the groups. Each group lists
+	// at most 50 of its contacts (lowest ids first, each as `GET /contacts/{id}` renders
+	// it) and `count` says how many share the value. The groups are read from expression
+	// indexes on the normalized values (`GROUP BY … HAVING count(*) > 1` walking them in
+	// order), never by comparing contacts pairwise.
+	//
+	// Corresponds with GET /api/v1/contacts/duplicates (the `ListContactDuplicates` operationId).
+	ListContactDuplicates(ctx context.Context, params *ListContactDuplicatesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportContacts Export contacts (CSV or JSON Lines)
+	//
+	// Streams every contact of the organization that matches the filters, in `id` order
+	// (ascending), as a download (`Content-Disposition: attachment`). Any role may export,
+	// as any role may list. The filters are those of `GET /contacts`, with the same names,
+	// validation and strictness (a `member` filtering by `owner_id` → 403
+	// `owner_filter_forbidden`; an invalid value → 400 `invalid_query` naming every bad
+	// parameter). An export holds every match, so the list's paging and order parameters
+	// (`page`, `page_size`, `cursor`, `include_total`, `order_by`, `order`) are not taken
+	// (400 `unknown_parameter`).
+	//
+	// **Format.** `format=csv` or `format=ndjson`, which wins over `Accept`; without it
+	// the `Accept` header decides (`text/csv`, `application/x-ndjson`, with their
+	// qualities; none, or `*/*`, is CSV). Anything else → 406 `not_acceptable`.
+	//
+	// **JSON Lines** (`application/x-ndjson`): one line per contact, each exactly as
+	// `GET /contacts/{id}` renders it, ended by `\n`.
+	//
+	// **CSV** (`text/csv`, RFC 4180, UTF-8, lines ended by CRLF): a header row naming the
+	// fields in the order `GET /contacts/{id}` renders them (`id, owner_id, name, email,
+	// phone, company, job_title, notes, tags, created_at, updated_at`), then one row per
+	// contact. `null` is an empty cell; `tags` is its tags joined by `;` (as the import
+	// reads them; an empty list is an empty cell, and a tag that itself holds a `;` does
+	// not survive that round trip: use JSON Lines for it); a nested object would be its
+	// compact JSON. Line breaks inside a cell (notes) are written as CRLF, as RFC 4180
+	// has them. A cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is
+	// prefixed with `'` so that spreadsheets do not run it as a formula; the import strips
+	// that `'` again.
+	//
+	// **Consistency.** The export reads one snapshot (a read-only repeatable-read
+	// transaction): a write that commits while it streams is not in it. Rows are read
+	// through one cursor in `id` order (so the first rows leave at once) and written one
+	// at a time, so memory stays flat whatever the size, and a client that reads slowly
+	// slows the export down. An export may run for up to
+	// `EXPORT_TIMEOUT` (default 30 minutes), longer than a request's deadline.
+	//
+	// **Failures.** An error found before the first record (a bad filter, a refusal) is an
+	// ordinary problem response. Once the 200 has started, the body is sent with chunked
+	// transfer encoding, and a failure mid-stream (the database, the timeout) ends the
+	// connection without the final zero-length chunk: a client that does not see the end
+	// of the chunked body knows the export is incomplete.
+	//
+	// Corresponds with GET /api/v1/contacts/export (the `ExportContacts` operationId).
+	ExportContacts(ctx context.Context, params *ExportContactsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteContact Delete a contact (to the trash)
+	//
+	// Moves the contact to the trash (`contact.deleted` with `data.reason: "trashed"`): it is
+	// gone from every read at once and can be restored (`POST /trash/contact/{id}/restore`)
+	// until the purge, `TRASH_RETENTION` later. A contact referenced by any live deal, of any
+	// status, cannot be deleted (409 `contact_has_deals`; the detail says how many deals);
+	// deals in the trash do not count (restoring one brings its contact back).
 	//
 	// Corresponds with DELETE /api/v1/contacts/{id} (the `DeleteContact` operationId).
 	DeleteContact(ctx context.Context, id ContactIdPath, params *DeleteContactParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4619,7 +6145,10 @@ type ClientInterface interface {
 	// UpdateContactWithBody Update a contact
 	//
 	// Partial update: absent fields keep their value, `null` clears `email` or `phone`. A
-	// `member` may change only contacts they own and may not reassign `owner_id`.
+	// `member` may change only contacts they own and may not reassign `owner_id`. A PATCH
+	// that changes something appends one entry to the contact's history
+	// (`GET /contacts/{id}/history`) in the same transaction; one that changes nothing
+	// records nothing.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4629,12 +6158,99 @@ type ClientInterface interface {
 	// UpdateContact Update a contact
 	//
 	// Partial update: absent fields keep their value, `null` clears `email` or `phone`. A
-	// `member` may change only contacts they own and may not reassign `owner_id`.
+	// `member` may change only contacts they own and may not reassign `owner_id`. A PATCH
+	// that changes something appends one entry to the contact's history
+	// (`GET /contacts/{id}/history`) in the same transaction; one that changes nothing
+	// records nothing.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/v1/contacts/{id} (the `UpdateContact` operationId).
 	UpdateContact(ctx context.Context, id ContactIdPath, params *UpdateContactParams, body UpdateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListContactHistory List a contact's changes
+	//
+	// One item per write that changed the contact, newest first (`changed_at` descending,
+	// then the order they were made): a PATCH that changed something, and a merge that
+	// filled its empty fields or added tags. `changes` holds, for each field that changed,
+	// its value `from` before and `to` after, as `GET /contacts/{id}` renders them
+	// (`owner_id`, `name`, `email`, `phone`, `company`, `job_title`, `notes`, `tags`).
+	// `actor` is who made it: `{"type": "user", "id": <user id>}`, or `{"type": "api_key",
+	// "id": <key id>}` for a request made with an API key. Creating a contact records
+	// nothing here (its `created_at` says when). Every role may read any contact's history.
+	//
+	// Corresponds with GET /api/v1/contacts/{id}/history (the `ListContactHistory` operationId).
+	ListContactHistory(ctx context.Context, id ContactIdPath, params *ListContactHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MergeContactsWithBody Merge contacts into this one
+	//
+	// The contact of the path survives and absorbs the contacts of `from`, in one
+	// transaction: a failure anywhere changes nothing.
+	// 1. Every deal of the absorbed contacts (deals in the trash included) now references
+	//    the survivor; each gets a `contact_merged` activity `{"from": <absorbed id>, "to":
+	//    <survivor id>}` on its timeline and a `deal.updated` event.
+	// 2. Each empty field of the survivor (`email`, `phone`, `company`, `job_title`, `notes`)
+	//    takes the first value found in the absorbed contacts, in the order of `from`;
+	//    `name` and `owner_id` stay the survivor's. Its `tags` become the union, its own
+	//    first, then each absorbed contact's in the order of `from`. What changes is
+	//    recorded in the survivor's history (`GET /contacts/{id}/history`); a merge that
+	//    fills nothing leaves its `updated_at` alone.
+	// 3. The absorbed contacts are deleted for good (not moved to the trash), with their
+	//    history.
+	//
+	// Events, in this order: `deal.updated` and `activity.created` per moved deal,
+	// `contact.deleted` with `data.reason: "merged"` per absorbed contact (its last state),
+	// then `contact.merged` with the survivor as `data.object`, `data.merged_ids` (the ids
+	// of `from`, in their order) and `data.previous_attributes` when fields were filled.
+	// The organization's analytics cache is dropped as by a deal write.
+	//
+	// Owners, admins and managers merge any contacts; a `member` only when they own the
+	// survivor, every absorbed contact and every deal that moves (else 403 `not_owner`).
+	// `from`: 1 to 50 ids, no repeats and not the survivor (400 `validation_failed` naming
+	// `from[i]`); an id of another organization, of a contact in the trash or of none → 404
+	// `contact_not_found`, as for any foreign id. A union of more than 20 tags → 409
+	// `merge_too_many_tags`. Honours `Idempotency-Key` like every POST (a replay answers
+	// the same contact and merges nothing more).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/contacts/{id}/merge (the `MergeContacts` operationId).
+	MergeContactsWithBody(ctx context.Context, id ContactIdPath, params *MergeContactsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MergeContacts Merge contacts into this one
+	//
+	// The contact of the path survives and absorbs the contacts of `from`, in one
+	// transaction: a failure anywhere changes nothing.
+	// 1. Every deal of the absorbed contacts (deals in the trash included) now references
+	//    the survivor; each gets a `contact_merged` activity `{"from": <absorbed id>, "to":
+	//    <survivor id>}` on its timeline and a `deal.updated` event.
+	// 2. Each empty field of the survivor (`email`, `phone`, `company`, `job_title`, `notes`)
+	//    takes the first value found in the absorbed contacts, in the order of `from`;
+	//    `name` and `owner_id` stay the survivor's. Its `tags` become the union, its own
+	//    first, then each absorbed contact's in the order of `from`. What changes is
+	//    recorded in the survivor's history (`GET /contacts/{id}/history`); a merge that
+	//    fills nothing leaves its `updated_at` alone.
+	// 3. The absorbed contacts are deleted for good (not moved to the trash), with their
+	//    history.
+	//
+	// Events, in this order: `deal.updated` and `activity.created` per moved deal,
+	// `contact.deleted` with `data.reason: "merged"` per absorbed contact (its last state),
+	// then `contact.merged` with the survivor as `data.object`, `data.merged_ids` (the ids
+	// of `from`, in their order) and `data.previous_attributes` when fields were filled.
+	// The organization's analytics cache is dropped as by a deal write.
+	//
+	// Owners, admins and managers merge any contacts; a `member` only when they own the
+	// survivor, every absorbed contact and every deal that moves (else 403 `not_owner`).
+	// `from`: 1 to 50 ids, no repeats and not the survivor (400 `validation_failed` naming
+	// `from[i]`); an id of another organization, of a contact in the trash or of none → 404
+	// `contact_not_found`, as for any foreign id. A union of more than 20 tags → 409
+	// `merge_too_many_tags`. Honours `Idempotency-Key` like every POST (a replay answers
+	// the same contact and merges nothing more).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/contacts/{id}/merge (the `MergeContacts` operationId).
+	MergeContacts(ctx context.Context, id ContactIdPath, params *MergeContactsParams, body MergeContactsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListDeals List deals
 	//
@@ -4668,6 +6284,29 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/deals (the `CreateDeal` operationId).
 	CreateDeal(ctx context.Context, params *CreateDealParams, body CreateDealJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportDeals Export deals (CSV or JSON Lines)
+	//
+	// Streams every deal of the organization that matches the filters, in `id` order
+	// (ascending), as a download, exactly as `GET /contacts/export` does for contacts:
+	// the same formats and negotiation (`format`, else `Accept`; anything else → 406
+	// `not_acceptable`), the same CSV rules (header row in the order `GET /deals/{id}`
+	// renders the fields: `id, contact_id, owner_id, title, amount, currency, status,
+	// stage, lost_reason, created_at, updated_at, pipeline_id, expected_close_date,
+	// probability, effective_probability, closed_at, stage_entered_at`; `null` is an empty
+	// cell; `amount` is its 2-decimal text; the formula guard), one snapshot, flat memory,
+	// and a failure mid-stream ending the connection without the final chunk. JSON Lines
+	// carry each deal exactly as `GET /deals/{id}` renders it.
+	//
+	// The filters are those of `GET /deals` (same names, validation and strictness: an
+	// unknown stage key → 400 `invalid_query` listing the keys, another organization's
+	// `pipeline_id` → 404 `pipeline_not_found`, a `member` filtering by `owner_id` → 403
+	// `owner_filter_forbidden`), checked against the pipelines of the same snapshot. The
+	// list's paging and order parameters are not taken (400 `unknown_parameter`). Any role
+	// may export.
+	//
+	// Corresponds with GET /api/v1/deals/export (the `ExportDeals` operationId).
+	ExportDeals(ctx context.Context, params *ExportDealsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListActivities A deal's timeline
 	//
@@ -4742,9 +6381,13 @@ type ClientInterface interface {
 	// Corresponds with PATCH /api/v1/deals/{deal_id}/activities/{id} (the `EditComment` operationId).
 	EditComment(ctx context.Context, dealId DealIdOfActivities, id ActivityIdPath, params *EditCommentParams, body EditCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteDeal Delete a deal
+	// DeleteDeal Delete a deal (to the trash)
 	//
-	// Its tasks and activities are deleted with it.
+	// Moves the deal to the trash with its live tasks (`task.deleted` for each, then
+	// `deal.deleted`, all with `data.reason: "trashed"`); its timeline stays with it (404
+	// while it is there). It is gone from every read and report at once and comes back whole
+	// with `POST /trash/deal/{id}/restore` until the purge, `TRASH_RETENTION` later, which
+	// deletes it with its tasks and activities for good.
 	//
 	// Corresponds with DELETE /api/v1/deals/{id} (the `DeleteDeal` operationId).
 	DeleteDeal(ctx context.Context, id DealIdPath, params *DeleteDealParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4794,6 +6437,73 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/events (the `ListEvents` operationId).
 	ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListImports List imports
+	//
+	// The organization's imports, newest first (`created_at` descending, then `id` descending). Every role reads them.
+	//
+	// Corresponds with GET /api/v1/imports (the `ListImports` operationId).
+	ListImports(ctx context.Context, params *ListImportsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateImportWithBody Import contacts or deals from a CSV file
+	//
+	// Stores the file and queues its import, a durable job (it survives a restart): 202 with
+	// the queued import; follow it with `GET /imports/{id}`. The body is the CSV file itself,
+	// `text/csv` (a `charset` parameter is allowed; the file must be UTF-8), of at most 50 MiB:
+	// this route is the one exception to the JSON media type (other types → 415) and to the
+	// 1 MiB limit, which the server enforces while reading (a larger body → 413 from its
+	// announced length, without being read). An empty body → 400 `empty_file`.
+	//
+	// The file is RFC 4180 CSV (CRLF or LF line ends, a leading UTF-8 BOM ignored). Its header
+	// row (row 0) names the columns, exactly the fields of a create of the type (names
+	// trimmed, compared as written): for contacts `name, email, phone, company, job_title,
+	// notes, tags, owner_id`, for deals `contact_id, title, amount, currency, status, stage,
+	// owner_id, lost_reason, expected_close_date, probability, pipeline_id` and
+	// `contact_email` in place of (or beside) `contact_id`. Any other column, or one given
+	// twice, fails the import on row 0 (`unknown_column`, `duplicate_column`), and so does a
+	// missing required column (`missing_column`: `name`; `title`, `amount` and one of
+	// `contact_id`/`contact_email`). An export's read-only columns (`id`, `created_at`, …)
+	// must therefore be removed before it is imported again.
+	//
+	// Every data row (rows count from 1) is checked by the rules of the create (`POST
+	// /contacts`, `POST /deals`), roles included, exactly as if the sender had sent it as
+	// that request's JSON body: an empty cell is an absent field, `tags` are joined with `;`,
+	// integers (`owner_id`, `contact_id`, `probability`, `pipeline_id`) are written as such.
+	// A leading `'` before `=`, `+`, `-`, `@`, tab or CR is stripped (an export adds it so that
+	// spreadsheets run no formula), so an exported cell imports back unchanged; a `'` before
+	// anything else stays. `contact_email` must match exactly one live contact (trimmed,
+	// without regard to case): none → `contact_not_found`, several →
+	// `contact_email_ambiguous`, with `contact_id` in the same row → `validation_failed`.
+	//
+	// All or nothing: the rows are written in one transaction, each created record with its
+	// `contact.created`/`deal.created` event and everything its create writes (a deal's
+	// timeline entry, its stage history, the analytics read model), and that transaction
+	// commits only when every row passed. One bad row → status `failed`, nothing written,
+	// every bad row listed. `dry_run=true` checks everything the same way and writes nothing
+	// (`created: 0`): it ends `succeeded` when every row passed, `failed` otherwise.
+	//
+	// Any member may import; a member's rows are theirs, as their creates would be (a row
+	// with another `owner_id` → `create_for_other_forbidden`). An API key imports with its
+	// role as elsewhere. The sender's access is checked again when the job starts: a member
+	// who has left, or a key revoked or expired meanwhile, fails the import (row 0,
+	// `access_revoked`). An organization runs one import at a time and keeps at most 5
+	// waiting (`queued`); a sixth → 429 `too_many_imports` with `Retry-After`, which is not
+	// kept as the answer of its `Idempotency-Key`, so the same request sent later runs.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/imports (the `CreateImport` operationId).
+	CreateImportWithBody(ctx context.Context, params *CreateImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetImport Get an import
+	//
+	// The import and how far it has come. `processed_rows` grows while it runs (recorded a
+	// few times a second from outside the import's own transaction, so any reader sees it);
+	// `created` is what the import wrote, only once it has `succeeded`. `errors` lists the
+	// first 1,000 problems in row order, `error_count` counts them all. Every role reads it.
+	//
+	// Corresponds with GET /api/v1/imports/{id} (the `GetImport` operationId).
+	GetImport(ctx context.Context, id int64, params *GetImportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMyInvitations The pending invitations addressed to the caller
 	//
@@ -5244,9 +6954,11 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/tasks (the `CreateTask` operationId).
 	CreateTask(ctx context.Context, params *CreateTaskParams, body CreateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteTask Delete a task
+	// DeleteTask Delete a task (to the trash)
 	//
-	// A `member` may delete only tasks on deals they own (being the assignee is not enough).
+	// Moves the task to the trash (`task.deleted` with `data.reason: "trashed"`); it can be
+	// restored until the purge, `TRASH_RETENTION` later. A `member` may delete only tasks on
+	// deals they own (being the assignee is not enough).
 	//
 	// Corresponds with DELETE /api/v1/tasks/{id} (the `DeleteTask` operationId).
 	DeleteTask(ctx context.Context, id TaskIdPath, params *DeleteTaskParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5287,6 +6999,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/tasks/{id} (the `UpdateTask` operationId).
 	UpdateTask(ctx context.Context, id TaskIdPath, params *UpdateTaskParams, body UpdateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTrash What is in the organization's trash
+	//
+	// The contacts, deals and tasks deleted and not yet restored or purged, newest first
+	// (by `deleted_at`, then type and id), every role. `deleted_by` is the actor as the
+	// change feed names it; `purge_at` is when the record goes for good (`deleted_at` +
+	// `TRASH_RETENTION` at the time of the delete; the purge runs every 10 minutes). Tasks
+	// that went to the trash with their deal have no item of their own: the deal's stands for
+	// them and its restore brings them back.
+	//
+	// Corresponds with GET /api/v1/trash (the `ListTrash` operationId).
+	ListTrash(ctx context.Context, params *ListTrashParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RestoreFromTrash Bring a record back from the trash
+	//
+	// Answers the record as its GET renders it, unchanged by its stay in the trash
+	// (`updated_at` and a deal's ETag included), and writes `contact.restored`,
+	// `deal.restored` or `task.restored`. A restore brings back exactly what its own delete
+	// moved: a deal comes back with the tasks that went to the trash with it (each
+	// `task.restored`), not a task deleted on its own before; when the deal's contact is in
+	// the trash it comes back too (`contact.restored` first), so no deal ever points at a
+	// contact in the trash. A contact comes back alone.
+	//
+	// Who may delete a record may restore it: owner, admin and manager any; a `member` only
+	// when they own every contact and deal the restore brings back (a task: the deal it is
+	// on) → else 403 `not_owner`. A task whose deal is in the trash → 409 `parent_in_trash`
+	// (restore the deal). A record that is not in this organization's trash (never deleted,
+	// restored already, purged, another organization's) → 404 `trash_item_not_found`.
+	// Analytics count a restored deal again at once. Honours `Idempotency-Key`.
+	//
+	// Corresponds with POST /api/v1/trash/{type}/{id}/restore (the `RestoreFromTrash` operationId).
+	RestoreFromTrash(ctx context.Context, pType string, id int64, params *RestoreFromTrashParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetCurrentUser The signed-in user
 	//
@@ -5587,7 +7331,11 @@ func (c *Client) DealsSummary(ctx context.Context, params *DealsSummaryParams, r
 // half-up; the median of an even number of visits is the mean of the middle two),
 // `null` when the stage has no finished visit in the window. `won`: the deals of the
 // pipeline won within the window (`closed_at`) and their mean time from `created_at`
-// to `closed_at`, in days (one decimal; `null` when none).
+// to `closed_at`, in days (one decimal; `null` when none). The visits of a deal in the
+// trash count for nothing until it is restored; a deal deleted for good takes its
+// visits with it. The visits are kept per stage, day and length in the transaction of
+// every deal write, so the report reads a few thousand rows whatever the number of
+// deals, and the median is still exact (that of every visit in the window).
 //
 // Corresponds with GET /api/v1/analytics/deals/velocity (the `DealsVelocity` operationId).
 func (c *Client) DealsVelocity(ctx context.Context, params *DealsVelocityParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5861,9 +7609,96 @@ func (c *Client) CreateContact(ctx context.Context, params *CreateContactParams,
 	return c.Client.Do(req)
 }
 
-// DeleteContact Delete a contact
+// ListContactDuplicates List groups of duplicate contacts
 //
-// A contact referenced by any deal, of any status, cannot be deleted (409 `contact_has_deals`; the detail says how many deals).
+// Groups of live contacts of the organization that share an email (compared trimmed and
+// without regard to case) or a phone number (compared by its digits alone, when it has
+// at least 7: `+1 (555) 010-0000` and `15550100000` are one number). A contact sharing
+// both is in two groups. Every role may read it.
+//
+// Order: the `email` groups first, then the `phone` groups, each by `value` (the
+// normalized email, or the digits) ascending; `page` and `cursor` page through groups
+// (a cursor is valid only for this list). `total` counts the groups. Each group lists
+// at most 50 of its contacts (lowest ids first, each as `GET /contacts/{id}` renders
+// it) and `count` says how many share the value. The groups are read from expression
+// indexes on the normalized values (`GROUP BY … HAVING count(*) > 1` walking them in
+// order), never by comparing contacts pairwise.
+//
+// Corresponds with GET /api/v1/contacts/duplicates (the `ListContactDuplicates` operationId).
+func (c *Client) ListContactDuplicates(ctx context.Context, params *ListContactDuplicatesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListContactDuplicatesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportContacts Export contacts (CSV or JSON Lines)
+//
+// Streams every contact of the organization that matches the filters, in `id` order
+// (ascending), as a download (`Content-Disposition: attachment`). Any role may export,
+// as any role may list. The filters are those of `GET /contacts`, with the same names,
+// validation and strictness (a `member` filtering by `owner_id` → 403
+// `owner_filter_forbidden`; an invalid value → 400 `invalid_query` naming every bad
+// parameter). An export holds every match, so the list's paging and order parameters
+// (`page`, `page_size`, `cursor`, `include_total`, `order_by`, `order`) are not taken
+// (400 `unknown_parameter`).
+//
+// **Format.** `format=csv` or `format=ndjson`, which wins over `Accept`; without it
+// the `Accept` header decides (`text/csv`, `application/x-ndjson`, with their
+// qualities; none, or `*/*`, is CSV). Anything else → 406 `not_acceptable`.
+//
+// **JSON Lines** (`application/x-ndjson`): one line per contact, each exactly as
+// `GET /contacts/{id}` renders it, ended by `\n`.
+//
+// **CSV** (`text/csv`, RFC 4180, UTF-8, lines ended by CRLF): a header row naming the
+// fields in the order `GET /contacts/{id}` renders them (`id, owner_id, name, email,
+// phone, company, job_title, notes, tags, created_at, updated_at`), then one row per
+// contact. `null` is an empty cell; `tags` is its tags joined by `;` (as the import
+// reads them; an empty list is an empty cell, and a tag that itself holds a `;` does
+// not survive that round trip: use JSON Lines for it); a nested object would be its
+// compact JSON. Line breaks inside a cell (notes) are written as CRLF, as RFC 4180
+// has them. A cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is
+// prefixed with `'` so that spreadsheets do not run it as a formula; the import strips
+// that `'` again.
+//
+// **Consistency.** The export reads one snapshot (a read-only repeatable-read
+// transaction): a write that commits while it streams is not in it. Rows are read
+// through one cursor in `id` order (so the first rows leave at once) and written one
+// at a time, so memory stays flat whatever the size, and a client that reads slowly
+// slows the export down. An export may run for up to
+// `EXPORT_TIMEOUT` (default 30 minutes), longer than a request's deadline.
+//
+// **Failures.** An error found before the first record (a bad filter, a refusal) is an
+// ordinary problem response. Once the 200 has started, the body is sent with chunked
+// transfer encoding, and a failure mid-stream (the database, the timeout) ends the
+// connection without the final zero-length chunk: a client that does not see the end
+// of the chunked body knows the export is incomplete.
+//
+// Corresponds with GET /api/v1/contacts/export (the `ExportContacts` operationId).
+func (c *Client) ExportContacts(ctx context.Context, params *ExportContactsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportContactsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteContact Delete a contact (to the trash)
+//
+// Moves the contact to the trash (`contact.deleted` with `data.reason: "trashed"`): it is
+// gone from every read at once and can be restored (`POST /trash/contact/{id}/restore`)
+// until the purge, `TRASH_RETENTION` later. A contact referenced by any live deal, of any
+// status, cannot be deleted (409 `contact_has_deals`; the detail says how many deals);
+// deals in the trash do not count (restoring one brings its contact back).
 //
 // Corresponds with DELETE /api/v1/contacts/{id} (the `DeleteContact` operationId).
 func (c *Client) DeleteContact(ctx context.Context, id ContactIdPath, params *DeleteContactParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5896,7 +7731,10 @@ func (c *Client) GetContact(ctx context.Context, id ContactIdPath, params *GetCo
 // UpdateContactWithBody Update a contact
 //
 // Partial update: absent fields keep their value, `null` clears `email` or `phone`. A
-// `member` may change only contacts they own and may not reassign `owner_id`.
+// `member` may change only contacts they own and may not reassign `owner_id`. A PATCH
+// that changes something appends one entry to the contact's history
+// (`GET /contacts/{id}/history`) in the same transaction; one that changes nothing
+// records nothing.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5916,13 +7754,130 @@ func (c *Client) UpdateContactWithBody(ctx context.Context, id ContactIdPath, pa
 // UpdateContact Update a contact
 //
 // Partial update: absent fields keep their value, `null` clears `email` or `phone`. A
-// `member` may change only contacts they own and may not reassign `owner_id`.
+// `member` may change only contacts they own and may not reassign `owner_id`. A PATCH
+// that changes something appends one entry to the contact's history
+// (`GET /contacts/{id}/history`) in the same transaction; one that changes nothing
+// records nothing.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/v1/contacts/{id} (the `UpdateContact` operationId).
 func (c *Client) UpdateContact(ctx context.Context, id ContactIdPath, params *UpdateContactParams, body UpdateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateContactRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListContactHistory List a contact's changes
+//
+// One item per write that changed the contact, newest first (`changed_at` descending,
+// then the order they were made): a PATCH that changed something, and a merge that
+// filled its empty fields or added tags. `changes` holds, for each field that changed,
+// its value `from` before and `to` after, as `GET /contacts/{id}` renders them
+// (`owner_id`, `name`, `email`, `phone`, `company`, `job_title`, `notes`, `tags`).
+// `actor` is who made it: `{"type": "user", "id": <user id>}`, or `{"type": "api_key",
+// "id": <key id>}` for a request made with an API key. Creating a contact records
+// nothing here (its `created_at` says when). Every role may read any contact's history.
+//
+// Corresponds with GET /api/v1/contacts/{id}/history (the `ListContactHistory` operationId).
+func (c *Client) ListContactHistory(ctx context.Context, id ContactIdPath, params *ListContactHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListContactHistoryRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MergeContactsWithBody Merge contacts into this one
+//
+// The contact of the path survives and absorbs the contacts of `from`, in one
+// transaction: a failure anywhere changes nothing.
+//  1. Every deal of the absorbed contacts (deals in the trash included) now references
+//     the survivor; each gets a `contact_merged` activity `{"from": <absorbed id>, "to":
+//     <survivor id>}` on its timeline and a `deal.updated` event.
+//  2. Each empty field of the survivor (`email`, `phone`, `company`, `job_title`, `notes`)
+//     takes the first value found in the absorbed contacts, in the order of `from`;
+//     `name` and `owner_id` stay the survivor's. Its `tags` become the union, its own
+//     first, then each absorbed contact's in the order of `from`. What changes is
+//     recorded in the survivor's history (`GET /contacts/{id}/history`); a merge that
+//     fills nothing leaves its `updated_at` alone.
+//  3. The absorbed contacts are deleted for good (not moved to the trash), with their
+//     history.
+//
+// Events, in this order: `deal.updated` and `activity.created` per moved deal,
+// `contact.deleted` with `data.reason: "merged"` per absorbed contact (its last state),
+// then `contact.merged` with the survivor as `data.object`, `data.merged_ids` (the ids
+// of `from`, in their order) and `data.previous_attributes` when fields were filled.
+// The organization's analytics cache is dropped as by a deal write.
+//
+// Owners, admins and managers merge any contacts; a `member` only when they own the
+// survivor, every absorbed contact and every deal that moves (else 403 `not_owner`).
+// `from`: 1 to 50 ids, no repeats and not the survivor (400 `validation_failed` naming
+// `from[i]`); an id of another organization, of a contact in the trash or of none → 404
+// `contact_not_found`, as for any foreign id. A union of more than 20 tags → 409
+// `merge_too_many_tags`. Honours `Idempotency-Key` like every POST (a replay answers
+// the same contact and merges nothing more).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/contacts/{id}/merge (the `MergeContacts` operationId).
+func (c *Client) MergeContactsWithBody(ctx context.Context, id ContactIdPath, params *MergeContactsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMergeContactsRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MergeContacts Merge contacts into this one
+//
+// The contact of the path survives and absorbs the contacts of `from`, in one
+// transaction: a failure anywhere changes nothing.
+//  1. Every deal of the absorbed contacts (deals in the trash included) now references
+//     the survivor; each gets a `contact_merged` activity `{"from": <absorbed id>, "to":
+//     <survivor id>}` on its timeline and a `deal.updated` event.
+//  2. Each empty field of the survivor (`email`, `phone`, `company`, `job_title`, `notes`)
+//     takes the first value found in the absorbed contacts, in the order of `from`;
+//     `name` and `owner_id` stay the survivor's. Its `tags` become the union, its own
+//     first, then each absorbed contact's in the order of `from`. What changes is
+//     recorded in the survivor's history (`GET /contacts/{id}/history`); a merge that
+//     fills nothing leaves its `updated_at` alone.
+//  3. The absorbed contacts are deleted for good (not moved to the trash), with their
+//     history.
+//
+// Events, in this order: `deal.updated` and `activity.created` per moved deal,
+// `contact.deleted` with `data.reason: "merged"` per absorbed contact (its last state),
+// then `contact.merged` with the survivor as `data.object`, `data.merged_ids` (the ids
+// of `from`, in their order) and `data.previous_attributes` when fields were filled.
+// The organization's analytics cache is dropped as by a deal write.
+//
+// Owners, admins and managers merge any contacts; a `member` only when they own the
+// survivor, every absorbed contact and every deal that moves (else 403 `not_owner`).
+// `from`: 1 to 50 ids, no repeats and not the survivor (400 `validation_failed` naming
+// `from[i]`); an id of another organization, of a contact in the trash or of none → 404
+// `contact_not_found`, as for any foreign id. A union of more than 20 tags → 409
+// `merge_too_many_tags`. Honours `Idempotency-Key` like every POST (a replay answers
+// the same contact and merges nothing more).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/contacts/{id}/merge (the `MergeContacts` operationId).
+func (c *Client) MergeContacts(ctx context.Context, id ContactIdPath, params *MergeContactsParams, body MergeContactsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMergeContactsRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5986,6 +7941,39 @@ func (c *Client) CreateDealWithBody(ctx context.Context, params *CreateDealParam
 // Corresponds with POST /api/v1/deals (the `CreateDeal` operationId).
 func (c *Client) CreateDeal(ctx context.Context, params *CreateDealParams, body CreateDealJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateDealRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportDeals Export deals (CSV or JSON Lines)
+//
+// Streams every deal of the organization that matches the filters, in `id` order
+// (ascending), as a download, exactly as `GET /contacts/export` does for contacts:
+// the same formats and negotiation (`format`, else `Accept`; anything else → 406
+// `not_acceptable`), the same CSV rules (header row in the order `GET /deals/{id}`
+// renders the fields: `id, contact_id, owner_id, title, amount, currency, status,
+// stage, lost_reason, created_at, updated_at, pipeline_id, expected_close_date,
+// probability, effective_probability, closed_at, stage_entered_at`; `null` is an empty
+// cell; `amount` is its 2-decimal text; the formula guard), one snapshot, flat memory,
+// and a failure mid-stream ending the connection without the final chunk. JSON Lines
+// carry each deal exactly as `GET /deals/{id}` renders it.
+//
+// The filters are those of `GET /deals` (same names, validation and strictness: an
+// unknown stage key → 400 `invalid_query` listing the keys, another organization's
+// `pipeline_id` → 404 `pipeline_not_found`, a `member` filtering by `owner_id` → 403
+// `owner_filter_forbidden`), checked against the pipelines of the same snapshot. The
+// list's paging and order parameters are not taken (400 `unknown_parameter`). Any role
+// may export.
+//
+// Corresponds with GET /api/v1/deals/export (the `ExportDeals` operationId).
+func (c *Client) ExportDeals(ctx context.Context, params *ExportDealsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportDealsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6129,9 +8117,13 @@ func (c *Client) EditComment(ctx context.Context, dealId DealIdOfActivities, id 
 	return c.Client.Do(req)
 }
 
-// DeleteDeal Delete a deal
+// DeleteDeal Delete a deal (to the trash)
 //
-// Its tasks and activities are deleted with it.
+// Moves the deal to the trash with its live tasks (`task.deleted` for each, then
+// `deal.deleted`, all with `data.reason: "trashed"`); its timeline stays with it (404
+// while it is there). It is gone from every read and report at once and comes back whole
+// with `POST /trash/deal/{id}/restore` until the purge, `TRASH_RETENTION` later, which
+// deletes it with its tasks and activities for good.
 //
 // Corresponds with DELETE /api/v1/deals/{id} (the `DeleteDeal` operationId).
 func (c *Client) DeleteDeal(ctx context.Context, id DealIdPath, params *DeleteDealParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6222,6 +8214,103 @@ func (c *Client) UpdateDeal(ctx context.Context, id DealIdPath, params *UpdateDe
 // Corresponds with GET /api/v1/events (the `ListEvents` operationId).
 func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListImports List imports
+//
+// The organization's imports, newest first (`created_at` descending, then `id` descending). Every role reads them.
+//
+// Corresponds with GET /api/v1/imports (the `ListImports` operationId).
+func (c *Client) ListImports(ctx context.Context, params *ListImportsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListImportsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateImportWithBody Import contacts or deals from a CSV file
+//
+// Stores the file and queues its import, a durable job (it survives a restart): 202 with
+// the queued import; follow it with `GET /imports/{id}`. The body is the CSV file itself,
+// `text/csv` (a `charset` parameter is allowed; the file must be UTF-8), of at most 50 MiB:
+// this route is the one exception to the JSON media type (other types → 415) and to the
+// 1 MiB limit, which the server enforces while reading (a larger body → 413 from its
+// announced length, without being read). An empty body → 400 `empty_file`.
+//
+// The file is RFC 4180 CSV (CRLF or LF line ends, a leading UTF-8 BOM ignored). Its header
+// row (row 0) names the columns, exactly the fields of a create of the type (names
+// trimmed, compared as written): for contacts `name, email, phone, company, job_title,
+// notes, tags, owner_id`, for deals `contact_id, title, amount, currency, status, stage,
+// owner_id, lost_reason, expected_close_date, probability, pipeline_id` and
+// `contact_email` in place of (or beside) `contact_id`. Any other column, or one given
+// twice, fails the import on row 0 (`unknown_column`, `duplicate_column`), and so does a
+// missing required column (`missing_column`: `name`; `title`, `amount` and one of
+// `contact_id`/`contact_email`). An export's read-only columns (`id`, `created_at`, …)
+// must therefore be removed before it is imported again.
+//
+// Every data row (rows count from 1) is checked by the rules of the create (`POST
+// /contacts`, `POST /deals`), roles included, exactly as if the sender had sent it as
+// that request's JSON body: an empty cell is an absent field, `tags` are joined with `;`,
+// integers (`owner_id`, `contact_id`, `probability`, `pipeline_id`) are written as such.
+// A leading `'` before `=`, `+`, `-`, `@`, tab or CR is stripped (an export adds it so that
+// spreadsheets run no formula), so an exported cell imports back unchanged; a `'` before
+// anything else stays. `contact_email` must match exactly one live contact (trimmed,
+// without regard to case): none → `contact_not_found`, several →
+// `contact_email_ambiguous`, with `contact_id` in the same row → `validation_failed`.
+//
+// All or nothing: the rows are written in one transaction, each created record with its
+// `contact.created`/`deal.created` event and everything its create writes (a deal's
+// timeline entry, its stage history, the analytics read model), and that transaction
+// commits only when every row passed. One bad row → status `failed`, nothing written,
+// every bad row listed. `dry_run=true` checks everything the same way and writes nothing
+// (`created: 0`): it ends `succeeded` when every row passed, `failed` otherwise.
+//
+// Any member may import; a member's rows are theirs, as their creates would be (a row
+// with another `owner_id` → `create_for_other_forbidden`). An API key imports with its
+// role as elsewhere. The sender's access is checked again when the job starts: a member
+// who has left, or a key revoked or expired meanwhile, fails the import (row 0,
+// `access_revoked`). An organization runs one import at a time and keeps at most 5
+// waiting (`queued`); a sixth → 429 `too_many_imports` with `Retry-After`, which is not
+// kept as the answer of its `Idempotency-Key`, so the same request sent later runs.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/imports (the `CreateImport` operationId).
+func (c *Client) CreateImportWithBody(ctx context.Context, params *CreateImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateImportRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetImport Get an import
+//
+// The import and how far it has come. `processed_rows` grows while it runs (recorded a
+// few times a second from outside the import's own transaction, so any reader sees it);
+// `created` is what the import wrote, only once it has `succeeded`. `errors` lists the
+// first 1,000 problems in row order, `error_count` counts them all. Every role reads it.
+//
+// Corresponds with GET /api/v1/imports/{id} (the `GetImport` operationId).
+func (c *Client) GetImport(ctx context.Context, id int64, params *GetImportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetImportRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7081,9 +9170,11 @@ func (c *Client) CreateTask(ctx context.Context, params *CreateTaskParams, body 
 	return c.Client.Do(req)
 }
 
-// DeleteTask Delete a task
+// DeleteTask Delete a task (to the trash)
 //
-// A `member` may delete only tasks on deals they own (being the assignee is not enough).
+// Moves the task to the trash (`task.deleted` with `data.reason: "trashed"`); it can be
+// restored until the purge, `TRASH_RETENTION` later. A `member` may delete only tasks on
+// deals they own (being the assignee is not enough).
 //
 // Corresponds with DELETE /api/v1/tasks/{id} (the `DeleteTask` operationId).
 func (c *Client) DeleteTask(ctx context.Context, id TaskIdPath, params *DeleteTaskParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7155,6 +9246,58 @@ func (c *Client) UpdateTaskWithBody(ctx context.Context, id TaskIdPath, params *
 // Corresponds with PATCH /api/v1/tasks/{id} (the `UpdateTask` operationId).
 func (c *Client) UpdateTask(ctx context.Context, id TaskIdPath, params *UpdateTaskParams, body UpdateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateTaskRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTrash What is in the organization's trash
+//
+// The contacts, deals and tasks deleted and not yet restored or purged, newest first
+// (by `deleted_at`, then type and id), every role. `deleted_by` is the actor as the
+// change feed names it; `purge_at` is when the record goes for good (`deleted_at` +
+// `TRASH_RETENTION` at the time of the delete; the purge runs every 10 minutes). Tasks
+// that went to the trash with their deal have no item of their own: the deal's stands for
+// them and its restore brings them back.
+//
+// Corresponds with GET /api/v1/trash (the `ListTrash` operationId).
+func (c *Client) ListTrash(ctx context.Context, params *ListTrashParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTrashRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RestoreFromTrash Bring a record back from the trash
+//
+// Answers the record as its GET renders it, unchanged by its stay in the trash
+// (`updated_at` and a deal's ETag included), and writes `contact.restored`,
+// `deal.restored` or `task.restored`. A restore brings back exactly what its own delete
+// moved: a deal comes back with the tasks that went to the trash with it (each
+// `task.restored`), not a task deleted on its own before; when the deal's contact is in
+// the trash it comes back too (`contact.restored` first), so no deal ever points at a
+// contact in the trash. A contact comes back alone.
+//
+// Who may delete a record may restore it: owner, admin and manager any; a `member` only
+// when they own every contact and deal the restore brings back (a task: the deal it is
+// on) → else 403 `not_owner`. A task whose deal is in the trash → 409 `parent_in_trash`
+// (restore the deal). A record that is not in this organization's trash (never deleted,
+// restored already, purged, another organization's) → 404 `trash_item_not_found`.
+// Analytics count a restored deal again at once. Honours `Idempotency-Key`.
+//
+// Corresponds with POST /api/v1/trash/{type}/{id}/restore (the `RestoreFromTrash` operationId).
+func (c *Client) RestoreFromTrash(ctx context.Context, pType string, id int64, params *RestoreFromTrashParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRestoreFromTrashRequest(c.Server, pType, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -8144,7 +10287,7 @@ func NewListContactsRequest(server string, params *ListContactsParams) (*http.Re
 
 		if params.IncludeTotal != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -8305,6 +10448,212 @@ func NewCreateContactRequestWithBody(server string, params *CreateContactParams,
 	return req, nil
 }
 
+// NewListContactDuplicatesRequest constructs an http.Request for the ListContactDuplicates method
+func NewListContactDuplicatesRequest(server string, params *ListContactDuplicatesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/contacts/duplicates")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeTotal != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewExportContactsRequest constructs an http.Request for the ExportContacts method
+func NewExportContactsRequest(server string, params *ExportContactsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/contacts/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tag != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tag", *params.Tag, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OwnerId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "owner_id", *params.OwnerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewDeleteContactRequest constructs an http.Request for the DeleteContact method
 func NewDeleteContactRequest(server string, id ContactIdPath, params *DeleteContactParams) (*http.Request, error) {
 	var err error
@@ -8459,6 +10808,187 @@ func NewUpdateContactRequestWithBody(server string, id ContactIdPath, params *Up
 	return req, nil
 }
 
+// NewListContactHistoryRequest constructs an http.Request for the ListContactHistory method
+func NewListContactHistoryRequest(server string, id ContactIdPath, params *ListContactHistoryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/contacts/%s/history", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeTotal != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewMergeContactsRequest calls the generic MergeContacts builder with application/json body
+func NewMergeContactsRequest(server string, id ContactIdPath, params *MergeContactsParams, body MergeContactsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMergeContactsRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewMergeContactsRequestWithBody constructs an http.Request for the MergeContacts method, with any body, and a specified content type
+func NewMergeContactsRequestWithBody(server string, id ContactIdPath, params *MergeContactsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/contacts/%s/merge", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam1)
+
+	}
+
+	return req, nil
+}
+
 // NewListDealsRequest constructs an http.Request for the ListDeals method
 func NewListDealsRequest(server string, params *ListDealsParams) (*http.Request, error) {
 	var err error
@@ -8525,7 +11055,7 @@ func NewListDealsRequest(server string, params *ListDealsParams) (*http.Request,
 
 		if params.IncludeTotal != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -8782,6 +11312,205 @@ func NewCreateDealRequestWithBody(server string, params *CreateDealParams, conte
 	return req, nil
 }
 
+// NewExportDealsRequest constructs an http.Request for the ExportDeals method
+func NewExportDealsRequest(server string, params *ExportDealsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/deals/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Stage != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "stage", *params.Stage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PipelineId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pipeline_id", *params.PipelineId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ExpectedCloseAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "expected_close_after", *params.ExpectedCloseAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ExpectedCloseBefore != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "expected_close_before", *params.ExpectedCloseBefore, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Rotten != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "rotten", *params.Rotten, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MinAmount != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "min_amount", *params.MinAmount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.MaxAmount != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "max_amount", *params.MaxAmount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OwnerId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "owner_id", *params.OwnerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContactId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "contact_id", *params.ContactId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewListActivitiesRequest constructs an http.Request for the ListActivities method
 func NewListActivitiesRequest(server string, dealId DealIdOfActivities, params *ListActivitiesParams) (*http.Request, error) {
 	var err error
@@ -8855,7 +11584,7 @@ func NewListActivitiesRequest(server string, dealId DealIdOfActivities, params *
 
 		if params.IncludeTotal != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -9352,6 +12081,244 @@ func NewListEventsRequest(server string, params *ListEventsParams) (*http.Reques
 	return req, nil
 }
 
+// NewListImportsRequest constructs an http.Request for the ListImports method
+func NewListImportsRequest(server string, params *ListImportsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/imports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeTotal != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewCreateImportRequestWithBody constructs an http.Request for the CreateImport method, with any body, and a specified content type
+func NewCreateImportRequestWithBody(server string, params *CreateImportParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/imports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dry_run", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam1)
+
+	}
+
+	return req, nil
+}
+
+// NewGetImportRequest constructs an http.Request for the GetImport method
+func NewGetImportRequest(server string, id int64, params *GetImportParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/imports/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewListMyInvitationsRequest constructs an http.Request for the ListMyInvitations method
 func NewListMyInvitationsRequest(server string, params *ListMyInvitationsParams) (*http.Request, error) {
 	var err error
@@ -9418,7 +12385,7 @@ func NewListMyInvitationsRequest(server string, params *ListMyInvitationsParams)
 
 		if params.IncludeTotal != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -9832,7 +12799,7 @@ func NewListApiKeysRequest(server string, orgId OrgIdPath, params *ListApiKeysPa
 
 		if params.IncludeTotal != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -10044,7 +13011,7 @@ func NewListInvitationsRequest(server string, orgId OrgIdPath, params *ListInvit
 
 		if params.IncludeTotal != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -10244,7 +13211,7 @@ func NewListMembersRequest(server string, orgId OrgIdPath, params *ListMembersPa
 
 		if params.IncludeTotal != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -10491,7 +13458,7 @@ func NewListPipelinesRequest(server string, params *ListPipelinesParams) (*http.
 
 		if params.IncludeTotal != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -11031,7 +13998,7 @@ func NewListTasksRequest(server string, params *ListTasksParams) (*http.Request,
 
 		if params.IncludeTotal != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -11394,6 +14361,186 @@ func NewUpdateTaskRequestWithBody(server string, id TaskIdPath, params *UpdateTa
 	return req, nil
 }
 
+// NewListTrashRequest constructs an http.Request for the ListTrash method
+func NewListTrashRequest(server string, params *ListTrashParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/trash")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeTotal != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewRestoreFromTrashRequest constructs an http.Request for the RestoreFromTrash method
+func NewRestoreFromTrashRequest(server string, pType string, id int64, params *RestoreFromTrashParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "type", pType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/trash/%s/%s/restore", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Organization-Id", params.XOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Organization-Id", headerParam1)
+
+	}
+
+	return req, nil
+}
+
 // NewGetCurrentUserRequest constructs an http.Request for the GetCurrentUser method
 func NewGetCurrentUserRequest(server string) (*http.Request, error) {
 	var err error
@@ -11567,7 +14714,7 @@ func NewListWebhooksRequest(server string, params *ListWebhooksParams) (*http.Re
 
 		if params.IncludeTotal != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -11895,7 +15042,7 @@ func NewListWebhookDeliveriesRequest(server string, id WebhookIdPath, params *Li
 
 		if params.IncludeTotal != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -12391,7 +15538,11 @@ type ClientWithResponsesInterface interface {
 	// half-up; the median of an even number of visits is the mean of the middle two),
 	// `null` when the stage has no finished visit in the window. `won`: the deals of the
 	// pipeline won within the window (`closed_at`) and their mean time from `created_at`
-	// to `closed_at`, in days (one decimal; `null` when none).
+	// to `closed_at`, in days (one decimal; `null` when none). The visits of a deal in the
+	// trash count for nothing until it is restored; a deal deleted for good takes its
+	// visits with it. The visits are kept per stage, day and length in the transaction of
+	// every deal write, so the report reads a few thousand rows whatever the number of
+	// deals, and the median is still exact (that of every visit in the window).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12549,9 +15700,80 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/contacts (the `CreateContact` operationId).
 	CreateContactWithResponse(ctx context.Context, params *CreateContactParams, body CreateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateContactResponse, error)
 
-	// DeleteContactWithResponse Delete a contact
+	// ListContactDuplicatesWithResponse List groups of duplicate contacts
 	//
-	// A contact referenced by any deal, of any status, cannot be deleted (409 `contact_has_deals`; the detail says how many deals).
+	// Groups of live contacts of the organization that share an email (compared trimmed and
+	// without regard to case) or a phone number (compared by its digits alone, when it has
+	// at least 7: `+1 (555) 010-0000` and `15550100000` are one number). A contact sharing
+	// both is in two groups. Every role may read it.
+	//
+	// Order: the `email` groups first, then the `phone` groups, each by `value` (the
+	// normalized email, or the digits) ascending; `page` and `cursor` page through groups
+	// (a cursor is valid only for this list). `total` counts the groups. Each group lists
+	// at most 50 of its contacts (lowest ids first, each as `GET /contacts/{id}` renders
+	// it) and `count` says how many share the value. The groups are read from expression
+	// indexes on the normalized values (`GROUP BY … HAVING count(*) > 1` walking them in
+	// order), never by comparing contacts pairwise.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/contacts/duplicates (the `ListContactDuplicates` operationId).
+	ListContactDuplicatesWithResponse(ctx context.Context, params *ListContactDuplicatesParams, reqEditors ...RequestEditorFn) (*ListContactDuplicatesResponse, error)
+
+	// ExportContactsWithResponse Export contacts (CSV or JSON Lines)
+	//
+	// Streams every contact of the organization that matches the filters, in `id` order
+	// (ascending), as a download (`Content-Disposition: attachment`). Any role may export,
+	// as any role may list. The filters are those of `GET /contacts`, with the same names,
+	// validation and strictness (a `member` filtering by `owner_id` → 403
+	// `owner_filter_forbidden`; an invalid value → 400 `invalid_query` naming every bad
+	// parameter). An export holds every match, so the list's paging and order parameters
+	// (`page`, `page_size`, `cursor`, `include_total`, `order_by`, `order`) are not taken
+	// (400 `unknown_parameter`).
+	//
+	// **Format.** `format=csv` or `format=ndjson`, which wins over `Accept`; without it
+	// the `Accept` header decides (`text/csv`, `application/x-ndjson`, with their
+	// qualities; none, or `*/*`, is CSV). Anything else → 406 `not_acceptable`.
+	//
+	// **JSON Lines** (`application/x-ndjson`): one line per contact, each exactly as
+	// `GET /contacts/{id}` renders it, ended by `\n`.
+	//
+	// **CSV** (`text/csv`, RFC 4180, UTF-8, lines ended by CRLF): a header row naming the
+	// fields in the order `GET /contacts/{id}` renders them (`id, owner_id, name, email,
+	// phone, company, job_title, notes, tags, created_at, updated_at`), then one row per
+	// contact. `null` is an empty cell; `tags` is its tags joined by `;` (as the import
+	// reads them; an empty list is an empty cell, and a tag that itself holds a `;` does
+	// not survive that round trip: use JSON Lines for it); a nested object would be its
+	// compact JSON. Line breaks inside a cell (notes) are written as CRLF, as RFC 4180
+	// has them. A cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is
+	// prefixed with `'` so that spreadsheets do not run it as a formula; the import strips
+	// that `'` again.
+	//
+	// **Consistency.** The export reads one snapshot (a read-only repeatable-read
+	// transaction): a write that commits while it streams is not in it. Rows are read
+	// through one cursor in `id` order (so the first rows leave at once) and written one
+	// at a time, so memory stays flat whatever the size, and a client that reads slowly
+	// slows the export down. An export may run for up to
+	// `EXPORT_TIMEOUT` (default 30 minutes), longer than a request's deadline.
+	//
+	// **Failures.** An error found before the first record (a bad filter, a refusal) is an
+	// ordinary problem response. Once the 200 has started, the body is sent with chunked
+	// transfer encoding, and a failure mid-stream (the database, the timeout) ends the
+	// connection without the final zero-length chunk: a client that does not see the end
+	// of the chunked body knows the export is incomplete.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/contacts/export (the `ExportContacts` operationId).
+	ExportContactsWithResponse(ctx context.Context, params *ExportContactsParams, reqEditors ...RequestEditorFn) (*ExportContactsResponse, error)
+
+	// DeleteContactWithResponse Delete a contact (to the trash)
+	//
+	// Moves the contact to the trash (`contact.deleted` with `data.reason: "trashed"`): it is
+	// gone from every read at once and can be restored (`POST /trash/contact/{id}/restore`)
+	// until the purge, `TRASH_RETENTION` later. A contact referenced by any live deal, of any
+	// status, cannot be deleted (409 `contact_has_deals`; the detail says how many deals);
+	// deals in the trash do not count (restoring one brings its contact back).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12568,7 +15790,10 @@ type ClientWithResponsesInterface interface {
 	// UpdateContactWithBodyWithResponse Update a contact
 	//
 	// Partial update: absent fields keep their value, `null` clears `email` or `phone`. A
-	// `member` may change only contacts they own and may not reassign `owner_id`.
+	// `member` may change only contacts they own and may not reassign `owner_id`. A PATCH
+	// that changes something appends one entry to the contact's history
+	// (`GET /contacts/{id}/history`) in the same transaction; one that changes nothing
+	// records nothing.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12578,12 +15803,101 @@ type ClientWithResponsesInterface interface {
 	// UpdateContactWithResponse Update a contact
 	//
 	// Partial update: absent fields keep their value, `null` clears `email` or `phone`. A
-	// `member` may change only contacts they own and may not reassign `owner_id`.
+	// `member` may change only contacts they own and may not reassign `owner_id`. A PATCH
+	// that changes something appends one entry to the contact's history
+	// (`GET /contacts/{id}/history`) in the same transaction; one that changes nothing
+	// records nothing.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/v1/contacts/{id} (the `UpdateContact` operationId).
 	UpdateContactWithResponse(ctx context.Context, id ContactIdPath, params *UpdateContactParams, body UpdateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateContactResponse, error)
+
+	// ListContactHistoryWithResponse List a contact's changes
+	//
+	// One item per write that changed the contact, newest first (`changed_at` descending,
+	// then the order they were made): a PATCH that changed something, and a merge that
+	// filled its empty fields or added tags. `changes` holds, for each field that changed,
+	// its value `from` before and `to` after, as `GET /contacts/{id}` renders them
+	// (`owner_id`, `name`, `email`, `phone`, `company`, `job_title`, `notes`, `tags`).
+	// `actor` is who made it: `{"type": "user", "id": <user id>}`, or `{"type": "api_key",
+	// "id": <key id>}` for a request made with an API key. Creating a contact records
+	// nothing here (its `created_at` says when). Every role may read any contact's history.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/contacts/{id}/history (the `ListContactHistory` operationId).
+	ListContactHistoryWithResponse(ctx context.Context, id ContactIdPath, params *ListContactHistoryParams, reqEditors ...RequestEditorFn) (*ListContactHistoryResponse, error)
+
+	// MergeContactsWithBodyWithResponse Merge contacts into this one
+	//
+	// The contact of the path survives and absorbs the contacts of `from`, in one
+	// transaction: a failure anywhere changes nothing.
+	// 1. Every deal of the absorbed contacts (deals in the trash included) now references
+	//    the survivor; each gets a `contact_merged` activity `{"from": <absorbed id>, "to":
+	//    <survivor id>}` on its timeline and a `deal.updated` event.
+	// 2. Each empty field of the survivor (`email`, `phone`, `company`, `job_title`, `notes`)
+	//    takes the first value found in the absorbed contacts, in the order of `from`;
+	//    `name` and `owner_id` stay the survivor's. Its `tags` become the union, its own
+	//    first, then each absorbed contact's in the order of `from`. What changes is
+	//    recorded in the survivor's history (`GET /contacts/{id}/history`); a merge that
+	//    fills nothing leaves its `updated_at` alone.
+	// 3. The absorbed contacts are deleted for good (not moved to the trash), with their
+	//    history.
+	//
+	// Events, in this order: `deal.updated` and `activity.created` per moved deal,
+	// `contact.deleted` with `data.reason: "merged"` per absorbed contact (its last state),
+	// then `contact.merged` with the survivor as `data.object`, `data.merged_ids` (the ids
+	// of `from`, in their order) and `data.previous_attributes` when fields were filled.
+	// The organization's analytics cache is dropped as by a deal write.
+	//
+	// Owners, admins and managers merge any contacts; a `member` only when they own the
+	// survivor, every absorbed contact and every deal that moves (else 403 `not_owner`).
+	// `from`: 1 to 50 ids, no repeats and not the survivor (400 `validation_failed` naming
+	// `from[i]`); an id of another organization, of a contact in the trash or of none → 404
+	// `contact_not_found`, as for any foreign id. A union of more than 20 tags → 409
+	// `merge_too_many_tags`. Honours `Idempotency-Key` like every POST (a replay answers
+	// the same contact and merges nothing more).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/contacts/{id}/merge (the `MergeContacts` operationId).
+	MergeContactsWithBodyWithResponse(ctx context.Context, id ContactIdPath, params *MergeContactsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MergeContactsResponse, error)
+
+	// MergeContactsWithResponse Merge contacts into this one
+	//
+	// The contact of the path survives and absorbs the contacts of `from`, in one
+	// transaction: a failure anywhere changes nothing.
+	// 1. Every deal of the absorbed contacts (deals in the trash included) now references
+	//    the survivor; each gets a `contact_merged` activity `{"from": <absorbed id>, "to":
+	//    <survivor id>}` on its timeline and a `deal.updated` event.
+	// 2. Each empty field of the survivor (`email`, `phone`, `company`, `job_title`, `notes`)
+	//    takes the first value found in the absorbed contacts, in the order of `from`;
+	//    `name` and `owner_id` stay the survivor's. Its `tags` become the union, its own
+	//    first, then each absorbed contact's in the order of `from`. What changes is
+	//    recorded in the survivor's history (`GET /contacts/{id}/history`); a merge that
+	//    fills nothing leaves its `updated_at` alone.
+	// 3. The absorbed contacts are deleted for good (not moved to the trash), with their
+	//    history.
+	//
+	// Events, in this order: `deal.updated` and `activity.created` per moved deal,
+	// `contact.deleted` with `data.reason: "merged"` per absorbed contact (its last state),
+	// then `contact.merged` with the survivor as `data.object`, `data.merged_ids` (the ids
+	// of `from`, in their order) and `data.previous_attributes` when fields were filled.
+	// The organization's analytics cache is dropped as by a deal write.
+	//
+	// Owners, admins and managers merge any contacts; a `member` only when they own the
+	// survivor, every absorbed contact and every deal that moves (else 403 `not_owner`).
+	// `from`: 1 to 50 ids, no repeats and not the survivor (400 `validation_failed` naming
+	// `from[i]`); an id of another organization, of a contact in the trash or of none → 404
+	// `contact_not_found`, as for any foreign id. A union of more than 20 tags → 409
+	// `merge_too_many_tags`. Honours `Idempotency-Key` like every POST (a replay answers
+	// the same contact and merges nothing more).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/contacts/{id}/merge (the `MergeContacts` operationId).
+	MergeContactsWithResponse(ctx context.Context, id ContactIdPath, params *MergeContactsParams, body MergeContactsJSONRequestBody, reqEditors ...RequestEditorFn) (*MergeContactsResponse, error)
 
 	// ListDealsWithResponse List deals
 	//
@@ -12619,6 +15933,31 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/deals (the `CreateDeal` operationId).
 	CreateDealWithResponse(ctx context.Context, params *CreateDealParams, body CreateDealJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateDealResponse, error)
+
+	// ExportDealsWithResponse Export deals (CSV or JSON Lines)
+	//
+	// Streams every deal of the organization that matches the filters, in `id` order
+	// (ascending), as a download, exactly as `GET /contacts/export` does for contacts:
+	// the same formats and negotiation (`format`, else `Accept`; anything else → 406
+	// `not_acceptable`), the same CSV rules (header row in the order `GET /deals/{id}`
+	// renders the fields: `id, contact_id, owner_id, title, amount, currency, status,
+	// stage, lost_reason, created_at, updated_at, pipeline_id, expected_close_date,
+	// probability, effective_probability, closed_at, stage_entered_at`; `null` is an empty
+	// cell; `amount` is its 2-decimal text; the formula guard), one snapshot, flat memory,
+	// and a failure mid-stream ending the connection without the final chunk. JSON Lines
+	// carry each deal exactly as `GET /deals/{id}` renders it.
+	//
+	// The filters are those of `GET /deals` (same names, validation and strictness: an
+	// unknown stage key → 400 `invalid_query` listing the keys, another organization's
+	// `pipeline_id` → 404 `pipeline_not_found`, a `member` filtering by `owner_id` → 403
+	// `owner_filter_forbidden`), checked against the pipelines of the same snapshot. The
+	// list's paging and order parameters are not taken (400 `unknown_parameter`). Any role
+	// may export.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/deals/export (the `ExportDeals` operationId).
+	ExportDealsWithResponse(ctx context.Context, params *ExportDealsParams, reqEditors ...RequestEditorFn) (*ExportDealsResponse, error)
 
 	// ListActivitiesWithResponse A deal's timeline
 	//
@@ -12697,9 +16036,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /api/v1/deals/{deal_id}/activities/{id} (the `EditComment` operationId).
 	EditCommentWithResponse(ctx context.Context, dealId DealIdOfActivities, id ActivityIdPath, params *EditCommentParams, body EditCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*EditCommentResponse, error)
 
-	// DeleteDealWithResponse Delete a deal
+	// DeleteDealWithResponse Delete a deal (to the trash)
 	//
-	// Its tasks and activities are deleted with it.
+	// Moves the deal to the trash with its live tasks (`task.deleted` for each, then
+	// `deal.deleted`, all with `data.reason: "trashed"`); its timeline stays with it (404
+	// while it is there). It is gone from every read and report at once and comes back whole
+	// with `POST /trash/deal/{id}/restore` until the purge, `TRASH_RETENTION` later, which
+	// deletes it with its tasks and activities for good.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12755,6 +16098,77 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/events (the `ListEvents` operationId).
 	ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error)
+
+	// ListImportsWithResponse List imports
+	//
+	// The organization's imports, newest first (`created_at` descending, then `id` descending). Every role reads them.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/imports (the `ListImports` operationId).
+	ListImportsWithResponse(ctx context.Context, params *ListImportsParams, reqEditors ...RequestEditorFn) (*ListImportsResponse, error)
+
+	// CreateImportWithBodyWithResponse Import contacts or deals from a CSV file
+	//
+	// Stores the file and queues its import, a durable job (it survives a restart): 202 with
+	// the queued import; follow it with `GET /imports/{id}`. The body is the CSV file itself,
+	// `text/csv` (a `charset` parameter is allowed; the file must be UTF-8), of at most 50 MiB:
+	// this route is the one exception to the JSON media type (other types → 415) and to the
+	// 1 MiB limit, which the server enforces while reading (a larger body → 413 from its
+	// announced length, without being read). An empty body → 400 `empty_file`.
+	//
+	// The file is RFC 4180 CSV (CRLF or LF line ends, a leading UTF-8 BOM ignored). Its header
+	// row (row 0) names the columns, exactly the fields of a create of the type (names
+	// trimmed, compared as written): for contacts `name, email, phone, company, job_title,
+	// notes, tags, owner_id`, for deals `contact_id, title, amount, currency, status, stage,
+	// owner_id, lost_reason, expected_close_date, probability, pipeline_id` and
+	// `contact_email` in place of (or beside) `contact_id`. Any other column, or one given
+	// twice, fails the import on row 0 (`unknown_column`, `duplicate_column`), and so does a
+	// missing required column (`missing_column`: `name`; `title`, `amount` and one of
+	// `contact_id`/`contact_email`). An export's read-only columns (`id`, `created_at`, …)
+	// must therefore be removed before it is imported again.
+	//
+	// Every data row (rows count from 1) is checked by the rules of the create (`POST
+	// /contacts`, `POST /deals`), roles included, exactly as if the sender had sent it as
+	// that request's JSON body: an empty cell is an absent field, `tags` are joined with `;`,
+	// integers (`owner_id`, `contact_id`, `probability`, `pipeline_id`) are written as such.
+	// A leading `'` before `=`, `+`, `-`, `@`, tab or CR is stripped (an export adds it so that
+	// spreadsheets run no formula), so an exported cell imports back unchanged; a `'` before
+	// anything else stays. `contact_email` must match exactly one live contact (trimmed,
+	// without regard to case): none → `contact_not_found`, several →
+	// `contact_email_ambiguous`, with `contact_id` in the same row → `validation_failed`.
+	//
+	// All or nothing: the rows are written in one transaction, each created record with its
+	// `contact.created`/`deal.created` event and everything its create writes (a deal's
+	// timeline entry, its stage history, the analytics read model), and that transaction
+	// commits only when every row passed. One bad row → status `failed`, nothing written,
+	// every bad row listed. `dry_run=true` checks everything the same way and writes nothing
+	// (`created: 0`): it ends `succeeded` when every row passed, `failed` otherwise.
+	//
+	// Any member may import; a member's rows are theirs, as their creates would be (a row
+	// with another `owner_id` → `create_for_other_forbidden`). An API key imports with its
+	// role as elsewhere. The sender's access is checked again when the job starts: a member
+	// who has left, or a key revoked or expired meanwhile, fails the import (row 0,
+	// `access_revoked`). An organization runs one import at a time and keeps at most 5
+	// waiting (`queued`); a sixth → 429 `too_many_imports` with `Retry-After`, which is not
+	// kept as the answer of its `Idempotency-Key`, so the same request sent later runs.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/imports (the `CreateImport` operationId).
+	CreateImportWithBodyWithResponse(ctx context.Context, params *CreateImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateImportResponse, error)
+
+	// GetImportWithResponse Get an import
+	//
+	// The import and how far it has come. `processed_rows` grows while it runs (recorded a
+	// few times a second from outside the import's own transaction, so any reader sees it);
+	// `created` is what the import wrote, only once it has `succeeded`. `errors` lists the
+	// first 1,000 problems in row order, `error_count` counts them all. Every role reads it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/imports/{id} (the `GetImport` operationId).
+	GetImportWithResponse(ctx context.Context, id int64, params *GetImportParams, reqEditors ...RequestEditorFn) (*GetImportResponse, error)
 
 	// ListMyInvitationsWithResponse The pending invitations addressed to the caller
 	//
@@ -13237,9 +16651,11 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/tasks (the `CreateTask` operationId).
 	CreateTaskWithResponse(ctx context.Context, params *CreateTaskParams, body CreateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTaskResponse, error)
 
-	// DeleteTaskWithResponse Delete a task
+	// DeleteTaskWithResponse Delete a task (to the trash)
 	//
-	// A `member` may delete only tasks on deals they own (being the assignee is not enough).
+	// Moves the task to the trash (`task.deleted` with `data.reason: "trashed"`); it can be
+	// restored until the purge, `TRASH_RETENTION` later. A `member` may delete only tasks on
+	// deals they own (being the assignee is not enough).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -13284,6 +16700,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /api/v1/tasks/{id} (the `UpdateTask` operationId).
 	UpdateTaskWithResponse(ctx context.Context, id TaskIdPath, params *UpdateTaskParams, body UpdateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTaskResponse, error)
+
+	// ListTrashWithResponse What is in the organization's trash
+	//
+	// The contacts, deals and tasks deleted and not yet restored or purged, newest first
+	// (by `deleted_at`, then type and id), every role. `deleted_by` is the actor as the
+	// change feed names it; `purge_at` is when the record goes for good (`deleted_at` +
+	// `TRASH_RETENTION` at the time of the delete; the purge runs every 10 minutes). Tasks
+	// that went to the trash with their deal have no item of their own: the deal's stands for
+	// them and its restore brings them back.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/trash (the `ListTrash` operationId).
+	ListTrashWithResponse(ctx context.Context, params *ListTrashParams, reqEditors ...RequestEditorFn) (*ListTrashResponse, error)
+
+	// RestoreFromTrashWithResponse Bring a record back from the trash
+	//
+	// Answers the record as its GET renders it, unchanged by its stay in the trash
+	// (`updated_at` and a deal's ETag included), and writes `contact.restored`,
+	// `deal.restored` or `task.restored`. A restore brings back exactly what its own delete
+	// moved: a deal comes back with the tasks that went to the trash with it (each
+	// `task.restored`), not a task deleted on its own before; when the deal's contact is in
+	// the trash it comes back too (`contact.restored` first), so no deal ever points at a
+	// contact in the trash. A contact comes back alone.
+	//
+	// Who may delete a record may restore it: owner, admin and manager any; a `member` only
+	// when they own every contact and deal the restore brings back (a task: the deal it is
+	// on) → else 403 `not_owner`. A task whose deal is in the trash → 409 `parent_in_trash`
+	// (restore the deal). A record that is not in this organization's trash (never deleted,
+	// restored already, purged, another organization's) → 404 `trash_item_not_found`.
+	// Analytics count a restored deal again at once. Honours `Idempotency-Key`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/trash/{type}/{id}/restore (the `RestoreFromTrash` operationId).
+	RestoreFromTrashWithResponse(ctx context.Context, pType string, id int64, params *RestoreFromTrashParams, reqEditors ...RequestEditorFn) (*RestoreFromTrashResponse, error)
 
 	// GetCurrentUserWithResponse The signed-in user
 	//
@@ -14948,6 +18400,254 @@ func (r CreateContactResponse) ContentType() string {
 	return ""
 }
 
+// ListContactDuplicatesResponse200Headers the declared response headers of an HTTP 200 response for ListContactDuplicates
+type ListContactDuplicatesResponse200Headers struct {
+	XRequestId string
+}
+
+// ListContactDuplicatesResponse400Headers the declared response headers of an HTTP 400 response for ListContactDuplicates
+type ListContactDuplicatesResponse400Headers struct {
+	XRequestId string
+}
+
+// ListContactDuplicatesResponse401Headers the declared response headers of an HTTP 401 response for ListContactDuplicates
+type ListContactDuplicatesResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListContactDuplicatesResponse403Headers the declared response headers of an HTTP 403 response for ListContactDuplicates
+type ListContactDuplicatesResponse403Headers struct {
+	XRequestId string
+}
+
+// ListContactDuplicatesResponse500Headers the declared response headers of an HTTP 500 response for ListContactDuplicates
+type ListContactDuplicatesResponse500Headers struct {
+	XRequestId string
+}
+
+// ListContactDuplicatesResponse503Headers the declared response headers of an HTTP 503 response for ListContactDuplicates
+type ListContactDuplicatesResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type ListContactDuplicatesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ContactDuplicateList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *TenantForbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListContactDuplicatesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListContactDuplicatesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListContactDuplicatesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListContactDuplicatesResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListContactDuplicatesResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListContactDuplicatesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListContactDuplicatesResponse) GetJSON200() *ContactDuplicateList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListContactDuplicatesResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListContactDuplicatesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListContactDuplicatesResponse) GetApplicationproblemJSON403() *TenantForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListContactDuplicatesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListContactDuplicatesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListContactDuplicatesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListContactDuplicatesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListContactDuplicatesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListContactDuplicatesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportContactsResponse200Headers the declared response headers of an HTTP 200 response for ExportContacts
+type ExportContactsResponse200Headers struct {
+	ContentDisposition *string
+	XRequestId         string
+}
+
+// ExportContactsResponse400Headers the declared response headers of an HTTP 400 response for ExportContacts
+type ExportContactsResponse400Headers struct {
+	XRequestId string
+}
+
+// ExportContactsResponse401Headers the declared response headers of an HTTP 401 response for ExportContacts
+type ExportContactsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ExportContactsResponse403Headers the declared response headers of an HTTP 403 response for ExportContacts
+type ExportContactsResponse403Headers struct {
+	XRequestId string
+}
+
+// ExportContactsResponse406Headers the declared response headers of an HTTP 406 response for ExportContacts
+type ExportContactsResponse406Headers struct {
+	XRequestId string
+}
+
+// ExportContactsResponse500Headers the declared response headers of an HTTP 500 response for ExportContacts
+type ExportContactsResponse500Headers struct {
+	XRequestId string
+}
+
+// ExportContactsResponse503Headers the declared response headers of an HTTP 503 response for ExportContacts
+type ExportContactsResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type ExportContactsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *TenantForbiddenFilter
+	// ApplicationproblemJSON406 the response for an HTTP 406 `application/problem+json` response
+	ApplicationproblemJSON406 *NotAcceptable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportContactsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ExportContactsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportContactsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ExportContactsResponse403Headers
+	// Headers406 the parsed response headers for an HTTP 406 response
+	Headers406 *ExportContactsResponse406Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ExportContactsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ExportContactsResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ExportContactsResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExportContactsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ExportContactsResponse) GetApplicationproblemJSON403() *TenantForbiddenFilter {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON406 returns the response for an HTTP 406 `application/problem+json` response
+func (r ExportContactsResponse) GetApplicationproblemJSON406() *NotAcceptable {
+	return r.ApplicationproblemJSON406
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ExportContactsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ExportContactsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportContactsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportContactsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportContactsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportContactsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // DeleteContactResponse204Headers the declared response headers of an HTTP 204 response for DeleteContact
 type DeleteContactResponse204Headers struct {
 	XRequestId string
@@ -15385,6 +19085,331 @@ func (r UpdateContactResponse) ContentType() string {
 	return ""
 }
 
+// ListContactHistoryResponse200Headers the declared response headers of an HTTP 200 response for ListContactHistory
+type ListContactHistoryResponse200Headers struct {
+	XRequestId string
+}
+
+// ListContactHistoryResponse400Headers the declared response headers of an HTTP 400 response for ListContactHistory
+type ListContactHistoryResponse400Headers struct {
+	XRequestId string
+}
+
+// ListContactHistoryResponse401Headers the declared response headers of an HTTP 401 response for ListContactHistory
+type ListContactHistoryResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListContactHistoryResponse403Headers the declared response headers of an HTTP 403 response for ListContactHistory
+type ListContactHistoryResponse403Headers struct {
+	XRequestId string
+}
+
+// ListContactHistoryResponse404Headers the declared response headers of an HTTP 404 response for ListContactHistory
+type ListContactHistoryResponse404Headers struct {
+	XRequestId string
+}
+
+// ListContactHistoryResponse500Headers the declared response headers of an HTTP 500 response for ListContactHistory
+type ListContactHistoryResponse500Headers struct {
+	XRequestId string
+}
+
+// ListContactHistoryResponse503Headers the declared response headers of an HTTP 503 response for ListContactHistory
+type ListContactHistoryResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type ListContactHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ContactHistoryList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *TenantForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ContactNotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListContactHistoryResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListContactHistoryResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListContactHistoryResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListContactHistoryResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListContactHistoryResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListContactHistoryResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListContactHistoryResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListContactHistoryResponse) GetJSON200() *ContactHistoryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListContactHistoryResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListContactHistoryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListContactHistoryResponse) GetApplicationproblemJSON403() *TenantForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListContactHistoryResponse) GetApplicationproblemJSON404() *ContactNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListContactHistoryResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListContactHistoryResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListContactHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListContactHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListContactHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListContactHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MergeContactsResponse200Headers the declared response headers of an HTTP 200 response for MergeContacts
+type MergeContactsResponse200Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// MergeContactsResponse400Headers the declared response headers of an HTTP 400 response for MergeContacts
+type MergeContactsResponse400Headers struct {
+	XRequestId string
+}
+
+// MergeContactsResponse401Headers the declared response headers of an HTTP 401 response for MergeContacts
+type MergeContactsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// MergeContactsResponse403Headers the declared response headers of an HTTP 403 response for MergeContacts
+type MergeContactsResponse403Headers struct {
+	XRequestId string
+}
+
+// MergeContactsResponse404Headers the declared response headers of an HTTP 404 response for MergeContacts
+type MergeContactsResponse404Headers struct {
+	XRequestId string
+}
+
+// MergeContactsResponse409Headers the declared response headers of an HTTP 409 response for MergeContacts
+type MergeContactsResponse409Headers struct {
+	XRequestId string
+}
+
+// MergeContactsResponse413Headers the declared response headers of an HTTP 413 response for MergeContacts
+type MergeContactsResponse413Headers struct {
+	XRequestId string
+}
+
+// MergeContactsResponse415Headers the declared response headers of an HTTP 415 response for MergeContacts
+type MergeContactsResponse415Headers struct {
+	XRequestId string
+}
+
+// MergeContactsResponse422Headers the declared response headers of an HTTP 422 response for MergeContacts
+type MergeContactsResponse422Headers struct {
+	XRequestId string
+}
+
+// MergeContactsResponse500Headers the declared response headers of an HTTP 500 response for MergeContacts
+type MergeContactsResponse500Headers struct {
+	XRequestId string
+}
+
+// MergeContactsResponse503Headers the declared response headers of an HTTP 503 response for MergeContacts
+type MergeContactsResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type MergeContactsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Contact
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *TenantForbiddenOwnership
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ContactNotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyKeyReused
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *MergeContactsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *MergeContactsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *MergeContactsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *MergeContactsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *MergeContactsResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *MergeContactsResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *MergeContactsResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *MergeContactsResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *MergeContactsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *MergeContactsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *MergeContactsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MergeContactsResponse) GetJSON200() *Contact {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r MergeContactsResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r MergeContactsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r MergeContactsResponse) GetApplicationproblemJSON403() *TenantForbiddenOwnership {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r MergeContactsResponse) GetApplicationproblemJSON404() *ContactNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r MergeContactsResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r MergeContactsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r MergeContactsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r MergeContactsResponse) GetApplicationproblemJSON422() *IdempotencyKeyReused {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r MergeContactsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r MergeContactsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r MergeContactsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MergeContactsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MergeContactsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MergeContactsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListDealsResponse200Headers the declared response headers of an HTTP 200 response for ListDeals
 type ListDealsResponse200Headers struct {
 	XRequestId string
@@ -15706,6 +19731,148 @@ func (r CreateDealResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateDealResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportDealsResponse200Headers the declared response headers of an HTTP 200 response for ExportDeals
+type ExportDealsResponse200Headers struct {
+	ContentDisposition *string
+	XRequestId         string
+}
+
+// ExportDealsResponse400Headers the declared response headers of an HTTP 400 response for ExportDeals
+type ExportDealsResponse400Headers struct {
+	XRequestId string
+}
+
+// ExportDealsResponse401Headers the declared response headers of an HTTP 401 response for ExportDeals
+type ExportDealsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ExportDealsResponse403Headers the declared response headers of an HTTP 403 response for ExportDeals
+type ExportDealsResponse403Headers struct {
+	XRequestId string
+}
+
+// ExportDealsResponse404Headers the declared response headers of an HTTP 404 response for ExportDeals
+type ExportDealsResponse404Headers struct {
+	XRequestId string
+}
+
+// ExportDealsResponse406Headers the declared response headers of an HTTP 406 response for ExportDeals
+type ExportDealsResponse406Headers struct {
+	XRequestId string
+}
+
+// ExportDealsResponse500Headers the declared response headers of an HTTP 500 response for ExportDeals
+type ExportDealsResponse500Headers struct {
+	XRequestId string
+}
+
+// ExportDealsResponse503Headers the declared response headers of an HTTP 503 response for ExportDeals
+type ExportDealsResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type ExportDealsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *TenantForbiddenFilter
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *PipelineNotFound
+	// ApplicationproblemJSON406 the response for an HTTP 406 `application/problem+json` response
+	ApplicationproblemJSON406 *NotAcceptable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportDealsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ExportDealsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportDealsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ExportDealsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ExportDealsResponse404Headers
+	// Headers406 the parsed response headers for an HTTP 406 response
+	Headers406 *ExportDealsResponse406Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ExportDealsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ExportDealsResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ExportDealsResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExportDealsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ExportDealsResponse) GetApplicationproblemJSON403() *TenantForbiddenFilter {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ExportDealsResponse) GetApplicationproblemJSON404() *PipelineNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON406 returns the response for an HTTP 406 `application/problem+json` response
+func (r ExportDealsResponse) GetApplicationproblemJSON406() *NotAcceptable {
+	return r.ApplicationproblemJSON406
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ExportDealsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ExportDealsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportDealsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportDealsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportDealsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportDealsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16893,6 +21060,453 @@ func (r ListEventsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListImportsResponse200Headers the declared response headers of an HTTP 200 response for ListImports
+type ListImportsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListImportsResponse400Headers the declared response headers of an HTTP 400 response for ListImports
+type ListImportsResponse400Headers struct {
+	XRequestId string
+}
+
+// ListImportsResponse401Headers the declared response headers of an HTTP 401 response for ListImports
+type ListImportsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListImportsResponse403Headers the declared response headers of an HTTP 403 response for ListImports
+type ListImportsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListImportsResponse500Headers the declared response headers of an HTTP 500 response for ListImports
+type ListImportsResponse500Headers struct {
+	XRequestId string
+}
+
+// ListImportsResponse503Headers the declared response headers of an HTTP 503 response for ListImports
+type ListImportsResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type ListImportsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ImportList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *TenantForbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListImportsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListImportsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListImportsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListImportsResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListImportsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListImportsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListImportsResponse) GetJSON200() *ImportList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListImportsResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListImportsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListImportsResponse) GetApplicationproblemJSON403() *TenantForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListImportsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListImportsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListImportsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListImportsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListImportsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListImportsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateImportResponse202Headers the declared response headers of an HTTP 202 response for CreateImport
+type CreateImportResponse202Headers struct {
+	IdempotentReplayed *string
+	Location           string
+	XRequestId         string
+}
+
+// CreateImportResponse400Headers the declared response headers of an HTTP 400 response for CreateImport
+type CreateImportResponse400Headers struct {
+	XRequestId string
+}
+
+// CreateImportResponse401Headers the declared response headers of an HTTP 401 response for CreateImport
+type CreateImportResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// CreateImportResponse403Headers the declared response headers of an HTTP 403 response for CreateImport
+type CreateImportResponse403Headers struct {
+	XRequestId string
+}
+
+// CreateImportResponse409Headers the declared response headers of an HTTP 409 response for CreateImport
+type CreateImportResponse409Headers struct {
+	XRequestId string
+}
+
+// CreateImportResponse413Headers the declared response headers of an HTTP 413 response for CreateImport
+type CreateImportResponse413Headers struct {
+	XRequestId string
+}
+
+// CreateImportResponse415Headers the declared response headers of an HTTP 415 response for CreateImport
+type CreateImportResponse415Headers struct {
+	XRequestId string
+}
+
+// CreateImportResponse422Headers the declared response headers of an HTTP 422 response for CreateImport
+type CreateImportResponse422Headers struct {
+	XRequestId string
+}
+
+// CreateImportResponse429Headers the declared response headers of an HTTP 429 response for CreateImport
+type CreateImportResponse429Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+// CreateImportResponse500Headers the declared response headers of an HTTP 500 response for CreateImport
+type CreateImportResponse500Headers struct {
+	XRequestId string
+}
+
+// CreateImportResponse503Headers the declared response headers of an HTTP 503 response for CreateImport
+type CreateImportResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type CreateImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ImportAccepted
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *TenantForbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *IdempotencyInProgress
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyKeyReused
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *CreateImportResponse202Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateImportResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateImportResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateImportResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateImportResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateImportResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateImportResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateImportResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateImportResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateImportResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateImportResponse503Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateImportResponse) GetJSON202() *ImportAccepted {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON403() *TenantForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON409() *IdempotencyInProgress {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON422() *IdempotencyKeyReused {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetImportResponse200Headers the declared response headers of an HTTP 200 response for GetImport
+type GetImportResponse200Headers struct {
+	XRequestId string
+}
+
+// GetImportResponse400Headers the declared response headers of an HTTP 400 response for GetImport
+type GetImportResponse400Headers struct {
+	XRequestId string
+}
+
+// GetImportResponse401Headers the declared response headers of an HTTP 401 response for GetImport
+type GetImportResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// GetImportResponse403Headers the declared response headers of an HTTP 403 response for GetImport
+type GetImportResponse403Headers struct {
+	XRequestId string
+}
+
+// GetImportResponse404Headers the declared response headers of an HTTP 404 response for GetImport
+type GetImportResponse404Headers struct {
+	XRequestId string
+}
+
+// GetImportResponse500Headers the declared response headers of an HTTP 500 response for GetImport
+type GetImportResponse500Headers struct {
+	XRequestId string
+}
+
+// GetImportResponse503Headers the declared response headers of an HTTP 503 response for GetImport
+type GetImportResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type GetImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Import
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *TenantForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetImportResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetImportResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetImportResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetImportResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetImportResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetImportResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetImportResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetImportResponse) GetJSON200() *Import {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON403() *TenantForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetImportResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -21311,6 +25925,289 @@ func (r UpdateTaskResponse) ContentType() string {
 	return ""
 }
 
+// ListTrashResponse200Headers the declared response headers of an HTTP 200 response for ListTrash
+type ListTrashResponse200Headers struct {
+	XRequestId string
+}
+
+// ListTrashResponse400Headers the declared response headers of an HTTP 400 response for ListTrash
+type ListTrashResponse400Headers struct {
+	XRequestId string
+}
+
+// ListTrashResponse401Headers the declared response headers of an HTTP 401 response for ListTrash
+type ListTrashResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListTrashResponse403Headers the declared response headers of an HTTP 403 response for ListTrash
+type ListTrashResponse403Headers struct {
+	XRequestId string
+}
+
+// ListTrashResponse500Headers the declared response headers of an HTTP 500 response for ListTrash
+type ListTrashResponse500Headers struct {
+	XRequestId string
+}
+
+// ListTrashResponse503Headers the declared response headers of an HTTP 503 response for ListTrash
+type ListTrashResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type ListTrashResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TrashItemList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TenantBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *TenantForbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListTrashResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListTrashResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListTrashResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListTrashResponse403Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListTrashResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListTrashResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTrashResponse) GetJSON200() *TrashItemList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListTrashResponse) GetApplicationproblemJSON400() *TenantBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListTrashResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListTrashResponse) GetApplicationproblemJSON403() *TenantForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListTrashResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListTrashResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTrashResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTrashResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTrashResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTrashResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RestoreFromTrashResponse200Headers the declared response headers of an HTTP 200 response for RestoreFromTrash
+type RestoreFromTrashResponse200Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// RestoreFromTrashResponse400Headers the declared response headers of an HTTP 400 response for RestoreFromTrash
+type RestoreFromTrashResponse400Headers struct {
+	XRequestId string
+}
+
+// RestoreFromTrashResponse401Headers the declared response headers of an HTTP 401 response for RestoreFromTrash
+type RestoreFromTrashResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// RestoreFromTrashResponse403Headers the declared response headers of an HTTP 403 response for RestoreFromTrash
+type RestoreFromTrashResponse403Headers struct {
+	XRequestId string
+}
+
+// RestoreFromTrashResponse404Headers the declared response headers of an HTTP 404 response for RestoreFromTrash
+type RestoreFromTrashResponse404Headers struct {
+	XRequestId string
+}
+
+// RestoreFromTrashResponse409Headers the declared response headers of an HTTP 409 response for RestoreFromTrash
+type RestoreFromTrashResponse409Headers struct {
+	XRequestId string
+}
+
+// RestoreFromTrashResponse422Headers the declared response headers of an HTTP 422 response for RestoreFromTrash
+type RestoreFromTrashResponse422Headers struct {
+	XRequestId string
+}
+
+// RestoreFromTrashResponse500Headers the declared response headers of an HTTP 500 response for RestoreFromTrash
+type RestoreFromTrashResponse500Headers struct {
+	XRequestId string
+}
+
+// RestoreFromTrashResponse503Headers the declared response headers of an HTTP 503 response for RestoreFromTrash
+type RestoreFromTrashResponse503Headers struct {
+	RetryAfter string
+	XRequestId string
+}
+
+type RestoreFromTrashResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RestoreFromTrash200JSONResponseBody
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *TrashBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *TenantForbiddenOwnership
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *TrashItemNotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *TrashConflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyKeyReused
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RestoreFromTrashResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RestoreFromTrashResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RestoreFromTrashResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RestoreFromTrashResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RestoreFromTrashResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RestoreFromTrashResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *RestoreFromTrashResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RestoreFromTrashResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RestoreFromTrashResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RestoreFromTrashResponse) GetJSON200() *RestoreFromTrash200JSONResponseBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RestoreFromTrashResponse) GetApplicationproblemJSON400() *TrashBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RestoreFromTrashResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RestoreFromTrashResponse) GetApplicationproblemJSON403() *TenantForbiddenOwnership {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RestoreFromTrashResponse) GetApplicationproblemJSON404() *TrashItemNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RestoreFromTrashResponse) GetApplicationproblemJSON409() *TrashConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RestoreFromTrashResponse) GetApplicationproblemJSON422() *IdempotencyKeyReused {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RestoreFromTrashResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RestoreFromTrashResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RestoreFromTrashResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RestoreFromTrashResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RestoreFromTrashResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RestoreFromTrashResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetCurrentUserResponse200Headers the declared response headers of an HTTP 200 response for GetCurrentUser
 type GetCurrentUserResponse200Headers struct {
 	XRequestId string
@@ -23376,7 +28273,11 @@ func (c *ClientWithResponses) DealsSummaryWithResponse(ctx context.Context, para
 // half-up; the median of an even number of visits is the mean of the middle two),
 // `null` when the stage has no finished visit in the window. `won`: the deals of the
 // pipeline won within the window (`closed_at`) and their mean time from `created_at`
-// to `closed_at`, in days (one decimal; `null` when none).
+// to `closed_at`, in days (one decimal; `null` when none). The visits of a deal in the
+// trash count for nothing until it is restored; a deal deleted for good takes its
+// visits with it. The visits are kept per stage, day and length in the transaction of
+// every deal write, so the report reads a few thousand rows whatever the number of
+// deals, and the median is still exact (that of every visit in the window).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -23606,9 +28507,92 @@ func (c *ClientWithResponses) CreateContactWithResponse(ctx context.Context, par
 	return ParseCreateContactResponse(rsp)
 }
 
-// DeleteContactWithResponse Delete a contact
+// ListContactDuplicatesWithResponse List groups of duplicate contacts
 //
-// A contact referenced by any deal, of any status, cannot be deleted (409 `contact_has_deals`; the detail says how many deals).
+// Groups of live contacts of the organization that share an email (compared trimmed and
+// without regard to case) or a phone number (compared by its digits alone, when it has
+// at least 7: `+1 (555) 010-0000` and `15550100000` are one number). A contact sharing
+// both is in two groups. Every role may read it.
+//
+// Order: the `email` groups first, then the `phone` groups, each by `value` (the
+// normalized email, or the digits) ascending; `page` and `cursor` page through groups
+// (a cursor is valid only for this list). `total` counts the groups. Each group lists
+// at most 50 of its contacts (lowest ids first, each as `GET /contacts/{id}` renders
+// it) and `count` says how many share the value. The groups are read from expression
+// indexes on the normalized values (`GROUP BY … HAVING count(*) > 1` walking them in
+// order), never by comparing contacts pairwise.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/contacts/duplicates (the `ListContactDuplicates` operationId).
+func (c *ClientWithResponses) ListContactDuplicatesWithResponse(ctx context.Context, params *ListContactDuplicatesParams, reqEditors ...RequestEditorFn) (*ListContactDuplicatesResponse, error) {
+	rsp, err := c.ListContactDuplicates(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListContactDuplicatesResponse(rsp)
+}
+
+// ExportContactsWithResponse Export contacts (CSV or JSON Lines)
+//
+// Streams every contact of the organization that matches the filters, in `id` order
+// (ascending), as a download (`Content-Disposition: attachment`). Any role may export,
+// as any role may list. The filters are those of `GET /contacts`, with the same names,
+// validation and strictness (a `member` filtering by `owner_id` → 403
+// `owner_filter_forbidden`; an invalid value → 400 `invalid_query` naming every bad
+// parameter). An export holds every match, so the list's paging and order parameters
+// (`page`, `page_size`, `cursor`, `include_total`, `order_by`, `order`) are not taken
+// (400 `unknown_parameter`).
+//
+// **Format.** `format=csv` or `format=ndjson`, which wins over `Accept`; without it
+// the `Accept` header decides (`text/csv`, `application/x-ndjson`, with their
+// qualities; none, or `*/*`, is CSV). Anything else → 406 `not_acceptable`.
+//
+// **JSON Lines** (`application/x-ndjson`): one line per contact, each exactly as
+// `GET /contacts/{id}` renders it, ended by `\n`.
+//
+// **CSV** (`text/csv`, RFC 4180, UTF-8, lines ended by CRLF): a header row naming the
+// fields in the order `GET /contacts/{id}` renders them (`id, owner_id, name, email,
+// phone, company, job_title, notes, tags, created_at, updated_at`), then one row per
+// contact. `null` is an empty cell; `tags` is its tags joined by `;` (as the import
+// reads them; an empty list is an empty cell, and a tag that itself holds a `;` does
+// not survive that round trip: use JSON Lines for it); a nested object would be its
+// compact JSON. Line breaks inside a cell (notes) are written as CRLF, as RFC 4180
+// has them. A cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is
+// prefixed with `'` so that spreadsheets do not run it as a formula; the import strips
+// that `'` again.
+//
+// **Consistency.** The export reads one snapshot (a read-only repeatable-read
+// transaction): a write that commits while it streams is not in it. Rows are read
+// through one cursor in `id` order (so the first rows leave at once) and written one
+// at a time, so memory stays flat whatever the size, and a client that reads slowly
+// slows the export down. An export may run for up to
+// `EXPORT_TIMEOUT` (default 30 minutes), longer than a request's deadline.
+//
+// **Failures.** An error found before the first record (a bad filter, a refusal) is an
+// ordinary problem response. Once the 200 has started, the body is sent with chunked
+// transfer encoding, and a failure mid-stream (the database, the timeout) ends the
+// connection without the final zero-length chunk: a client that does not see the end
+// of the chunked body knows the export is incomplete.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/contacts/export (the `ExportContacts` operationId).
+func (c *ClientWithResponses) ExportContactsWithResponse(ctx context.Context, params *ExportContactsParams, reqEditors ...RequestEditorFn) (*ExportContactsResponse, error) {
+	rsp, err := c.ExportContacts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportContactsResponse(rsp)
+}
+
+// DeleteContactWithResponse Delete a contact (to the trash)
+//
+// Moves the contact to the trash (`contact.deleted` with `data.reason: "trashed"`): it is
+// gone from every read at once and can be restored (`POST /trash/contact/{id}/restore`)
+// until the purge, `TRASH_RETENTION` later. A contact referenced by any live deal, of any
+// status, cannot be deleted (409 `contact_has_deals`; the detail says how many deals);
+// deals in the trash do not count (restoring one brings its contact back).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -23637,7 +28621,10 @@ func (c *ClientWithResponses) GetContactWithResponse(ctx context.Context, id Con
 // UpdateContactWithBodyWithResponse Update a contact
 //
 // Partial update: absent fields keep their value, `null` clears `email` or `phone`. A
-// `member` may change only contacts they own and may not reassign `owner_id`.
+// `member` may change only contacts they own and may not reassign `owner_id`. A PATCH
+// that changes something appends one entry to the contact's history
+// (`GET /contacts/{id}/history`) in the same transaction; one that changes nothing
+// records nothing.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23653,7 +28640,10 @@ func (c *ClientWithResponses) UpdateContactWithBodyWithResponse(ctx context.Cont
 // UpdateContactWithResponse Update a contact
 //
 // Partial update: absent fields keep their value, `null` clears `email` or `phone`. A
-// `member` may change only contacts they own and may not reassign `owner_id`.
+// `member` may change only contacts they own and may not reassign `owner_id`. A PATCH
+// that changes something appends one entry to the contact's history
+// (`GET /contacts/{id}/history`) in the same transaction; one that changes nothing
+// records nothing.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23664,6 +28654,110 @@ func (c *ClientWithResponses) UpdateContactWithResponse(ctx context.Context, id 
 		return nil, err
 	}
 	return ParseUpdateContactResponse(rsp)
+}
+
+// ListContactHistoryWithResponse List a contact's changes
+//
+// One item per write that changed the contact, newest first (`changed_at` descending,
+// then the order they were made): a PATCH that changed something, and a merge that
+// filled its empty fields or added tags. `changes` holds, for each field that changed,
+// its value `from` before and `to` after, as `GET /contacts/{id}` renders them
+// (`owner_id`, `name`, `email`, `phone`, `company`, `job_title`, `notes`, `tags`).
+// `actor` is who made it: `{"type": "user", "id": <user id>}`, or `{"type": "api_key",
+// "id": <key id>}` for a request made with an API key. Creating a contact records
+// nothing here (its `created_at` says when). Every role may read any contact's history.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/contacts/{id}/history (the `ListContactHistory` operationId).
+func (c *ClientWithResponses) ListContactHistoryWithResponse(ctx context.Context, id ContactIdPath, params *ListContactHistoryParams, reqEditors ...RequestEditorFn) (*ListContactHistoryResponse, error) {
+	rsp, err := c.ListContactHistory(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListContactHistoryResponse(rsp)
+}
+
+// MergeContactsWithBodyWithResponse Merge contacts into this one
+//
+// The contact of the path survives and absorbs the contacts of `from`, in one
+// transaction: a failure anywhere changes nothing.
+//  1. Every deal of the absorbed contacts (deals in the trash included) now references
+//     the survivor; each gets a `contact_merged` activity `{"from": <absorbed id>, "to":
+//     <survivor id>}` on its timeline and a `deal.updated` event.
+//  2. Each empty field of the survivor (`email`, `phone`, `company`, `job_title`, `notes`)
+//     takes the first value found in the absorbed contacts, in the order of `from`;
+//     `name` and `owner_id` stay the survivor's. Its `tags` become the union, its own
+//     first, then each absorbed contact's in the order of `from`. What changes is
+//     recorded in the survivor's history (`GET /contacts/{id}/history`); a merge that
+//     fills nothing leaves its `updated_at` alone.
+//  3. The absorbed contacts are deleted for good (not moved to the trash), with their
+//     history.
+//
+// Events, in this order: `deal.updated` and `activity.created` per moved deal,
+// `contact.deleted` with `data.reason: "merged"` per absorbed contact (its last state),
+// then `contact.merged` with the survivor as `data.object`, `data.merged_ids` (the ids
+// of `from`, in their order) and `data.previous_attributes` when fields were filled.
+// The organization's analytics cache is dropped as by a deal write.
+//
+// Owners, admins and managers merge any contacts; a `member` only when they own the
+// survivor, every absorbed contact and every deal that moves (else 403 `not_owner`).
+// `from`: 1 to 50 ids, no repeats and not the survivor (400 `validation_failed` naming
+// `from[i]`); an id of another organization, of a contact in the trash or of none → 404
+// `contact_not_found`, as for any foreign id. A union of more than 20 tags → 409
+// `merge_too_many_tags`. Honours `Idempotency-Key` like every POST (a replay answers
+// the same contact and merges nothing more).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/contacts/{id}/merge (the `MergeContacts` operationId).
+func (c *ClientWithResponses) MergeContactsWithBodyWithResponse(ctx context.Context, id ContactIdPath, params *MergeContactsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MergeContactsResponse, error) {
+	rsp, err := c.MergeContactsWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMergeContactsResponse(rsp)
+}
+
+// MergeContactsWithResponse Merge contacts into this one
+//
+// The contact of the path survives and absorbs the contacts of `from`, in one
+// transaction: a failure anywhere changes nothing.
+//  1. Every deal of the absorbed contacts (deals in the trash included) now references
+//     the survivor; each gets a `contact_merged` activity `{"from": <absorbed id>, "to":
+//     <survivor id>}` on its timeline and a `deal.updated` event.
+//  2. Each empty field of the survivor (`email`, `phone`, `company`, `job_title`, `notes`)
+//     takes the first value found in the absorbed contacts, in the order of `from`;
+//     `name` and `owner_id` stay the survivor's. Its `tags` become the union, its own
+//     first, then each absorbed contact's in the order of `from`. What changes is
+//     recorded in the survivor's history (`GET /contacts/{id}/history`); a merge that
+//     fills nothing leaves its `updated_at` alone.
+//  3. The absorbed contacts are deleted for good (not moved to the trash), with their
+//     history.
+//
+// Events, in this order: `deal.updated` and `activity.created` per moved deal,
+// `contact.deleted` with `data.reason: "merged"` per absorbed contact (its last state),
+// then `contact.merged` with the survivor as `data.object`, `data.merged_ids` (the ids
+// of `from`, in their order) and `data.previous_attributes` when fields were filled.
+// The organization's analytics cache is dropped as by a deal write.
+//
+// Owners, admins and managers merge any contacts; a `member` only when they own the
+// survivor, every absorbed contact and every deal that moves (else 403 `not_owner`).
+// `from`: 1 to 50 ids, no repeats and not the survivor (400 `validation_failed` naming
+// `from[i]`); an id of another organization, of a contact in the trash or of none → 404
+// `contact_not_found`, as for any foreign id. A union of more than 20 tags → 409
+// `merge_too_many_tags`. Honours `Idempotency-Key` like every POST (a replay answers
+// the same contact and merges nothing more).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/contacts/{id}/merge (the `MergeContacts` operationId).
+func (c *ClientWithResponses) MergeContactsWithResponse(ctx context.Context, id ContactIdPath, params *MergeContactsParams, body MergeContactsJSONRequestBody, reqEditors ...RequestEditorFn) (*MergeContactsResponse, error) {
+	rsp, err := c.MergeContacts(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMergeContactsResponse(rsp)
 }
 
 // ListDealsWithResponse List deals
@@ -23717,6 +28811,37 @@ func (c *ClientWithResponses) CreateDealWithResponse(ctx context.Context, params
 		return nil, err
 	}
 	return ParseCreateDealResponse(rsp)
+}
+
+// ExportDealsWithResponse Export deals (CSV or JSON Lines)
+//
+// Streams every deal of the organization that matches the filters, in `id` order
+// (ascending), as a download, exactly as `GET /contacts/export` does for contacts:
+// the same formats and negotiation (`format`, else `Accept`; anything else → 406
+// `not_acceptable`), the same CSV rules (header row in the order `GET /deals/{id}`
+// renders the fields: `id, contact_id, owner_id, title, amount, currency, status,
+// stage, lost_reason, created_at, updated_at, pipeline_id, expected_close_date,
+// probability, effective_probability, closed_at, stage_entered_at`; `null` is an empty
+// cell; `amount` is its 2-decimal text; the formula guard), one snapshot, flat memory,
+// and a failure mid-stream ending the connection without the final chunk. JSON Lines
+// carry each deal exactly as `GET /deals/{id}` renders it.
+//
+// The filters are those of `GET /deals` (same names, validation and strictness: an
+// unknown stage key → 400 `invalid_query` listing the keys, another organization's
+// `pipeline_id` → 404 `pipeline_not_found`, a `member` filtering by `owner_id` → 403
+// `owner_filter_forbidden`), checked against the pipelines of the same snapshot. The
+// list's paging and order parameters are not taken (400 `unknown_parameter`). Any role
+// may export.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/deals/export (the `ExportDeals` operationId).
+func (c *ClientWithResponses) ExportDealsWithResponse(ctx context.Context, params *ExportDealsParams, reqEditors ...RequestEditorFn) (*ExportDealsResponse, error) {
+	rsp, err := c.ExportDeals(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportDealsResponse(rsp)
 }
 
 // ListActivitiesWithResponse A deal's timeline
@@ -23832,9 +28957,13 @@ func (c *ClientWithResponses) EditCommentWithResponse(ctx context.Context, dealI
 	return ParseEditCommentResponse(rsp)
 }
 
-// DeleteDealWithResponse Delete a deal
+// DeleteDealWithResponse Delete a deal (to the trash)
 //
-// Its tasks and activities are deleted with it.
+// Moves the deal to the trash with its live tasks (`task.deleted` for each, then
+// `deal.deleted`, all with `data.reason: "trashed"`); its timeline stays with it (404
+// while it is there). It is gone from every read and report at once and comes back whole
+// with `POST /trash/deal/{id}/restore` until the purge, `TRASH_RETENTION` later, which
+// deletes it with its tasks and activities for good.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -23919,6 +29048,95 @@ func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, params
 		return nil, err
 	}
 	return ParseListEventsResponse(rsp)
+}
+
+// ListImportsWithResponse List imports
+//
+// The organization's imports, newest first (`created_at` descending, then `id` descending). Every role reads them.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/imports (the `ListImports` operationId).
+func (c *ClientWithResponses) ListImportsWithResponse(ctx context.Context, params *ListImportsParams, reqEditors ...RequestEditorFn) (*ListImportsResponse, error) {
+	rsp, err := c.ListImports(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListImportsResponse(rsp)
+}
+
+// CreateImportWithBodyWithResponse Import contacts or deals from a CSV file
+//
+// Stores the file and queues its import, a durable job (it survives a restart): 202 with
+// the queued import; follow it with `GET /imports/{id}`. The body is the CSV file itself,
+// `text/csv` (a `charset` parameter is allowed; the file must be UTF-8), of at most 50 MiB:
+// this route is the one exception to the JSON media type (other types → 415) and to the
+// 1 MiB limit, which the server enforces while reading (a larger body → 413 from its
+// announced length, without being read). An empty body → 400 `empty_file`.
+//
+// The file is RFC 4180 CSV (CRLF or LF line ends, a leading UTF-8 BOM ignored). Its header
+// row (row 0) names the columns, exactly the fields of a create of the type (names
+// trimmed, compared as written): for contacts `name, email, phone, company, job_title,
+// notes, tags, owner_id`, for deals `contact_id, title, amount, currency, status, stage,
+// owner_id, lost_reason, expected_close_date, probability, pipeline_id` and
+// `contact_email` in place of (or beside) `contact_id`. Any other column, or one given
+// twice, fails the import on row 0 (`unknown_column`, `duplicate_column`), and so does a
+// missing required column (`missing_column`: `name`; `title`, `amount` and one of
+// `contact_id`/`contact_email`). An export's read-only columns (`id`, `created_at`, …)
+// must therefore be removed before it is imported again.
+//
+// Every data row (rows count from 1) is checked by the rules of the create (`POST
+// /contacts`, `POST /deals`), roles included, exactly as if the sender had sent it as
+// that request's JSON body: an empty cell is an absent field, `tags` are joined with `;`,
+// integers (`owner_id`, `contact_id`, `probability`, `pipeline_id`) are written as such.
+// A leading `'` before `=`, `+`, `-`, `@`, tab or CR is stripped (an export adds it so that
+// spreadsheets run no formula), so an exported cell imports back unchanged; a `'` before
+// anything else stays. `contact_email` must match exactly one live contact (trimmed,
+// without regard to case): none → `contact_not_found`, several →
+// `contact_email_ambiguous`, with `contact_id` in the same row → `validation_failed`.
+//
+// All or nothing: the rows are written in one transaction, each created record with its
+// `contact.created`/`deal.created` event and everything its create writes (a deal's
+// timeline entry, its stage history, the analytics read model), and that transaction
+// commits only when every row passed. One bad row → status `failed`, nothing written,
+// every bad row listed. `dry_run=true` checks everything the same way and writes nothing
+// (`created: 0`): it ends `succeeded` when every row passed, `failed` otherwise.
+//
+// Any member may import; a member's rows are theirs, as their creates would be (a row
+// with another `owner_id` → `create_for_other_forbidden`). An API key imports with its
+// role as elsewhere. The sender's access is checked again when the job starts: a member
+// who has left, or a key revoked or expired meanwhile, fails the import (row 0,
+// `access_revoked`). An organization runs one import at a time and keeps at most 5
+// waiting (`queued`); a sixth → 429 `too_many_imports` with `Retry-After`, which is not
+// kept as the answer of its `Idempotency-Key`, so the same request sent later runs.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/imports (the `CreateImport` operationId).
+func (c *ClientWithResponses) CreateImportWithBodyWithResponse(ctx context.Context, params *CreateImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateImportResponse, error) {
+	rsp, err := c.CreateImportWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateImportResponse(rsp)
+}
+
+// GetImportWithResponse Get an import
+//
+// The import and how far it has come. `processed_rows` grows while it runs (recorded a
+// few times a second from outside the import's own transaction, so any reader sees it);
+// `created` is what the import wrote, only once it has `succeeded`. `errors` lists the
+// first 1,000 problems in row order, `error_count` counts them all. Every role reads it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/imports/{id} (the `GetImport` operationId).
+func (c *ClientWithResponses) GetImportWithResponse(ctx context.Context, id int64, params *GetImportParams, reqEditors ...RequestEditorFn) (*GetImportResponse, error) {
+	rsp, err := c.GetImport(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetImportResponse(rsp)
 }
 
 // ListMyInvitationsWithResponse The pending invitations addressed to the caller
@@ -24642,9 +29860,11 @@ func (c *ClientWithResponses) CreateTaskWithResponse(ctx context.Context, params
 	return ParseCreateTaskResponse(rsp)
 }
 
-// DeleteTaskWithResponse Delete a task
+// DeleteTaskWithResponse Delete a task (to the trash)
 //
-// A `member` may delete only tasks on deals they own (being the assignee is not enough).
+// Moves the task to the trash (`task.deleted` with `data.reason: "trashed"`); it can be
+// restored until the purge, `TRASH_RETENTION` later. A `member` may delete only tasks on
+// deals they own (being the assignee is not enough).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -24712,6 +29932,54 @@ func (c *ClientWithResponses) UpdateTaskWithResponse(ctx context.Context, id Tas
 		return nil, err
 	}
 	return ParseUpdateTaskResponse(rsp)
+}
+
+// ListTrashWithResponse What is in the organization's trash
+//
+// The contacts, deals and tasks deleted and not yet restored or purged, newest first
+// (by `deleted_at`, then type and id), every role. `deleted_by` is the actor as the
+// change feed names it; `purge_at` is when the record goes for good (`deleted_at` +
+// `TRASH_RETENTION` at the time of the delete; the purge runs every 10 minutes). Tasks
+// that went to the trash with their deal have no item of their own: the deal's stands for
+// them and its restore brings them back.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/trash (the `ListTrash` operationId).
+func (c *ClientWithResponses) ListTrashWithResponse(ctx context.Context, params *ListTrashParams, reqEditors ...RequestEditorFn) (*ListTrashResponse, error) {
+	rsp, err := c.ListTrash(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTrashResponse(rsp)
+}
+
+// RestoreFromTrashWithResponse Bring a record back from the trash
+//
+// Answers the record as its GET renders it, unchanged by its stay in the trash
+// (`updated_at` and a deal's ETag included), and writes `contact.restored`,
+// `deal.restored` or `task.restored`. A restore brings back exactly what its own delete
+// moved: a deal comes back with the tasks that went to the trash with it (each
+// `task.restored`), not a task deleted on its own before; when the deal's contact is in
+// the trash it comes back too (`contact.restored` first), so no deal ever points at a
+// contact in the trash. A contact comes back alone.
+//
+// Who may delete a record may restore it: owner, admin and manager any; a `member` only
+// when they own every contact and deal the restore brings back (a task: the deal it is
+// on) → else 403 `not_owner`. A task whose deal is in the trash → 409 `parent_in_trash`
+// (restore the deal). A record that is not in this organization's trash (never deleted,
+// restored already, purged, another organization's) → 404 `trash_item_not_found`.
+// Analytics count a restored deal again at once. Honours `Idempotency-Key`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/trash/{type}/{id}/restore (the `RestoreFromTrash` operationId).
+func (c *ClientWithResponses) RestoreFromTrashWithResponse(ctx context.Context, pType string, id int64, params *RestoreFromTrashParams, reqEditors ...RequestEditorFn) (*RestoreFromTrashResponse, error) {
+	rsp, err := c.RestoreFromTrash(ctx, pType, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRestoreFromTrashResponse(rsp)
 }
 
 // GetCurrentUserWithResponse The signed-in user
@@ -26775,6 +32043,299 @@ func ParseCreateContactResponse(rsp *http.Response) (*CreateContactResponse, err
 	return response, nil
 }
 
+// ParseListContactDuplicatesResponse parses an HTTP response from a ListContactDuplicatesWithResponse call
+func ParseListContactDuplicatesResponse(rsp *http.Response) (*ListContactDuplicatesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListContactDuplicatesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ContactDuplicateList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest TenantForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListContactDuplicatesResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListContactDuplicatesResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListContactDuplicatesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListContactDuplicatesResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListContactDuplicatesResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListContactDuplicatesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportContactsResponse parses an HTTP response from a ExportContactsWithResponse call
+func ParseExportContactsResponse(rsp *http.Response) (*ExportContactsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportContactsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest TenantForbiddenFilter
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest NotAcceptable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportContactsResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ExportContactsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportContactsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ExportContactsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 406:
+		var headers ExportContactsResponse406Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers406 = &headers
+	case rsp.StatusCode == 500:
+		var headers ExportContactsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ExportContactsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseDeleteContactResponse parses an HTTP response from a DeleteContactWithResponse call
 func ParseDeleteContactResponse(rsp *http.Response) (*DeleteContactResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -27287,6 +32848,391 @@ func ParseUpdateContactResponse(rsp *http.Response) (*UpdateContactResponse, err
 	return response, nil
 }
 
+// ParseListContactHistoryResponse parses an HTTP response from a ListContactHistoryWithResponse call
+func ParseListContactHistoryResponse(rsp *http.Response) (*ListContactHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListContactHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ContactHistoryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest TenantForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ContactNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListContactHistoryResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListContactHistoryResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListContactHistoryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListContactHistoryResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListContactHistoryResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListContactHistoryResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListContactHistoryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMergeContactsResponse parses an HTTP response from a MergeContactsWithResponse call
+func ParseMergeContactsResponse(rsp *http.Response) (*MergeContactsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MergeContactsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Contact
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest TenantForbiddenOwnership
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ContactNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers MergeContactsResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers MergeContactsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers MergeContactsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers MergeContactsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers MergeContactsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers MergeContactsResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers MergeContactsResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers MergeContactsResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers MergeContactsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers MergeContactsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers MergeContactsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListDealsResponse parses an HTTP response from a ListDealsWithResponse call
 func ParseListDealsResponse(rsp *http.Response) (*ListDealsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -27666,6 +33612,178 @@ func ParseCreateDealResponse(rsp *http.Response) (*CreateDealResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers CreateDealResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportDealsResponse parses an HTTP response from a ExportDealsWithResponse call
+func ParseExportDealsResponse(rsp *http.Response) (*ExportDealsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportDealsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest TenantForbiddenFilter
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PipelineNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest NotAcceptable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportDealsResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ExportDealsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportDealsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ExportDealsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ExportDealsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 406:
+		var headers ExportDealsResponse406Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers406 = &headers
+	case rsp.StatusCode == 500:
+		var headers ExportDealsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ExportDealsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -29072,6 +35190,543 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListEventsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListImportsResponse parses an HTTP response from a ListImportsWithResponse call
+func ParseListImportsResponse(rsp *http.Response) (*ListImportsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListImportsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ImportList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest TenantForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListImportsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListImportsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListImportsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListImportsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListImportsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListImportsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateImportResponse parses an HTTP response from a CreateImportWithResponse call
+func ParseCreateImportResponse(rsp *http.Response) (*CreateImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ImportAccepted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest TenantForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest IdempotencyInProgress
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers CreateImportResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateImportResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateImportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateImportResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateImportResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateImportResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateImportResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateImportResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateImportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateImportResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateImportResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetImportResponse parses an HTTP response from a GetImportWithResponse call
+func ParseGetImportResponse(rsp *http.Response) (*GetImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Import
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest TenantForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetImportResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetImportResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetImportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetImportResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetImportResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetImportResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetImportResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -34290,6 +40945,340 @@ func ParseUpdateTaskResponse(rsp *http.Response) (*UpdateTaskResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers UpdateTaskResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListTrashResponse parses an HTTP response from a ListTrashWithResponse call
+func ParseListTrashResponse(rsp *http.Response) (*ListTrashResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTrashResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TrashItemList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TenantBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest TenantForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListTrashResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListTrashResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListTrashResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListTrashResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListTrashResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListTrashResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRestoreFromTrashResponse parses an HTTP response from a RestoreFromTrashWithResponse call
+func ParseRestoreFromTrashResponse(rsp *http.Response) (*RestoreFromTrashResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RestoreFromTrashResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RestoreFromTrash200JSONResponseBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest TrashBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest TenantForbiddenOwnership
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest TrashItemNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest TrashConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RestoreFromTrashResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RestoreFromTrashResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RestoreFromTrashResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RestoreFromTrashResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RestoreFromTrashResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers RestoreFromTrashResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers RestoreFromTrashResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers RestoreFromTrashResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RestoreFromTrashResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

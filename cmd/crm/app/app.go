@@ -21,12 +21,14 @@ import (
 	"github.com/mini-crm/crm/modules/contacts"
 	"github.com/mini-crm/crm/modules/deals"
 	"github.com/mini-crm/crm/modules/identity"
+	"github.com/mini-crm/crm/modules/imports"
 	"github.com/mini-crm/crm/modules/invitations"
 	"github.com/mini-crm/crm/modules/orgs"
 	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/modules/pipelines"
 	"github.com/mini-crm/crm/modules/tasks"
 	"github.com/mini-crm/crm/modules/timeline"
+	"github.com/mini-crm/crm/modules/trash"
 	"github.com/mini-crm/crm/modules/webhooks"
 	"github.com/mini-crm/crm/openapi"
 	"github.com/mini-crm/crm/platform/auth"
@@ -71,6 +73,11 @@ var catalog = []struct {
 	{"orgs", orgs.Migrations, func(d deps) kernel.Module { return orgs.New(d.db, d.outbox, d.queue) }},
 	{"pipelines", pipelines.Migrations, func(d deps) kernel.Module { return pipelines.New(d.db, d.outbox) }},
 	{"apikeys", apikeys.Migrations, func(d deps) kernel.Module { return apikeys.New(d.db, d.outbox) }},
+	// The trash depends on no module: contacts, deals and tasks record what they move to it
+	// and register how to restore and purge it.
+	{"trash", trash.Migrations, func(d deps) kernel.Module {
+		return trash.New(d.db, trash.Options{Retention: d.cfg.TrashRetention, Queue: d.queue, Now: d.opts.now()})
+	}},
 	{"contacts", contacts.Migrations, func(d deps) kernel.Module { return contacts.New(d.db, d.outbox) }},
 	{"timeline", timeline.Migrations, func(d deps) kernel.Module { return timeline.New(d.db, d.outbox) }},
 	{"deals", deals.Migrations, func(d deps) kernel.Module { return deals.New(d.db, d.outbox) }},
@@ -87,6 +94,7 @@ var catalog = []struct {
 			Retention: d.cfg.EventRetention})
 	}},
 	{"invitations", invitations.Migrations, func(d deps) kernel.Module { return invitations.New(d.db, d.opts.now()) }},
+	{"imports", imports.Migrations, func(d deps) kernel.Module { return imports.New(d.db, d.queue) }},
 	// add new modules above this line, in dependency order
 }
 
@@ -204,7 +212,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 		}
 	}
 	httpApp := web.NewApp(web.Options{Logger: log, Metrics: metrics, RequestTimeout: cfg.RequestTimeout, ReadTimeout: cfg.ReadTimeout,
-		TracerProvider: o.TracerProvider})
+		TracerProvider: o.TracerProvider, ExportTimeout: cfg.ExportTimeout})
 	web.MountOps(httpApp, func(ctx context.Context) error { return db.Pool.Ping(ctx) }, metrics)
 	openapi.Mount(httpApp)
 	// List cursors are signed with a key derived from the JWT secret: replicas sharing it

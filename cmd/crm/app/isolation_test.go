@@ -25,6 +25,11 @@ type world struct {
 	invitation                 int64 // a pending invitation of A, made by its owner
 	pipeline, stage            int64 // a pipeline of A besides its default one, and one of its stages
 	comment                    int64 // a comment of A's owner on the deal's timeline
+
+	// duplicate is a second contact of A, the one the merge fixture absorbs.
+	duplicate int64
+	// imp is a (queued) import of A, sent by its owner.
+	imp int64
 }
 
 func newWorld(t *testing.T) *world {
@@ -34,6 +39,7 @@ func newWorld(t *testing.T) *world {
 	w.a, w.b, w.owner = w.team.OrgID, w.team.Outsider.OrgID, w.team.Owner.ID
 	id := func(r apptest.Response) int64 { return int64(r.JSON()["id"].(float64)) }
 	w.contact = id(w.asOwner(201, "POST", "/api/v1/contacts", map[string]any{"name": "Ann", "email": "ann@a.example"}))
+	w.duplicate = id(w.asOwner(201, "POST", "/api/v1/contacts", map[string]any{"name": "Ann again", "email": "ann@a.example"}))
 	w.deal = id(w.asOwner(201, "POST", "/api/v1/deals", map[string]any{"contact_id": w.contact, "title": "Big", "amount": "100.00"}))
 	w.task = id(w.asOwner(201, "POST", "/api/v1/tasks", map[string]any{"deal_id": w.deal, "title": "Call",
 		"due_date": time.Now().UTC().AddDate(0, 0, 3).Format(time.DateOnly)}))
@@ -43,6 +49,8 @@ func newWorld(t *testing.T) *world {
 	w.invitation = id(w.asOwner(201, "POST", fmt.Sprintf("/api/v1/organizations/%d/invitations", w.a), map[string]any{"email": "invitee@a.example", "role": "member"}))
 	pl := w.asOwner(201, "POST", "/api/v1/pipelines", map[string]any{"name": "Matrix", "stages": []any{map[string]any{"key": "first"}, map[string]any{"key": "second"}}}).JSON()
 	w.pipeline, w.stage = int64(pl["id"].(float64)), int64(pl["stages"].([]any)[1].(map[string]any)["id"].(float64))
+	w.imp = id(s.Must(202, apptest.Req{Method: "POST", Path: "/api/v1/imports?type=contacts&dry_run=true", Token: w.team.Owner.Token, Org: w.a,
+		Body: "name\nAnn\n", Headers: map[string]string{"Content-Type": "text/csv"}}))
 	return w
 }
 
@@ -81,6 +89,8 @@ func (w *world) fixtures() map[string]fixture {
 		"GET /api/v1/contacts/:id":                                {rec("id", w.contact), nil},
 		"PATCH /api/v1/contacts/:id":                              {rec("id", w.contact), map[string]any{"name": "Stolen"}},
 		"DELETE /api/v1/contacts/:id":                             {rec("id", w.contact), nil},
+		"POST /api/v1/contacts/:id/merge":                         {rec("id", w.contact), map[string]any{"from": []int64{w.duplicate}}},
+		"GET /api/v1/contacts/:id/history":                        {rec("id", w.contact), nil},
 		"GET /api/v1/deals/:id":                                   {rec("id", w.deal), nil},
 		"PATCH /api/v1/deals/:id":                                 {rec("id", w.deal), map[string]any{"title": "Stolen"}},
 		"DELETE /api/v1/deals/:id":                                {rec("id", w.deal), nil},
@@ -117,13 +127,23 @@ func (w *world) fixtures() map[string]fixture {
 		"POST /api/v1/pipelines/:id/stages":                       {rec("id", w.pipeline), map[string]any{"key": "stolen"}},
 		"PATCH /api/v1/pipelines/:id/stages/:stage_id":            {map[string]int64{"id": w.pipeline, "stage_id": w.stage}, map[string]any{"name": "Stolen"}},
 		"DELETE /api/v1/pipelines/:id/stages/:stage_id":           {map[string]int64{"id": w.pipeline, "stage_id": w.stage}, nil},
+		"GET /api/v1/imports/:id":                                 {rec("id", w.imp), nil},
+		"POST /api/v1/trash/:type/:id/restore":                    {rec("id", w.deal), nil},
 	}
 }
 
 var paramPattern = regexp.MustCompile(`:([a-z_]+)`)
 
+// pathWords fill the path parameters that are words rather than ids: the trash's object type.
+var pathWords = map[string]string{"type": "deal"}
+
 func fill(path string, params map[string]int64) string {
-	return paramPattern.ReplaceAllStringFunc(path, func(m string) string { return fmt.Sprint(params[m[1:]]) })
+	return paramPattern.ReplaceAllStringFunc(path, func(m string) string {
+		if w, ok := pathWords[m[1:]]; ok {
+			return w
+		}
+		return fmt.Sprint(params[m[1:]])
+	})
 }
 
 // comparable drops the fields that differ between any two responses.
@@ -212,7 +232,8 @@ func TestCrossTenantMatrixFromRouteTable(t *testing.T) {
 func TestListsNeverShowAnotherOrganization(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	for _, p := range []string{"/api/v1/contacts", "/api/v1/deals", "/api/v1/tasks"} {
+	// A has a group of duplicates (its two contacts share an email); B sees none.
+	for _, p := range []string{"/api/v1/contacts", "/api/v1/deals", "/api/v1/tasks", "/api/v1/contacts/duplicates"} {
 		res := w.s.Must(200, apptest.Req{Method: "GET", Path: p, Token: w.team.Outsider.Token, Org: w.b})
 		var page struct {
 			Items []json.RawMessage `json:"items"`
@@ -221,6 +242,14 @@ func TestListsNeverShowAnotherOrganization(t *testing.T) {
 		res.Decode(t, &page)
 		if len(page.Items) != 0 || page.Total == nil || *page.Total != 0 {
 			t.Errorf("%s under B shows %s", p, res.Body)
+		}
+	}
+	for _, p := range []string{"/api/v1/contacts/export?format=ndjson", "/api/v1/deals/export?format=ndjson"} {
+		if res := w.s.Must(200, apptest.Req{Method: "GET", Path: p, Token: w.team.Outsider.Token, Org: w.b}); len(res.Body) != 0 {
+			t.Errorf("%s under B shows %s", p, res.Body)
+		}
+		if res := w.s.Must(200, apptest.Req{Method: "GET", Path: p, Token: w.team.Owner.Token, Org: w.a}); len(res.Body) == 0 {
+			t.Errorf("%s under A shows nothing", p)
 		}
 	}
 	empty := w.s.Register("empty")
@@ -264,9 +293,23 @@ func TestRoleMatrix(t *testing.T) {
 		return fmt.Sprintf("%s/%d", comments, int64(c["id"].(float64)))
 	}
 	theirs := memberComment()
+	// trashed deletes a fresh deal, the owner's or the member's, and returns its restore path.
+	trashed := func(whose string) string {
+		u := w.team.Owner
+		if whose == "member" {
+			u = w.team.Member
+		}
+		d := int64(w.s.Must(201, apptest.Req{Method: "POST", Path: "/api/v1/deals", Token: u.Token, Org: w.a,
+			Body: map[string]any{"contact_id": w.contact, "title": "Trashed", "amount": 5}}).JSON()["id"].(float64))
+		w.s.Must(204, apptest.Req{Method: "DELETE", Path: fmt.Sprintf("/api/v1/deals/%d", d), Token: u.Token, Org: w.a})
+		return fmt.Sprintf("/api/v1/trash/deal/%d/restore", d)
+	}
 	actions := []action{
 		{"read deals", "GET", "/api/v1/deals", nil, all(200, 200, 200, 200)},
 		{"filter by owner", "GET", fmt.Sprintf("/api/v1/deals?owner_id=%d", w.owner), nil, all(200, 200, 200, 403)},
+		{"export contacts", "GET", "/api/v1/contacts/export", nil, all(200, 200, 200, 200)},
+		{"export deals", "GET", "/api/v1/deals/export?format=ndjson", nil, all(200, 200, 200, 200)},
+		{"export deals by owner", "GET", fmt.Sprintf("/api/v1/deals/export?owner_id=%d", w.owner), nil, all(200, 200, 200, 403)},
 		{"create a contact for someone else", "POST", "/api/v1/contacts", map[string]any{"name": "X", "owner_id": w.owner}, all(201, 201, 201, 403)},
 		{"update someone else's deal", "PATCH", fmt.Sprintf("/api/v1/deals/%d", w.deal), map[string]any{"title": "t"}, all(200, 200, 200, 403)},
 		{"update own deal", "PATCH", fmt.Sprintf("/api/v1/deals/%d", mine), map[string]any{"title": "t2"}, all(200, 200, 200, 200)},
@@ -288,9 +331,17 @@ func TestRoleMatrix(t *testing.T) {
 		{"pipeline settings", "PATCH", fmt.Sprintf("/api/v1/pipelines/%d", w.pipeline), map[string]any{"name": "Renamed"}, all(200, 200, 403, 403)},
 		{"stage settings", "PATCH", fmt.Sprintf("/api/v1/pipelines/%d/stages/%d", w.pipeline, w.stage), map[string]any{"probability": 40}, all(200, 200, 403, 403)},
 		{"grant owner", "PATCH", fmt.Sprintf("/api/v1/organizations/%d/members/%d", w.a, w.team.Manager.ID), map[string]any{"role": "owner"}, all(200, 403, 403, 403)},
+		{"read the trash", "GET", "/api/v1/trash", nil, all(200, 200, 200, 200)},
+		{"restore someone else's deal", "POST", "owner", nil, all(200, 200, 200, 403)},
+		{"restore own deal", "POST", "member", nil, all(200, 200, 200, 200)},
 		{"analytics", "GET", "/api/v1/analytics/deals/funnel", nil, all(200, 200, 200, 200)},
 		{"forecast", "GET", "/api/v1/analytics/deals/forecast", nil, all(200, 200, 200, 200)},
 		{"velocity", "GET", "/api/v1/analytics/deals/velocity", nil, all(200, 200, 200, 200)},
+		{"import contacts", "POST", "/api/v1/imports?type=contacts", csvFile("name\nImported\n"), all(202, 202, 202, 202)},
+		{"read imports", "GET", "/api/v1/imports", nil, all(200, 200, 200, 200)},
+		{"list duplicate contacts", "GET", "/api/v1/contacts/duplicates", nil, all(200, 200, 200, 200)},
+		{"read a contact's history", "GET", fmt.Sprintf("/api/v1/contacts/%d/history", w.contact), nil, all(200, 200, 200, 200)},
+		{"merge the owner's contacts", "POST", "", nil, all(200, 200, 200, 403)},
 	}
 	for _, a := range actions {
 		for _, role := range []string{"member", "manager", "admin", "owner"} {
@@ -301,11 +352,23 @@ func TestRoleMatrix(t *testing.T) {
 			if strings.HasPrefix(a.name, "grant") {
 				w.s.Must(200, apptest.Req{Method: "PATCH", Path: fmt.Sprintf("/api/v1/organizations/%d/members/%d", w.a, w.team.Manager.ID), Token: w.team.Owner.Token, Body: map[string]any{"role": "manager"}})
 			}
-			path := a.path
+			path, body := a.path, a.body
 			if strings.HasPrefix(a.name, "delete the member's comment") {
 				path = memberComment() // each try deletes one
 			}
-			res := w.s.Do(apptest.Req{Method: a.method, Path: path, Token: w.team.As(role).Token, Org: w.a, Body: a.body})
+			if strings.HasPrefix(a.name, "restore") {
+				path = trashed(a.path) // each try restores one
+			}
+			if strings.HasPrefix(a.name, "merge") { // each try absorbs a new contact of the owner's into another
+				into := w.asOwner(201, "POST", "/api/v1/contacts", map[string]any{"name": "Into"}).JSON()["id"]
+				from := w.asOwner(201, "POST", "/api/v1/contacts", map[string]any{"name": "From"}).JSON()["id"]
+				path, body = fmt.Sprintf("/api/v1/contacts/%v/merge", into), map[string]any{"from": []any{from}}
+			}
+			req := apptest.Req{Method: a.method, Path: path, Token: w.team.As(role).Token, Org: w.a, Body: body}
+			if file, ok := body.(csvFile); ok {
+				req.Body, req.Headers = string(file), map[string]string{"Content-Type": "text/csv"}
+			}
+			res := w.s.Do(req)
 			if res.Status != a.want[role] {
 				t.Errorf("%s as %s: %d, want %d (%s)", a.name, role, res.Status, a.want[role], res.Body)
 			}
@@ -369,6 +432,9 @@ func TestNoSecretsInResponses(t *testing.T) {
 		}
 	}
 }
+
+// csvFile is the body of an action sent as a text/csv file (an import).
+type csvFile string
 
 func jsonEqual(a, b map[string]any) bool {
 	x, _ := json.Marshal(a)

@@ -152,6 +152,14 @@ func listRoutes(t *testing.T, w *world) []string {
 		w.asOwner(201, "POST", fmt.Sprintf("/api/v1/organizations/%d/api-keys", w.a), map[string]any{"name": fmt.Sprint("Key ", i), "role": "member"})
 		w.asOwner(201, "POST", fmt.Sprintf("/api/v1/organizations/%d/invitations", w.a), map[string]any{"email": fmt.Sprintf("list%d@a.example", i), "role": "member"})
 		w.asOwner(201, "POST", "/api/v1/pipelines", map[string]any{"name": fmt.Sprint("Pipeline ", i), "stages": []any{map[string]any{"key": "a"}}})
+		for range 2 { // a group of duplicates, and a change in the contact's history
+			w.asOwner(201, "POST", "/api/v1/contacts", map[string]any{"name": fmt.Sprint("Twin ", i), "phone": fmt.Sprintf("555-000-%04d", i)})
+		}
+		w.asOwner(200, "PATCH", fmt.Sprintf("/api/v1/contacts/%d", w.contact), map[string]any{"name": fmt.Sprint("Ann ", i)})
+		trashed := w.asOwner(201, "POST", "/api/v1/contacts", map[string]any{"name": fmt.Sprint("Trashed ", i)}).JSON()["id"]
+		w.asOwner(204, "DELETE", fmt.Sprintf("/api/v1/contacts/%v", trashed), nil) // an item of the trash
+		w.s.Must(202, apptest.Req{Method: "POST", Path: "/api/v1/imports?type=contacts&dry_run=true", Token: w.team.Owner.Token, Org: w.a,
+			Body: fmt.Sprintf("name\nImported %d\n", i), Headers: map[string]string{"Content-Type": "text/csv"}}) // an import (queued)
 	}
 	// Invitations addressed to A's owner from two organizations, for the invitee's own list.
 	second := int64(w.s.Must(201, apptest.Req{Method: "POST", Path: "/api/v1/organizations", Token: w.team.Outsider.Token,

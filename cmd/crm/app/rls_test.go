@@ -119,6 +119,12 @@ func TestEveryCreatingRouteIsIdempotent(t *testing.T) {
 		"/api/v1/webhooks/:id/deliveries/:delivery_id/retry": true,
 		// Joins an organization and answers 200 (the invitations tests replay an accept).
 		"/api/v1/invitations/accept": true,
+		// Answers 200 with the surviving contact (the contacts tests replay a merge).
+		"/api/v1/contacts/:id/merge": true,
+		// Answers 200 with the restored record (the e2e story of the trash replays a restore).
+		"/api/v1/trash/:type/:id/restore": true,
+		// Answers 202 with the queued import (the imports tests replay an import).
+		"/api/v1/imports": true,
 	}
 	uniq := time.Now().UnixNano()
 	bodies := map[string]func(i int) any{

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -363,4 +364,19 @@ func OnDatabase(t testing.TB, db *database.DB) *Server {
 	}
 	t.Cleanup(func() { _ = a.Close(context.Background()) })
 	return &Server{T: t, App: a}
+}
+
+// Listen serves the app over real HTTP on a loopback port until the test ends and returns its
+// base URL, for tests that need a real connection (a streamed body read as it comes, a
+// response cut off mid-way), which app.Test does not give.
+func (s *Server) Listen() string {
+	s.T.Helper()
+	var lc net.ListenConfig
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		s.T.Fatalf("listen: %v", err)
+	}
+	go func() { _ = s.App.HTTP.Listener(ln) }()
+	s.T.Cleanup(func() { _ = s.App.HTTP.ShutdownWithTimeout(5 * time.Second) })
+	return "http://" + ln.Addr().String()
 }
