@@ -148,6 +148,8 @@ type op struct {
 	sql      func(ctx context.Context, w *worker) error
 	// before runs once before each side's run (e.g. to pick the deals to patch).
 	before func(ctx context.Context, h *harness, conc int, sqlSide bool) error
+	// lowestOnly runs the operation at the lowest concurrency of the run only (an export).
+	lowestOnly bool
 }
 
 // harness holds what the operations share.
@@ -158,6 +160,7 @@ type harness struct {
 	token      string
 	userID     int64
 	orgID      int64
+	smallOrgID int64   // an organization of about 1,000 deals the benchmark user is admin of; 0 when none
 	deals      []int64 // a random sample of the organization's deals
 	contacts   []int64 // and of its contacts
 	deepPage   int
@@ -182,6 +185,7 @@ type worker struct {
 	rng *rand.Rand
 	buf bytes.Buffer
 	pi  int
+	org int64 // the organization of the next request when not the large one (getIn)
 }
 
 func loopback(raw string) error {
@@ -258,6 +262,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			continue
 		}
 		for _, conc := range cfg.Concurrency {
+			if o.lowestOnly && conc != slices.Min(cfg.Concurrency) {
+				continue
+			}
 			h.db = pools[conc]
 			r := Result{Op: o.name, Concurrency: conc}
 			pid := cfg.PID
@@ -301,6 +308,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		fmt.Fprintf(cfg.Log, "bench: %s: %d/%d delivered, p50 %.2f ms p99 %.2f ms max %.2f ms %s\n", deliveryOp, d.Delivered, d.Writes,
 			ms(d.P50), ms(d.P99), ms(d.Max), d.FirstError)
 	}
+	rep.Notes = append(rep.Notes, exportNotes()...)
+	rep.Notes = append(rep.Notes, importNotes()...)
 	rep.Elapsed = time.Since(began)
 	rep.HWMKB = procStatusKB(cfg.PID, "VmHWM")
 	rep.UncachedHWMKB = procStatusKB(cfg.UncachedPID, "VmHWM")
@@ -475,7 +484,11 @@ func (w *worker) call(ctx context.Context, base, method, path string, body []byt
 	}
 	if auth {
 		req.Header.Set("Authorization", "Bearer "+w.h.token)
-		req.Header.Set("X-Organization-Id", strconv.FormatInt(w.h.orgID, 10))
+		org := w.h.orgID
+		if w.org != 0 {
+			org = w.org
+		}
+		req.Header.Set("X-Organization-Id", strconv.FormatInt(org, 10))
 	}
 	res, err := w.h.client.Do(req)
 	if err != nil {
@@ -497,6 +510,13 @@ func (w *worker) get(ctx context.Context, path string) error {
 	return w.call(ctx, w.h.cfg.URL, http.MethodGet, path, nil, http.StatusOK, true)
 }
 
+// getIn is get in another organization of the benchmark user (the small one).
+func (w *worker) getIn(ctx context.Context, org int64, path string) error {
+	w.org = org
+	defer func() { w.org = 0 }()
+	return w.get(ctx, path)
+}
+
 // --- direct-SQL side ---
 
 func idArg(id int64) string {
@@ -509,28 +529,36 @@ func idArg(id int64) string {
 // scoped runs sql in one pipeline after the scope statement, as the service's scoped
 // querier does, and reads every row.
 func (w *worker) scoped(ctx context.Context, org int64, sql string, args ...any) error {
+	_, err := w.scopedRows(ctx, org, sql, args...)
+	return err
+}
+
+// scopedRows is scoped, returning how many rows the statement gave.
+func (w *worker) scopedRows(ctx context.Context, org int64, sql string, args ...any) (int, error) {
 	b := &pgx.Batch{}
 	b.Queue(sqlScope, idArg(org), idArg(w.h.userID), "") // a person: no API key
 	b.Queue(sql, args...)
 	br := w.h.db.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
 		_ = br.Close()
-		return err
+		return 0, err
 	}
 	rows, err := br.Query()
 	if err != nil {
 		_ = br.Close()
-		return err
+		return 0, err
 	}
+	n := 0
 	for rows.Next() {
 		_ = rows.RawValues()
+		n++
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		_ = br.Close()
-		return err
+		return 0, err
 	}
-	return br.Close()
+	return n, br.Close()
 }
 
 // --- setup ---
@@ -577,6 +605,14 @@ func (h *harness) setup(ctx context.Context, rep *Report) error {
 		if o.Role == "owner" && o.ID < h.orgID {
 			h.orgID = o.ID
 		}
+	}
+	// A small organization (the seed's second, 1,000 deals) the benchmark user also belongs
+	// to, to compare a list's first page there with the large organization's.
+	if err := h.owner.QueryRow(ctx, `WITH small AS (SELECT id AS organization_id FROM organizations WHERE id <> $1 ORDER BY id LIMIT 1),
+		joined AS (INSERT INTO organization_members (organization_id, user_id, role)
+			SELECT organization_id, $2, 'admin' FROM small ON CONFLICT DO NOTHING)
+		SELECT coalesce((SELECT organization_id FROM small), 0)`, h.orgID, h.userID).Scan(&h.smallOrgID); err != nil {
+		return fmt.Errorf("bench: a small organization: %w", err)
 	}
 	if err := h.owner.QueryRow(ctx, "SELECT pipelines_default_id($1)", h.orgID).Scan(&h.pipelineID); err != nil {
 		return fmt.Errorf("bench: the organization's default pipeline: %w", err)

@@ -45,6 +45,32 @@ func (h *harness) ops() []op {
 			},
 		},
 		{
+			name: "list deals, no filter, first page (kept total)",
+			api: func(ctx context.Context, w *worker) error {
+				return w.get(ctx, "/api/v1/deals?page_size="+strconv.Itoa(w.h.cfg.PageSize))
+			},
+			sql: func(ctx context.Context, w *worker) error {
+				org := w.h.orgID
+				if err := w.scoped(ctx, org, fmt.Sprintf(sqlDealsPageAll, w.h.cfg.PageSize+1), org); err != nil {
+					return err
+				}
+				return w.scoped(ctx, org, sqlDealsKeptCount, org)
+			},
+		},
+		{
+			name: "list deals, no filter, first page, 1,000-deal organization",
+			api: func(ctx context.Context, w *worker) error {
+				return w.getIn(ctx, w.h.smallOrgID, "/api/v1/deals?page_size="+strconv.Itoa(w.h.cfg.PageSize))
+			},
+			sql: func(ctx context.Context, w *worker) error {
+				org := w.h.smallOrgID
+				if err := w.scoped(ctx, org, fmt.Sprintf(sqlDealsPageAll, w.h.cfg.PageSize+1), org); err != nil {
+					return err
+				}
+				return w.scoped(ctx, org, sqlDealsKeptCount, org)
+			},
+		},
+		{
 			name: "list deals, deep page by offset",
 			api: func(ctx context.Context, w *worker) error {
 				return w.get(ctx, dealsPath(w.h.cfg, "&page="+strconv.Itoa(w.h.deepPage)))
@@ -90,7 +116,7 @@ func (h *harness) ops() []op {
 				if err := w.scoped(ctx, w.h.orgID, fmt.Sprintf(sqlOpenTasksPage, w.h.cfg.PageSize+1), w.h.orgID); err != nil {
 					return err
 				}
-				return w.scoped(ctx, w.h.orgID, sqlOpenTasksCount, w.h.orgID)
+				return w.scoped(ctx, w.h.orgID, sqlOpenTasksCount, false, w.h.orgID)
 			},
 		},
 		op{
@@ -103,14 +129,15 @@ func (h *harness) ops() []op {
 				if err := w.scoped(ctx, org, sqlDealGet, id, org); err != nil {
 					return err
 				}
-				if err := w.scoped(ctx, org, fmt.Sprintf(sqlActivitiesPage, w.h.cfg.PageSize+1), id, org); err != nil {
-					return err
-				}
-				return w.scoped(ctx, org, sqlActivitiesCnt, id, org)
+				// A first page that holds the whole timeline is its own total: the service
+				// counts only when more rows follow, which the seeded deals never have.
+				return w.scoped(ctx, org, fmt.Sprintf(sqlActivitiesPage, w.h.cfg.PageSize+1), id, org)
 			},
 		},
 	)
 	ops = append(ops, h.contactOps()...)
+	ops = append(ops, h.exportOps()...)
+	ops = append(ops, h.importOps()...)
 	if h.feedCursor != "" {
 		ops = append(ops, op{
 			name: feedPageOp,
@@ -235,23 +262,24 @@ func inList(stmt string, n int) string {
 }
 
 // velocitySQL is what the velocity report sends: the default pipeline, the stage visits
-// that ended within the last 90 days, and the deals won in them (whole UTC days from the
-// read model, the rest of the first day from the deals).
+// that ended within the last 90 days (whole UTC days from the deals module's read model, the
+// rest of the first day and the middle visits from the history), and the deals won in them
+// (whole UTC days from the analytics read model, the rest of the first day from the deals).
 func (w *worker) velocitySQL(ctx context.Context) error {
 	org := w.h.orgID
 	if err := w.defaultPipeline(ctx); err != nil {
 		return err
 	}
 	since := time.Now().Add(-90 * 24 * time.Hour)
-	if err := w.scoped(ctx, org, sqlStageVisits, org, w.h.pipelineID, since); err != nil {
-		return err
-	}
 	y, m, d := since.UTC().Date()
 	firstDayEnd := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+	if err := w.scoped(ctx, org, sqlStageVisits, org, w.h.pipelineID, firstDayEnd.Format(time.DateOnly), since, firstDayEnd); err != nil {
+		return err
+	}
 	if err := w.scoped(ctx, org, sqlWonSince, org, w.h.pipelineID, firstDayEnd.Format(time.DateOnly)); err != nil {
 		return err
 	}
-	return w.scoped(ctx, org, sqlWonBetween, org, w.h.pipelineID, "won", since, firstDayEnd)
+	return w.scoped(ctx, org, sqlWonBetween, org, w.h.pipelineID, since, firstDayEnd)
 }
 
 // window is analytics' window of "the last days days": its start, and the end of its
@@ -320,12 +348,13 @@ type dealRow struct {
 	effective               int32
 	closed                  *time.Time
 	stageEntered            time.Time
+	deleted                 *time.Time
 }
 
 func scanDeal(r pgx.Row) (dealRow, error) {
 	var d dealRow
 	err := r.Scan(&d.id, &d.org, &d.contact, &d.owner, &d.title, &d.amount, &d.currency, &d.status, &d.stage, &d.maxStage,
-		&d.lostReason, &d.created, &d.updated, &d.pipeline, &d.expectedClose, &d.probability, &d.effective, &d.closed, &d.stageEntered)
+		&d.lostReason, &d.created, &d.updated, &d.pipeline, &d.expectedClose, &d.probability, &d.effective, &d.closed, &d.stageEntered, &d.deleted)
 	return d, err
 }
 

@@ -30,7 +30,7 @@ const (
 	// statement for it either.
 
 	dealCols = "id, organization_id, contact_id, owner_id, title, amount, currency, status, stage, max_stage, lost_reason, created_at, updated_at, " +
-		"pipeline_id, expected_close_date, probability, coalesce(probability, pipelines_stage_probability(organization_id, pipeline_id, stage), 0) AS effective_probability, closed_at, stage_entered_at"
+		"pipeline_id, expected_close_date, probability, coalesce(probability, pipelines_stage_probability(organization_id, pipeline_id, stage), 0) AS effective_probability, closed_at, stage_entered_at, deleted_at"
 
 	// modules/deals/store.go get (noLock and forUpdate), update, insert.
 	sqlDealGet       = "SELECT " + dealCols + " FROM deals WHERE id = $1 AND organization_id = $2"
@@ -40,7 +40,8 @@ const (
 
 	// modules/deals/store.go list through platform/database.Paginate, for the filter the
 	// benchmark uses (status=new&status=in_progress&min_amount=…, order_by=created_at desc):
-	// page size + 1 rows, by offset or after a cursor, and the count with the same filter.
+	// page size + 1 rows, by offset or after a cursor, and the count with the same filter,
+	// which stops at 10,001 rows (the total is capped past 10,000).
 	dealsWhere = "WHERE (organization_id = $1 AND status IN ($2,$3) AND amount >= $4)"
 	// modules/deals/store.go stage history of a stage change: the current visit ends, the next begins.
 	sqlStageLeft    = "UPDATE deal_stage_history SET left_at = greatest($1::timestamptz, entered_at) WHERE deal_id = $2 AND left_at IS NULL AND organization_id = $3"
@@ -50,30 +51,33 @@ const (
 	sqlDealsPageOffset = sqlDealsPage + " OFFSET %d"
 	sqlDealsPageAfter  = "SELECT " + dealCols + " FROM deals " + dealsWhere +
 		" AND (created_at, id) < ($5::text::timestamptz, $6::text::bigint) ORDER BY created_at DESC, id DESC LIMIT %d"
-	sqlDealsCount = "SELECT count(*) FROM deals " + dealsWhere
+	sqlDealsCount = "SELECT count(*) FROM (SELECT 1 FROM deals " + dealsWhere + " LIMIT 10001) AS capped"
+	// The unfiltered list's total from the kept counts (modules/deals/counts.go).
+	sqlDealsKeptCount = "SELECT coalesce(sum(n), 0)::bigint FROM deal_counts WHERE (organization_id = $1)"
+	sqlDealsPageAll   = "SELECT " + dealCols + " FROM deals WHERE (organization_id = $1) ORDER BY created_at DESC, id DESC LIMIT %d"
 
 	// modules/deals/store.go countCreatedBetween (analytics' new deals of the window's first day).
 	sqlDealsCreatedBetween = "SELECT count(*) FROM deals WHERE organization_id = $1 AND created_at >= $2 AND created_at < $3"
 
 	// modules/contacts/store.go get (the contact check of a deal create).
-	contactCols   = "id, organization_id, owner_id, name, email, phone, company, job_title, notes, tags, created_at, updated_at"
+	contactCols   = "id, organization_id, owner_id, name, email, phone, company, job_title, notes, tags, created_at, updated_at, deleted_at"
 	sqlContactGet = "SELECT " + contactCols + " FROM contacts WHERE id = $1 AND organization_id = $2"
 
 	// modules/contacts/store.go list through platform/database.Paginate, newest first: a
-	// search (name, email, phone or company) and one tag, page size + 1 rows and the count.
+	// search (name, email, phone or company) and one tag, page size + 1 rows and the count,
+	// which stops at 10,001 rows.
 	contactsSearchWhere    = "WHERE (organization_id = $1 AND (name ILIKE $2 OR email ILIKE $3 OR phone ILIKE $4 OR company ILIKE $5))"
 	contactsTagWhere       = "WHERE (organization_id = $1 AND tags @> $2::text[])"
 	contactsPageCols       = "SELECT " + contactCols + ", lower(name) AS sort_name FROM contacts "
 	sqlContactsSearchPage  = contactsPageCols + contactsSearchWhere + " ORDER BY created_at DESC, id DESC LIMIT %d"
-	sqlContactsSearchCount = "SELECT count(*) FROM contacts " + contactsSearchWhere
+	sqlContactsSearchCount = "SELECT count(*) FROM (SELECT 1 FROM contacts " + contactsSearchWhere + " LIMIT 10001) AS capped"
 	sqlContactsTagPage     = contactsPageCols + contactsTagWhere + " ORDER BY created_at DESC, id DESC LIMIT %d"
-	sqlContactsTagCount    = "SELECT count(*) FROM contacts " + contactsTagWhere
+	sqlContactsTagCount    = "SELECT count(*) FROM (SELECT 1 FROM contacts " + contactsTagWhere + " LIMIT 10001) AS capped"
 
 	// modules/timeline/store.go insert and list.
 	activityCols      = "id, organization_id, deal_id, author_id, type, payload, created_at, edited_at"
 	sqlActivityInsert = "INSERT INTO activities (organization_id,deal_id,author_id,type,payload) VALUES ($1,$2,$3,$4,$5) RETURNING " + activityCols
 	sqlActivitiesPage = "SELECT " + activityCols + " FROM activities WHERE deal_id = $1 AND organization_id = $2 ORDER BY created_at DESC, id DESC LIMIT %d"
-	sqlActivitiesCnt  = "SELECT count(*) FROM activities WHERE deal_id = $1 AND organization_id = $2"
 
 	// platform/events/events.go Record: the event of a write, in its transaction (the raw
 	// string there keeps its line break and indentation).
@@ -85,9 +89,10 @@ const (
 	sqlFeedPage = "SELECT " + eventCols + " FROM events WHERE organization_id = $1 AND position > $2 AND position IS NOT NULL AND audience <= $3 ORDER BY position LIMIT %d"
 	sqlFeedHead = "SELECT max(position) FROM events WHERE organization_id = $1 AND position IS NOT NULL"
 
-	// modules/tasks/store.go list with only_open=true.
-	sqlOpenTasksPage  = "SELECT id, organization_id, deal_id, assignee_id, title, description, due_date, is_done, completed_at, created_at, updated_at FROM tasks WHERE (organization_id = $1 AND NOT is_done) ORDER BY coalesce(due_date, 'infinity'::date) ASC, id ASC LIMIT %d"
-	sqlOpenTasksCount = "SELECT count(*) FROM tasks WHERE (organization_id = $1 AND NOT is_done)"
+	// modules/tasks/store.go list with only_open=true; its total from the kept counts
+	// (modules/tasks/counts.go).
+	sqlOpenTasksPage  = "SELECT id, organization_id, deal_id, assignee_id, title, description, due_date, is_done, completed_at, created_at, updated_at, deleted_at FROM tasks WHERE (organization_id = $1 AND NOT is_done) ORDER BY coalesce(due_date, 'infinity'::date) ASC, id ASC LIMIT %d"
+	sqlOpenTasksCount = "SELECT coalesce(sum(n), 0)::bigint FROM task_counts WHERE is_done = $1 AND organization_id = $2"
 
 	// modules/analytics/store.go apply (one and two rows of totals, one of creations),
 	// totals and createdSince.
@@ -132,13 +137,43 @@ const (
 		"WHERE organization_id = $1 AND pipeline_id = $2 AND day >= $3::date"
 	sqlPaths = "SELECT stages, deals FROM analytics_deal_paths WHERE organization_id = $1 AND pipeline_id = $2 AND deals <> $3"
 
-	// modules/deals/reports.go stageVisits and wonBetween (velocity's visits, and the won
-	// deals of the window's first day).
-	sqlStageVisits = "SELECT stage, count(*) AS visits, round(avg(extract(epoch FROM left_at - entered_at)) * 1000000)::bigint AS mean_us, " +
-		"round(extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY left_at - entered_at)) * 1000000)::bigint AS median_us " +
-		"FROM deal_stage_history WHERE organization_id = $1 AND pipeline_id = $2 AND left_at >= $3 GROUP BY stage"
+	// modules/deals/velocity.go velocityVisits (velocity's visits: the read model's whole
+	// days, the history of the first day, the middle visits picked from their bucket) and
+	// modules/deals/reports.go wonBetween (the won deals of the window's first day).
+	sqlStageVisits = `WITH parts AS (
+    SELECT stage, bucket, visits, total_s FROM deal_visit_days
+    WHERE organization_id = $1 AND pipeline_id = $2 AND day >= $3::date
+    UNION ALL
+    SELECT stage, deals_visit_bucket(entered_at, left_at), 1, extract(epoch FROM left_at - entered_at) FROM deal_stage_history
+    WHERE organization_id = $1 AND pipeline_id = $2 AND left_at >= $4 AND left_at < $5 AND left_at IS NOT NULL AND NOT trashed
+), buckets AS (
+    SELECT stage, bucket, sum(visits)::bigint AS visits, sum(total_s) AS total_s FROM parts
+    GROUP BY stage, bucket HAVING sum(visits) <> 0
+), ranked AS (
+    SELECT stage, bucket, visits,
+           (sum(visits) OVER (PARTITION BY stage ORDER BY bucket))::bigint - visits AS below,
+           (sum(visits) OVER (PARTITION BY stage))::bigint AS n,
+           sum(total_s) OVER (PARTITION BY stage) AS total_s
+    FROM buckets
+), middle AS (
+    SELECT stage, bucket, below, n, total_s,
+           greatest((n + 1) / 2, below + 1) AS first_rank, least(n / 2 + 1, below + visits) AS last_rank
+    FROM ranked
+    WHERE below < n / 2 + 1 AND below + visits >= (n + 1) / 2
+), picked AS (
+    SELECT m.stage, m.n, m.total_s, p.d
+    FROM middle m CROSS JOIN LATERAL (
+        SELECT h.left_at - h.entered_at AS d FROM deal_stage_history h
+        WHERE h.organization_id = $1 AND h.pipeline_id = $2 AND h.stage = m.stage
+          AND deals_visit_bucket(h.entered_at, h.left_at) = m.bucket
+          AND h.left_at >= $4 AND h.left_at IS NOT NULL AND NOT h.trashed
+        ORDER BY 1 OFFSET m.first_rank - m.below - 1 LIMIT m.last_rank - m.first_rank + 1) p
+)
+SELECT stage, n AS visits, round(total_s / n * 1000000)::bigint AS mean_us,
+       round(extract(epoch FROM CASE WHEN count(*) = 1 THEN min(d) ELSE (max(d) - min(d)) * 0.5::float8 + min(d) END) * 1000000)::bigint AS median_us
+FROM picked GROUP BY stage, n, total_s`
 	sqlWonBetween = "SELECT count(*) AS deals, coalesce(sum(extract(epoch FROM closed_at - created_at) * 1000000), 0)::numeric(40,0)::text AS to_win_us " +
-		"FROM deals WHERE organization_id = $1 AND pipeline_id = $2 AND status = $3 AND closed_at >= $4 AND closed_at < $5"
+		"FROM deals WHERE organization_id = $1 AND pipeline_id = $2 AND status = 'won' AND closed_at >= $3 AND closed_at < $4"
 
 	// modules/identity/store.go userByEmail and insertRefresh (login).
 	sqlUserByEmail   = "SELECT id, email, password_hash, name, created_at FROM users WHERE lower(email) = lower($1)"

@@ -88,6 +88,20 @@ func TestStatementCopiesAreWhatTheServiceSends(t *testing.T) {
 	if _, err := seed.Run(ctx, url, seed.Options{Seed: 1, Scale: 0.0005, HashParams: cheap}); err != nil {
 		t.Fatal(err)
 	}
+	// More matches of the benchmark's search and tag than a page holds, so that the service
+	// counts them (a first page holding the whole list is its own total).
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.Exec(ctx, `INSERT INTO contacts (organization_id, owner_id, name, company, tags)
+		SELECT m.organization_id, m.user_id, 'Extra ' || i, $1, ARRAY[$2]
+		FROM organization_members m JOIN users u ON u.id = m.user_id, generate_series(1, 30) i
+		WHERE u.email = $3`, seed.BenchSearch, seed.BenchTag, seed.Email(1, 0))
+	_ = conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rec := &recorder{seen: map[string]bool{}}
 	cached := serveTraced(t, url, 30*time.Second, rec)
 	uncached := serveTraced(t, url, 0, rec)
