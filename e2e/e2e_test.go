@@ -179,6 +179,7 @@ func usedVars(st Step) []string {
 	for _, kv := range append(append(append(Ordered{}, st.Headers...), st.Expect.Headers...), st.Expect.JSON...) {
 		walk(kv.Value)
 	}
+	walk(st.Expect.Body)
 	var names []string
 	for _, s := range texts {
 		for _, m := range placeholder.FindAllStringSubmatch(s, -1) {

@@ -35,6 +35,8 @@ func init() {
 	openapi3filter.RegisterBodyDecoder("text/css", openapi3filter.PlainBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("text/javascript", openapi3filter.PlainBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("image/png", openapi3filter.FileBodyDecoder)
+	// JSON Lines exports are described as text.
+	openapi3filter.RegisterBodyDecoder("application/x-ndjson", openapi3filter.PlainBodyDecoder)
 }
 
 // Contract is the OpenAPI document with what the runner needs to check against it.
@@ -299,6 +301,12 @@ func (r *Runner) Run(t *testing.T, sc *Scenario, unique string) (known []string)
 	vars := NewVars(unique, time.Now())
 	for i, st := range sc.Steps {
 		ex, problems := r.step(st, vars)
+		if d, err := time.ParseDuration(st.RetryFor); err == nil {
+			for deadline := time.Now().Add(d); len(problems) > 0 && time.Now().Before(deadline); {
+				time.Sleep(100 * time.Millisecond)
+				ex, problems = r.step(st, vars)
+			}
+		}
 		switch {
 		case st.KnownIssue != "" && len(problems) > 0:
 			t.Logf("KNOWN ISSUE, still present: %s%s", st.KnownIssue, r.report(sc, i, st, ex, problems))
@@ -471,6 +479,16 @@ func (r *Runner) step(st Step, vars *Vars) (*exchange, []string) {
 		got, present := Resolve(ex.resJSON, kv.Key)
 		for _, p := range Match(got, present, want) {
 			fail("json %s %s", kv.Key, p)
+		}
+	}
+	if st.Expect.Body != nil {
+		want, err := vars.ExpandAll(st.Expect.Body)
+		if err != nil {
+			fail("%v", err)
+		} else {
+			for _, p := range Match(string(ex.resBody), true, want) {
+				fail("body %s", p)
+			}
 		}
 	}
 	if len(problems) > 0 {

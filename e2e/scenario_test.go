@@ -36,8 +36,11 @@ type Step struct {
 	ContentType    string  `yaml:"content_type"`
 	BreaksContract bool    `yaml:"breaks_contract"`
 	KnownIssue     string  `yaml:"known_issue"`
-	Expect         Expect  `yaml:"expect"`
-	Save           Ordered `yaml:"save"`
+	// RetryFor (a GET only) sends the step again every 100 ms until its expectations pass or
+	// this much time has gone by: for what the service does in the background (an import).
+	RetryFor string  `yaml:"retry_for"`
+	Expect   Expect  `yaml:"expect"`
+	Save     Ordered `yaml:"save"`
 }
 
 // Expect is what a response must be.
@@ -46,6 +49,9 @@ type Expect struct {
 	Code    string  `yaml:"code"`
 	Headers Ordered `yaml:"headers"`
 	JSON    Ordered `yaml:"json"`
+	// Body is an expectation on the whole body as text, for answers that are not JSON (an
+	// export): a value or checks, as for json.
+	Body any `yaml:"body"`
 }
 
 // Ordered is a YAML mapping that keeps the order of its keys, so that failures are reported
@@ -128,6 +134,13 @@ func LoadScenario(file string) (*Scenario, error) {
 			return nil, fmt.Errorf("%s: give body or raw_body, not both", where)
 		case st.KnownIssue != "" && len(st.Save) > 0:
 			return nil, fmt.Errorf("%s: a known_issue step may fail, so it cannot save values for later steps", where)
+		case st.RetryFor != "" && st.Method() != "GET":
+			return nil, fmt.Errorf("%s: only a GET may be sent again (retry_for)", where)
+		}
+		if st.RetryFor != "" {
+			if d, err := time.ParseDuration(st.RetryFor); err != nil || d <= 0 || d > 2*time.Minute {
+				return nil, fmt.Errorf("%s: retry_for must be a duration up to 2m, such as 30s", where)
+			}
 		}
 		for _, kv := range st.Save {
 			if v, ok := kv.Value.(string); !ok || v == "" {
