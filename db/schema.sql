@@ -197,8 +197,8 @@ CREATE FUNCTION public.deal_visit_days_delete() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    INSERT INTO deal_visit_days AS v (organization_id, pipeline_id, day, stage, bucket, visits, total_s)
-    SELECT d.* FROM (
+    INSERT INTO deal_visit_days AS v (organization_id, pipeline_id, day, stage, bucket, slot, visits, total_s)
+    SELECT d.organization_id, d.pipeline_id, d.day, d.stage, d.bucket, pg_backend_pid() % 8, d.visits, d.total_s FROM (
         SELECT organization_id, pipeline_id, (left_at AT TIME ZONE 'UTC')::date AS day, stage,
                deals_visit_bucket(entered_at, left_at) AS bucket, -count(*) AS visits, -sum(extract(epoch FROM left_at - entered_at)) AS total_s
         FROM old_rows WHERE left_at IS NOT NULL AND NOT trashed
@@ -206,7 +206,7 @@ BEGIN
     WHERE EXISTS (SELECT FROM deal_visit_days x WHERE x.organization_id = d.organization_id AND x.pipeline_id = d.pipeline_id
                   AND x.day = d.day AND x.stage = d.stage AND x.bucket = d.bucket)
     ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (organization_id, pipeline_id, day, stage, bucket)
+    ON CONFLICT (organization_id, pipeline_id, day, stage, bucket, slot)
         DO UPDATE SET visits = v.visits + excluded.visits, total_s = v.total_s + excluded.total_s;
     RETURN NULL;
 END
@@ -216,13 +216,13 @@ CREATE FUNCTION public.deal_visit_days_insert() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    INSERT INTO deal_visit_days AS v (organization_id, pipeline_id, day, stage, bucket, visits, total_s)
+    INSERT INTO deal_visit_days AS v (organization_id, pipeline_id, day, stage, bucket, slot, visits, total_s)
     SELECT organization_id, pipeline_id, (left_at AT TIME ZONE 'UTC')::date, stage, deals_visit_bucket(entered_at, left_at),
-           count(*), sum(extract(epoch FROM left_at - entered_at))
+           pg_backend_pid() % 8, count(*), sum(extract(epoch FROM left_at - entered_at))
     FROM new_rows WHERE left_at IS NOT NULL AND NOT trashed
     GROUP BY 1, 2, 3, 4, 5
     ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (organization_id, pipeline_id, day, stage, bucket)
+    ON CONFLICT (organization_id, pipeline_id, day, stage, bucket, slot)
         DO UPDATE SET visits = v.visits + excluded.visits, total_s = v.total_s + excluded.total_s;
     RETURN NULL;
 END
@@ -232,8 +232,8 @@ CREATE FUNCTION public.deal_visit_days_update() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    INSERT INTO deal_visit_days AS v (organization_id, pipeline_id, day, stage, bucket, visits, total_s)
-    SELECT d.* FROM (
+    INSERT INTO deal_visit_days AS v (organization_id, pipeline_id, day, stage, bucket, slot, visits, total_s)
+    SELECT d.organization_id, d.pipeline_id, d.day, d.stage, d.bucket, pg_backend_pid() % 8, d.visits, d.total_s FROM (
         SELECT organization_id, pipeline_id, day, stage, bucket, sum(n) AS visits, sum(s) AS total_s
         FROM (
             SELECT organization_id, pipeline_id, (left_at AT TIME ZONE 'UTC')::date AS day, stage,
@@ -250,7 +250,7 @@ BEGIN
        OR EXISTS (SELECT FROM deal_visit_days x WHERE x.organization_id = d.organization_id AND x.pipeline_id = d.pipeline_id
                   AND x.day = d.day AND x.stage = d.stage AND x.bucket = d.bucket)
     ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (organization_id, pipeline_id, day, stage, bucket)
+    ON CONFLICT (organization_id, pipeline_id, day, stage, bucket, slot)
         DO UPDATE SET visits = v.visits + excluded.visits, total_s = v.total_s + excluded.total_s;
     RETURN NULL;
 END
@@ -784,7 +784,8 @@ CREATE TABLE public.deal_visit_days (
     stage text NOT NULL,
     bucket integer NOT NULL,
     visits bigint NOT NULL,
-    total_s numeric NOT NULL
+    total_s numeric NOT NULL,
+    slot smallint DEFAULT 0 NOT NULL
 )
 WITH (fillfactor='90');
 
@@ -1343,7 +1344,7 @@ ALTER TABLE ONLY public.deal_stage_history
     ADD CONSTRAINT deal_stage_history_pkey PRIMARY KEY (organization_id, id);
 
 ALTER TABLE ONLY public.deal_visit_days
-    ADD CONSTRAINT deal_visit_days_pkey PRIMARY KEY (organization_id, pipeline_id, day, stage, bucket);
+    ADD CONSTRAINT deal_visit_days_pkey PRIMARY KEY (organization_id, pipeline_id, day, stage, bucket, slot);
 
 ALTER TABLE ONLY public.deals
     ADD CONSTRAINT deals_organization_id_id_key UNIQUE (organization_id, id);

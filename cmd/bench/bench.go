@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mini-crm/crm/cmd/crm/seed"
+	"github.com/mini-crm/crm/platform/database"
 )
 
 // Config is one benchmark run.
@@ -352,6 +353,9 @@ func (h *harness) openDirect(ctx context.Context, conc int) (*pgxpool.Pool, erro
 	}
 	cfg.MaxConns, cfg.MinConns = int32(conc), int32(conc)
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = "10000"
+	for k, v := range database.SessionParams { // the service's session settings (no parallel query)
+		cfg.ConnConfig.RuntimeParams[k] = v
+	}
 	if h.cfg.Role != "" {
 		setRole := "SET ROLE " + pgx.Identifier{h.cfg.Role}.Sanitize()
 		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"testing"
+	"time"
 )
 
 // titles lists the titles of a page of GET /deals with the query.
@@ -77,10 +78,23 @@ func TestListByPipelineDatesSearchAndRot(t *testing.T) {
 	if got := e.titles("rotten=true"); !slices.Equal(got, []string{"beta"}) {
 		t.Fatalf("rotten: %v", got)
 	}
-	e.must(http.StatusOK, e.team.Owner, "PATCH", dealPath(id(e.must(http.StatusOK, e.team.Owner, "GET", "/api/v1/deals?search=beta", nil)["items"].([]any)[0].(map[string]any))),
-		map[string]any{"status": "won"})
+	beta := dealPath(id(e.must(http.StatusOK, e.team.Owner, "GET", "/api/v1/deals?search=beta", nil)["items"].([]any)[0].(map[string]any)))
+	e.must(http.StatusOK, e.team.Owner, "PATCH", beta, map[string]any{"status": "won"})
 	if got := e.titles("rotten=true"); got != nil {
 		t.Fatalf("a won deal rots: %v", got)
+	}
+	// Reopened, it starts a new visit of its stage: not rotten until that visit is old.
+	reopened := e.must(http.StatusOK, e.team.Owner, "PATCH", beta, map[string]any{"status": "in_progress"})
+	if got := e.titles("rotten=true"); got != nil {
+		t.Fatalf("a reopened deal is rotten at once: %v", got)
+	}
+	var entered time.Time
+	if err := e.sql.QueryRow(context.Background(), `SELECT entered_at FROM deal_stage_history
+		WHERE organization_id = $1 AND left_at IS NULL AND deal_id = $2`, e.team.OrgID, int64(reopened["id"].(float64))).Scan(&entered); err != nil {
+		t.Fatal(err)
+	}
+	if got := reopened["stage_entered_at"].(string); got != entered.UTC().Format(time.RFC3339) {
+		t.Errorf("stage_entered_at %s, the open visit entered at %s", got, entered.UTC().Format(time.RFC3339))
 	}
 
 	for _, q := range []string{"stage=pitch", fmt.Sprintf("stage=screen&pipeline_id=%d", id(other)), "pipeline_id=x",

@@ -163,7 +163,8 @@ func (s store) update(ctx context.Context, orgID, id int64, set map[string]any) 
 		u = u.Set("max_stage", sq.Expr("GREATEST(max_stage, ?::smallint)", dealsapi.StageOrdinal(stage)))
 	}
 	_, stageSet := set["stage"]
-	if _, pipelineSet := set["pipeline_id"]; stageSet || pipelineSet {
+	_, pipelineSet := set["pipeline_id"]
+	if stageSet || pipelineSet {
 		u = u.Set("stage_entered_at", sq.Expr("clock_timestamp()"))
 	}
 	if status, ok := set["status"].(string); ok {
@@ -171,6 +172,11 @@ func (s store) update(ctx context.Context, orgID, id int64, set map[string]any) 
 			u = u.Set("closed_at", sq.Expr("clock_timestamp()"))
 		} else {
 			u = u.Set("closed_at", nil)
+			if !stageSet && !pipelineSet {
+				// Reopening a won or lost deal starts a new visit of its stage (recordVisits),
+				// so its current visit, which the rotten filter reads, starts now too.
+				u = u.Set("stage_entered_at", sq.Expr("CASE WHEN status IN ('won', 'lost') THEN clock_timestamp() ELSE stage_entered_at END"))
+			}
 		}
 	}
 	r, err := database.Get[Deal](ctx, s.db.Q(ctx), u)
@@ -203,8 +209,8 @@ func (s store) recordVisits(ctx context.Context, cur, out Deal) error {
 		return nil
 	}
 	at := out.UpdatedAt
-	if moved {
-		at = out.StageEnteredAt
+	if moved || (wasClosed && !closed) {
+		at = out.StageEnteredAt // a move, or a reopening: the visit the deal starts now
 	}
 	q := s.db.Q(ctx)
 	if !wasClosed {
