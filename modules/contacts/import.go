@@ -1,12 +1,10 @@
 package contacts
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -16,6 +14,7 @@ import (
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/events"
+	"github.com/mini-crm/crm/platform/export"
 	"github.com/mini-crm/crm/platform/web"
 )
 
@@ -30,46 +29,11 @@ import (
 // importBatch is how many contacts one INSERT of an import writes.
 const importBatch = 1000
 
-// intColumns are the import columns holding integers (JSON numbers in a create).
-var intColumns = []string{"owner_id"}
-
-// importBody is the create request a row stands for, as JSON.
-func importBody(cells map[string]string) []byte {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	first := true
-	for _, col := range contactsapi.ImportColumns {
-		v, ok := cells[col]
-		if !ok {
-			continue
-		}
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		k, _ := json.Marshal(col)
-		b.Write(k)
-		b.WriteByte(':')
-		switch {
-		case col == "tags":
-			j, _ := json.Marshal(strings.Split(v, ";"))
-			b.Write(j)
-		case slices.Contains(intColumns, col) && isInteger(v):
-			b.WriteString(v)
-		default:
-			j, _ := json.Marshal(v)
-			b.Write(j)
-		}
-	}
-	b.WriteByte('}')
-	return b.Bytes()
-}
-
-// isInteger reports whether s is an integer JSON would take as a number.
-func isInteger(s string) bool {
-	n, err := strconv.ParseInt(s, 10, 64)
-	return err == nil && strconv.FormatInt(n, 10) == s
-}
+// Import columns that are not JSON strings in a create: integers and ";"-joined lists.
+var (
+	intColumns  = []string{"owner_id"}
+	listColumns = []string{"tags"}
+)
 
 // rowErrors turns the refusal of a row's create into its import errors, one per field named,
 // each under the field's column (tags[3] is the column tags).
@@ -101,7 +65,7 @@ func importColumnOf(code string) string {
 // checkImportRow applies the create rules that need no database to one row.
 func checkImportRow(p auth.Principal, r contactsapi.ImportRow) (newContact, error) {
 	var req createRequest
-	if err := web.Decode(importBody(r.Cells), &req); err != nil {
+	if err := web.Decode(export.Row(contactsapi.ImportColumns, r.Cells, intColumns, listColumns), &req); err != nil {
 		return newContact{}, err
 	}
 	web.TrimFields(&req)

@@ -1,11 +1,7 @@
 package deals
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +12,7 @@ import (
 	"github.com/mini-crm/crm/platform/auth"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/events"
+	"github.com/mini-crm/crm/platform/export"
 	"github.com/mini-crm/crm/platform/web"
 )
 
@@ -28,34 +25,6 @@ import (
 
 // importIntColumns are the import columns holding integers (JSON numbers in a create).
 var importIntColumns = []string{"contact_id", "owner_id", "probability", "pipeline_id"}
-
-// importBody is the create request a row stands for, as JSON.
-func importBody(cells map[string]string) []byte {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	first := true
-	for _, col := range dealsapi.ImportColumns {
-		v, ok := cells[col]
-		if !ok {
-			continue
-		}
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		k, _ := json.Marshal(col)
-		b.Write(k)
-		b.WriteByte(':')
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && strconv.FormatInt(n, 10) == v && slices.Contains(importIntColumns, col) {
-			b.WriteString(v)
-			continue
-		}
-		j, _ := json.Marshal(v)
-		b.Write(j)
-	}
-	b.WriteByte('}')
-	return b.Bytes()
-}
 
 // importColumns names the column of the refusals that name no field.
 var importColumns = map[string]string{
@@ -88,7 +57,7 @@ func importErrors(row int, err error) ([]dealsapi.ImportError, bool) {
 // importDeal binds one row as the create handler binds a request body.
 func importDeal(r dealsapi.ImportRow, loc *time.Location) (NewDeal, error) {
 	var req createRequest
-	if err := web.Decode(importBody(r.Cells), &req); err != nil {
+	if err := web.Decode(export.Row(dealsapi.ImportColumns, r.Cells, importIntColumns, nil), &req); err != nil {
 		return NewDeal{}, err
 	}
 	web.TrimFields(&req)

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -80,6 +81,46 @@ func Unguard(cell string) string {
 		return cell[1:]
 	}
 	return cell
+}
+
+// Row is the reverse of an export's CSV cells for an import: the JSON object of the create
+// request a row of cells stands for, with the members in the order of columns (a column
+// without a cell is absent), a cell of a column in ints that is an integer as a JSON number,
+// a cell of a column in lists as the array of its ";"-separated parts, and any other cell as
+// a JSON string, so that the create's own decoding and validation judge it.
+func Row(columns []string, cells map[string]string, ints, lists []string) []byte {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for _, col := range columns {
+		v, ok := cells[col]
+		if !ok {
+			continue
+		}
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(col)
+		b.Write(k)
+		b.WriteByte(':')
+		switch {
+		case slices.Contains(lists, col):
+			j, _ := json.Marshal(strings.Split(v, ";"))
+			b.Write(j)
+		case slices.Contains(ints, col) && isInteger(v):
+			b.WriteString(v)
+		default:
+			j, _ := json.Marshal(v)
+			b.Write(j)
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+// isInteger reports whether s is an integer JSON would take as a number.
+func isInteger(s string) bool {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && strconv.FormatInt(n, 10) == s
 }
 
 // Encoder writes the records of one export in one format.

@@ -173,3 +173,19 @@ func TestRecordOfAnotherShapeIsRefused(t *testing.T) {
 		t.Fatal("an unknown format was accepted")
 	}
 }
+
+// A row of cells becomes the create's JSON body: columns in order, absent cells left out,
+// integers of integer columns as numbers (anything else there stays a string for the
+// create's validation to refuse), lists split on ";", every other cell a string.
+func TestRowIsTheCreateBodyOfItsCells(t *testing.T) {
+	cells := map[string]string{"name": `Ann "A"`, "owner_id": "7", "contact_id": "07", "tags": "vip;new", "notes": ""}
+	got := string(export.Row([]string{"name", "email", "owner_id", "contact_id", "tags", "notes"}, cells,
+		[]string{"owner_id", "contact_id"}, []string{"tags"}))
+	want := `{"name":"Ann \"A\"","owner_id":7,"contact_id":"07","tags":["vip","new"],"notes":""}`
+	if got != want {
+		t.Errorf("Row = %s, want %s", got, want)
+	}
+	if got := string(export.Row([]string{"name"}, map[string]string{}, nil, nil)); got != "{}" {
+		t.Errorf("no cells: %s", got)
+	}
+}
