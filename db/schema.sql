@@ -588,7 +588,9 @@ CREATE TABLE public.analytics_deal_paths (
     organization_id bigint NOT NULL,
     pipeline_id bigint NOT NULL,
     stages text[] NOT NULL,
-    deals bigint NOT NULL
+    deals bigint NOT NULL,
+    slot smallint DEFAULT 0 NOT NULL,
+    CONSTRAINT analytics_deal_paths_slot_check CHECK (((slot >= 0) AND (slot <= 7)))
 );
 
 ALTER TABLE ONLY public.analytics_deal_paths FORCE ROW LEVEL SECURITY;
@@ -602,7 +604,9 @@ CREATE TABLE public.analytics_deal_totals (
     currency character(3) NOT NULL,
     deals bigint NOT NULL,
     amount numeric(30,2) NOT NULL,
+    slot smallint DEFAULT 0 NOT NULL,
     CONSTRAINT analytics_deal_totals_max_stage_check CHECK (((max_stage >= 1) AND (max_stage <= 4))),
+    CONSTRAINT analytics_deal_totals_slot_check CHECK (((slot >= 0) AND (slot <= 7))),
     CONSTRAINT analytics_deal_totals_status_check CHECK ((status = ANY (ARRAY['new'::text, 'in_progress'::text, 'won'::text, 'lost'::text])))
 );
 
@@ -611,7 +615,9 @@ ALTER TABLE ONLY public.analytics_deal_totals FORCE ROW LEVEL SECURITY;
 CREATE TABLE public.analytics_deals_created (
     organization_id bigint NOT NULL,
     day date NOT NULL,
-    deals bigint NOT NULL
+    deals bigint NOT NULL,
+    slot smallint DEFAULT 0 NOT NULL,
+    CONSTRAINT analytics_deals_created_slot_check CHECK (((slot >= 0) AND (slot <= 7)))
 );
 
 ALTER TABLE ONLY public.analytics_deals_created FORCE ROW LEVEL SECURITY;
@@ -625,7 +631,9 @@ CREATE TABLE public.analytics_deals_open (
     overridden boolean NOT NULL,
     deals bigint NOT NULL,
     amount numeric(30,2) NOT NULL,
-    amount_prob numeric(33,2) NOT NULL
+    amount_prob numeric(33,2) NOT NULL,
+    slot smallint DEFAULT 0 NOT NULL,
+    CONSTRAINT analytics_deals_open_slot_check CHECK (((slot >= 0) AND (slot <= 7)))
 );
 
 ALTER TABLE ONLY public.analytics_deals_open FORCE ROW LEVEL SECURITY;
@@ -637,7 +645,9 @@ CREATE TABLE public.analytics_deals_won (
     currency character(3) NOT NULL,
     deals bigint NOT NULL,
     amount numeric(30,2) NOT NULL,
-    to_win_us numeric(40,0) NOT NULL
+    to_win_us numeric(40,0) NOT NULL,
+    slot smallint DEFAULT 0 NOT NULL,
+    CONSTRAINT analytics_deals_won_slot_check CHECK (((slot >= 0) AND (slot <= 7)))
 );
 
 ALTER TABLE ONLY public.analytics_deals_won FORCE ROW LEVEL SECURITY;
@@ -1308,19 +1318,19 @@ ALTER TABLE ONLY public.activities
     ADD CONSTRAINT activities_pkey PRIMARY KEY (organization_id, id);
 
 ALTER TABLE ONLY public.analytics_deal_paths
-    ADD CONSTRAINT analytics_deal_paths_pkey PRIMARY KEY (organization_id, pipeline_id, stages);
+    ADD CONSTRAINT analytics_deal_paths_pkey PRIMARY KEY (organization_id, pipeline_id, stages, slot);
 
 ALTER TABLE ONLY public.analytics_deal_totals
-    ADD CONSTRAINT analytics_deal_totals_pkey PRIMARY KEY (organization_id, pipeline_id, status, stage, max_stage, currency);
+    ADD CONSTRAINT analytics_deal_totals_pkey PRIMARY KEY (organization_id, pipeline_id, status, stage, max_stage, currency, slot);
 
 ALTER TABLE ONLY public.analytics_deals_created
-    ADD CONSTRAINT analytics_deals_created_pkey PRIMARY KEY (organization_id, day);
+    ADD CONSTRAINT analytics_deals_created_pkey PRIMARY KEY (organization_id, day, slot);
 
 ALTER TABLE ONLY public.analytics_deals_open
-    ADD CONSTRAINT analytics_deals_open_pkey PRIMARY KEY (organization_id, pipeline_id, month, stage, currency, overridden);
+    ADD CONSTRAINT analytics_deals_open_pkey PRIMARY KEY (organization_id, pipeline_id, month, stage, currency, overridden, slot);
 
 ALTER TABLE ONLY public.analytics_deals_won
-    ADD CONSTRAINT analytics_deals_won_pkey PRIMARY KEY (organization_id, pipeline_id, day, currency);
+    ADD CONSTRAINT analytics_deals_won_pkey PRIMARY KEY (organization_id, pipeline_id, day, currency, slot);
 
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_pkey PRIMARY KEY (organization_id, id);

@@ -236,7 +236,7 @@ func (w *worker) forecastSQL(ctx context.Context) error {
 	now := time.Now().UTC()
 	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	to := from.AddDate(0, 6, 0)
-	if err := w.scoped(ctx, org, sqlForecastOpen, org, 0, from.Format(time.DateOnly), to.Format(time.DateOnly)); err != nil {
+	if err := w.scoped(ctx, org, sqlForecastOpen, org, from.Format(time.DateOnly), to.Format(time.DateOnly)); err != nil {
 		return err
 	}
 	if err := w.scoped(ctx, org, sqlPipelinesAll, org); err != nil {
@@ -292,7 +292,7 @@ func window(now time.Time, days int) (from, firstDayEnd time.Time) {
 
 func (w *worker) summarySQL(ctx context.Context) error {
 	org := w.h.orgID
-	if err := w.scoped(ctx, org, sqlTotals, org, 0); err != nil {
+	if err := w.scoped(ctx, org, sqlTotals, org); err != nil {
 		return err
 	}
 	from, dayEnd := window(time.Now(), 30)
@@ -309,10 +309,10 @@ func (w *worker) funnelSQL(ctx context.Context) error {
 	if err := w.defaultPipeline(ctx); err != nil {
 		return err
 	}
-	if err := w.scoped(ctx, org, sqlTotals, org, 0); err != nil {
+	if err := w.scoped(ctx, org, sqlTotals, org); err != nil {
 		return err
 	}
-	return w.scoped(ctx, org, sqlPaths, org, w.h.pipelineID, 0)
+	return w.scoped(ctx, org, sqlPaths, org, w.h.pipelineID)
 }
 
 // defaultPipeline is the membership check and the default pipeline with its stages.

@@ -96,26 +96,26 @@ const (
 
 	// modules/analytics/store.go apply (one and two rows of totals, one of creations),
 	// totals and createdSince.
-	totalsUpsertTail = " ON CONFLICT (organization_id, pipeline_id, status, stage, max_stage, currency) DO UPDATE SET " +
+	totalsUpsertTail = " ON CONFLICT (organization_id, pipeline_id, status, stage, max_stage, currency, slot) DO UPDATE SET " +
 		"deals = analytics_deal_totals.deals + EXCLUDED.deals, amount = analytics_deal_totals.amount + EXCLUDED.amount"
-	sqlTotalsUpsert1 = "INSERT INTO analytics_deal_totals (organization_id,pipeline_id,status,stage,max_stage,currency,deals,amount) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)" + totalsUpsertTail
-	sqlTotalsUpsert2 = "INSERT INTO analytics_deal_totals (organization_id,pipeline_id,status,stage,max_stage,currency,deals,amount) VALUES ($1,$2,$3,$4,$5,$6,$7,$8),($9,$10,$11,$12,$13,$14,$15,$16)" + totalsUpsertTail
-	openUpsertTail   = " ON CONFLICT (organization_id, pipeline_id, month, stage, currency, overridden) DO UPDATE SET " +
+	sqlTotalsUpsert1 = "INSERT INTO analytics_deal_totals (organization_id,pipeline_id,status,stage,max_stage,currency,slot,deals,amount) VALUES ($1,$2,$3,$4,$5,$6,pg_backend_pid() % 8,$7,$8)" + totalsUpsertTail
+	sqlTotalsUpsert2 = "INSERT INTO analytics_deal_totals (organization_id,pipeline_id,status,stage,max_stage,currency,slot,deals,amount) VALUES ($1,$2,$3,$4,$5,$6,pg_backend_pid() % 8,$7,$8),($9,$10,$11,$12,$13,$14,pg_backend_pid() % 8,$15,$16)" + totalsUpsertTail
+	openUpsertTail   = " ON CONFLICT (organization_id, pipeline_id, month, stage, currency, overridden, slot) DO UPDATE SET " +
 		"deals = analytics_deals_open.deals + EXCLUDED.deals, amount = analytics_deals_open.amount + EXCLUDED.amount, " +
 		"amount_prob = analytics_deals_open.amount_prob + EXCLUDED.amount_prob"
 	// modules/analytics/readmodel.go applyMore (one and two rows of open deals and of paths).
-	sqlOpenUpsert1 = "INSERT INTO analytics_deals_open (organization_id,pipeline_id,month,stage,currency,overridden,deals,amount,amount_prob) " +
-		"VALUES ($1,$2,$3::date,$4,$5,$6,$7,$8,$9)" + openUpsertTail
-	sqlOpenUpsert2 = "INSERT INTO analytics_deals_open (organization_id,pipeline_id,month,stage,currency,overridden,deals,amount,amount_prob) " +
-		"VALUES ($1,$2,$3::date,$4,$5,$6,$7,$8,$9),($10,$11,$12::date,$13,$14,$15,$16,$17,$18)" + openUpsertTail
-	pathsUpsertTail = " ON CONFLICT (organization_id, pipeline_id, stages) DO UPDATE SET deals = analytics_deal_paths.deals + EXCLUDED.deals"
-	sqlPathsUpsert1 = "INSERT INTO analytics_deal_paths (organization_id,pipeline_id,stages,deals) VALUES ($1,$2,$3,$4)" + pathsUpsertTail
-	sqlPathsUpsert2 = "INSERT INTO analytics_deal_paths (organization_id,pipeline_id,stages,deals) VALUES ($1,$2,$3,$4),($5,$6,$7,$8)" + pathsUpsertTail
+	sqlOpenUpsert1 = "INSERT INTO analytics_deals_open (organization_id,pipeline_id,month,stage,currency,overridden,slot,deals,amount,amount_prob) " +
+		"VALUES ($1,$2,$3::date,$4,$5,$6,pg_backend_pid() % 8,$7,$8,$9)" + openUpsertTail
+	sqlOpenUpsert2 = "INSERT INTO analytics_deals_open (organization_id,pipeline_id,month,stage,currency,overridden,slot,deals,amount,amount_prob) " +
+		"VALUES ($1,$2,$3::date,$4,$5,$6,pg_backend_pid() % 8,$7,$8,$9),($10,$11,$12::date,$13,$14,$15,pg_backend_pid() % 8,$16,$17,$18)" + openUpsertTail
+	pathsUpsertTail = " ON CONFLICT (organization_id, pipeline_id, stages, slot) DO UPDATE SET deals = analytics_deal_paths.deals + EXCLUDED.deals"
+	sqlPathsUpsert1 = "INSERT INTO analytics_deal_paths (organization_id,pipeline_id,stages,slot,deals) VALUES ($1,$2,$3,pg_backend_pid() % 8,$4)" + pathsUpsertTail
+	sqlPathsUpsert2 = "INSERT INTO analytics_deal_paths (organization_id,pipeline_id,stages,slot,deals) VALUES ($1,$2,$3,pg_backend_pid() % 8,$4),($5,$6,$7,pg_backend_pid() % 8,$8)" + pathsUpsertTail
 	// modules/deals/reports.go visited (the stages a deal visited, before and after a write).
 	sqlVisited = `SELECT coalesce(array_agg(DISTINCT stage COLLATE "C" ORDER BY stage COLLATE "C"), '{}') FROM deal_stage_history ` +
 		"WHERE deal_id = $1 AND organization_id = $2 AND pipeline_id = $3"
-	sqlCreatedUpsert = "INSERT INTO analytics_deals_created (organization_id,day,deals) VALUES ($1,$2::date,$3) ON CONFLICT (organization_id, day) DO UPDATE SET deals = analytics_deals_created.deals + EXCLUDED.deals"
-	sqlTotals        = "SELECT pipeline_id, status, stage, max_stage, currency, deals, amount FROM analytics_deal_totals WHERE organization_id = $1 AND deals <> $2"
+	sqlCreatedUpsert = "INSERT INTO analytics_deals_created (organization_id,day,slot,deals) VALUES ($1,$2::date,pg_backend_pid() % 8,$3) ON CONFLICT (organization_id, day, slot) DO UPDATE SET deals = analytics_deals_created.deals + EXCLUDED.deals"
+	sqlTotals        = "SELECT pipeline_id, status, stage, max_stage, currency, sum(deals)::bigint AS deals, sum(amount) AS amount FROM analytics_deal_totals WHERE organization_id = $1 GROUP BY pipeline_id, status, stage, max_stage, currency HAVING sum(deals) <> 0"
 	sqlCreatedSince  = "SELECT COALESCE(sum(deals), 0)::bigint FROM analytics_deals_created WHERE organization_id = $1 AND day >= $2::date"
 
 	// modules/orgs/store.go org (the organization's time zone, for the forecast's months).
@@ -129,13 +129,14 @@ const (
 
 	// modules/analytics/readmodel.go open, wonDays, wonSince and paths (the forecast, the
 	// won deals of velocity and the funnel's reached).
-	sqlForecastOpen = "SELECT pipeline_id, CASE WHEN month = 'infinity' THEN NULL ELSE month END AS month, stage, currency, overridden, deals, amount, amount_prob " +
-		"FROM analytics_deals_open WHERE organization_id = $1 AND deals <> $2 AND (month = 'infinity' OR (month >= $3::date AND month < $4::date))"
+	sqlForecastOpen = "SELECT pipeline_id, CASE WHEN month = 'infinity' THEN NULL ELSE month END AS month, stage, currency, overridden, sum(deals)::bigint AS deals, sum(amount) AS amount, sum(amount_prob) AS amount_prob " +
+		"FROM analytics_deals_open WHERE organization_id = $1 AND (month = 'infinity' OR (month >= $2::date AND month < $3::date)) " +
+		"GROUP BY pipeline_id, month, stage, currency, overridden HAVING sum(deals) <> 0"
 	sqlForecastWonDays = "SELECT day, currency::text AS currency, sum(deals)::bigint AS deals, sum(amount) AS amount FROM analytics_deals_won " +
 		"WHERE organization_id = $1 AND day >= $2::date AND day <= $3::date GROUP BY day, currency HAVING sum(deals) <> 0"
 	sqlWonSince = "SELECT coalesce(sum(deals), 0)::bigint AS deals, coalesce(sum(to_win_us), 0)::text AS to_win_us FROM analytics_deals_won " +
 		"WHERE organization_id = $1 AND pipeline_id = $2 AND day >= $3::date"
-	sqlPaths = "SELECT stages, deals FROM analytics_deal_paths WHERE organization_id = $1 AND pipeline_id = $2 AND deals <> $3"
+	sqlPaths = "SELECT stages, sum(deals)::bigint AS deals FROM analytics_deal_paths WHERE organization_id = $1 AND pipeline_id = $2 GROUP BY stages HAVING sum(deals) <> 0"
 
 	// modules/deals/velocity.go velocityVisits (velocity's visits: the read model's whole
 	// days, the history of the first day, the middle visits picked from their bucket) and

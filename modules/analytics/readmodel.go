@@ -181,11 +181,11 @@ func (s store) applyMore(ctx context.Context, orgID int64, d moreDeltas) error {
 	q := s.db.Q(ctx)
 	if len(d.open) > 0 {
 		ins := database.SQL.Insert("analytics_deals_open").
-			Columns("organization_id", "pipeline_id", "month", "stage", "currency", "overridden", "deals", "amount", "amount_prob")
+			Columns("organization_id", "pipeline_id", "month", "stage", "currency", "overridden", "slot", "deals", "amount", "amount_prob")
 		for _, r := range d.open {
-			ins = ins.Values(orgID, r.PipelineID, sq.Expr("?::date", r.Month), r.Stage, r.Currency, r.Overridden, r.Deals, r.Amount, r.AmountProb)
+			ins = ins.Values(orgID, r.PipelineID, sq.Expr("?::date", r.Month), r.Stage, r.Currency, r.Overridden, slot, r.Deals, r.Amount, r.AmountProb)
 		}
-		ins = ins.Suffix("ON CONFLICT (organization_id, pipeline_id, month, stage, currency, overridden) DO UPDATE SET " +
+		ins = ins.Suffix("ON CONFLICT (organization_id, pipeline_id, month, stage, currency, overridden, slot) DO UPDATE SET " +
 			"deals = analytics_deals_open.deals + EXCLUDED.deals, amount = analytics_deals_open.amount + EXCLUDED.amount, " +
 			"amount_prob = analytics_deals_open.amount_prob + EXCLUDED.amount_prob")
 		if _, err := database.Exec(ctx, q, ins); err != nil {
@@ -194,11 +194,11 @@ func (s store) applyMore(ctx context.Context, orgID int64, d moreDeltas) error {
 	}
 	if len(d.won) > 0 {
 		ins := database.SQL.Insert("analytics_deals_won").
-			Columns("organization_id", "pipeline_id", "day", "currency", "deals", "amount", "to_win_us")
+			Columns("organization_id", "pipeline_id", "day", "currency", "slot", "deals", "amount", "to_win_us")
 		for _, r := range d.won {
-			ins = ins.Values(orgID, r.PipelineID, sq.Expr("?::date", r.Day), r.Currency, r.Deals, r.Amount, r.ToWin)
+			ins = ins.Values(orgID, r.PipelineID, sq.Expr("?::date", r.Day), r.Currency, slot, r.Deals, r.Amount, r.ToWin)
 		}
-		ins = ins.Suffix("ON CONFLICT (organization_id, pipeline_id, day, currency) DO UPDATE SET " +
+		ins = ins.Suffix("ON CONFLICT (organization_id, pipeline_id, day, currency, slot) DO UPDATE SET " +
 			"deals = analytics_deals_won.deals + EXCLUDED.deals, amount = analytics_deals_won.amount + EXCLUDED.amount, " +
 			"to_win_us = analytics_deals_won.to_win_us + EXCLUDED.to_win_us")
 		if _, err := database.Exec(ctx, q, ins); err != nil {
@@ -206,11 +206,11 @@ func (s store) applyMore(ctx context.Context, orgID int64, d moreDeltas) error {
 		}
 	}
 	if len(d.paths) > 0 {
-		ins := database.SQL.Insert("analytics_deal_paths").Columns("organization_id", "pipeline_id", "stages", "deals")
+		ins := database.SQL.Insert("analytics_deal_paths").Columns("organization_id", "pipeline_id", "stages", "slot", "deals")
 		for _, r := range d.paths {
-			ins = ins.Values(orgID, r.PipelineID, strings.Split(r.Stages, ","), r.Deals)
+			ins = ins.Values(orgID, r.PipelineID, strings.Split(r.Stages, ","), slot, r.Deals)
 		}
-		ins = ins.Suffix("ON CONFLICT (organization_id, pipeline_id, stages) DO UPDATE SET deals = analytics_deal_paths.deals + EXCLUDED.deals")
+		ins = ins.Suffix("ON CONFLICT (organization_id, pipeline_id, stages, slot) DO UPDATE SET deals = analytics_deal_paths.deals + EXCLUDED.deals")
 		if _, err := database.Exec(ctx, q, ins); err != nil {
 			return fmt.Errorf("update deal paths: %w", err)
 		}
@@ -239,10 +239,11 @@ func (s store) open(ctx context.Context, orgID int64, pipelineID *int64, from, t
 	}
 	rows, err := database.Select[openRow](ctx, s.db.Q(ctx), database.SQL.
 		Select("pipeline_id", "CASE WHEN month = 'infinity' THEN NULL ELSE month END AS month", "stage", "currency",
-			"overridden", "deals", "amount", "amount_prob").
-		From("analytics_deals_open").Where(where).Where(sq.NotEq{"deals": 0}).
+			"overridden", "sum(deals)::bigint AS deals", "sum(amount) AS amount", "sum(amount_prob) AS amount_prob").
+		From("analytics_deals_open").Where(where).
 		Where(sq.Or{sq.Expr("month = 'infinity'"), sq.And{
-			sq.Expr("month >= ?::date", from.Format(time.DateOnly)), sq.Expr("month < ?::date", to.Format(time.DateOnly))}}))
+			sq.Expr("month >= ?::date", from.Format(time.DateOnly)), sq.Expr("month < ?::date", to.Format(time.DateOnly))}}).
+		GroupBy("pipeline_id", "month", "stage", "currency", "overridden").Having("sum(deals) <> 0"))
 	if err != nil {
 		return nil, fmt.Errorf("read open deals: %w", err)
 	}
@@ -302,10 +303,11 @@ type pathRow struct {
 	Deals  int64    `db:"deals"`
 }
 
-// paths reads the pipeline's deals per set of stages visited.
+// paths reads the pipeline's deals per set of stages visited, their slots summed.
 func (s store) paths(ctx context.Context, orgID, pipelineID int64) ([]pathRow, error) {
-	rows, err := database.Select[pathRow](ctx, s.db.Q(ctx), database.SQL.Select("stages", "deals").
-		From("analytics_deal_paths").Where(sq.Eq{"organization_id": orgID, "pipeline_id": pipelineID}).Where(sq.NotEq{"deals": 0}))
+	rows, err := database.Select[pathRow](ctx, s.db.Q(ctx), database.SQL.Select("stages", "sum(deals)::bigint AS deals").
+		From("analytics_deal_paths").Where(sq.Eq{"organization_id": orgID, "pipeline_id": pipelineID}).
+		GroupBy("stages").Having("sum(deals) <> 0"))
 	if err != nil {
 		return nil, fmt.Errorf("read deal paths: %w", err)
 	}

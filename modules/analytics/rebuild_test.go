@@ -59,10 +59,11 @@ func TestRebuildEqualsTheIncrementalModel(t *testing.T) {
 		if err := e.sql.QueryRow(ctx, `SELECT
 			(SELECT coalesce(string_agg(format('%s %s %s %s %s %s %s', organization_id, status, stage, max_stage, currency, deals, amount), '; '
 				ORDER BY organization_id, status, stage, max_stage, currency), '')
-			 FROM analytics_deal_totals WHERE deals <> 0)
+			 FROM (SELECT organization_id, status, stage, max_stage, currency, sum(deals) AS deals, sum(amount) AS amount
+			       FROM analytics_deal_totals GROUP BY 1, 2, 3, 4, 5 HAVING sum(deals) <> 0) t)
 			|| ' | ' ||
 			(SELECT coalesce(string_agg(format('%s %s %s', organization_id, day, deals), '; ' ORDER BY organization_id, day), '')
-			 FROM analytics_deals_created WHERE deals <> 0)`).Scan(&s); err != nil {
+			 FROM (SELECT organization_id, day, sum(deals) AS deals FROM analytics_deals_created GROUP BY 1, 2 HAVING sum(deals) <> 0) c)`).Scan(&s); err != nil {
 			t.Fatal(err)
 		}
 		return s

@@ -209,18 +209,18 @@ func (e env) checkRecount(t *testing.T, o org) {
 		}
 	}
 	same("deal totals",
-		rows(`SELECT pipeline_id, status, stage, max_stage, currency, deals, amount::text FROM analytics_deal_totals
-			WHERE organization_id = $1 AND deals <> 0 ORDER BY 1, 2, 3, 4, 5`, o.id),
+		rows(`SELECT pipeline_id, status, stage, max_stage, currency, sum(deals)::bigint, sum(amount)::text FROM analytics_deal_totals
+			WHERE organization_id = $1 GROUP BY 1, 2, 3, 4, 5 HAVING sum(deals) <> 0 ORDER BY 1, 2, 3, 4, 5`, o.id),
 		rows(`SELECT pipeline_id, status, stage, max_stage, currency, count(*), sum(amount)::text
 			FROM deals WHERE deleted_at IS NULL AND organization_id = $1 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`, o.id))
 	same("emptied rows that still hold something",
-		rows(`SELECT status, stage, max_stage, currency, deals, amount FROM analytics_deal_totals
-			WHERE organization_id = $1 AND (deals < 0 OR (deals = 0 AND amount <> 0))`, o.id), nil)
+		rows(`SELECT status, stage, max_stage, currency, sum(deals), sum(amount) FROM analytics_deal_totals
+			WHERE organization_id = $1 GROUP BY pipeline_id, 1, 2, 3, 4 HAVING sum(deals) < 0 OR (sum(deals) = 0 AND sum(amount) <> 0)`, o.id), nil)
 	same("daily creations",
-		rows(`SELECT day::text, deals FROM analytics_deals_created WHERE organization_id = $1 AND deals <> 0 ORDER BY 1`, o.id),
+		rows(`SELECT day::text, sum(deals)::bigint FROM analytics_deals_created WHERE organization_id = $1 GROUP BY 1 HAVING sum(deals) <> 0 ORDER BY 1`, o.id),
 		rows(`SELECT (created_at AT TIME ZONE 'UTC')::date::text, count(*) FROM deals WHERE deleted_at IS NULL AND organization_id = $1 GROUP BY 1 ORDER BY 1`, o.id))
 	same("daily creations below zero",
-		rows(`SELECT day::text, deals FROM analytics_deals_created WHERE organization_id = $1 AND deals < 0`, o.id), nil)
+		rows(`SELECT day::text, sum(deals) FROM analytics_deals_created WHERE organization_id = $1 GROUP BY 1 HAVING sum(deals) < 0`, o.id), nil)
 
 	for _, days := range []int{1, 30, 365} {
 		got := o.report(fmt.Sprintf("%s?days=%d", summaryPath, days)).Body
@@ -229,23 +229,27 @@ func (e env) checkRecount(t *testing.T, o org) {
 	sameJSON(t, o.report(funnelPath).Body, e.recountFunnel(t, o.id))
 
 	same("open deals",
-		rows(`SELECT pipeline_id, month::text, stage, currency, overridden, deals, amount::text, amount_prob::text FROM analytics_deals_open
-			WHERE organization_id = $1 AND deals <> 0 ORDER BY 1, 2, 3, 4, 5`, o.id),
+		rows(`SELECT pipeline_id, month::text, stage, currency, overridden, sum(deals)::bigint, sum(amount)::text, sum(amount_prob)::text FROM analytics_deals_open
+			WHERE organization_id = $1 GROUP BY 1, 2, 3, 4, 5 HAVING sum(deals) <> 0 ORDER BY 1, 2, 3, 4, 5`, o.id),
 		rows(`SELECT pipeline_id, coalesce(date_trunc('month', expected_close_date)::date, 'infinity')::text, stage, currency,
 				probability IS NOT NULL, count(*), sum(amount)::text, coalesce(sum(amount * probability), 0)::numeric(33,2)::text
 			FROM deals WHERE deleted_at IS NULL AND organization_id = $1 AND status IN ('new', 'in_progress') GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`, o.id))
 	same("won deals",
-		rows(`SELECT pipeline_id, day::text, currency, deals, amount::text, to_win_us::text FROM analytics_deals_won
-			WHERE organization_id = $1 AND deals <> 0 ORDER BY 1, 2, 3`, o.id),
+		rows(`SELECT pipeline_id, day::text, currency, sum(deals)::bigint, sum(amount)::text, sum(to_win_us)::text FROM analytics_deals_won
+			WHERE organization_id = $1 GROUP BY 1, 2, 3 HAVING sum(deals) <> 0 ORDER BY 1, 2, 3`, o.id),
 		rows(`SELECT pipeline_id, (closed_at AT TIME ZONE 'UTC')::date::text, currency, count(*), sum(amount)::text,
 				sum(extract(epoch FROM closed_at - created_at) * 1000000)::numeric(40,0)::text
 			FROM deals WHERE deleted_at IS NULL AND organization_id = $1 AND status = 'won' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, o.id))
 	same("emptied forecast rows that still hold something",
-		rows(`SELECT 'open', deals FROM analytics_deals_open WHERE organization_id = $1 AND (deals < 0 OR (deals = 0 AND (amount <> 0 OR amount_prob <> 0)))
-			UNION ALL SELECT 'won', deals FROM analytics_deals_won WHERE organization_id = $1 AND (deals < 0 OR (deals = 0 AND (amount <> 0 OR to_win_us <> 0)))
-			UNION ALL SELECT 'paths', deals FROM analytics_deal_paths WHERE organization_id = $1 AND deals < 0`, o.id), nil)
+		rows(`SELECT 'open', sum(deals) FROM analytics_deals_open WHERE organization_id = $1
+				GROUP BY pipeline_id, month, stage, currency, overridden
+				HAVING sum(deals) < 0 OR (sum(deals) = 0 AND (sum(amount) <> 0 OR sum(amount_prob) <> 0))
+			UNION ALL SELECT 'won', sum(deals) FROM analytics_deals_won WHERE organization_id = $1
+				GROUP BY pipeline_id, day, currency HAVING sum(deals) < 0 OR (sum(deals) = 0 AND (sum(amount) <> 0 OR sum(to_win_us) <> 0))
+			UNION ALL SELECT 'paths', sum(deals) FROM analytics_deal_paths WHERE organization_id = $1
+				GROUP BY pipeline_id, stages HAVING sum(deals) < 0`, o.id), nil)
 	same("stages visited",
-		rows(`SELECT pipeline_id, stages::text, deals FROM analytics_deal_paths WHERE organization_id = $1 AND deals <> 0 ORDER BY 1, 2`, o.id),
+		rows(`SELECT pipeline_id, stages::text, sum(deals)::bigint FROM analytics_deal_paths WHERE organization_id = $1 GROUP BY 1, 2 HAVING sum(deals) <> 0 ORDER BY 1, 2`, o.id),
 		rows(`SELECT pipeline_id, stages::text, count(*) FROM (
 				SELECT d.pipeline_id, array_agg(DISTINCT h.stage COLLATE "C" ORDER BY h.stage COLLATE "C") AS stages
 				FROM deals d JOIN deal_stage_history h ON h.organization_id = d.organization_id AND h.deal_id = d.id AND h.pipeline_id = d.pipeline_id
