@@ -52,6 +52,10 @@ type Config struct {
 	// ExportTimeout bounds one export (GET /contacts/export, /deals/export), which streams
 	// for longer than a request may take.
 	ExportTimeout time.Duration `env:"EXPORT_TIMEOUT, default=30m"`
+
+	// PprofAddr, when set, serves Go's runtime profiles (net/http/pprof) on this address, which
+	// must be a loopback one: profiles reveal the process's internals.
+	PprofAddr string `env:"PPROF_ADDR"`
 }
 
 // MinSecretLen is the shortest HMAC key accepted for signing tokens.
