@@ -43,6 +43,7 @@ type Guard struct {
 	keys        auth.APIKeys
 	limits      KeyLimits
 	roles       *cache.Cache
+	verified    verifiedTokens
 }
 
 // CacheMemberships makes the guard keep the roles it looks up in c, per organization and
@@ -99,7 +100,7 @@ var ErrRateLimited = apperr.New(apperr.KindTooManyRequests, "rate_limited",
 // NewGuard returns a guard verifying tokens issued by t, asking m for roles and a whether a
 // token's user still exists.
 func NewGuard(t *auth.Tokens, m auth.Memberships, a auth.Accounts) *Guard {
-	return &Guard{tokens: t, memberships: m, accounts: a}
+	return &Guard{tokens: t, memberships: m, accounts: a, verified: newVerifiedTokens()}
 }
 
 // AcceptAPIKeys makes the guard authenticate API keys through k, each limited by l. Without
@@ -170,7 +171,7 @@ func (g *Guard) verify(then fiber.Handler) fiber.Handler {
 // verifyToken returns middleware that checks the access token, establishes its user and
 // continues with then.
 func (g *Guard) verifyToken(then fiber.Handler) fiber.Handler {
-	return jwtware.New(jwtware.Config{
+	verify := jwtware.New(jwtware.Config{
 		SigningKey:  jwtware.SigningKey{JWTAlg: jwtware.HS256, Key: g.tokens.Secret()},
 		Claims:      &auth.Claims{},
 		ContextKey:  "jwt",
@@ -189,6 +190,19 @@ func (g *Guard) verifyToken(then fiber.Handler) fiber.Handler {
 			return auth.ErrInvalidToken.Wrap(err)
 		},
 	})
+	return func(c *fiber.Ctx) error {
+		if uid, ok := g.verified.lookup(c.Get(fiber.HeaderAuthorization)); ok {
+			g.signIn(c, uid)
+			return then(c)
+		}
+		return verify(c)
+	}
+}
+
+// signIn establishes the token's user for everything below.
+func (g *Guard) signIn(c *fiber.Ctx, uid int64) {
+	ctx := auth.WithPrincipal(c.UserContext(), auth.Principal{UserID: uid})
+	c.SetUserContext(database.WithUser(ctx, uid))
 }
 
 // SignedIn requires a valid access token of an existing user. Its routes are a person's own
@@ -223,8 +237,8 @@ func (g *Guard) checkClaims(c *fiber.Ctx) error {
 	if err != nil || uid < 1 {
 		return auth.ErrInvalidToken
 	}
-	ctx := auth.WithPrincipal(c.UserContext(), auth.Principal{UserID: uid})
-	c.SetUserContext(database.WithUser(ctx, uid))
+	g.verified.keep(c.Get(fiber.HeaderAuthorization), uid, claims.ExpiresAt.Time)
+	g.signIn(c, uid)
 	return nil
 }
 

@@ -239,3 +239,39 @@ func FuzzTokenMiddleware(f *testing.F) {
 		}
 	})
 }
+
+// A token verified once is remembered, but only until its own expiry: the request after it
+// expires is refused like any expired token, on every kind of route.
+func TestRememberedTokenStillExpires(t *testing.T) {
+	t.Parallel()
+	tokens := auth.NewTokens(tokenSecret, "mini-crm", 1500*time.Millisecond, time.Hour)
+	g := web.NewGuard(tokens, memberships{{7, 1}: auth.RoleManager}, accounts{1: true})
+	app := web.NewApp(web.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	app.Get("/tenant", g.Tenant(), func(c *fiber.Ctx) error {
+		p, _ := auth.TenantCaller(c.UserContext())
+		return c.JSON(fiber.Map{"user": p.UserID, "role": p.Role})
+	})
+	tok, err := tokens.Access(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := &jwt.RegisteredClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(tok, claims); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if st, body := callGuarded(t, app, "/tenant", "Bearer "+tok, "7"); st != 200 || body["user"] != float64(1) || body["role"] != "manager" {
+			t.Fatalf("valid token: %d %v", st, body)
+		}
+	}
+	// The remembered token does not vouch for another string: one changed character is
+	// checked in full and refused.
+	forged := tok[:len(tok)-2] + map[bool]string{true: "AA", false: "BB"}[!strings.HasSuffix(tok, "AA")]
+	if st, body := callGuarded(t, app, "/tenant", "Bearer "+forged, "7"); st != 401 || body["code"] != "invalid_token" {
+		t.Fatalf("forged token: %d %v", st, body)
+	}
+	time.Sleep(time.Until(claims.ExpiresAt.Time) + 50*time.Millisecond)
+	if st, body := callGuarded(t, app, "/tenant", "Bearer "+tok, "7"); st != 401 || body["code"] != "invalid_token" {
+		t.Fatalf("expired token: %d %v", st, body)
+	}
+}
