@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -222,10 +223,10 @@ func onStreamEnd(c *fiber.Ctx, fn func(StreamResult)) bool {
 }
 
 // streamAttrs are the log attributes of a finished stream.
-func streamAttrs(r StreamResult) []any {
-	attrs := []any{"bytes", r.Bytes, "records", r.Records}
+func streamAttrs(r StreamResult) []slog.Attr {
+	attrs := []slog.Attr{slog.Int64("bytes", r.Bytes), slog.Int64("records", r.Records)}
 	if r.Err != nil {
-		attrs = append(attrs, "stream_error", strings.TrimPrefix(r.Err.Error(), "web: "))
+		attrs = append(attrs, slog.String("stream_error", strings.TrimPrefix(r.Err.Error(), "web: ")))
 	}
 	return attrs
 }
