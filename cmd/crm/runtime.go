@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
+	"runtime/debug"
 	"time"
 )
 
@@ -27,7 +29,7 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	ln, err := net.Listen("tcp", addr)
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("PPROF_ADDR: %w", err)
 	}
@@ -43,4 +45,16 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}, nil
+}
+
+// servedGCPercent is the garbage collector's target when GOGC is not set: a serving process
+// keeps a small live heap (tens of MB) and allocates per request, so at Go's default of 100
+// it collects thousands of times a second under load; 200 halves that for a heap that stays
+// well under the memory goal (see the README's benchmarks). GOGC, when set, decides.
+const servedGCPercent = 200
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(servedGCPercent)
+	}
 }
