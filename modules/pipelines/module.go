@@ -16,6 +16,7 @@ import (
 	"io/fs"
 
 	"github.com/mini-crm/crm/modules/pipelines/pipelinesapi"
+	"github.com/mini-crm/crm/platform/cache"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/kernel"
 	"github.com/mini-crm/crm/platform/web"
@@ -32,9 +33,12 @@ type Module struct {
 	svc *Service
 }
 
-// New builds the module. outbox records the pipeline.* events of its writes.
-func New(db *database.DB, outbox Outbox) *Module {
-	return &Module{svc: &Service{db: db, store: store{db: db}, outbox: outbox}}
+// New builds the module. outbox records the pipeline.* events of its writes. c, when not nil,
+// keeps the pipelines the other modules ask for (every deal write and deal list does): it must
+// reach every replica (attached to the cache bus), and each pipeline write invalidates the
+// organization's entries in its transaction.
+func New(db *database.DB, outbox Outbox, c *cache.Cache) *Module {
+	return &Module{svc: &Service{db: db, store: store{db: db}, outbox: outbox, cache: c}}
 }
 
 // Service exposes the use cases (for tests and the composition root).

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/mini-crm/crm/modules/orgs/orgsapi"
 	"github.com/mini-crm/crm/modules/pipelines/pipelinesapi"
 	"github.com/mini-crm/crm/platform/apperr"
 	"github.com/mini-crm/crm/platform/auth"
+	"github.com/mini-crm/crm/platform/cache"
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/events"
 	"github.com/mini-crm/crm/platform/listing"
@@ -32,6 +34,8 @@ type Service struct {
 	mover pipelinesapi.StageMover
 	// emit runs the handlers of PipelineWritten inside the write's transaction (kernel.Emit).
 	emit func(ctx context.Context, e pipelinesapi.PipelineWritten) error
+	// cache keeps what Default, Pipeline and Pipelines return, per organization (see New).
+	cache *cache.Cache
 }
 
 var _ pipelinesapi.Pipelines = (*Service)(nil)
@@ -152,7 +156,7 @@ func (s *Service) Create(ctx context.Context, in NewPipeline) (pipelinesapi.Pipe
 		return pipelinesapi.Pipeline{}, err
 	}
 	var out pipelinesapi.Pipeline
-	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+	err = s.writing(ctx, p.OrgID, func(ctx context.Context) error {
 		// The locks on every pipeline make concurrent creates take positions one after another.
 		all, err := s.store.all(ctx, p.OrgID, true)
 		if err != nil {
@@ -196,7 +200,7 @@ func (s *Service) Update(ctx context.Context, id int64, in PipelinePatch) (pipel
 		return pipelinesapi.Pipeline{}, err
 	}
 	var out pipelinesapi.Pipeline
-	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+	err = s.writing(ctx, p.OrgID, func(ctx context.Context) error {
 		all, err := s.store.all(ctx, p.OrgID, true)
 		if err != nil {
 			return err
@@ -297,7 +301,7 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+	err = s.writing(ctx, p.OrgID, func(ctx context.Context) error {
 		all, err := s.store.all(ctx, p.OrgID, true)
 		if err != nil {
 			return err
@@ -366,7 +370,7 @@ func (s *Service) stageWrite(ctx context.Context, id int64, fn func(ctx context.
 		return pipelinesapi.Pipeline{}, err
 	}
 	var out pipelinesapi.Pipeline
-	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+	err = s.writing(ctx, p.OrgID, func(ctx context.Context) error {
 		r, err := s.store.get(ctx, p.OrgID, id, true)
 		if err != nil {
 			return err
@@ -553,6 +557,9 @@ func equalPtr(a, b *int) bool {
 // from its start (as for the organizations the migration gave it to), and the feed of a new
 // organization begins with its owner's member.added.
 func (s *Service) organizationCreated(ctx context.Context, e orgsapi.OrganizationCreated) error {
+	if err := s.invalidate(ctx, e.OrgID); err != nil {
+		return err
+	}
 	id, err := s.store.createDefault(ctx, e.OrgID)
 	if err != nil {
 		return err
@@ -563,29 +570,72 @@ func (s *Service) organizationCreated(ctx context.Context, e orgsapi.Organizatio
 	return s.emit(ctx, pipelinesapi.PipelineWritten{OrgID: e.OrgID, PipelineID: id})
 }
 
+// writing runs fn in a transaction that first invalidates the organization's cached
+// pipelines: every replica drops them when it commits, and reads inside it go past the cache.
+func (s *Service) writing(ctx context.Context, orgID int64, fn func(ctx context.Context) error) error {
+	return s.db.WithinTx(ctx, func(ctx context.Context) error {
+		if err := s.invalidate(ctx, orgID); err != nil {
+			return err
+		}
+		return fn(ctx)
+	})
+}
+
+func (s *Service) invalidate(ctx context.Context, orgID int64) error {
+	if s.cache == nil {
+		return nil
+	}
+	return s.cache.Invalidate(ctx, orgID)
+}
+
+// cached returns the value under key, read by load on a miss and kept unless the read is
+// a pipeline write's own (see writing) or an error.
+func cached[T any](ctx context.Context, s *Service, orgID int64, key string, load func() (T, error)) (T, error) {
+	if s.cache == nil || s.cache.InvalidatedIn(ctx, orgID) {
+		return load()
+	}
+	if v, ok := s.cache.Get(orgID, key); ok {
+		return v.(T), nil
+	}
+	ver := s.cache.Version(orgID)
+	v, err := load()
+	if err == nil {
+		s.cache.SetAt(orgID, ver, key, v)
+	}
+	return v, err
+}
+
 // Default implements pipelinesapi.Pipelines.
 func (s *Service) Default(ctx context.Context, orgID int64) (pipelinesapi.Pipeline, error) {
-	r, err := s.store.defaultOf(ctx, orgID)
-	if err != nil {
-		return pipelinesapi.Pipeline{}, err
-	}
-	return s.one(ctx, orgID, r)
+	return cached(ctx, s, orgID, "default", func() (pipelinesapi.Pipeline, error) {
+		r, err := s.store.defaultOf(ctx, orgID)
+		if err != nil {
+			return pipelinesapi.Pipeline{}, err
+		}
+		return s.one(ctx, orgID, r)
+	})
 }
 
-// Pipeline implements pipelinesapi.Pipelines.
+// Pipeline implements pipelinesapi.Pipelines. An unknown id is asked about again every
+// time: only pipelines found are kept.
 func (s *Service) Pipeline(ctx context.Context, orgID, id int64) (pipelinesapi.Pipeline, error) {
-	r, err := s.store.get(ctx, orgID, id, false)
-	if err != nil {
-		return pipelinesapi.Pipeline{}, err
-	}
-	return s.one(ctx, orgID, r)
+	return cached(ctx, s, orgID, "id:"+strconv.FormatInt(id, 10), func() (pipelinesapi.Pipeline, error) {
+		r, err := s.store.get(ctx, orgID, id, false)
+		if err != nil {
+			return pipelinesapi.Pipeline{}, err
+		}
+		return s.one(ctx, orgID, r)
+	})
 }
 
-// Pipelines implements pipelinesapi.Pipelines.
+// Pipelines implements pipelinesapi.Pipelines. The slice is shared with later callers, who
+// must not change it.
 func (s *Service) Pipelines(ctx context.Context, orgID int64) ([]pipelinesapi.Pipeline, error) {
-	rows, err := s.store.all(ctx, orgID, false)
-	if err != nil {
-		return nil, err
-	}
-	return s.load(ctx, orgID, rows...)
+	return cached(ctx, s, orgID, "all", func() ([]pipelinesapi.Pipeline, error) {
+		rows, err := s.store.all(ctx, orgID, false)
+		if err != nil {
+			return nil, err
+		}
+		return s.load(ctx, orgID, rows...)
+	})
 }

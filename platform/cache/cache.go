@@ -142,6 +142,13 @@ type invalidation struct {
 	org int64
 }
 
+// InvalidatedIn reports whether ctx's transaction has invalidated the organization's entries:
+// what it reads of them next is its own uncommitted write, which no entry holds, so it must
+// read past the cache (and store nothing).
+func (c *Cache) InvalidatedIn(ctx context.Context, org int64) bool {
+	return database.SeenInTx(ctx, invalidation{c, org})
+}
+
 // Invalidate drops the organization's entries in every process: inside ctx's transaction
 // (the write that made them stale), here once it commits and in the other processes through
 // the bus, whose notification PostgreSQL delivers at the same commit. Outside a transaction

@@ -162,6 +162,13 @@ func FirstInTx(ctx context.Context, key any) bool {
 	return true
 }
 
+// SeenInTx reports whether FirstInTx has seen key in the transaction carried by ctx; outside
+// a transaction it is false.
+func SeenInTx(ctx context.Context, key any) bool {
+	t, ok := ctx.Value(txKey{}).(*txState)
+	return ok && t.once[key]
+}
+
 // AfterCommit runs fn once the transaction carried by ctx has committed, and never when it
 // rolls back; outside a transaction it runs fn at once. Announcements that others act on
 // (a cache dropping what a write changed) go here, so that nobody acts on a write that may

@@ -60,6 +60,10 @@ type deps struct {
 	log    *slog.Logger
 }
 
+// pipelinesCacheTTL bounds how long a process keeps an organization's pipelines; every
+// pipeline write drops them at once on every replica, so this only ages out the unused.
+const pipelinesCacheTTL = 10 * time.Minute
+
 // catalog is the one list of modules, in dependency order: each module's migrations and how
 // it is built. Sources and New both read it, so a module is added in exactly one place.
 var catalog = []struct {
@@ -71,7 +75,13 @@ var catalog = []struct {
 		return identity.New(d.db, d.tokens, identity.Options{HashParams: d.opts.HashParams, Throttle: d.throttle})
 	}},
 	{"orgs", orgs.Migrations, func(d deps) kernel.Module { return orgs.New(d.db, d.outbox, d.queue) }},
-	{"pipelines", pipelines.Migrations, func(d deps) kernel.Module { return pipelines.New(d.db, d.outbox) }},
+	{"pipelines", pipelines.Migrations, func(d deps) kernel.Module {
+		// Pipelines change rarely and are read by every deal write and deal list: kept until a
+		// pipeline write of the organization invalidates them on every replica.
+		c := cache.New(pipelinesCacheTTL)
+		d.caches.Attach("pipelines", c)
+		return pipelines.New(d.db, d.outbox, c)
+	}},
 	{"apikeys", apikeys.Migrations, func(d deps) kernel.Module { return apikeys.New(d.db, d.outbox) }},
 	// The trash depends on no module: contacts, deals and tasks record what they move to it
 	// and register how to restore and purge it.

@@ -52,7 +52,8 @@ func fresh(t *testing.T, what string, read func() bool) {
 }
 
 // A read through replica B of a write through replica A is fresh within a second: the
-// analytics reports B cached, and the role B cached of a member A removed or demoted.
+// analytics reports B cached, the pipelines B validates deal writes against, and the role B
+// cached of a member A removed or demoted.
 func TestAReplicaReadsAnotherReplicasWritesFresh(t *testing.T) {
 	t.Parallel()
 	a, b := replicas(t)
@@ -77,6 +78,32 @@ func TestAReplicaReadsAnotherReplicasWritesFresh(t *testing.T) {
 		t.Fatalf("win the deal: %d %s", r.Status, r.Body)
 	}
 	fresh(t, "B's summary counts the deal A won", won)
+
+	// A adds a stage to the pipeline B holds in its cache (B validated a deal write against
+	// it): B accepts a move to the new stage; A deletes it: B refuses the move again.
+	pls := as(b, owner, "GET", "/api/v1/pipelines", nil).JSON()["items"].([]any)
+	sales := int64(pls[0].(map[string]any)["id"].(float64))
+	toDemo := func(s *apptest.Server) apptest.Response {
+		return as(s, owner, "PATCH", fmt.Sprintf("/api/v1/deals/%d", deal), map[string]any{"stage": "demo"})
+	}
+	if r := toDemo(b); r.Status != http.StatusBadRequest || r.Code() != "unknown_stage" {
+		t.Fatalf("move to a stage the pipeline lacks: %d %s", r.Status, r.Body)
+	}
+	added := as(a, owner, "POST", fmt.Sprintf("/api/v1/pipelines/%d/stages", sales), map[string]any{"key": "demo"})
+	if added.Status != http.StatusCreated {
+		t.Fatalf("add a stage: %d %s", added.Status, added.Body)
+	}
+	fresh(t, "B moves a deal to the stage A added", func() bool { return toDemo(b).Status == http.StatusOK })
+	var demoID float64
+	for _, st := range added.JSON()["stages"].([]any) {
+		if st.(map[string]any)["key"] == "demo" {
+			demoID = st.(map[string]any)["id"].(float64)
+		}
+	}
+	if r := as(a, owner, "DELETE", fmt.Sprintf("/api/v1/pipelines/%d/stages/%d?move_to=closed", sales, int64(demoID)), nil); r.Status != http.StatusNoContent {
+		t.Fatalf("delete the stage: %d %s", r.Status, r.Body)
+	}
+	fresh(t, "B refuses the stage A deleted", func() bool { r := toDemo(b); return r.Status == http.StatusBadRequest && r.Code() == "unknown_stage" })
 
 	// A demotes the member to member: B refuses them what only managers may (filtering by owner).
 	filter := fmt.Sprintf("/api/v1/deals?owner_id=%d", owner.ID)
