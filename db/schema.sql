@@ -158,6 +158,11 @@ BEGIN
     FROM new_rows WHERE deleted_at IS NULL
     GROUP BY 1, 2, 3, 4, 5
     ON CONFLICT (organization_id, pipeline_id, stage, status, owner_id, slot) DO UPDATE SET n = c.n + excluded.n;
+    INSERT INTO deal_counts_org AS c (organization_id, slot, n)
+    SELECT organization_id, pg_backend_pid() % 8, count(*)
+    FROM new_rows WHERE deleted_at IS NULL
+    GROUP BY 1
+    ON CONFLICT (organization_id, slot) DO UPDATE SET n = c.n + excluded.n;
     RETURN NULL;
 END
 $$;
@@ -176,6 +181,16 @@ BEGIN
     GROUP BY 1, 2, 3, 4, 5
     HAVING sum(d) <> 0
     ON CONFLICT (organization_id, pipeline_id, stage, status, owner_id, slot) DO UPDATE SET n = c.n + excluded.n;
+    INSERT INTO deal_counts_org AS c (organization_id, slot, n)
+    SELECT organization_id, pg_backend_pid() % 8, sum(d)
+    FROM (
+        SELECT organization_id, 1 AS d FROM new_rows WHERE deleted_at IS NULL
+        UNION ALL
+        SELECT organization_id, -1 FROM old_rows WHERE deleted_at IS NULL
+    ) moved
+    GROUP BY 1
+    HAVING sum(d) <> 0
+    ON CONFLICT (organization_id, slot) DO UPDATE SET n = c.n + excluded.n;
     RETURN NULL;
 END
 $$;
@@ -189,6 +204,11 @@ BEGIN
     FROM old_rows WHERE deleted_at IS NULL
     GROUP BY 1, 2, 3, 4, 5
     ON CONFLICT (organization_id, pipeline_id, stage, status, owner_id, slot) DO UPDATE SET n = c.n + excluded.n;
+    INSERT INTO deal_counts_org AS c (organization_id, slot, n)
+    SELECT organization_id, pg_backend_pid() % 8, -count(*)
+    FROM old_rows WHERE deleted_at IS NULL
+    GROUP BY 1
+    ON CONFLICT (organization_id, slot) DO UPDATE SET n = c.n + excluded.n;
     RETURN NULL;
 END
 $$;
@@ -763,6 +783,15 @@ CREATE TABLE public.deal_counts (
 );
 
 ALTER TABLE ONLY public.deal_counts FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE public.deal_counts_org (
+    organization_id bigint NOT NULL,
+    slot smallint NOT NULL,
+    n bigint NOT NULL,
+    CONSTRAINT deal_counts_org_slot_check CHECK (((slot >= 0) AND (slot <= 7)))
+);
+
+ALTER TABLE ONLY public.deal_counts_org FORCE ROW LEVEL SECURITY;
 
 CREATE TABLE public.deal_stage_history (
     organization_id bigint NOT NULL,
@@ -1347,6 +1376,9 @@ ALTER TABLE ONLY public.contacts
 ALTER TABLE ONLY public.contacts
     ADD CONSTRAINT contacts_pkey PRIMARY KEY (organization_id, id);
 
+ALTER TABLE ONLY public.deal_counts_org
+    ADD CONSTRAINT deal_counts_org_pkey PRIMARY KEY (organization_id, slot);
+
 ALTER TABLE ONLY public.deal_counts
     ADD CONSTRAINT deal_counts_pkey PRIMARY KEY (organization_id, pipeline_id, stage, status, owner_id, slot);
 
@@ -1676,6 +1708,9 @@ ALTER TABLE ONLY public.contacts
 ALTER TABLE ONLY public.contacts
     ADD CONSTRAINT contacts_owner_fkey FOREIGN KEY (organization_id, owner_id) REFERENCES public.organization_members(organization_id, user_id);
 
+ALTER TABLE ONLY public.deal_counts_org
+    ADD CONSTRAINT deal_counts_org_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.deal_counts
     ADD CONSTRAINT deal_counts_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
@@ -1776,6 +1811,8 @@ ALTER TABLE public.contacts ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.deal_counts ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.deal_counts_org ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.deal_stage_history ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.deal_visit_days ENABLE ROW LEVEL SECURITY;
@@ -1839,6 +1876,8 @@ CREATE POLICY tenant_isolation ON public.contact_history USING ((organization_id
 CREATE POLICY tenant_isolation ON public.contacts USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.deal_counts USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY tenant_isolation ON public.deal_counts_org USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.deal_stage_history USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 

@@ -172,6 +172,8 @@ func TestKeptTotalsMatchExactCountsAfterConcurrentWrites(t *testing.T) {
 			SELECT pipeline_id, stage, status, owner_id, sum(n) AS n FROM deal_counts GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0) k
 			FULL JOIN (SELECT pipeline_id, stage, status, owner_id, count(*) AS n FROM deals GROUP BY 1, 2, 3, 4) d
 			USING (pipeline_id, stage, status, owner_id) WHERE k.n IS DISTINCT FROM d.n`,
+		"deal_counts_org": `SELECT count(*) FROM (SELECT coalesce(sum(n), 0) AS n FROM deal_counts_org) k,
+			(SELECT count(*) AS n FROM deals) d WHERE k.n <> d.n`,
 		"task_counts": `SELECT count(*) FROM (
 			SELECT assignee_id, is_done, sum(n) AS n FROM task_counts GROUP BY 1, 2 HAVING sum(n) <> 0) k
 			FULL JOIN (SELECT coalesce(assignee_id, 0) AS assignee_id, is_done, count(*) AS n FROM tasks GROUP BY 1, 2) d
