@@ -159,6 +159,7 @@ type harness struct {
 	cfg        Config
 	client     *http.Client
 	token      string
+	tokenAt    time.Time // when token was issued
 	userID     int64
 	orgID      int64
 	smallOrgID int64   // an organization of about 1,000 deals the benchmark user is admin of; 0 when none
@@ -267,6 +268,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				continue
 			}
 			h.db = pools[conc]
+			if time.Since(h.tokenAt) > tokenRenewal {
+				if err := h.login(ctx); err != nil {
+					return nil, err
+				}
+			}
 			r := Result{Op: o.name, Concurrency: conc}
 			pid := cfg.PID
 			if o.uncached {
@@ -582,9 +588,13 @@ func (h *harness) login(ctx context.Context) error {
 	if err := json.Unmarshal(w.buf.Bytes(), &res); err != nil {
 		return fmt.Errorf("bench: login: %w", err)
 	}
-	h.token, h.userID = res.AccessToken, res.User.ID
+	h.token, h.userID, h.tokenAt = res.AccessToken, res.User.ID, time.Now()
 	return nil
 }
+
+// tokenRenewal is the age at which the harness signs in again before an operation: a full
+// run lasts longer than an access token (15 minutes by default).
+const tokenRenewal = 5 * time.Minute
 
 func (h *harness) setup(ctx context.Context, rep *Report) error {
 	if err := h.login(ctx); err != nil {

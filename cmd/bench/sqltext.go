@@ -53,7 +53,7 @@ const (
 		" AND (created_at, id) < ($5::text::timestamptz, $6::text::bigint) ORDER BY created_at DESC, id DESC LIMIT %d"
 	sqlDealsCount = "SELECT count(*) FROM (SELECT 1 FROM deals " + dealsWhere + " LIMIT 10001) AS capped"
 	// The unfiltered list's total from the kept counts (modules/deals/counts.go).
-	sqlDealsKeptCount = "SELECT coalesce(sum(n), 0)::bigint FROM deal_counts WHERE (organization_id = $1)"
+	sqlDealsKeptCount = "SELECT coalesce(sum(n), 0)::bigint FROM deal_counts_org WHERE organization_id = $1"
 	sqlDealsPageAll   = "SELECT " + dealCols + " FROM deals WHERE (organization_id = $1) ORDER BY created_at DESC, id DESC LIMIT %d"
 
 	// modules/deals/store.go countCreatedBetween (analytics' new deals of the window's first day).
