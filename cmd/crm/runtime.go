@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
-	"runtime/debug"
 	"time"
 )
 
@@ -45,16 +43,4 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}, nil
-}
-
-// servedGCPercent is the garbage collector's target when GOGC is not set: a serving process
-// keeps a small live heap (tens of MB) and allocates per request, so at Go's default of 100
-// it collects thousands of times a second under load; 200 halves that for a heap that stays
-// well under the memory goal (see the README's benchmarks). GOGC, when set, decides.
-const servedGCPercent = 200
-
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(servedGCPercent)
-	}
 }
