@@ -10,8 +10,9 @@ import (
 )
 
 // keptTotal answers the total of a deal list from the kept counts (deal_counts and, for the
-// unfiltered list, deal_counts_org, kept by triggers in every write's transaction) when the filter narrows only by status, stage,
-// pipeline and owner; ok is false for any other filter, which the list counts instead.
+// unfiltered list, deal_counts_org, kept by triggers in every write's transaction) when the
+// filter narrows only by status, stage, pipeline and owner; ok is false for any other filter,
+// which the list counts instead.
 func (s store) keptTotal(ctx context.Context, orgID int64, f ListFilter) (total int64, ok bool, err error) {
 	if f.MinAmount != nil || f.MaxAmount != nil || f.ContactID != nil || f.ExpectedCloseAfter != nil ||
 		f.ExpectedCloseBefore != nil || f.Search != "" || f.Rotten {

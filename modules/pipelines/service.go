@@ -589,7 +589,8 @@ func (s *Service) invalidate(ctx context.Context, orgID int64) error {
 }
 
 // cached returns the value under key, read by load on a miss and kept unless the read is
-// a pipeline write's own (see writing) or an error.
+// a pipeline write's own (see writing) or an error. A kept value is shared by every later
+// caller in the process, its Stages slices included: callers read it and never change it.
 func cached[T any](ctx context.Context, s *Service, orgID int64, key string, load func() (T, error)) (T, error) {
 	if s.cache == nil || s.cache.InvalidatedIn(ctx, orgID) {
 		return load()
@@ -628,8 +629,7 @@ func (s *Service) Pipeline(ctx context.Context, orgID, id int64) (pipelinesapi.P
 	})
 }
 
-// Pipelines implements pipelinesapi.Pipelines. The slice is shared with later callers, who
-// must not change it.
+// Pipelines implements pipelinesapi.Pipelines.
 func (s *Service) Pipelines(ctx context.Context, orgID int64) ([]pipelinesapi.Pipeline, error) {
 	return cached(ctx, s, orgID, "all", func() ([]pipelinesapi.Pipeline, error) {
 		rows, err := s.store.all(ctx, orgID, false)
