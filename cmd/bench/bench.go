@@ -44,6 +44,10 @@ type Config struct {
 	Concurrency      []int
 	Duration, Warmup time.Duration
 	Quick            bool
+	// Rounds is how many times each row measures its two sides, interleaved (API, SQL, API,
+	// SQL…): the row sums them, so that a stall of the machine (a disk flush) lands on
+	// both sides alike instead of on whichever side it happened to meet. 1 by default.
+	Rounds int
 	// MaxRequests bounds each worker's requests per run, beside the duration.
 	MaxRequests int
 
@@ -92,6 +96,20 @@ type Stats struct {
 	Elapsed          time.Duration
 	P50, P95, P99    time.Duration
 	FirstError       string
+	lat              []time.Duration // sorted, for merging rounds
+}
+
+// merge is s and t measured one after the other: their requests and times summed, the
+// percentiles over both.
+func (s Stats) merge(t Stats) Stats {
+	m := Stats{Requests: s.Requests + t.Requests, Errors: s.Errors + t.Errors, Elapsed: s.Elapsed + t.Elapsed, FirstError: s.FirstError}
+	if m.FirstError == "" {
+		m.FirstError = t.FirstError
+	}
+	m.lat = append(slices.Clone(s.lat), t.lat...)
+	slices.Sort(m.lat)
+	m.P50, m.P95, m.P99 = quantile(m.lat, 0.50), quantile(m.lat, 0.95), quantile(m.lat, 0.99)
+	return m
 }
 
 // RPS is the throughput.
@@ -109,6 +127,8 @@ type Result struct {
 	API         Stats
 	SQL         *Stats // nil when there is no direct-SQL side
 	RSSPeakKB   int64  // the serving process's largest VmRSS sampled during the API run
+	// RoundRatios are API ÷ SQL of each round, when the row was measured in several.
+	RoundRatios []float64
 }
 
 // Ratio is API throughput ÷ direct-SQL throughput, 0 when undefined.
@@ -283,15 +303,37 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					return nil, fmt.Errorf("bench: %s: %w", o.name, err)
 				}
 			}
-			r.API, r.RSSPeakKB = h.measure(ctx, conc, o.api, pid)
-			if o.sql != nil {
+			for round := range max(1, cfg.Rounds) {
+				a, rss := h.measure(ctx, conc, o.api, pid)
+				r.RSSPeakKB = max(r.RSSPeakKB, rss)
+				if round == 0 {
+					r.API = a
+				} else {
+					r.API = r.API.merge(a)
+				}
+				if o.sql == nil {
+					continue
+				}
 				if o.before != nil {
 					if err := o.before(ctx, h, conc, true); err != nil {
 						return nil, fmt.Errorf("bench: %s: %w", o.name, err)
 					}
 				}
 				s, _ := h.measure(ctx, conc, o.sql, 0)
-				r.SQL = &s
+				if cfg.Rounds > 1 {
+					r.RoundRatios = append(r.RoundRatios, Result{API: a, SQL: &s}.Ratio())
+				}
+				if r.SQL == nil {
+					r.SQL = &s
+				} else {
+					m := r.SQL.merge(s)
+					r.SQL = &m
+				}
+				if round+1 < cfg.Rounds && o.before != nil {
+					if err := o.before(ctx, h, conc, false); err != nil {
+						return nil, fmt.Errorf("bench: %s: %w", o.name, err)
+					}
+				}
 			}
 			rep.Results = append(rep.Results, r)
 			line := fmt.Sprintf("bench: c=%-3d %-34s API %7.0f req/s p50 %7.2f ms p99 %7.2f ms err %d", conc, o.name,
@@ -466,13 +508,8 @@ func (h *harness) measure(ctx context.Context, conc int, fn func(context.Context
 	s.Requests = len(all)
 	s.Elapsed = last.Sub(recordFrom)
 	slices.Sort(all)
-	q := func(p float64) time.Duration {
-		if len(all) == 0 {
-			return 0
-		}
-		return all[min(len(all)-1, int(p*float64(len(all))))]
-	}
-	s.P50, s.P95, s.P99 = q(0.50), q(0.95), q(0.99)
+	s.lat = all
+	s.P50, s.P95, s.P99 = quantile(all, 0.50), quantile(all, 0.95), quantile(all, 0.99)
 	return s, rss
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +88,24 @@ func TestQuickModeOnATinyDatabase(t *testing.T) {
 	}
 	if testing.Verbose() {
 		t.Log("\n" + md)
+	}
+
+	// In rounds, a row sums its interleaved runs and keeps each round's ratio.
+	cfg.Rounds, cfg.Deliveries, cfg.Only = 2, 0, regexp.MustCompile(`^PATCH deal stage`)
+	rep, err = Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 1 {
+		t.Fatalf("%d rows in rounds, want 1", len(rep.Results))
+	}
+	r := rep.Results[0]
+	if len(r.RoundRatios) != 2 || r.RoundRatios[0] <= 0 || r.RoundRatios[1] <= 0 || r.SQL == nil ||
+		r.API.Requests != len(r.API.lat) || r.SQL.Requests != len(r.SQL.lat) || r.API.Errors+r.SQL.Errors > 0 {
+		t.Errorf("rounds: %+v", r)
+	}
+	if md := rep.Markdown(); !strings.Contains(md, "### API ÷ SQL of each round") || !strings.Contains(md, "measured in 2 rounds") {
+		t.Errorf("the report in rounds lacks them:\n%s", md)
 	}
 }
 

@@ -146,6 +146,7 @@ func awaitDelivery(ctx context.Context, arrivals <-chan arrival, deal int64, tim
 	}
 }
 
+// quantile is the p-quantile of the sorted latencies, 0 for none.
 func quantile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0

@@ -67,6 +67,7 @@ func run(args []string) error {
 	fs.IntVar(&cfg.DeepPage, "deep-page", cfg.DeepPage, "the page number of the deep page by offset")
 	fs.StringVar(&cfg.CursorSecret, "cursor-secret", cfg.CursorSecret, "with -url: the service's JWT_SECRET, which signs the feed cursor the benchmark builds")
 	deliveries := fs.Int("deliveries", -1, "writes to time webhook deliveries on (default 50, 10 with -quick; 0: none); the service must run with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true")
+	fs.IntVar(&cfg.Rounds, "rounds", 1, "measure each row's API and SQL sides this many times, interleaved, and sum them (for a machine whose disk stalls)")
 	only := fs.String("only", "", "run only the operations whose name matches this regular expression")
 	out := fs.String("out", "", "write the Markdown report to this file too (default bench/results/latest.md, latest-quick.md with -quick)")
 	if err := fs.Parse(args); err != nil {

@@ -28,6 +28,9 @@ func (r *Report) Markdown() string {
 	b.WriteString("- Direct SQL: the same statements the endpoint sends (copied from the stores), through pgx as `crm_app` under row-level security, " +
 		"in the same pipelines (scope statement + query) and transactions, one connection per client; rows are read but not decoded. " +
 		"API ÷ SQL is the ratio of their throughputs: the distance from the database's own ceiling on this machine.\n")
+	if r.Config.Rounds > 1 {
+		fmt.Fprintf(&b, "- Every row was measured in %d rounds, API then SQL in turn, and sums them: requests and measured time added, percentiles over all of them (the ratio of each round is listed after the tables).\n", r.Config.Rounds)
+	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "- %s.\n", n)
 	}
@@ -64,6 +67,19 @@ func (r *Report) Markdown() string {
 				b.WriteString(" – | – | – | – |")
 			}
 			fmt.Fprintf(&b, " %s |\n", mb(res.RSSPeakKB))
+		}
+	}
+	if r.Config.Rounds > 1 {
+		b.WriteString("\n### API ÷ SQL of each round\n\n| operation | concurrency | rounds |\n|---|---:|---|\n")
+		for _, res := range r.Results {
+			if len(res.RoundRatios) == 0 {
+				continue
+			}
+			rs := make([]string, len(res.RoundRatios))
+			for i, x := range res.RoundRatios {
+				rs[i] = fmt.Sprintf("%.2f", x)
+			}
+			fmt.Fprintf(&b, "| %s | %d | %s |\n", res.Op, res.Concurrency, strings.Join(rs, ", "))
 		}
 	}
 	if d := r.Delivery; d != nil {
