@@ -125,6 +125,41 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.contact_tags_add() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO contact_tags (organization_id, tag, contact_id)
+    SELECT n.organization_id, t.tag, n.id
+    FROM new_rows n CROSS JOIN LATERAL unnest(n.tags) AS t (tag)
+    WHERE n.deleted_at IS NULL
+    ORDER BY 1, 2, 3;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.contact_tags_move() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    DELETE FROM contact_tags c
+    USING (
+        SELECT o.organization_id, t.tag, o.id
+        FROM old_rows o JOIN new_rows n ON n.organization_id = o.organization_id AND n.id = o.id
+        CROSS JOIN LATERAL unnest(o.tags) AS t (tag)
+        WHERE o.deleted_at IS NULL AND (n.deleted_at IS NOT NULL OR NOT t.tag = ANY (n.tags))
+    ) gone (organization_id, tag, id)
+    WHERE c.organization_id = gone.organization_id AND c.tag = gone.tag AND c.contact_id = gone.id;
+    INSERT INTO contact_tags (organization_id, tag, contact_id)
+    SELECT n.organization_id, t.tag, n.id
+    FROM new_rows n JOIN old_rows o ON o.organization_id = n.organization_id AND o.id = n.id
+    CROSS JOIN LATERAL unnest(n.tags) AS t (tag)
+    WHERE n.deleted_at IS NULL AND (o.deleted_at IS NOT NULL OR NOT t.tag = ANY (o.tags))
+    ORDER BY 1, 2, 3;
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.contacts_email_key(email text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN lower(btrim(email));
@@ -217,17 +252,14 @@ CREATE FUNCTION public.deal_visit_days_delete() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    INSERT INTO deal_visit_days AS v (organization_id, pipeline_id, day, stage, bucket, slot, visits, total_s)
-    SELECT d.organization_id, d.pipeline_id, d.day, d.stage, d.bucket, pg_backend_pid() % 8, d.visits, d.total_s FROM (
-        SELECT organization_id, pipeline_id, (left_at AT TIME ZONE 'UTC')::date AS day, stage,
-               deals_visit_bucket(entered_at, left_at) AS bucket, -count(*) AS visits, -sum(extract(epoch FROM left_at - entered_at)) AS total_s
+    PERFORM deal_visit_rows_moved(array_agg(organization_id), array_agg(pipeline_id), array_agg(day), array_agg(stage),
+                                  array_agg(bucket), array_agg(visits), array_agg(total_s))
+    FROM (
+        SELECT organization_id, pipeline_id, (left_at AT TIME ZONE 'UTC')::date AS day, stage, deals_visit_bucket(entered_at, left_at) AS bucket,
+               -count(*) AS visits, -sum(extract(epoch FROM left_at - entered_at)) AS total_s
         FROM old_rows WHERE left_at IS NOT NULL AND NOT trashed
         GROUP BY 1, 2, 3, 4, 5) d
-    WHERE EXISTS (SELECT FROM deal_visit_days x WHERE x.organization_id = d.organization_id AND x.pipeline_id = d.pipeline_id
-                  AND x.day = d.day AND x.stage = d.stage AND x.bucket = d.bucket)
-    ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (organization_id, pipeline_id, day, stage, bucket, slot)
-        DO UPDATE SET visits = v.visits + excluded.visits, total_s = v.total_s + excluded.total_s;
+    HAVING count(*) > 0;
     RETURN NULL;
 END
 $$;
@@ -236,14 +268,14 @@ CREATE FUNCTION public.deal_visit_days_insert() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    INSERT INTO deal_visit_days AS v (organization_id, pipeline_id, day, stage, bucket, slot, visits, total_s)
-    SELECT organization_id, pipeline_id, (left_at AT TIME ZONE 'UTC')::date, stage, deals_visit_bucket(entered_at, left_at),
-           pg_backend_pid() % 8, count(*), sum(extract(epoch FROM left_at - entered_at))
-    FROM new_rows WHERE left_at IS NOT NULL AND NOT trashed
-    GROUP BY 1, 2, 3, 4, 5
-    ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (organization_id, pipeline_id, day, stage, bucket, slot)
-        DO UPDATE SET visits = v.visits + excluded.visits, total_s = v.total_s + excluded.total_s;
+    PERFORM deal_visit_rows_moved(array_agg(organization_id), array_agg(pipeline_id), array_agg(day), array_agg(stage),
+                                  array_agg(bucket), array_agg(visits), array_agg(total_s))
+    FROM (
+        SELECT organization_id, pipeline_id, (left_at AT TIME ZONE 'UTC')::date AS day, stage, deals_visit_bucket(entered_at, left_at) AS bucket,
+               count(*) AS visits, sum(extract(epoch FROM left_at - entered_at)) AS total_s
+        FROM new_rows WHERE left_at IS NOT NULL AND NOT trashed
+        GROUP BY 1, 2, 3, 4, 5) d
+    HAVING count(*) > 0;
     RETURN NULL;
 END
 $$;
@@ -252,9 +284,10 @@ CREATE FUNCTION public.deal_visit_days_update() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    INSERT INTO deal_visit_days AS v (organization_id, pipeline_id, day, stage, bucket, slot, visits, total_s)
-    SELECT d.organization_id, d.pipeline_id, d.day, d.stage, d.bucket, pg_backend_pid() % 8, d.visits, d.total_s FROM (
-        SELECT organization_id, pipeline_id, day, stage, bucket, sum(n) AS visits, sum(s) AS total_s
+    PERFORM deal_visit_rows_moved(array_agg(organization_id), array_agg(pipeline_id), array_agg(day), array_agg(stage),
+                                  array_agg(bucket), array_agg(visits), array_agg(total_s))
+    FROM (
+        SELECT organization_id, pipeline_id, day, stage, bucket, sum(n)::bigint AS visits, sum(s) AS total_s
         FROM (
             SELECT organization_id, pipeline_id, (left_at AT TIME ZONE 'UTC')::date AS day, stage,
                    deals_visit_bucket(entered_at, left_at) AS bucket, 1 AS n, extract(epoch FROM left_at - entered_at) AS s
@@ -266,14 +299,37 @@ BEGIN
         ) moved
         GROUP BY 1, 2, 3, 4, 5
         HAVING sum(n) <> 0 OR sum(s) <> 0) d
+    HAVING count(*) > 0;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.deal_visit_rows_moved(orgs bigint[], pipelines bigint[], days date[], stages text[], buckets integer[], visits bigint[], totals numeric[]) RETURNS void
+    LANGUAGE sql
+    AS $$
+    WITH moved AS (
+        SELECT * FROM unnest(orgs, pipelines, days, stages, buckets, visits, totals)
+            AS m (organization_id, pipeline_id, day, stage, bucket, visits, total_s)
+    ), months AS (
+        INSERT INTO deal_visit_months AS v (organization_id, pipeline_id, month, stage, bucket, slot, visits, total_s)
+        SELECT d.organization_id, d.pipeline_id, d.month, d.stage, d.bucket, pg_backend_pid() % 8, d.visits, d.total_s FROM (
+            SELECT organization_id, pipeline_id, deals_month_of(day) AS month, stage, bucket, sum(visits)::bigint AS visits, sum(total_s) AS total_s
+            FROM moved GROUP BY 1, 2, 3, 4, 5 HAVING sum(visits) <> 0 OR sum(total_s) <> 0) d
+        WHERE d.visits > 0
+           OR EXISTS (SELECT FROM deal_visit_months x WHERE x.organization_id = d.organization_id AND x.pipeline_id = d.pipeline_id
+                      AND x.month = d.month AND x.stage = d.stage AND x.bucket = d.bucket)
+        ORDER BY 1, 2, 3, 4, 5
+        ON CONFLICT (organization_id, pipeline_id, month, stage, bucket, slot)
+            DO UPDATE SET visits = v.visits + excluded.visits, total_s = v.total_s + excluded.total_s
+    )
+    INSERT INTO deal_visit_days AS v (organization_id, pipeline_id, day, stage, bucket, slot, visits, total_s)
+    SELECT d.organization_id, d.pipeline_id, d.day, d.stage, d.bucket, pg_backend_pid() % 8, d.visits, d.total_s FROM moved d
     WHERE d.visits > 0
        OR EXISTS (SELECT FROM deal_visit_days x WHERE x.organization_id = d.organization_id AND x.pipeline_id = d.pipeline_id
                   AND x.day = d.day AND x.stage = d.stage AND x.bucket = d.bucket)
     ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (organization_id, pipeline_id, day, stage, bucket, slot)
-        DO UPDATE SET visits = v.visits + excluded.visits, total_s = v.total_s + excluded.total_s;
-    RETURN NULL;
-END
+        DO UPDATE SET visits = v.visits + excluded.visits, total_s = v.total_s + excluded.total_s
 $$;
 
 CREATE FUNCTION public.deals_created_per_day(org bigint) RETURNS TABLE(day date, deals bigint)
@@ -311,6 +367,10 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+CREATE FUNCTION public.deals_month_of(day date) RETURNS date
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN (day - ((EXTRACT(day FROM day))::integer - 1));
 
 CREATE FUNCTION public.deals_open_by_close_month(org bigint) RETURNS TABLE(pipeline_id bigint, month date, stage text, currency text, overridden boolean, deals bigint, amount numeric, amount_prob numeric)
     LANGUAGE sql STABLE
@@ -734,6 +794,14 @@ ALTER TABLE public.contact_history ALTER COLUMN id ADD GENERATED ALWAYS AS IDENT
     CACHE 1
 );
 
+CREATE TABLE public.contact_tags (
+    organization_id bigint NOT NULL,
+    tag text NOT NULL,
+    contact_id bigint NOT NULL
+);
+
+ALTER TABLE ONLY public.contact_tags FORCE ROW LEVEL SECURITY;
+
 CREATE TABLE public.contacts (
     id bigint NOT NULL,
     organization_id bigint NOT NULL,
@@ -829,6 +897,21 @@ CREATE TABLE public.deal_visit_days (
 WITH (fillfactor='90');
 
 ALTER TABLE ONLY public.deal_visit_days FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE public.deal_visit_months (
+    organization_id bigint NOT NULL,
+    pipeline_id bigint NOT NULL,
+    month date NOT NULL,
+    stage text NOT NULL,
+    bucket integer NOT NULL,
+    slot smallint DEFAULT 0 NOT NULL,
+    visits bigint NOT NULL,
+    total_s numeric NOT NULL,
+    CONSTRAINT deal_visit_months_month_check CHECK ((EXTRACT(day FROM month) = (1)::numeric))
+)
+WITH (fillfactor='90');
+
+ALTER TABLE ONLY public.deal_visit_months FORCE ROW LEVEL SECURITY;
 
 CREATE TABLE public.deals (
     id bigint NOT NULL,
@@ -1370,6 +1453,9 @@ ALTER TABLE ONLY public.contact_counts
 ALTER TABLE ONLY public.contact_history
     ADD CONSTRAINT contact_history_pkey PRIMARY KEY (organization_id, id);
 
+ALTER TABLE ONLY public.contact_tags
+    ADD CONSTRAINT contact_tags_pkey PRIMARY KEY (organization_id, tag, contact_id);
+
 ALTER TABLE ONLY public.contacts
     ADD CONSTRAINT contacts_organization_id_id_key UNIQUE (organization_id, id);
 
@@ -1387,6 +1473,9 @@ ALTER TABLE ONLY public.deal_stage_history
 
 ALTER TABLE ONLY public.deal_visit_days
     ADD CONSTRAINT deal_visit_days_pkey PRIMARY KEY (organization_id, pipeline_id, day, stage, bucket, slot);
+
+ALTER TABLE ONLY public.deal_visit_months
+    ADD CONSTRAINT deal_visit_months_pkey PRIMARY KEY (organization_id, pipeline_id, month, stage, bucket, slot);
 
 ALTER TABLE ONLY public.deals
     ADD CONSTRAINT deals_organization_id_id_key UNIQUE (organization_id, id);
@@ -1490,6 +1579,8 @@ CREATE INDEX api_keys_list_idx ON public.api_keys USING btree (organization_id, 
 CREATE UNIQUE INDEX api_keys_token_hash_idx ON public.api_keys USING btree (token_hash, organization_id);
 
 CREATE INDEX contact_history_contact_idx ON public.contact_history USING btree (organization_id, contact_id, changed_at DESC, id DESC);
+
+CREATE INDEX contact_tags_contact_idx ON public.contact_tags USING btree (organization_id, contact_id);
 
 CREATE INDEX contacts_company_trgm_idx ON public.contacts USING gin (organization_id, company public.gin_trgm_ops);
 
@@ -1641,6 +1732,10 @@ CREATE TRIGGER contact_counts_insert AFTER INSERT ON public.contacts REFERENCING
 
 CREATE TRIGGER contact_counts_update AFTER UPDATE ON public.contacts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.contact_counts_move();
 
+CREATE TRIGGER contact_tags_insert AFTER INSERT ON public.contacts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.contact_tags_add();
+
+CREATE TRIGGER contact_tags_update AFTER UPDATE ON public.contacts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.contact_tags_move();
+
 CREATE TRIGGER deal_counts_delete AFTER DELETE ON public.deals REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.deal_counts_remove();
 
 CREATE TRIGGER deal_counts_insert AFTER INSERT ON public.deals REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.deal_counts_add();
@@ -1702,6 +1797,9 @@ ALTER TABLE ONLY public.contact_history
 ALTER TABLE ONLY public.contact_history
     ADD CONSTRAINT contact_history_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.contact_tags
+    ADD CONSTRAINT contact_tags_organization_id_contact_id_fkey FOREIGN KEY (organization_id, contact_id) REFERENCES public.contacts(organization_id, id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.contacts
     ADD CONSTRAINT contacts_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
@@ -1719,6 +1817,9 @@ ALTER TABLE ONLY public.deal_stage_history
 
 ALTER TABLE ONLY public.deal_visit_days
     ADD CONSTRAINT deal_visit_days_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.deal_visit_months
+    ADD CONSTRAINT deal_visit_months_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.deals
     ADD CONSTRAINT deals_contact_fkey FOREIGN KEY (organization_id, contact_id) REFERENCES public.contacts(organization_id, id);
@@ -1807,6 +1908,8 @@ ALTER TABLE public.contact_counts ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.contact_history ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.contact_tags ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.contacts ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.deal_counts ENABLE ROW LEVEL SECURITY;
@@ -1816,6 +1919,8 @@ ALTER TABLE public.deal_counts_org ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.deal_stage_history ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.deal_visit_days ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.deal_visit_months ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.deals ENABLE ROW LEVEL SECURITY;
 
@@ -1873,6 +1978,8 @@ CREATE POLICY tenant_isolation ON public.contact_counts USING ((organization_id 
 
 CREATE POLICY tenant_isolation ON public.contact_history USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
+CREATE POLICY tenant_isolation ON public.contact_tags USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
 CREATE POLICY tenant_isolation ON public.contacts USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.deal_counts USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
@@ -1882,6 +1989,8 @@ CREATE POLICY tenant_isolation ON public.deal_counts_org USING ((organization_id
 CREATE POLICY tenant_isolation ON public.deal_stage_history USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.deal_visit_days USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY tenant_isolation ON public.deal_visit_months USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.deals USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 

@@ -270,10 +270,10 @@ func (w *worker) velocitySQL(ctx context.Context) error {
 	if err := w.defaultPipeline(ctx); err != nil {
 		return err
 	}
-	since := time.Now().Add(-90 * 24 * time.Hour)
-	y, m, d := since.UTC().Date()
-	firstDayEnd := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
-	if err := w.scoped(ctx, org, sqlStageVisits, org, w.h.pipelineID, firstDayEnd.Format(time.DateOnly), since, firstDayEnd); err != nil {
+	since, firstDayEnd := window(time.Now(), 90)
+	months, daysFrom, daysTo := visitRanges(firstDayEnd)
+	if err := w.scoped(ctx, org, sqlStageVisits, org, w.h.pipelineID, months.Format(time.DateOnly), daysFrom.Format(time.DateOnly),
+		daysTo.Format(time.DateOnly), firstDayEnd.Format(time.DateOnly), since, firstDayEnd); err != nil {
 		return err
 	}
 	if err := w.scoped(ctx, org, sqlWonSince, org, w.h.pipelineID, firstDayEnd.Format(time.DateOnly)); err != nil {
@@ -288,6 +288,22 @@ func window(now time.Time, days int) (from, firstDayEnd time.Time) {
 	from = now.Add(-time.Duration(days) * 24 * time.Hour)
 	y, m, d := from.UTC().Date()
 	return from, time.Date(y, m, d, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+}
+
+// visitRanges is how velocity splits a window whose first day ends at firstDayEnd (modules/deals:
+// visitRangesOf): the read model's months from months on, and its days in [daysFrom, daysTo),
+// added when on or after firstDayEnd and taken away before it.
+func visitRanges(firstDayEnd time.Time) (months, daysFrom, daysTo time.Time) {
+	start := time.Date(firstDayEnd.Year(), firstDayEnd.Month(), 1, 0, 0, 0, 0, time.UTC)
+	next := start.AddDate(0, 1, 0)
+	switch {
+	case firstDayEnd.Equal(start):
+		return start, firstDayEnd, firstDayEnd
+	case next.Sub(firstDayEnd) <= firstDayEnd.Sub(start):
+		return next, firstDayEnd, next
+	default:
+		return start, start, firstDayEnd
+	}
 }
 
 func (w *worker) summarySQL(ctx context.Context) error {

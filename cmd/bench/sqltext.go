@@ -72,7 +72,7 @@ const (
 	sqlContactsSearchPage  = contactsPageCols + contactsSearchWhere + " ORDER BY created_at DESC, id DESC LIMIT %d"
 	sqlContactsSearchCount = "SELECT count(*) FROM (SELECT 1 FROM contacts " + contactsSearchWhere + " LIMIT 10001) AS capped"
 	sqlContactsTagPage     = contactsPageCols + contactsTagWhere + " ORDER BY created_at DESC, id DESC LIMIT %d"
-	sqlContactsTagCount    = "SELECT count(*) FROM (SELECT 1 FROM contacts " + contactsTagWhere + " LIMIT 10001) AS capped"
+	sqlContactsTagCount    = "SELECT count(*) FROM (SELECT 1 FROM contact_tags WHERE organization_id = $1 AND tag = $2 LIMIT 10001) AS capped"
 
 	// modules/timeline/store.go insert and list.
 	activityCols      = "id, organization_id, deal_id, author_id, type, payload, created_at, edited_at"
@@ -139,14 +139,19 @@ const (
 	sqlPaths = "SELECT stages, sum(deals)::bigint AS deals FROM analytics_deal_paths WHERE organization_id = $1 AND pipeline_id = $2 GROUP BY stages HAVING sum(deals) <> 0"
 
 	// modules/deals/velocity.go velocityVisits (velocity's visits: the read model's whole
-	// days, the history of the first day, the middle visits picked from their bucket) and
+	// months and the days to the nearest month boundary, the history of the first day, the
+	// middle visits picked from their bucket) and
 	// modules/deals/reports.go wonBetween (the won deals of the window's first day).
 	sqlStageVisits = `WITH parts AS (
-    SELECT stage, bucket, visits, total_s FROM deal_visit_days
-    WHERE organization_id = $1 AND pipeline_id = $2 AND day >= $3::date
+    SELECT stage, bucket, visits, total_s FROM deal_visit_months
+    WHERE organization_id = $1 AND pipeline_id = $2 AND month >= $3::date
+    UNION ALL
+    SELECT stage, bucket, CASE WHEN day >= $6::date THEN visits ELSE -visits END, CASE WHEN day >= $6::date THEN total_s ELSE -total_s END
+    FROM deal_visit_days
+    WHERE organization_id = $1 AND pipeline_id = $2 AND day >= $4::date AND day < $5::date
     UNION ALL
     SELECT stage, deals_visit_bucket(entered_at, left_at), 1, extract(epoch FROM left_at - entered_at) FROM deal_stage_history
-    WHERE organization_id = $1 AND pipeline_id = $2 AND left_at >= $4 AND left_at < $5 AND left_at IS NOT NULL AND NOT trashed
+    WHERE organization_id = $1 AND pipeline_id = $2 AND left_at >= $7 AND left_at < $8 AND left_at IS NOT NULL AND NOT trashed
 ), buckets AS (
     SELECT stage, bucket, sum(visits)::bigint AS visits, sum(total_s) AS total_s FROM parts
     GROUP BY stage, bucket HAVING sum(visits) <> 0
@@ -167,7 +172,7 @@ const (
         SELECT h.left_at - h.entered_at AS d FROM deal_stage_history h
         WHERE h.organization_id = $1 AND h.pipeline_id = $2 AND h.stage = m.stage
           AND deals_visit_bucket(h.entered_at, h.left_at) = m.bucket
-          AND h.left_at >= $4 AND h.left_at IS NOT NULL AND NOT h.trashed
+          AND h.left_at >= $7 AND h.left_at IS NOT NULL AND NOT h.trashed
         ORDER BY 1 OFFSET m.first_rank - m.below - 1 LIMIT m.last_rank - m.first_rank + 1) p
 )
 SELECT stage, n AS visits, round(total_s / n * 1000000)::bigint AS mean_us,

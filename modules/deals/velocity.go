@@ -13,15 +13,19 @@ import (
 
 // The velocity report's stage visits (dealsapi.Deals.StageVisits) come from a read model of
 // the finished visits, deal_visit_days (migration 20261203400100): per pipeline, UTC day the
-// visit ended, stage and length bucket, how many and their summed length. Statement
+// visit ended, stage and length bucket, how many and their summed length; and the same per
+// UTC month in deal_visit_months (migration 20261203700100). Statement
 // triggers on deal_stage_history keep it in step in the transaction of every write of the
 // history, so a stage change, a close, a reopen, a pipeline change, the first visit of a
 // new deal, a delete for good (the history goes by its foreign key) and the trash
 // (setVisitsTrashed) all move it, whichever code runs the statement.
 //
 // One statement reads, so everything comes from one snapshot:
-//   - the whole UTC days of the window from deal_visit_days, the part of its first day after
-//     its start from the history (deal_stage_history_ended_idx), summed per stage and bucket;
+//   - the whole UTC months of the window from deal_visit_months, the whole days between its
+//     first day and the nearest month boundary from deal_visit_days (added up to the next
+//     month, or taken away from the first day's month: visitRangesOf), the part of its first
+//     day after its start from the history (deal_stage_history_ended_idx), summed per stage
+//     and bucket;
 //   - count and mean per stage from those sums: the mean is Σ epoch / count as numeric, the
 //     very division avg() makes over the same exact values;
 //   - the median: the buckets, in order, say which one holds the middle visit (and which
@@ -31,15 +35,19 @@ import (
 //     interval, (hi − lo) × 0.5 + lo, so the result is the one of percentile_cont(0.5) over
 //     all the visits, to the microsecond.
 //
-// What a report reads is bounded by the window's days × stages × buckets of the read model
-// plus a day's visits plus the visits of the window in one or two buckets per stage,
-// instead of every visit of the window.
+// What a report reads is bounded by the window's months and at most about half a month of
+// days, × stages × buckets, plus a day's visits plus the visits of the window in one or two
+// buckets per stage, instead of every visit of the window.
 const velocitySQL = `WITH parts AS (
-    SELECT stage, bucket, visits, total_s FROM deal_visit_days
-    WHERE organization_id = $1 AND pipeline_id = $2 AND day >= $3::date
+    SELECT stage, bucket, visits, total_s FROM deal_visit_months
+    WHERE organization_id = $1 AND pipeline_id = $2 AND month >= $3::date
+    UNION ALL
+    SELECT stage, bucket, CASE WHEN day >= $6::date THEN visits ELSE -visits END, CASE WHEN day >= $6::date THEN total_s ELSE -total_s END
+    FROM deal_visit_days
+    WHERE organization_id = $1 AND pipeline_id = $2 AND day >= $4::date AND day < $5::date
     UNION ALL
     SELECT stage, deals_visit_bucket(entered_at, left_at), 1, extract(epoch FROM left_at - entered_at) FROM deal_stage_history
-    WHERE organization_id = $1 AND pipeline_id = $2 AND left_at >= $4 AND left_at < $5 AND left_at IS NOT NULL AND NOT trashed
+    WHERE organization_id = $1 AND pipeline_id = $2 AND left_at >= $7 AND left_at < $8 AND left_at IS NOT NULL AND NOT trashed
 ), buckets AS (
     SELECT stage, bucket, sum(visits)::bigint AS visits, sum(total_s) AS total_s FROM parts
     GROUP BY stage, bucket HAVING sum(visits) <> 0
@@ -60,12 +68,38 @@ const velocitySQL = `WITH parts AS (
         SELECT h.left_at - h.entered_at AS d FROM deal_stage_history h
         WHERE h.organization_id = $1 AND h.pipeline_id = $2 AND h.stage = m.stage
           AND deals_visit_bucket(h.entered_at, h.left_at) = m.bucket
-          AND h.left_at >= $4 AND h.left_at IS NOT NULL AND NOT h.trashed
+          AND h.left_at >= $7 AND h.left_at IS NOT NULL AND NOT h.trashed
         ORDER BY 1 OFFSET m.first_rank - m.below - 1 LIMIT m.last_rank - m.first_rank + 1) p
 )
 SELECT stage, n AS visits, round(total_s / n * 1000000)::bigint AS mean_us,
        round(extract(epoch FROM CASE WHEN count(*) = 1 THEN min(d) ELSE (max(d) - min(d)) * 0.5::float8 + min(d) END) * 1000000)::bigint AS median_us
 FROM picked GROUP BY stage, n, total_s`
+
+// visitRanges are the parts of the read model a window starting at some instant reads: the
+// UTC months from months on (deal_visit_months), the days in [daysFrom, daysTo) of
+// deal_visit_days, added when on or after firstDayEnd and taken away before it, and the
+// history from the window's start to firstDayEnd (the end of its first UTC day).
+type visitRanges struct {
+	firstDayEnd, months, daysFrom, daysTo time.Time
+}
+
+// visitRangesOf splits the window starting at since at the month boundary nearest to the end
+// of its first day: the whole months after that day plus the days up to that month (when
+// the next month is nearer) or the month of that day minus its days before it (when the
+// month's start is nearer), so that a window reads at most about half a month of days.
+func visitRangesOf(since time.Time) visitRanges {
+	y, m, d := since.UTC().Date()
+	end := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+	start := time.Date(end.Year(), end.Month(), 1, 0, 0, 0, 0, time.UTC)
+	next := start.AddDate(0, 1, 0)
+	if end.Equal(start) {
+		return visitRanges{firstDayEnd: end, months: start, daysFrom: end, daysTo: end}
+	}
+	if next.Sub(end) <= end.Sub(start) {
+		return visitRanges{firstDayEnd: end, months: next, daysFrom: end, daysTo: next}
+	}
+	return visitRanges{firstDayEnd: end, months: start, daysFrom: start, daysTo: end}
+}
 
 // velocityVisits reports the visits of the pipeline's stages that ended at or after since,
 // per stage key, from the read model (see velocitySQL).
@@ -76,10 +110,10 @@ func (s store) velocityVisits(ctx context.Context, orgID, pipelineID int64, sinc
 		Mean   int64  `db:"mean_us"`
 		Median int64  `db:"median_us"`
 	}
-	y, m, d := since.UTC().Date()
-	firstDayEnd := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
-	rows, err := database.Select[row](ctx, s.db.Q(ctx),
-		sq.Expr(velocitySQL, orgID, pipelineID, firstDayEnd.Format(time.DateOnly), since, firstDayEnd))
+	r := visitRangesOf(since)
+	rows, err := database.Select[row](ctx, s.db.Q(ctx), sq.Expr(velocitySQL, orgID, pipelineID,
+		r.months.Format(time.DateOnly), r.daysFrom.Format(time.DateOnly), r.daysTo.Format(time.DateOnly),
+		r.firstDayEnd.Format(time.DateOnly), since, r.firstDayEnd))
 	if err != nil {
 		return nil, fmt.Errorf("stage visits: %w", err)
 	}

@@ -15,7 +15,8 @@ import (
 
 // The migration that adds the velocity read model fills it from the stage history there is
 // (finished visits only, per pipeline, UTC day, stage and bucket, in two organizations),
-// and from then on the history's triggers keep it in step.
+// and from then on the history's triggers keep it in step; the months, added later, are
+// filled from the days and kept by the same triggers.
 func TestTheMigrationFillsTheVelocityReadModel(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -93,6 +94,15 @@ func TestTheMigrationFillsTheVelocityReadModel(t *testing.T) {
 			FROM deal_stage_history WHERE left_at IS NOT NULL AND NOT trashed GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`)
 		if got != want {
 			t.Fatalf("read model:\n%s\nhistory:\n%s", got, want)
+		}
+		// The months (migration 20261203700100, filled from the days) hold the same per month.
+		got = rows(`SELECT organization_id, pipeline_id, month::text, stage, bucket, sum(visits)::bigint, sum(total_s)::text
+			FROM deal_visit_months GROUP BY 1, 2, 3, 4, 5 HAVING sum(visits) <> 0 ORDER BY 1, 2, 3, 4, 5`)
+		want = rows(`SELECT organization_id, pipeline_id, to_char(left_at AT TIME ZONE 'UTC', 'YYYY-MM-01'), stage, deals_visit_bucket(entered_at, left_at),
+				count(*), sum(extract(epoch FROM left_at - entered_at))::text
+			FROM deal_stage_history WHERE left_at IS NOT NULL AND NOT trashed GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`)
+		if got != want {
+			t.Fatalf("monthly read model:\n%s\nhistory:\n%s", got, want)
 		}
 	}
 	recount()

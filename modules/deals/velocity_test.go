@@ -122,6 +122,20 @@ func (e velocityEnv) checkReadModel(t *testing.T) {
 		HAVING sum(visits) < 0 OR (sum(visits) = 0 AND sum(total_s) <> 0)`); bad != "" {
 		t.Fatalf("emptied rows that still hold something:\n%s", bad)
 	}
+	// The months hold the same visits summed per UTC month.
+	gotMonths := rows(`SELECT pipeline_id, month::text, stage, bucket, sum(visits)::bigint, sum(total_s)::text FROM deal_visit_months
+		WHERE organization_id = $1 GROUP BY 1, 2, 3, 4 HAVING sum(visits) <> 0 ORDER BY 1, 2, 3, 4`)
+	wantMonths := rows(`SELECT pipeline_id, to_char(left_at AT TIME ZONE 'UTC', 'YYYY-MM-01'), stage, deals_visit_bucket(entered_at, left_at), count(*),
+			sum(extract(epoch FROM left_at - entered_at))::text
+		FROM deal_stage_history WHERE organization_id = $1 AND left_at IS NOT NULL AND NOT trashed GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
+	if gotMonths != wantMonths {
+		t.Fatalf("monthly read model differs from the history\nread model:\n%s\nhistory:\n%s", gotMonths, wantMonths)
+	}
+	if bad := rows(`SELECT pipeline_id, month, stage, bucket, sum(visits), sum(total_s) FROM deal_visit_months
+		WHERE organization_id = $1 GROUP BY 1, 2, 3, 4
+		HAVING sum(visits) < 0 OR (sum(visits) = 0 AND sum(total_s) <> 0)`); bad != "" {
+		t.Fatalf("emptied monthly rows that still hold something:\n%s", bad)
+	}
 }
 
 // bucketEdges are lengths at and around the bucket thresholds of deals_visit_bucket.
@@ -172,6 +186,14 @@ func windowStarts(now time.Time, ends []time.Time) []time.Time {
 	}
 	midnight := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -10)
 	out = append(out, midnight, midnight.Add(time.Microsecond), midnight.Add(-time.Microsecond))
+	// Around month boundaries: a first day ending on the 1st (whole months only), early in a
+	// month (its month less some days) and late in one (days up to the next month).
+	y, m, _ := now.UTC().Date()
+	for k := range 4 {
+		first := time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).AddDate(0, -k, 0)
+		out = append(out, first, first.Add(-time.Microsecond), first.Add(time.Microsecond), first.AddDate(0, 0, 4).Add(time.Hour),
+			first.AddDate(0, 0, 14).Add(-time.Hour), first.AddDate(0, 0, 15).Add(time.Hour), first.AddDate(0, 0, 24).Add(time.Hour))
+	}
 	for i := 0; i < len(ends); i += max(1, len(ends)/6) {
 		out = append(out, ends[i], ends[i].Add(time.Microsecond))
 	}
