@@ -125,6 +125,38 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.contact_search_add() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO contact_search (organization_id, contact_id, doc)
+    SELECT organization_id, id, contacts_search_doc(name, email, phone, company)
+    FROM new_rows WHERE deleted_at IS NULL
+    ORDER BY 1, 2;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.contact_search_move() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    DELETE FROM contact_search s
+    USING old_rows o JOIN new_rows n ON n.organization_id = o.organization_id AND n.id = o.id
+    WHERE o.deleted_at IS NULL AND n.deleted_at IS NOT NULL
+      AND s.organization_id = o.organization_id AND s.contact_id = o.id;
+    INSERT INTO contact_search AS s (organization_id, contact_id, doc)
+    SELECT n.organization_id, n.id, contacts_search_doc(n.name, n.email, n.phone, n.company)
+    FROM new_rows n JOIN old_rows o ON o.organization_id = n.organization_id AND o.id = n.id
+    WHERE n.deleted_at IS NULL
+      AND (o.deleted_at IS NOT NULL
+           OR contacts_search_doc(n.name, n.email, n.phone, n.company) <> contacts_search_doc(o.name, o.email, o.phone, o.company))
+    ORDER BY 1, 2
+    ON CONFLICT (organization_id, contact_id) DO UPDATE SET doc = excluded.doc;
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.contact_tags_add() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -167,6 +199,10 @@ CREATE FUNCTION public.contacts_email_key(email text) RETURNS text
 CREATE FUNCTION public.contacts_phone_digits(phone text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN regexp_replace(phone, '[^0-9]'::text, ''::text, 'g'::text);
+
+CREATE FUNCTION public.contacts_search_doc(name text, email text, phone text, company text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN lower(concat_ws(''::text, name, email, phone, company));
 
 CREATE FUNCTION public.contacts_tags_valid(tags text[]) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -793,6 +829,14 @@ ALTER TABLE public.contact_history ALTER COLUMN id ADD GENERATED ALWAYS AS IDENT
     NO MAXVALUE
     CACHE 1
 );
+
+CREATE TABLE public.contact_search (
+    organization_id bigint NOT NULL,
+    contact_id bigint NOT NULL,
+    doc text NOT NULL
+);
+
+ALTER TABLE ONLY public.contact_search FORCE ROW LEVEL SECURITY;
 
 CREATE TABLE public.contact_tags (
     organization_id bigint NOT NULL,
@@ -1453,6 +1497,9 @@ ALTER TABLE ONLY public.contact_counts
 ALTER TABLE ONLY public.contact_history
     ADD CONSTRAINT contact_history_pkey PRIMARY KEY (organization_id, id);
 
+ALTER TABLE ONLY public.contact_search
+    ADD CONSTRAINT contact_search_pkey PRIMARY KEY (organization_id, contact_id);
+
 ALTER TABLE ONLY public.contact_tags
     ADD CONSTRAINT contact_tags_pkey PRIMARY KEY (organization_id, tag, contact_id);
 
@@ -1579,6 +1626,8 @@ CREATE INDEX api_keys_list_idx ON public.api_keys USING btree (organization_id, 
 CREATE UNIQUE INDEX api_keys_token_hash_idx ON public.api_keys USING btree (token_hash, organization_id);
 
 CREATE INDEX contact_history_contact_idx ON public.contact_history USING btree (organization_id, contact_id, changed_at DESC, id DESC);
+
+CREATE INDEX contact_search_doc_idx ON public.contact_search USING gin (organization_id, doc public.gin_trgm_ops);
 
 CREATE INDEX contact_tags_contact_idx ON public.contact_tags USING btree (organization_id, contact_id);
 
@@ -1732,6 +1781,10 @@ CREATE TRIGGER contact_counts_insert AFTER INSERT ON public.contacts REFERENCING
 
 CREATE TRIGGER contact_counts_update AFTER UPDATE ON public.contacts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.contact_counts_move();
 
+CREATE TRIGGER contact_search_insert AFTER INSERT ON public.contacts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.contact_search_add();
+
+CREATE TRIGGER contact_search_update AFTER UPDATE ON public.contacts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.contact_search_move();
+
 CREATE TRIGGER contact_tags_insert AFTER INSERT ON public.contacts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.contact_tags_add();
 
 CREATE TRIGGER contact_tags_update AFTER UPDATE ON public.contacts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.contact_tags_move();
@@ -1796,6 +1849,9 @@ ALTER TABLE ONLY public.contact_history
 
 ALTER TABLE ONLY public.contact_history
     ADD CONSTRAINT contact_history_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.contact_search
+    ADD CONSTRAINT contact_search_organization_id_contact_id_fkey FOREIGN KEY (organization_id, contact_id) REFERENCES public.contacts(organization_id, id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.contact_tags
     ADD CONSTRAINT contact_tags_organization_id_contact_id_fkey FOREIGN KEY (organization_id, contact_id) REFERENCES public.contacts(organization_id, id) ON DELETE CASCADE;
@@ -1908,6 +1964,8 @@ ALTER TABLE public.contact_counts ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.contact_history ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.contact_search ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.contact_tags ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.contacts ENABLE ROW LEVEL SECURITY;
@@ -1977,6 +2035,8 @@ CREATE POLICY tenant_isolation ON public.api_keys USING ((organization_id = publ
 CREATE POLICY tenant_isolation ON public.contact_counts USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.contact_history USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
+
+CREATE POLICY tenant_isolation ON public.contact_search USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 
 CREATE POLICY tenant_isolation ON public.contact_tags USING ((organization_id = public.current_organization_id())) WITH CHECK ((organization_id = public.current_organization_id()));
 

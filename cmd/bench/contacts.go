@@ -27,7 +27,7 @@ func (h *harness) contactOps() []op {
 			},
 			sql: func(ctx context.Context, w *worker) error {
 				p := "%" + seed.BenchSearch + "%"
-				return w.contactsPage(ctx, sqlContactsSearchPage, sqlContactsSearchCount, []any{p, p, p, p}, []any{p, p, p, p})
+				return w.contactsPage(ctx, sqlContactsSearchPage, sqlContactsSearchCount, []any{p, p, p, p}, []any{p})
 			},
 		},
 		{
@@ -43,8 +43,8 @@ func (h *harness) contactOps() []op {
 }
 
 // contactsPage is the contact list: the page, and the count, each with the organization
-// then its own arguments of the filter (a tag filter is counted from contact_tags, by the
-// tag rather than by the array the page's containment takes).
+// then its own arguments of the filter (the count of a search reads contact_search, that of
+// a tag contact_tags, by the tag rather than by the array the page's containment takes).
 func (w *worker) contactsPage(ctx context.Context, page, count string, pageArgs, countArgs []any) error {
 	org := w.h.orgID
 	n, err := w.scopedRows(ctx, org, fmt.Sprintf(page, w.h.cfg.PageSize+1), append([]any{org}, pageArgs...)...)

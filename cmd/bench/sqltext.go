@@ -70,7 +70,7 @@ const (
 	contactsTagWhere       = "WHERE (organization_id = $1 AND tags @> $2::text[])"
 	contactsPageCols       = "SELECT " + contactCols + ", lower(name) AS sort_name FROM contacts "
 	sqlContactsSearchPage  = contactsPageCols + contactsSearchWhere + " ORDER BY created_at DESC, id DESC LIMIT %d"
-	sqlContactsSearchCount = "SELECT count(*) FROM (SELECT 1 FROM contacts " + contactsSearchWhere + " LIMIT 10001) AS capped"
+	sqlContactsSearchCount = "SELECT count(*) FROM (SELECT 1 FROM contact_search WHERE organization_id = $1 AND doc LIKE lower($2) LIMIT 10001) AS capped"
 	sqlContactsTagPage     = contactsPageCols + contactsTagWhere + " ORDER BY created_at DESC, id DESC LIMIT %d"
 	sqlContactsTagCount    = "SELECT count(*) FROM (SELECT 1 FROM contact_tags WHERE organization_id = $1 AND tag = $2 LIMIT 10001) AS capped"
 

@@ -73,6 +73,10 @@ func hasDeals(n int64) error {
 		fmt.Sprintf("the contact cannot be deleted: %d %s it; delete those deals or move them to another contact first", n, word))
 }
 
+// searchSeparator joins the searched fields in contact_search's text (migration
+// 20261203700300); a search holding it is counted in contacts instead.
+const searchSeparator = '\x01'
+
 // likePattern turns a search text into an ILIKE pattern matching it as a substring, with
 // the pattern characters of the text taken literally.
 func likePattern(search string) string {

@@ -182,7 +182,7 @@ func newPlan(scale float64, anchor time.Time, seed uint64) (*plan, error) {
 
 // dataTables are truncated by Reset, children first.
 var dataTables = []string{"events", "activities", "tasks", "analytics_deals_created", "analytics_deal_totals",
-	"analytics_deals_open", "analytics_deals_won", "analytics_deal_paths", "deal_visit_days", "deal_visit_months", "deal_stage_history", "deals", "pipeline_stages", "pipelines", "contact_tags", "contacts",
+	"analytics_deals_open", "analytics_deals_won", "analytics_deal_paths", "deal_visit_days", "deal_visit_months", "deal_stage_history", "deals", "pipeline_stages", "pipelines", "contact_tags", "contact_search", "contacts",
 	"organization_members", "refresh_tokens", "idempotency_keys", "organizations", "users"}
 
 // Run seeds the database at dsn, which must already be migrated.
