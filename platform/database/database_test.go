@@ -173,3 +173,42 @@ func TestScopedRowsReadToTheEndReleaseTheirConnection(t *testing.T) {
 		t.Fatalf("%d connections still held after the rows were read to the end", n)
 	}
 }
+
+// positional scans itself by position, counting how often it was asked to.
+type positional struct {
+	ID   int64  `db:"id"`
+	Name string `db:"name"`
+}
+
+var positionalScans int
+
+func (p *positional) Columns() []string { return []string{"id", "name"} }
+
+func (p *positional) ScanTargets() []any {
+	positionalScans++
+	return []any{&p.ID, &p.Name}
+}
+
+// A PositionalRow is scanned by position when the statement's columns are its own, and by
+// name when they are not (another order, other columns), never into the wrong fields.
+func TestPositionalRowsFallBackToNamesForOtherColumns(t *testing.T) {
+	db := testdb.New(t, sources)
+	ctx := context.Background()
+	for i, name := range []string{"a", "b"} {
+		if err := insert(ctx, db, int64(i+1), name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := database.Select[positional](ctx, db.Q(ctx), database.SQL.Select("id", "name").From("things").OrderBy("id"))
+	if err != nil || len(got) != 2 || got[1] != (positional{2, "b"}) || positionalScans != 2 {
+		t.Fatalf("by position: %v %v after %d positional scans", got, err, positionalScans)
+	}
+	one, err := database.Get[positional](ctx, db.Q(ctx), database.SQL.Select("name", "id").From("things").Where(sq.Eq{"id": 1}))
+	if err != nil || one != (positional{1, "a"}) || positionalScans != 2 {
+		t.Fatalf("other order: %v %v after %d positional scans", one, err, positionalScans)
+	}
+	one, err = database.Get[positional](ctx, db.Q(ctx), database.SQL.Select("id", "upper(name) AS name").From("things").Where(sq.Eq{"id": 2}))
+	if err != nil || one != (positional{2, "B"}) {
+		t.Fatalf("expression under the column's name: %v %v", one, err)
+	}
+}

@@ -148,8 +148,9 @@ func (a Amount) Div(n int64) (Amount, error) {
 	return Amount{d: a.d.DivRound(decimal.NewFromInt(n), Places)}, nil
 }
 
-// MarshalJSON renders the amount as a JSON string with two fractional digits.
-func (a Amount) MarshalJSON() ([]byte, error) { return []byte(`"` + a.String() + `"`), nil }
+// MarshalText renders the amount with two fractional digits; encoding/json writes it as a
+// string (and, unlike a MarshalJSON method's output, does not parse it again).
+func (a Amount) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
 // UnmarshalJSON accepts a JSON number or a string holding one. Errors are
 // *apperr.FieldDecodeError about the field "amount", the name of every money field of the API,

@@ -101,7 +101,9 @@ func (d DateInput) Time() time.Time { return d.In(time.UTC).t }
 func (d DateInput) String() string { return d.Time().Format(time.DateOnly) }
 
 // MarshalJSON renders the date as "YYYY-MM-DD", so that a decoded request can be echoed.
-func (d DateInput) MarshalJSON() ([]byte, error) { return Date(d.Time()).MarshalJSON() }
+func (d DateInput) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + d.Time().Format(time.DateOnly) + `"`), nil
+}
 
 // UnmarshalJSONField decodes a JSON string holding a date for the JSON field named field.
 // Its errors are *FieldDecodeError about that field, which Bind reports as a 400. JSON null
