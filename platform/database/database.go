@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"slices"
 	"strings"
@@ -192,9 +193,34 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 	return db.runTx(ctx, "BEGIN", "", fn)
 }
 
+// txAttempts is how many times a transaction is run when PostgreSQL aborts it as a deadlock
+// victim or for a serialization failure.
+const txAttempts = 3
+
 // runTx runs fn in a transaction opened by begin (a BEGIN statement) followed by extra
-// statements of the same round trip ("" for none).
+// statements of the same round trip ("" for none). A transaction that PostgreSQL aborted to
+// break a deadlock or for a serialization failure is run again from the start, as the
+// PostgreSQL manual advises (up to txAttempts in all, after a short random pause): writers
+// of one organization meet on the rows of its read models and kept counts, which different
+// writes (a new closed deal, a delete, a move to the trash) reach in different orders. fn
+// must therefore keep its effects in the transaction or in AfterCommit, as every use case
+// does; the work an aborted attempt queued with AfterCommit is dropped with it.
 func (db *DB) runTx(ctx context.Context, begin, extra string, fn func(ctx context.Context) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.runTxOnce(ctx, begin, extra, fn)
+		if code := PgCode(err); attempt == txAttempts || (code != CodeDeadlock && code != CodeSerialization) {
+			return err
+		}
+		pause := time.Duration(attempt) * time.Duration(1+rand.IntN(10)) * time.Millisecond //nolint:gosec // jitter, not a secret
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
+}
+
+func (db *DB) runTxOnce(ctx context.Context, begin, extra string, fn func(ctx context.Context) error) error {
 	var opts pgx.TxOptions
 	if s, ok := scopeOf(ctx); ok {
 		// The scope is set in the same round trip as BEGIN. The values are decimal ids or

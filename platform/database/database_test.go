@@ -3,6 +3,9 @@ package database_test
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 
@@ -210,5 +213,58 @@ func TestPositionalRowsFallBackToNamesForOtherColumns(t *testing.T) {
 	one, err = database.Get[positional](ctx, db.Q(ctx), database.SQL.Select("id", "upper(name) AS name").From("things").Where(sq.Eq{"id": 2}))
 	if err != nil || one != (positional{2, "B"}) {
 		t.Fatalf("expression under the column's name: %v %v", one, err)
+	}
+}
+
+// Two transactions that lock two rows in opposite orders deadlock; PostgreSQL aborts one of
+// them, and WithinTx runs the victim again, so both commit and the victim's work is there
+// once.
+func TestADeadlockVictimIsRunAgain(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t, sources)
+	ctx := context.Background()
+	for i, name := range []string{"a", "b"} {
+		if err := insert(ctx, db, int64(i+1), name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var both sync.WaitGroup
+	both.Add(2)
+	var attempts atomic.Int32
+	move := func(first, second int64, suffix string) error {
+		var once sync.Once
+		return db.WithinTx(ctx, func(ctx context.Context) error {
+			attempts.Add(1)
+			lock := func(id int64) error {
+				_, err := database.Exec(ctx, db.Q(ctx), database.SQL.Update("things").
+					Set("name", sq.Expr("name || ?", suffix)).Where(sq.Eq{"id": id}))
+				return err
+			}
+			if err := lock(first); err != nil {
+				return err
+			}
+			once.Do(func() { both.Done(); both.Wait() }) // each holds its first row
+			return lock(second)
+		})
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- move(1, 2, "x") }()
+	go func() { errs <- move(2, 1, "y") }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a transaction failed: %v", err)
+		}
+	}
+	if n := attempts.Load(); n != 3 {
+		t.Errorf("%d attempts, want 3 (one victim run again)", n)
+	}
+	rows, err := database.Select[thing](ctx, db.Q(ctx), database.SQL.Select("id", "name").From("things").OrderBy("id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if len(r.Name) != 3 || strings.Count(r.Name, "x") != 1 || strings.Count(r.Name, "y") != 1 {
+			t.Errorf("thing %d is %q, want each transaction's suffix once", r.ID, r.Name)
+		}
 	}
 }
