@@ -108,33 +108,24 @@ func (e velocityEnv) checkReadModel(t *testing.T) {
 		return strings.Join(out, "\n")
 	}
 	// A row of the read model is spread over slots (one per writing connection): its sums
-	// are what counts.
-	got := rows(`SELECT pipeline_id, day::text, stage, bucket, sum(visits)::bigint, sum(total_s)::text FROM deal_visit_days
-		WHERE organization_id = $1 GROUP BY 1, 2, 3, 4 HAVING sum(visits) <> 0 ORDER BY 1, 2, 3, 4`)
-	want := rows(`SELECT pipeline_id, (left_at AT TIME ZONE 'UTC')::date::text, stage, deals_visit_bucket(entered_at, left_at), count(*),
-			sum(extract(epoch FROM left_at - entered_at))::text
-		FROM deal_stage_history WHERE organization_id = $1 AND left_at IS NOT NULL AND NOT trashed GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
-	if got != want {
-		t.Fatalf("read model differs from the history\nread model:\n%s\nhistory:\n%s", got, want)
-	}
-	if bad := rows(`SELECT pipeline_id, day, stage, bucket, sum(visits), sum(total_s) FROM deal_visit_days
-		WHERE organization_id = $1 GROUP BY 1, 2, 3, 4
-		HAVING sum(visits) < 0 OR (sum(visits) = 0 AND sum(total_s) <> 0)`); bad != "" {
-		t.Fatalf("emptied rows that still hold something:\n%s", bad)
-	}
-	// The months hold the same visits summed per UTC month.
-	gotMonths := rows(`SELECT pipeline_id, month::text, stage, bucket, sum(visits)::bigint, sum(total_s)::text FROM deal_visit_months
-		WHERE organization_id = $1 GROUP BY 1, 2, 3, 4 HAVING sum(visits) <> 0 ORDER BY 1, 2, 3, 4`)
-	wantMonths := rows(`SELECT pipeline_id, to_char(left_at AT TIME ZONE 'UTC', 'YYYY-MM-01'), stage, deals_visit_bucket(entered_at, left_at), count(*),
-			sum(extract(epoch FROM left_at - entered_at))::text
-		FROM deal_stage_history WHERE organization_id = $1 AND left_at IS NOT NULL AND NOT trashed GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
-	if gotMonths != wantMonths {
-		t.Fatalf("monthly read model differs from the history\nread model:\n%s\nhistory:\n%s", gotMonths, wantMonths)
-	}
-	if bad := rows(`SELECT pipeline_id, month, stage, bucket, sum(visits), sum(total_s) FROM deal_visit_months
-		WHERE organization_id = $1 GROUP BY 1, 2, 3, 4
-		HAVING sum(visits) < 0 OR (sum(visits) = 0 AND sum(total_s) <> 0)`); bad != "" {
-		t.Fatalf("emptied monthly rows that still hold something:\n%s", bad)
+	// are what counts. The days and the months hold the same visits, per UTC day and month.
+	for _, rm := range []struct{ table, unit, ofVisit string }{
+		{"deal_visit_days", "day", "(left_at AT TIME ZONE 'UTC')::date::text"},
+		{"deal_visit_months", "month", "to_char(left_at AT TIME ZONE 'UTC', 'YYYY-MM-01')"},
+	} {
+		got := rows(fmt.Sprintf(`SELECT pipeline_id, %s::text, stage, bucket, sum(visits)::bigint, sum(total_s)::text FROM %s
+			WHERE organization_id = $1 GROUP BY 1, 2, 3, 4 HAVING sum(visits) <> 0 ORDER BY 1, 2, 3, 4`, rm.unit, rm.table))
+		want := rows(fmt.Sprintf(`SELECT pipeline_id, %s, stage, deals_visit_bucket(entered_at, left_at), count(*),
+				sum(extract(epoch FROM left_at - entered_at))::text
+			FROM deal_stage_history WHERE organization_id = $1 AND left_at IS NOT NULL AND NOT trashed GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`, rm.ofVisit))
+		if got != want {
+			t.Fatalf("%s differs from the history\nread model:\n%s\nhistory:\n%s", rm.table, got, want)
+		}
+		if bad := rows(fmt.Sprintf(`SELECT pipeline_id, %s, stage, bucket, sum(visits), sum(total_s) FROM %s
+			WHERE organization_id = $1 GROUP BY 1, 2, 3, 4
+			HAVING sum(visits) < 0 OR (sum(visits) = 0 AND sum(total_s) <> 0)`, rm.unit, rm.table)); bad != "" {
+			t.Fatalf("emptied rows of %s that still hold something:\n%s", rm.table, bad)
+		}
 	}
 }
 
