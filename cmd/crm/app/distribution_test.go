@@ -2,8 +2,13 @@ package app_test
 
 import (
 	"context"
+	"os"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/mini-crm/crm/cmd/crm/app/apptest"
 )
@@ -78,5 +83,51 @@ func TestEveryTenantTableCanBeDistributedByOrganization(t *testing.T) {
 		WHERE table_schema = current_schema() AND column_name = 'organization_id'`).Scan(&tenant)
 	if err != nil || tenant < 15 {
 		t.Fatalf("%d tenant tables found (err %v): the catalog query sees the wrong schema", tenant, err)
+	}
+}
+
+// The README's Citus commands distribute exactly the tenant tables there are: a new tenant
+// table that the scaling section does not name fails here.
+func TestTheScalingSectionNamesEveryTenantTable(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	start := strings.Index(text, "SELECT create_distributed_table('organization_members'")
+	end := strings.Index(text[max(start, 0):], "]) t;")
+	if start < 0 || end < 0 {
+		t.Fatal("the README's scaling section has no create_distributed_table commands")
+	}
+	var named []string
+	for _, m := range regexp.MustCompile(`'([a-z_]+)'`).FindAllStringSubmatch(text[start:start+end], -1) {
+		if m[1] != "organization_id" {
+			named = append(named, m[1])
+		}
+	}
+	s := apptest.New(t)
+	rows, err := s.App.DB.Pool.Query(context.Background(), `SELECT c.relname FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'organization_id' AND NOT a.attisdropped
+		WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = current_schema() ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(named)
+	named = slices.Compact(named)
+	for _, tb := range tables {
+		if !slices.Contains(named, tb) {
+			t.Errorf("tenant table %s is not distributed by the README's scaling section", tb)
+		}
+	}
+	for _, n := range named {
+		if !slices.Contains(tables, n) {
+			t.Errorf("the README's scaling section distributes %s, which is not a tenant table", n)
+		}
 	}
 }
