@@ -188,21 +188,21 @@ func listWhere(orgID int64, f ListFilter) sq.And {
 //     key: the rows of one tag, or the contacts that have a row for each tag given (the
 //     filter's tags are normalized and distinct, like the stored ones).
 func listCount(orgID int64, f ListFilter, where sq.And) sq.SelectBuilder {
+	searchOnly := f.OwnerID == nil && len(f.Tags) == 0 && f.Search != "" && !strings.ContainsRune(f.Search, searchSeparator)
+	tagsOnly := f.OwnerID == nil && f.Search == "" && len(f.Tags) > 0
 	switch {
-	case f.OwnerID != nil || (f.Search != "" && len(f.Tags) > 0) || strings.ContainsRune(f.Search, searchSeparator):
-		return database.SQL.Select("count(*)").From("contacts").Where(where)
-	case f.Search != "":
+	case searchOnly:
 		return database.SQL.Select("count(*)").From("contact_search").
 			Where(sq.Eq{"organization_id": orgID}).Where(sq.Expr("doc LIKE lower(?)", likePattern(f.Search)))
-	case len(f.Tags) == 0:
-		return database.SQL.Select("count(*)").From("contacts").Where(where)
-	case len(f.Tags) == 1:
+	case tagsOnly && len(f.Tags) == 1:
 		return database.SQL.Select("count(*)").From("contact_tags").Where(sq.Eq{"organization_id": orgID, "tag": f.Tags[0]})
-	default:
+	case tagsOnly:
 		tagged := database.SQL.Select("contact_id").From("contact_tags").
 			Where(sq.Eq{"organization_id": orgID}).Where(sq.Expr("tag = ANY(?::text[])", f.Tags)).
 			GroupBy("contact_id").Having("count(*) = ?", len(f.Tags))
 		return database.SQL.Select("count(*)").FromSelect(tagged, "tagged")
+	default:
+		return database.SQL.Select("count(*)").From("contacts").Where(where)
 	}
 }
 

@@ -30,6 +30,7 @@ func (s *Service) MoveDealsOfContacts(ctx context.Context, orgID int64, from []i
 	}
 	var moved []int64
 	err = s.db.WithinTx(ctx, func(ctx context.Context) error {
+		moved = nil // a transaction run again after a deadlock starts over
 		if err := s.store.withTrashed(ctx, func(ctx context.Context) error {
 			deals, err := s.store.lockOfContacts(ctx, orgID, from)
 			if err != nil {

@@ -193,6 +193,16 @@ func (db *DB) WithinTx(ctx context.Context, fn func(ctx context.Context) error) 
 	return db.runTx(ctx, "BEGIN", "", fn)
 }
 
+// WithinTxOnce is WithinTx for an fn that cannot run twice, such as a request's handler
+// chain (the idempotency middleware's): a deadlock victim is not run again, its error is
+// returned.
+func (db *DB) WithinTxOnce(ctx context.Context, fn func(ctx context.Context) error) error {
+	if InTx(ctx) {
+		return fn(ctx)
+	}
+	return db.runTxOnce(ctx, "BEGIN", "", fn)
+}
+
 // txAttempts is how many times a transaction is run when PostgreSQL aborts it as a deadlock
 // victim or for a serialization failure.
 const txAttempts = 3

@@ -164,7 +164,8 @@ func (k *Keys) Handler() fiber.Handler {
 				panic(r)
 			}
 		}()
-		err = k.db.WithinTx(ctx, func(txCtx context.Context) error {
+		// Once: the handler chain cannot be run a second time after a deadlock.
+		err = k.db.WithinTxOnce(ctx, func(txCtx context.Context) error {
 			c.SetUserContext(txCtx)
 			defer c.SetUserContext(ctx)
 			if err := c.Next(); err != nil {

@@ -33,8 +33,8 @@ CREATE FUNCTION deals_month_of(day date) RETURNS date
 
 -- deal_visit_rows_moved writes the rows moved by a statement of the history (visits and
 -- summed lengths per pipeline, day, stage and bucket, positive or negative) to both tables.
--- It is a set-returning-free helper the three triggers share: they differ only in how they
--- compute the moved rows, which they pass as arrays.
+-- The three triggers share it: they differ only in how they compute the moved rows, which
+-- they pass as arrays.
 CREATE FUNCTION deal_visit_rows_moved(orgs bigint[], pipelines bigint[], days date[], stages text[], buckets integer[],
                                       visits bigint[], totals numeric[]) RETURNS void LANGUAGE sql AS $$
     WITH moved AS (
