@@ -238,6 +238,9 @@ func (db *DB) runTxOnce(ctx context.Context, begin, extra string, fn func(ctx co
 		opts.BeginQuery = begin + "; SELECT set_config('app.organization_id', '" + idArg(s.org) +
 			"', true), set_config('app.user_id', '" + idArg(s.user) + "', true), set_config('app.api_key_id', '" +
 			idArg(s.key) + "', true)"
+		if s.perValues {
+			opts.BeginQuery += ", " + customPlansSQL
+		}
 	} else if begin != "BEGIN" {
 		opts.BeginQuery = begin
 	}

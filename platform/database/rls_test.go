@@ -5,6 +5,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	sq "github.com/Masterminds/squirrel"
+
 	"github.com/mini-crm/crm/platform/database"
 	"github.com/mini-crm/crm/platform/migrate"
 	"github.com/mini-crm/crm/platform/testdb"
@@ -129,5 +131,65 @@ func TestPoolRunsAsTheApplicationRole(t *testing.T) {
 	}
 	if user != database.AppRole || super || bypass {
 		t.Fatalf("queries run as %s (superuser %v, bypassrls %v)", user, super, bypass)
+	}
+}
+
+// A statement run with PlanForValues is planned for its values every time, in its own
+// round trip and in a transaction begun with it; the same statement without it settles on
+// PostgreSQL's generic plan after five runs, and the setting never outlives the statement
+// or transaction that carried it (one connection serves all of them here).
+func TestPlanForValuesPlansEveryRunForItsValues(t *testing.T) {
+	t.Parallel()
+	url := testdb.URL(t, tenantSources)
+	db, err := database.Open(context.Background(), url, database.Options{MaxConns: 1, Role: database.AppRole})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	seedNotes(t, db)
+	tenant := database.WithTenant(context.Background(), 1)
+	perValues := database.PlanForValues(tenant)
+	const (
+		inRoundTrip = "SELECT count(*) FROM notes WHERE organization_id = $1 AND body LIKE $2"
+		inTx        = "SELECT count(*) FROM notes WHERE organization_id = $1 AND body LIKE $2 AND id > 0"
+		generic     = "SELECT count(*) FROM notes WHERE organization_id = $1 AND body LIKE $2 AND id > 1"
+	)
+	run := func(ctx context.Context, sql string) {
+		t.Helper()
+		if n, err := database.Scalar[int](ctx, db.Q(ctx), sq.Expr(sql, 1, "n%")); err != nil || n == 0 {
+			t.Fatalf("%s: %d, %v", sql, n, err)
+		}
+	}
+	mode := func(ctx context.Context) string {
+		t.Helper()
+		m, err := database.Scalar[string](ctx, db.Q(ctx), sq.Expr("SELECT current_setting('plan_cache_mode')"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for range 8 {
+		run(perValues, inRoundTrip)
+		run(tenant, generic)
+		if err := db.WithinTx(perValues, func(ctx context.Context) error { run(ctx, inTx); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if m := mode(tenant); m != "auto" {
+			t.Fatalf("plan_cache_mode %q after a statement planned for its values", m)
+		}
+	}
+	if m := mode(perValues); m != "force_custom_plan" {
+		t.Fatalf("plan_cache_mode %q under PlanForValues", m)
+	}
+	// pg_prepared_statements is the connection's own, and the pool has one connection.
+	for sql, wantGeneric := range map[string]bool{inRoundTrip: false, inTx: false, generic: true} {
+		var custom, generics int64
+		if err := db.Pool.QueryRow(context.Background(), "SELECT custom_plans, generic_plans FROM pg_prepared_statements WHERE statement = $1", sql).
+			Scan(&custom, &generics); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		if wantGeneric && generics == 0 || !wantGeneric && (generics != 0 || custom != 8) {
+			t.Errorf("%s: %d custom and %d generic plans in 8 runs", sql, custom, generics)
+		}
 	}
 }
