@@ -130,7 +130,7 @@ CREATE FUNCTION public.contact_search_add() RETURNS trigger
     AS $$
 BEGIN
     INSERT INTO contact_search (organization_id, contact_id, doc)
-    SELECT organization_id, id, contacts_search_doc(name, email, phone, company)
+    SELECT organization_id, id, search_doc
     FROM new_rows WHERE deleted_at IS NULL
     ORDER BY 1, 2;
     RETURN NULL;
@@ -146,11 +146,9 @@ BEGIN
     WHERE o.deleted_at IS NULL AND n.deleted_at IS NOT NULL
       AND s.organization_id = o.organization_id AND s.contact_id = o.id;
     INSERT INTO contact_search AS s (organization_id, contact_id, doc)
-    SELECT n.organization_id, n.id, contacts_search_doc(n.name, n.email, n.phone, n.company)
+    SELECT n.organization_id, n.id, n.search_doc
     FROM new_rows n JOIN old_rows o ON o.organization_id = n.organization_id AND o.id = n.id
-    WHERE n.deleted_at IS NULL
-      AND (o.deleted_at IS NOT NULL
-           OR contacts_search_doc(n.name, n.email, n.phone, n.company) <> contacts_search_doc(o.name, o.email, o.phone, o.company))
+    WHERE n.deleted_at IS NULL AND (o.deleted_at IS NOT NULL OR n.search_doc <> o.search_doc)
     ORDER BY 1, 2
     ON CONFLICT (organization_id, contact_id) DO UPDATE SET doc = excluded.doc;
     RETURN NULL;
@@ -862,6 +860,7 @@ CREATE TABLE public.contacts (
     deleted_at timestamp with time zone,
     deleted_by_type text,
     deleted_by_id bigint,
+    search_doc text GENERATED ALWAYS AS (public.contacts_search_doc(name, email, phone, company)) STORED NOT NULL,
     CONSTRAINT contacts_company_check CHECK (((length(company) >= 1) AND (length(company) <= 200))),
     CONSTRAINT contacts_deleted_by_check CHECK (((deleted_at IS NULL) = (deleted_by_type IS NULL))),
     CONSTRAINT contacts_deleted_by_type_check CHECK ((deleted_by_type = ANY (ARRAY['user'::text, 'api_key'::text, 'system'::text]))),
@@ -1631,23 +1630,17 @@ CREATE INDEX contact_search_doc_idx ON public.contact_search USING gin (organiza
 
 CREATE INDEX contact_tags_contact_idx ON public.contact_tags USING btree (organization_id, contact_id);
 
-CREATE INDEX contacts_company_trgm_idx ON public.contacts USING gin (organization_id, company public.gin_trgm_ops);
-
 CREATE INDEX contacts_email_key_idx ON public.contacts USING btree (organization_id, public.contacts_email_key(email), id) WHERE (email IS NOT NULL);
-
-CREATE INDEX contacts_email_trgm_idx ON public.contacts USING gin (organization_id, email public.gin_trgm_ops);
 
 CREATE INDEX contacts_list_idx ON public.contacts USING btree (organization_id, created_at DESC, id DESC);
 
 CREATE INDEX contacts_name_idx ON public.contacts USING btree (organization_id, lower(name), id);
 
-CREATE INDEX contacts_name_trgm_idx ON public.contacts USING gin (organization_id, name public.gin_trgm_ops);
-
 CREATE INDEX contacts_owner_idx ON public.contacts USING btree (organization_id, owner_id, created_at DESC, id DESC);
 
 CREATE INDEX contacts_phone_digits_idx ON public.contacts USING btree (organization_id, public.contacts_phone_digits(phone), id) WHERE (length(public.contacts_phone_digits(phone)) >= 7);
 
-CREATE INDEX contacts_phone_trgm_idx ON public.contacts USING gin (organization_id, phone public.gin_trgm_ops);
+CREATE INDEX contacts_search_doc_idx ON public.contacts USING gin (organization_id, search_doc public.gin_trgm_ops);
 
 CREATE INDEX contacts_tags_idx ON public.contacts USING gin (organization_id, tags);
 

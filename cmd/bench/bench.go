@@ -582,8 +582,13 @@ func (w *worker) scoped(ctx context.Context, org int64, sql string, args ...any)
 
 // scopedRows is scoped, returning how many rows the statement gave.
 func (w *worker) scopedRows(ctx context.Context, org int64, sql string, args ...any) (int, error) {
+	return w.scopedRowsIn(ctx, sqlScope, org, sql, args...)
+}
+
+// scopedRowsIn is scopedRows after the given scope statement (sqlScope or sqlScopePerValues).
+func (w *worker) scopedRowsIn(ctx context.Context, scope string, org int64, sql string, args ...any) (int, error) {
 	b := &pgx.Batch{}
-	b.Queue(sqlScope, idArg(org), idArg(w.h.userID), "") // a person: no API key
+	b.Queue(scope, idArg(org), idArg(w.h.userID), "") // a person: no API key
 	b.Queue(sql, args...)
 	br := w.h.db.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {

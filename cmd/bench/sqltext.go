@@ -17,6 +17,9 @@ package main
 const (
 	// platform/database/tenant.go
 	sqlScope = "SELECT set_config('app.organization_id', $1, true), set_config('app.user_id', $2, true), set_config('app.api_key_id', $3, true)"
+	// The same for the statements planned for their values (database.PlanForValues: the
+	// contact list's search and tag filters).
+	sqlScopePerValues = "SELECT set_config('app.organization_id', $1, true), set_config('app.user_id', $2, true), set_config('app.api_key_id', $3, true), set_config('plan_cache_mode', 'force_custom_plan', true)"
 	// platform/database/database.go WithinTx: the transaction's BeginQuery, with the
 	// organization, user and API key ids (decimal, or empty).
 	sqlBeginScoped = "BEGIN; SELECT set_config('app.organization_id', '%s', true), set_config('app.user_id', '%s', true), set_config('app.api_key_id', '%s', true)"
@@ -64,9 +67,9 @@ const (
 	sqlContactGet = "SELECT " + contactCols + " FROM contacts WHERE id = $1 AND organization_id = $2"
 
 	// modules/contacts/store.go list through platform/database.Paginate, newest first: a
-	// search (name, email, phone or company) and one tag, page size + 1 rows and the count,
-	// which stops at 10,001 rows.
-	contactsSearchWhere    = "WHERE (organization_id = $1 AND (name ILIKE $2 OR email ILIKE $3 OR phone ILIKE $4 OR company ILIKE $5))"
+	// search (the stored searched text of name, email, phone and company) and one tag, page
+	// size + 1 rows and the count, which stops at 10,001 rows.
+	contactsSearchWhere    = "WHERE (organization_id = $1 AND search_doc LIKE lower($2))"
 	contactsTagWhere       = "WHERE (organization_id = $1 AND tags @> $2::text[])"
 	contactsPageCols       = "SELECT " + contactCols + ", lower(name) AS sort_name FROM contacts "
 	sqlContactsSearchPage  = contactsPageCols + contactsSearchWhere + " ORDER BY created_at DESC, id DESC LIMIT %d"

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -131,14 +132,29 @@ func TestListCountTablesFollowEveryContactWrite(t *testing.T) {
 	for _, search := range []string{"ärzte", "ÄRZ", "élodie", "STRASSE", "straße", "umbrella", "+44 20", "0018", "globex.ex",
 		"müller umbrella", "ann,", "corp x@", "%", "_", "a_n"} {
 		var want int64
+		var wantIDs, ownerIDs []int64
 		p := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(search) + "%"
-		if err := sql.QueryRow(context.Background(), `SELECT count(*) FROM contacts WHERE organization_id = $1 AND deleted_at IS NULL
-			AND (name ILIKE $2 OR email ILIKE $2 OR phone ILIKE $2 OR company ILIKE $2)`, e.team.OrgID, p).Scan(&want); err != nil {
+		if err := sql.QueryRow(context.Background(), `SELECT count(*),
+				coalesce(array_agg(id ORDER BY created_at DESC, id DESC), '{}'),
+				coalesce(array_agg(id ORDER BY created_at DESC, id DESC) FILTER (WHERE owner_id = $3), '{}')
+			FROM contacts WHERE organization_id = $1 AND deleted_at IS NULL
+			AND (name ILIKE $2 OR email ILIKE $2 OR phone ILIKE $2 OR company ILIKE $2)`, e.team.OrgID, p, e.team.Owner.ID).Scan(&want, &wantIDs, &ownerIDs); err != nil {
 			t.Fatal(err)
 		}
 		m := e.must(http.StatusOK, e.team.Member, "GET", "/api/v1/contacts?page_size=1&search="+url.QueryEscape(search), nil)
 		if m["total"] != float64(want) || m["total_capped"] != false {
 			t.Errorf("search %q: total %v (capped %v), want %d", search, m["total"], m["total_capped"], want)
+		}
+		// The page's rows themselves, alone and with an owner (then counted in contacts).
+		for _, q := range []struct {
+			query string
+			want  []int64
+		}{{"", wantIDs}, {fmt.Sprintf("&owner_id=%d", e.team.Owner.ID), ownerIDs}} {
+			m := e.must(http.StatusOK, e.team.Owner, "GET", "/api/v1/contacts?page_size=100&search="+url.QueryEscape(search)+q.query, nil)
+			first := q.want[:min(len(q.want), 100)]
+			if got := listIDs(m); !slices.Equal(got, first) || m["total"] != float64(len(q.want)) {
+				t.Errorf("search %q%s: ids %v total %v, want %v of %d", search, q.query, got, m["total"], first, len(q.want))
+			}
 		}
 	}
 	for _, q := range []string{"tag=vip", "tag=lead&tag=vip", "tag=cold&tag=lead&tag=partner", "tag=nobody"} {

@@ -73,8 +73,8 @@ func hasDeals(n int64) error {
 		fmt.Sprintf("the contact cannot be deleted: %d %s it; delete those deals or move them to another contact first", n, word))
 }
 
-// searchSeparator joins the searched fields in contact_search's text (migration
-// 20261203700300); a search holding it is counted in contacts instead.
+// searchSeparator joins the searched fields in the searched text (contacts.search_doc and
+// contact_search.doc); a search holding it is matched field by field instead.
 const searchSeparator = '\x01'
 
 // likePattern turns a search text into an ILIKE pattern matching it as a substring, with

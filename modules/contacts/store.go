@@ -171,24 +171,36 @@ func listWhere(orgID int64, f ListFilter) sq.And {
 		// Containment, which the GIN index contacts_tags_idx answers: every tag given.
 		where = append(where, sq.Expr("tags @> ?::text[]", f.Tags))
 	}
-	if f.Search != "" {
-		p := likePattern(f.Search)
+	switch p := likePattern(f.Search); {
+	case searchesDoc(f.Search):
+		// The contact's stored searched text, lower-cased once when written (migration
+		// 20261203800000): one LIKE a row instead of four ILIKEs that each lower-case the
+		// field and the pattern again.
+		where = append(where, sq.Expr("search_doc LIKE lower(?)", p))
+	case f.Search != "":
 		where = append(where, sq.Or{sq.ILike{"name": p}, sq.ILike{"email": p}, sq.ILike{"phone": p}, sq.ILike{"company": p}})
 	}
 	return where
 }
 
+// searchesDoc reports whether a search is answered from the searched text the contact
+// carries (search_doc, the same text as contact_search's doc): lower(name, email, phone and
+// company joined by U+0001) LIKE lower(the pattern) is ILIKE on one of the fields as long as
+// the search does not hold the separator itself, which could then match across two fields.
+func searchesDoc(search string) bool {
+	return search != "" && !strings.ContainsRune(search, searchSeparator)
+}
+
 // listCount is the count(*) query of the list's filter. Two filters are counted from narrow
 // tables that triggers keep in every write's transaction, one row per live contact, instead
 // of visiting every match in contacts:
-//   - a search alone, from contact_search: lower(name, email, phone and company joined by
-//     U+0001) LIKE lower(the pattern) is ILIKE on one of the fields, unless the search holds
-//     the separator itself (then contacts are counted);
+//   - a search alone (see searchesDoc), from contact_search, which holds the contact's
+//     search_doc in a much shorter row;
 //   - tags alone, from contact_tags (a row per contact and tag) by an index-only range of its
 //     key: the rows of one tag, or the contacts that have a row for each tag given (the
 //     filter's tags are normalized and distinct, like the stored ones).
 func listCount(orgID int64, f ListFilter, where sq.And) sq.SelectBuilder {
-	searchOnly := f.OwnerID == nil && len(f.Tags) == 0 && f.Search != "" && !strings.ContainsRune(f.Search, searchSeparator)
+	searchOnly := f.OwnerID == nil && len(f.Tags) == 0 && searchesDoc(f.Search)
 	tagsOnly := f.OwnerID == nil && f.Search == "" && len(f.Tags) > 0
 	switch {
 	case searchOnly:
@@ -207,6 +219,14 @@ func listCount(orgID int64, f ListFilter, where sq.And) sq.SelectBuilder {
 }
 
 func (s store) list(ctx context.Context, orgID int64, f ListFilter, w database.Window) (database.Result[contactRow], error) {
+	if f.Search != "" || len(f.Tags) > 0 {
+		// Whether to walk the list in its order or gather the matches and sort them depends
+		// on how many of the organization's contacts match: a generic plan, made for an
+		// average organization and an unknown term, gathers and sorts the 3,300 matches of a
+		// term that walking the list finds 50 of in 1 ms (8 ms against 1.4 in a 200,000
+		// contacts organization).
+		ctx = database.PlanForValues(ctx)
+	}
 	where := listWhere(orgID, f)
 	order, key := listOrder(f.OrderBy, f.Desc)
 	res, err := database.KeptTotal(w, func() (int64, bool, error) { return s.keptTotal(ctx, orgID, f) },
