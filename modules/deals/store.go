@@ -418,6 +418,13 @@ func listWhere(orgID int64, f ListFilter, rotten []rottenAt) sq.And {
 }
 
 func (s store) list(ctx context.Context, orgID int64, f ListFilter, rotten []rottenAt, w database.Window) (database.Result[Deal], error) {
+	if f.Search != "" {
+		// A title search is walked in the list's order or gathered from the trigram index and
+		// sorted depending on how many of the organization's deals match; the generic plan of
+		// a prepared statement, made for an average organization and an unknown term, always
+		// gathers: 140-260 ms against 4 for a company name among a million deals.
+		ctx = database.PlanForValues(ctx)
+	}
 	where := listWhere(orgID, f, rotten)
 	order, key := listOrder(f.OrderBy, f.Desc)
 	res, err := database.KeptTotal(w, func() (int64, bool, error) { return s.keptTotal(ctx, orgID, f) },
