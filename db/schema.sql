@@ -391,13 +391,15 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION public.deals_first_visit() RETURNS trigger
+CREATE FUNCTION public.deals_first_visits() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
     INSERT INTO deal_stage_history (organization_id, deal_id, pipeline_id, stage, entered_at, left_at)
-    VALUES (NEW.organization_id, NEW.id, NEW.pipeline_id, NEW.stage, NEW.stage_entered_at,
-            CASE WHEN NEW.status IN ('won', 'lost') THEN greatest(NEW.closed_at, NEW.stage_entered_at) END);
+    SELECT organization_id, id, pipeline_id, stage, stage_entered_at,
+           CASE WHEN status IN ('won', 'lost') THEN greatest(closed_at, stage_entered_at) END
+    FROM new_rows
+    ORDER BY organization_id, id;
     RETURN NULL;
 END
 $$;
@@ -1796,7 +1798,7 @@ CREATE TRIGGER deal_visit_days_update AFTER UPDATE ON public.deal_stage_history 
 
 CREATE TRIGGER deals_fill_defaults BEFORE INSERT ON public.deals FOR EACH ROW EXECUTE FUNCTION public.deals_fill_defaults();
 
-CREATE TRIGGER deals_first_visit AFTER INSERT ON public.deals FOR EACH ROW EXECUTE FUNCTION public.deals_first_visit();
+CREATE TRIGGER deals_first_visit AFTER INSERT ON public.deals REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.deals_first_visits();
 
 CREATE TRIGGER organization_members_changed AFTER INSERT OR DELETE OR UPDATE ON public.organization_members FOR EACH ROW EXECUTE FUNCTION public.orgs_memberships_changed();
 
