@@ -158,3 +158,27 @@ func waitFor(t *testing.T, monitor *pgx.Conn, n int, poolSize int32) {
 		}
 	}
 }
+
+// Every connection of the pool starts with the session settings, whichever it is.
+func TestPoolConnectionsStartWithTheSessionSettings(t *testing.T) {
+	t.Parallel()
+	db, err := database.Open(context.Background(), testdb.URL(t, sources), database.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	for i := range 2 {
+		conn, err := db.Pool.Acquire(ctx) // two at once: two connections
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Release()
+		for k, want := range map[string]string{"max_parallel_workers_per_gather": "0", "synchronize_seqscans": "off"} {
+			var got string
+			if err := conn.QueryRow(ctx, "SELECT current_setting($1)", k).Scan(&got); err != nil || got != want {
+				t.Errorf("connection %d: %s = %q (%v), want %q", i, k, got, err, want)
+			}
+		}
+	}
+}
