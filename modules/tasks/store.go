@@ -190,6 +190,13 @@ func listOrder(orderBy string, desc bool) (database.Order, func(Task) []string) 
 
 // list returns a window of tasks in the filter's order, then by id.
 func (s store) list(ctx context.Context, orgID int64, f ListFilter, d dates, w database.Window) (database.Result[Task], error) {
+	if d.overdueBefore != nil || d.dueBefore != nil || d.dueAfter != nil {
+		// How many tasks a due-date bound leaves decides between walking the list and
+		// gathering the range; the generic plan of the prepared statement, made for an
+		// average organization and unknown dates, took the overdue tasks of the 500,000-task
+		// organization from 14-23 ms to 42-56 ms a request after the fifth.
+		ctx = database.PlanForValues(ctx)
+	}
 	where := sq.And{sq.Eq{"organization_id": orgID}}
 	if f.DealID != nil {
 		where = append(where, sq.Eq{"deal_id": *f.DealID})
