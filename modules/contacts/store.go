@@ -219,12 +219,15 @@ func listCount(orgID int64, f ListFilter, where sq.And) sq.SelectBuilder {
 }
 
 func (s store) list(ctx context.Context, orgID int64, f ListFilter, w database.Window) (database.Result[contactRow], error) {
-	if f.Search != "" || len(f.Tags) > 0 {
+	ownerOtherOrder := f.OwnerID != nil && f.OrderBy != "" && f.OrderBy != "created_at"
+	if f.Search != "" || len(f.Tags) > 0 || ownerOtherOrder {
 		// Whether to walk the list in its order or gather the matches and sort them depends
 		// on how many of the organization's contacts match: a generic plan, made for an
 		// average organization and an unknown term, gathers and sorts the 3,300 matches of a
 		// term that walking the list finds 50 of in 1 ms (8 ms against 1.4 in a 200,000
-		// contacts organization).
+		// contacts organization). An owner's contacts in another order than the owner index's
+		// are the same choice (4 ms against 12-20 for one of the large organization's owners
+		// by updated_at).
 		ctx = database.PlanForValues(ctx)
 	}
 	where := listWhere(orgID, f)
