@@ -37,6 +37,19 @@ func seedNotes(t *testing.T, db *database.DB) {
 	}
 }
 
+// oneConnectionWithNotes is a pool of one connection as the application role over a
+// database holding seedNotes' notes: every statement of a test runs on that connection.
+func oneConnectionWithNotes(t *testing.T) *database.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), testdb.URL(t, tenantSources), database.Options{MaxConns: 1, Role: database.AppRole})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	seedNotes(t, db)
+	return db
+}
+
 func orgsSeen(t *testing.T, db *database.DB, ctx context.Context) map[int64]int {
 	t.Helper()
 	// Deliberately no WHERE: the policy alone must confine the query.
@@ -94,13 +107,7 @@ func TestQueriesWithoutWhereSeeOnlyTheirTenant(t *testing.T) {
 // from one statement (or transaction) into the next.
 func TestOneConnectionAlternatingTenantsNeverMixes(t *testing.T) {
 	t.Parallel()
-	url := testdb.URL(t, tenantSources)
-	db, err := database.Open(context.Background(), url, database.Options{MaxConns: 1, Role: database.AppRole})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	seedNotes(t, db)
+	db := oneConnectionWithNotes(t)
 	for i := 0; i < 20; i++ {
 		org := int64(i%2 + 1)
 		ctx := database.WithTenant(context.Background(), org)
@@ -140,13 +147,7 @@ func TestPoolRunsAsTheApplicationRole(t *testing.T) {
 // or transaction that carried it (one connection serves all of them here).
 func TestPlanForValuesPlansEveryRunForItsValues(t *testing.T) {
 	t.Parallel()
-	url := testdb.URL(t, tenantSources)
-	db, err := database.Open(context.Background(), url, database.Options{MaxConns: 1, Role: database.AppRole})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	seedNotes(t, db)
+	db := oneConnectionWithNotes(t)
 	tenant := database.WithTenant(context.Background(), 1)
 	perValues := database.PlanForValues(tenant)
 	const (
