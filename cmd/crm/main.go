@@ -245,7 +245,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app.App
 		return nil, nil, err
 	}
 	db, err := database.Open(ctx, cfg.DatabaseURL, database.Options{
-		MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.RequestTimeout, Role: cfg.DBAppRole,
+		MaxConns: cfg.DBMaxConns, ScanSlots: cfg.DBScanSlots, StatementTimeout: cfg.RequestTimeout, Role: cfg.DBAppRole,
 		Connect: connectRetry(cfg, log),
 	})
 	if err != nil {

@@ -25,7 +25,8 @@ type Config struct {
 	RequestTimeout    time.Duration `env:"REQUEST_TIMEOUT, default=10s"`
 	ReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT, default=15s"`
 	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT, default=20s"`
-	DBMaxConns        int32         `env:"DB_MAX_CONNS, default=0"` // 0: database.DefaultMaxConns
+	DBMaxConns        int32         `env:"DB_MAX_CONNS, default=0"`  // 0: database.DefaultMaxConns
+	DBScanSlots       int           `env:"DB_SCAN_SLOTS, default=0"` // 0: database.DefaultScanSlots, -1: no limit
 	DBConnectTimeout  time.Duration `env:"DB_CONNECT_TIMEOUT, default=60s"`
 	DBAppRole         string        `env:"DB_APP_ROLE, default=crm_app"`
 	RedisURL          string        `env:"REDIS_URL"`
@@ -107,6 +108,9 @@ func (c Config) Validate() error {
 	}
 	if c.DBMaxConns < 0 {
 		return fmt.Errorf("config: DB_MAX_CONNS must not be negative")
+	}
+	if c.DBScanSlots < -1 {
+		return fmt.Errorf("config: DB_SCAN_SLOTS must be -1 (no limit), 0 (the cores) or positive")
 	}
 	if c.DBConnectTimeout < 0 {
 		return fmt.Errorf("config: DB_CONNECT_TIMEOUT must not be negative")

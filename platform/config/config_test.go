@@ -66,7 +66,7 @@ func TestDatabaseConnectTimeout(t *testing.T) {
 			t.Errorf("DB_CONNECT_TIMEOUT=%s: got %s, err %v; want %s", val, c.DBConnectTimeout, err, want)
 		}
 	}
-	for env, val := range map[string]string{"DB_CONNECT_TIMEOUT": "-1s", "DB_MAX_CONNS": "-2"} {
+	for env, val := range map[string]string{"DB_CONNECT_TIMEOUT": "-1s", "DB_MAX_CONNS": "-2", "DB_SCAN_SLOTS": "-2"} {
 		_, err := config.LoadFrom(context.Background(), envconfig.MapLookuper(map[string]string{env: val}))
 		if err == nil || !strings.Contains(err.Error(), env) {
 			t.Errorf("%s=%s: err = %v, want a refusal naming %s", env, val, err, env)

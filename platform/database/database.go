@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -36,6 +37,11 @@ type Querier interface {
 // DB is the application's handle on PostgreSQL.
 type DB struct {
 	Pool *pgxpool.Pool
+	// scans holds a token per statement running in a scan slot (see inSlot); nil: no limit.
+	scans chan struct{}
+	// scanWaits and scanWaitNanos count the statements that waited for a slot and how long,
+	// scanBypasses those of them that ran without one after ScanSlotWait.
+	scanWaits, scanWaitNanos, scanBypasses atomic.Int64
 }
 
 type txKey struct{}
@@ -60,6 +66,9 @@ type Options struct {
 	// Connect says how long the first connection is retried while the server cannot be
 	// reached; the zero value makes one attempt.
 	Connect Retry
+	// ScanSlots is how many statements of filtered lists run at once (see DefaultScanSlots);
+	// 0 gives DefaultScanSlots, a negative value no limit.
+	ScanSlots int
 }
 
 // Open connects a pool to url and checks that the server answers, waiting for it as
@@ -109,7 +118,11 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &DB{Pool: pool}, nil
+	db := &DB{Pool: pool}
+	if n := cmp.Or(o.ScanSlots, DefaultScanSlots()); n > 0 {
+		db.scans = make(chan struct{}, n)
+	}
+	return db, nil
 }
 
 // Close closes the pool.

@@ -258,7 +258,13 @@ func Paginate[T any](ctx context.Context, q Querier, sel, count sq.SelectBuilder
 	} else if w.Offset > 0 {
 		sel = sel.Offset(w.Offset)
 	}
-	rows, err := Select[T](ctx, q, sel)
+	// A list that counts its total is a filtered one, whose page walks rows until it has
+	// found a page of matches and whose count visits every match: both run in a slot.
+	var rows []T
+	err := inSlot(ctx, q, w.Count, func() (err error) {
+		rows, err = Select[T](ctx, q, sel)
+		return err
+	})
 	if err != nil {
 		return res, fmt.Errorf("list: %w", err)
 	}
@@ -289,7 +295,11 @@ func countTotal(ctx context.Context, q Querier, count sq.SelectBuilder, w Window
 	if !w.Exact {
 		count = SQL.Select("count(*)").FromSelect(count.RemoveColumns().Column("1").Limit(listing.TotalCap+1), "capped")
 	}
-	n, err := Scalar[int64](ctx, q, count)
+	var n int64
+	err := inSlot(ctx, q, true, func() (err error) {
+		n, err = Scalar[int64](ctx, q, count)
+		return err
+	})
 	if err != nil {
 		return 0, false, fmt.Errorf("count: %w", err)
 	}

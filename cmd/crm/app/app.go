@@ -214,7 +214,7 @@ func New(cfg config.Config, log *slog.Logger, db *database.DB, o Options) (*App,
 	}
 
 	metrics := web.NewMetrics()
-	metrics.Registry.MustRegister(database.NewPoolCollector(db.Pool))
+	metrics.Registry.MustRegister(database.NewPoolCollector(db))
 	// Modules with metrics of their own (webhook deliveries) are collectors.
 	for _, m := range modules {
 		if c, ok := m.(prometheus.Collector); ok {

@@ -19,7 +19,7 @@ func TestOperationalEndpoints(t *testing.T) {
 	for _, want := range []string{
 		`http_requests_total{method="GET",route="/health",status="200"} 1`,
 		`http_requests_total{method="GET",route="unmatched",status="404"} 1`,
-		"http_request_duration_seconds_bucket", "db_pool_max_connections", "go_goroutines",
+		"http_request_duration_seconds_bucket", "db_pool_max_connections", "db_scan_slots", "go_goroutines",
 	} {
 		if !strings.Contains(string(res.Body), want) {
 			t.Errorf("metrics lack %q", want)
