@@ -3,13 +3,11 @@ package database
 import (
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // PoolCollector exposes pgxpool statistics to Prometheus.
 type PoolCollector struct {
-	pool                                           *pgxpool.Pool
 	db                                             *DB
 	total, idle, acquired, max, acquires, emptyAcq *prometheus.Desc
 	waitSeconds, scanSlots, scansRunning           *prometheus.Desc
@@ -22,7 +20,6 @@ func NewPoolCollector(db *DB) *PoolCollector {
 		return prometheus.NewDesc("db_pool_"+name, help, nil, nil)
 	}
 	return &PoolCollector{
-		pool:            db.Pool,
 		db:              db,
 		total:           d("connections", "Open connections."),
 		idle:            d("idle_connections", "Idle connections."),
@@ -48,7 +45,7 @@ func (c *PoolCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *PoolCollector) Collect(ch chan<- prometheus.Metric) {
-	s := c.pool.Stat()
+	s := c.db.Pool.Stat()
 	ch <- prometheus.MustNewConstMetric(c.total, prometheus.GaugeValue, float64(s.TotalConns()))
 	ch <- prometheus.MustNewConstMetric(c.idle, prometheus.GaugeValue, float64(s.IdleConns()))
 	ch <- prometheus.MustNewConstMetric(c.acquired, prometheus.GaugeValue, float64(s.AcquiredConns()))

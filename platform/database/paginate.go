@@ -258,8 +258,9 @@ func Paginate[T any](ctx context.Context, q Querier, sel, count sq.SelectBuilder
 	} else if w.Offset > 0 {
 		sel = sel.Offset(w.Offset)
 	}
-	// A list that counts its total is a filtered one, whose page walks rows until it has
-	// found a page of matches and whose count visits every match: both run in a slot.
+	// A list whose total is counted here, not kept, is one the kept counts do not cover (a
+	// search, most filters): its page walks rows until it has a page of matches and its count
+	// visits every match, so both run in a scan slot.
 	var rows []T
 	err := inSlot(ctx, q, w.Count, func() (err error) {
 		rows, err = Select[T](ctx, q, sel)
